@@ -1,0 +1,4 @@
+BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+
+/// <summary>Benchmark entry point.</summary>
+public partial class Program;

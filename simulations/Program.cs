@@ -1,0 +1,1 @@
+Console.WriteLine("hivemind simulations: not built yet");

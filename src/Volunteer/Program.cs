@@ -1,0 +1,1 @@
+Console.WriteLine("hivemind volunteer: not built yet");
