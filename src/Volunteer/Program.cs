@@ -1,1 +1,1 @@
-Console.WriteLine("hivemind volunteer: not built yet");
+return await Hivemind.Volunteer.VolunteerProgram.RunAsync(args);

@@ -1,0 +1,103 @@
+namespace Hivemind.Coordinator;
+
+/// <summary>Every coordinator setting, with the default a first run should use. Each is also a command-line flag.</summary>
+public sealed record CoordinatorOptions
+{
+    /// <summary>Folder for the SQLite store, checkpoints and accepted update payloads.</summary>
+    public string DataDirectory { get; init; } = "./hivemind-data";
+
+    /// <summary>Model preset (tiny, small, base).</summary>
+    public string Preset { get; init; } = "small";
+
+    /// <summary>Seed of θ_0 and of the synthetic corpus.</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Robust aggregation spec for the trunk, e.g. <c>nnm(f=1) | trimmed-mean(f=1)</c>.</summary>
+    public string TrunkRule { get; init; } = "mean";
+
+    /// <summary>Robust aggregation spec for each expert (fewer inputs: its holders only).</summary>
+    public string ExpertRule { get; init; } = "mean";
+
+    /// <summary>Every expert is held by at least this many volunteers in a round, so its aggregate can be robust.</summary>
+    public int Replication { get; init; } = 2;
+
+    /// <summary>The round closes as soon as this many updates are accepted.</summary>
+    public int Quorum { get; init; } = 3;
+
+    /// <summary>The round closes at this deadline if it has at least <see cref="MinUpdates"/>; otherwise it is extended.</summary>
+    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Fewest accepted updates a round may close with at its deadline.</summary>
+    public int MinUpdates { get; init; } = 1;
+
+    /// <summary>How long a volunteer has to return a work unit; after that the unit is reissued.
+    /// Raise it for slow devices or large H.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Volunteers silent for longer than this are treated as gone (their leases expire).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Inner steps per work unit (H). H = 1 is classic synchronous SGD; larger H cuts traffic about H-fold.</summary>
+    public int InnerSteps { get; init; } = 20;
+
+    public int BatchSize { get; init; } = 8;
+
+    public int SequenceLength { get; init; } = 64;
+
+    public double InnerLearningRate { get; init; } = 3e-3;
+
+    public double WeightDecay { get; init; } = 0.01;
+
+    public int WarmupSteps { get; init; } = 5;
+
+    public double ClipNorm { get; init; } = 1.0;
+
+    /// <summary>DiLoCo outer optimizer: SGD with Nesterov momentum.</summary>
+    public double OuterLearningRate { get; init; } = 0.7;
+
+    public double OuterMomentum { get; init; } = 0.9;
+
+    /// <summary>Codec volunteers must use for updates: fp32, fp16 or int8.</summary>
+    public string Codec { get; init; } = "fp16";
+
+    /// <summary>An update whose L2 norm over a tensor group exceeds this is rejected (NormTooLarge).</summary>
+    public double MaxUpdateNorm { get; init; } = 1e3;
+
+    /// <summary>Stop after this many rounds (0 = run until stopped).</summary>
+    public int MaxRounds { get; init; }
+
+    /// <summary>Held-out batches evaluated after each round (0 disables evaluation).</summary>
+    public int EvalBatches { get; init; } = 4;
+
+    /// <summary>Admission token; empty means open admission.</summary>
+    public string AdmissionToken { get; init; } = "";
+
+    /// <summary>Joins accepted per minute, across all volunteers.</summary>
+    public int JoinsPerMinute { get; init; } = 120;
+
+    /// <summary>Reputation below this bans the volunteer.</summary>
+    public double BanThreshold { get; init; } = -3.0;
+
+    /// <summary>Number of volunteers whose first rounds are not scored for reputation.</summary>
+    public int TorchThreads { get; init; } = 1;
+
+    /// <summary>Throws with a message naming the first bad value and the fix.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok) throw new ArgumentException(message);
+        }
+
+        Require(Replication >= 1, $"replication {Replication} must be at least 1.");
+        Require(Quorum >= 1, $"quorum {Quorum} must be at least 1.");
+        Require(MinUpdates >= 1 && MinUpdates <= Quorum, $"min-updates {MinUpdates} must be between 1 and the quorum ({Quorum}).");
+        Require(InnerSteps >= 1, $"inner-steps {InnerSteps} must be at least 1.");
+        Require(BatchSize >= 1 && SequenceLength >= 2, $"batch-size {BatchSize} and seq-len {SequenceLength} must be at least 1 and 2.");
+        Require(RoundTimeout > TimeSpan.Zero && LeaseDuration > TimeSpan.Zero, "round-timeout and lease must be positive durations.");
+        Require(Codec is "fp32" or "fp16" or "int8", $"codec '{Codec}' is not one of fp32, fp16, int8.");
+        Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-lr {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
+        Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
+        Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
+    }
+}

@@ -1,0 +1,36 @@
+using Hivemind.Data;
+using Hivemind.Training;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>What a volunteer is asked to do: train this shard at this version on this data, by the deadline.</summary>
+public sealed record WorkUnit(
+    string Id,
+    long Round,
+    long Version,
+    string Preset,
+    ModelConfig Model,
+    ShardSpec Shard,
+    DataSpec Data,
+    LocalTrainingOptions Training,
+    string Codec,
+    DateTimeOffset Deadline);
+
+/// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>
+public sealed record WorkDecision(WorkUnit? Unit, TimeSpan RetryAfter, string Reason)
+{
+    public static WorkDecision Work(WorkUnit unit) => new(unit, TimeSpan.Zero, "");
+
+    public static WorkDecision Wait(TimeSpan retryAfter, string reason) => new(null, retryAfter, reason);
+}
+
+/// <summary>An update as received: the signed envelope and the payload already streamed to disk and hashed.</summary>
+public sealed record SubmittedUpdate(byte[] Envelope, byte[] Signature, string PayloadPath, long PayloadLength, byte[] PayloadSha256, string? SessionVolunteerId = null);
+
+/// <summary>The result of closing a round.</summary>
+public sealed record RoundSummary(long Round, long NewVersion, int Updates, double MeanTrainLoss, double? EvalLoss, int SkippedGroups, TimeSpan AggregationTime);
+
+/// <summary>What the coordinator is doing: round, volunteers, leases, ledger size, rejections, loss and traffic.</summary>
+public sealed record EngineStatus(
+    long Round, int Volunteers, int LeasedUnits, int AcceptedThisRound, long AcceptedUpdates,
+    IReadOnlyDictionary<string, long> Rejections, double? LastEvalLoss, long BytesReceived, long BytesSent);

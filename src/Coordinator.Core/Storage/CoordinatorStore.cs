@@ -1,0 +1,348 @@
+using Microsoft.Data.Sqlite;
+
+namespace Hivemind.Coordinator.Storage;
+
+/// <summary>
+/// The coordinator's durable state in SQLite (WAL, synchronous=FULL): volunteers, sessions, work units,
+/// the accepted-update ledger, rounds, rejection counts and ban evidence. Every method that a reply
+/// acknowledges commits before it returns.
+/// </summary>
+public sealed class CoordinatorStore : IDisposable
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS volunteers(
+            id TEXT PRIMARY KEY, public_key BLOB NOT NULL, device TEXT NOT NULL, memory_bytes INTEGER NOT NULL,
+            joined_at INTEGER NOT NULL, reputation REAL NOT NULL DEFAULT 0, banned INTEGER NOT NULL DEFAULT 0, ban_reason TEXT);
+        CREATE TABLE IF NOT EXISTS sessions(token TEXT PRIMARY KEY, volunteer_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS work_units(
+            id TEXT PRIMARY KEY, round INTEGER NOT NULL, version INTEGER NOT NULL, volunteer_id TEXT NOT NULL,
+            shard TEXT NOT NULL, unit_index INTEGER NOT NULL, issued_at INTEGER NOT NULL, deadline INTEGER NOT NULL, state TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS updates(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, work_unit_id TEXT NOT NULL UNIQUE, volunteer_id TEXT NOT NULL,
+            round INTEGER NOT NULL, version INTEGER NOT NULL, envelope BLOB NOT NULL, signature BLOB NOT NULL,
+            payload_path TEXT NOT NULL, payload_bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, loss REAL NOT NULL,
+            accepted_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS rounds(
+            round INTEGER PRIMARY KEY, version INTEGER NOT NULL, opened_at INTEGER NOT NULL, closed_at INTEGER,
+            updates INTEGER NOT NULL DEFAULT 0, train_loss REAL, eval_loss REAL, checkpoint TEXT);
+        CREATE TABLE IF NOT EXISTS rejections(reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS evidence(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, volunteer_id TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL,
+            envelope BLOB, signature BLOB);
+        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """;
+
+    private readonly SqliteConnection _db;
+    private readonly object _gate = new();
+    private SqliteTransaction? _tx;
+
+    public CoordinatorStore(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
+        {
+            _db.Open();
+            Execute("PRAGMA journal_mode=WAL;");
+            // FULL: a commit is on disk before the call returns, so an acknowledged update survives SIGKILL and power loss.
+            Execute("PRAGMA synchronous=FULL;");
+            Execute(Schema);
+        }
+        catch (SqliteException e)
+        {
+            _db.Dispose();
+            throw new InvalidDataException($"the coordinator store {path} cannot be opened ({e.Message}). " +
+                                           "If it is corrupt, move it aside and start from the latest checkpoint.", e);
+        }
+    }
+
+    // ---- volunteers -------------------------------------------------------------------------
+
+    public void UpsertVolunteer(VolunteerRecord v)
+    {
+        lock (_gate)
+        {
+            Execute("""
+                INSERT INTO volunteers(id, public_key, device, memory_bytes, joined_at) VALUES($id, $pk, $dev, $mem, $at)
+                ON CONFLICT(id) DO UPDATE SET device = $dev, memory_bytes = $mem;
+                """, ("$id", v.Id), ("$pk", v.PublicKey), ("$dev", v.Device), ("$mem", v.MemoryBytes), ("$at", v.JoinedAtMs));
+        }
+    }
+
+    public VolunteerRecord? GetVolunteer(string id)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT id, public_key, device, memory_bytes, joined_at, reputation, banned, ban_reason FROM volunteers WHERE id = $id", ("$id", id));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? ReadVolunteer(r) : null;
+        }
+    }
+
+    public IReadOnlyList<VolunteerRecord> Volunteers()
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT id, public_key, device, memory_bytes, joined_at, reputation, banned, ban_reason FROM volunteers ORDER BY joined_at, id");
+            using var r = cmd.ExecuteReader();
+            var list = new List<VolunteerRecord>();
+            while (r.Read()) list.Add(ReadVolunteer(r));
+            return list;
+        }
+    }
+
+    public void SetReputation(string id, double reputation)
+    {
+        lock (_gate) Execute("UPDATE volunteers SET reputation = $r WHERE id = $id", ("$r", reputation), ("$id", id));
+    }
+
+    /// <summary>Bans a volunteer and keeps the signed evidence, in one transaction.</summary>
+    public void Ban(string id, string reason, long atMs, byte[]? envelope, byte[]? signature)
+    {
+        lock (_gate)
+        {
+            InTransaction(() =>
+            {
+                Execute("UPDATE volunteers SET banned = 1, ban_reason = $why WHERE id = $id", ("$why", reason), ("$id", id));
+                Execute("INSERT INTO evidence(volunteer_id, at, reason, envelope, signature) VALUES($id, $at, $why, $env, $sig)",
+                    ("$id", id), ("$at", atMs), ("$why", reason), ("$env", (object?)envelope ?? DBNull.Value), ("$sig", (object?)signature ?? DBNull.Value));
+            });
+        }
+    }
+
+    public int EvidenceCount(string volunteerId)
+    {
+        lock (_gate) return Convert.ToInt32(Scalar("SELECT COUNT(*) FROM evidence WHERE volunteer_id = $id", ("$id", volunteerId)));
+    }
+
+    // ---- sessions -------------------------------------------------------------------------
+
+    public void AddSession(string token, string volunteerId, long atMs)
+    {
+        lock (_gate) Execute("INSERT INTO sessions(token, volunteer_id, created_at) VALUES($t, $v, $at)", ("$t", token), ("$v", volunteerId), ("$at", atMs));
+    }
+
+    public string? VolunteerForSession(string token)
+    {
+        lock (_gate) return Scalar("SELECT volunteer_id FROM sessions WHERE token = $t", ("$t", token)) as string;
+    }
+
+    public void RemoveSessions(string volunteerId)
+    {
+        lock (_gate) Execute("DELETE FROM sessions WHERE volunteer_id = $v", ("$v", volunteerId));
+    }
+
+    // ---- work units -------------------------------------------------------------------------
+
+    public void AddWorkUnit(WorkUnitRecord w)
+    {
+        lock (_gate)
+        {
+            Execute("""
+                INSERT INTO work_units(id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state)
+                VALUES($id, $r, $v, $vol, $shard, $idx, $at, $dl, $st)
+                """, ("$id", w.Id), ("$r", w.Round), ("$v", w.Version), ("$vol", w.VolunteerId), ("$shard", w.Shard),
+                ("$idx", w.UnitIndex), ("$at", w.IssuedAtMs), ("$dl", w.DeadlineMs), ("$st", w.State));
+        }
+    }
+
+    public WorkUnitRecord? GetWorkUnit(string id)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state FROM work_units WHERE id = $id", ("$id", id));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? ReadWorkUnit(r) : null;
+        }
+    }
+
+    public IReadOnlyList<WorkUnitRecord> WorkUnits(long round)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state FROM work_units WHERE round = $r ORDER BY unit_index, issued_at", ("$r", round));
+            using var r = cmd.ExecuteReader();
+            var list = new List<WorkUnitRecord>();
+            while (r.Read()) list.Add(ReadWorkUnit(r));
+            return list;
+        }
+    }
+
+    public void SetWorkUnitState(string id, string state)
+    {
+        lock (_gate) Execute("UPDATE work_units SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
+    }
+
+    // ---- the ledger -------------------------------------------------------------------------
+
+    /// <summary>Records an accepted update and completes its work unit in one durable transaction.</summary>
+    public long AcceptUpdate(UpdateRecord u)
+    {
+        lock (_gate)
+        {
+            long seq = 0;
+            InTransaction(() =>
+            {
+                Execute("""
+                    INSERT INTO updates(work_unit_id, volunteer_id, round, version, envelope, signature, payload_path, payload_bytes, tokens, loss, accepted_at)
+                    VALUES($wu, $vol, $r, $v, $env, $sig, $path, $bytes, $tok, $loss, $at)
+                    """, ("$wu", u.WorkUnitId), ("$vol", u.VolunteerId), ("$r", u.Round), ("$v", u.Version), ("$env", u.Envelope),
+                    ("$sig", u.Signature), ("$path", u.PayloadPath), ("$bytes", u.PayloadBytes), ("$tok", u.Tokens), ("$loss", u.Loss), ("$at", u.AcceptedAtMs));
+                seq = (long)Scalar("SELECT last_insert_rowid()")!;
+                Execute("UPDATE work_units SET state = 'completed' WHERE id = $id", ("$id", u.WorkUnitId));
+                Execute("UPDATE rounds SET updates = updates + 1 WHERE round = $r", ("$r", u.Round));
+            });
+            return seq;
+        }
+    }
+
+    public bool HasUpdateFor(string workUnitId)
+    {
+        lock (_gate) return Convert.ToInt64(Scalar("SELECT COUNT(*) FROM updates WHERE work_unit_id = $id", ("$id", workUnitId))) > 0;
+    }
+
+    public IReadOnlyList<UpdateRecord> Updates(long round)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                SELECT seq, work_unit_id, volunteer_id, round, version, envelope, signature, payload_path, payload_bytes, tokens, loss, accepted_at
+                FROM updates WHERE round = $r ORDER BY seq
+                """, ("$r", round));
+            using var r = cmd.ExecuteReader();
+            var list = new List<UpdateRecord>();
+            while (r.Read())
+            {
+                list.Add(new UpdateRecord(r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), (byte[])r[5], (byte[])r[6],
+                    r.GetString(7), r.GetInt64(8), r.GetInt64(9), r.GetDouble(10), r.GetInt64(11)) { Sequence = r.GetInt64(0) });
+            }
+            return list;
+        }
+    }
+
+    public long LedgerCount()
+    {
+        lock (_gate) return Convert.ToInt64(Scalar("SELECT COUNT(*) FROM updates"));
+    }
+
+    public long PayloadBytesTotal()
+    {
+        lock (_gate) return Convert.ToInt64(Scalar("SELECT COALESCE(SUM(payload_bytes), 0) FROM updates"));
+    }
+
+    // ---- rounds -------------------------------------------------------------------------
+
+    public void OpenRound(long round, long version, long atMs)
+    {
+        lock (_gate) Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", round), ("$v", version), ("$at", atMs));
+    }
+
+    /// <summary>Closes round <paramref name="round"/> and opens the next in one durable transaction.</summary>
+    public void AdvanceRound(long round, long atMs, double? trainLoss, double? evalLoss, string checkpoint, long next)
+    {
+        lock (_gate)
+        {
+            InTransaction(() =>
+            {
+                Execute("UPDATE rounds SET closed_at = $at, train_loss = $tl, eval_loss = $el, checkpoint = $cp WHERE round = $r",
+                    ("$at", atMs), ("$tl", (object?)trainLoss ?? DBNull.Value), ("$el", (object?)evalLoss ?? DBNull.Value), ("$cp", checkpoint), ("$r", round));
+                Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", next), ("$v", next), ("$at", atMs));
+            });
+        }
+    }
+
+    public IReadOnlyList<RoundRecord> Rounds()
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT round, version, opened_at, closed_at, updates, train_loss, eval_loss, checkpoint FROM rounds ORDER BY round");
+            using var r = cmd.ExecuteReader();
+            var list = new List<RoundRecord>();
+            while (r.Read())
+            {
+                list.Add(new RoundRecord(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.GetInt64(4),
+                    r.IsDBNull(5) ? null : r.GetDouble(5), r.IsDBNull(6) ? null : r.GetDouble(6), r.IsDBNull(7) ? null : r.GetString(7)));
+            }
+            return list;
+        }
+    }
+
+    // ---- rejections and meta -------------------------------------------------------------------------
+
+    public void CountRejection(string reason)
+    {
+        lock (_gate) Execute("INSERT INTO rejections(reason, count) VALUES($r, 1) ON CONFLICT(reason) DO UPDATE SET count = count + 1", ("$r", reason));
+    }
+
+    public IReadOnlyDictionary<string, long> Rejections()
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT reason, count FROM rejections ORDER BY reason");
+            using var r = cmd.ExecuteReader();
+            var map = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            while (r.Read()) map[r.GetString(0)] = r.GetInt64(1);
+            return map;
+        }
+    }
+
+    public string? GetMeta(string key)
+    {
+        lock (_gate) return Scalar("SELECT value FROM meta WHERE key = $k", ("$k", key)) as string;
+    }
+
+    public void SetMeta(string key, string value)
+    {
+        lock (_gate) Execute("INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private static VolunteerRecord ReadVolunteer(SqliteDataReader r) =>
+        new(r.GetString(0), (byte[])r[1], r.GetString(2), r.GetInt64(3), r.GetInt64(4))
+        {
+            Reputation = r.GetDouble(5),
+            Banned = r.GetInt64(6) != 0,
+            BanReason = r.IsDBNull(7) ? null : r.GetString(7),
+        };
+
+    private static WorkUnitRecord ReadWorkUnit(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8));
+
+    // Microsoft.Data.Sqlite requires every command inside a transaction to name it, hence _tx.
+    private void InTransaction(Action body)
+    {
+        _tx = _db.BeginTransaction();
+        try
+        {
+            body();
+            _tx.Commit();
+        }
+        finally
+        {
+            _tx.Dispose();
+            _tx = null;
+        }
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = _tx;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private void Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(sql, parameters);
+        cmd.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(sql, parameters);
+        return cmd.ExecuteScalar();
+    }
+}

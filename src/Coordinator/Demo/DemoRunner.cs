@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using Hivemind.Coordinator.Hosting;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Training;
+using Spectre.Console;
+
+namespace Hivemind.Coordinator.Demo;
+
+/// <summary>
+/// The README's first command: a coordinator on its embedded store plus local volunteer processes training
+/// the synthetic corpus, with progress as it goes and a summary at the end.
+/// </summary>
+public static class DemoRunner
+{
+    /// <summary>Memory each demo volunteer declares: enough for several experts per layer of small, so shards differ in size.</summary>
+    private const string VolunteerMemory = "1GiB";
+
+    public static async Task<int> RunAsync(DemoSettings settings, CancellationToken ct)
+    {
+        if (settings.Volunteers < 1 || settings.Rounds < 1)
+        {
+            Console.Error.WriteLine($"error: --volunteers {settings.Volunteers} and --rounds {settings.Rounds} must both be at least 1.");
+            return 2;
+        }
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(1);
+        string dir = Path.GetFullPath(settings.DataDirectory);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        bool attack = settings.Byzantine.Length > 0;
+        var options = new CoordinatorOptions
+        {
+            DataDirectory = dir,
+            Preset = settings.Preset,
+            MaxRounds = settings.Rounds,
+            Quorum = settings.Volunteers + (attack ? 1 : 0),
+            MinUpdates = 1,
+            TrunkRule = settings.Rule,
+            ExpertRule = settings.Rule,
+            RoundTimeout = TimeSpan.FromMinutes(2),
+            LeaseDuration = TimeSpan.FromMinutes(2),
+        };
+        var console = AnsiConsole.Console;
+        using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
+        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync(ct);
+        string address = CoordinatorHost.Address(app);
+        var model = engine.Model;
+        double initial = engine.EvaluateCurrent();
+        console.MarkupLine($"[bold]Hivemind demo[/]: coordinator at {address}, data in {Markup.Escape(dir)}");
+        console.MarkupLine($"model '{model.Name}': {model.TotalParameters / 1e6:0.00}M parameters ({model.Layers} layers × {model.Experts} experts, top-{model.TopK}), " +
+                           $"{settings.Volunteers} volunteers{(attack ? $" + 1 RED-TEAM '{Markup.Escape(settings.Byzantine)}'" : "")}, {settings.Rounds} rounds, rule '{Markup.Escape(settings.Rule)}'");
+        console.MarkupLine($"held-out loss at start {initial:0.000} nats/byte; optimum {engine.OptimalLoss:0.000}; uniform ln 256 = {Math.Log(256):0.000}");
+
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = Stopwatch.StartNew();
+        engine.RoundClosed += s =>
+        {
+            double gap = (s.EvalLoss ?? double.NaN) - engine.OptimalLoss;
+            console.MarkupLine($"[bold green]round {s.Round + 1,3}/{settings.Rounds}[/] {s.Updates} updates  train {s.MeanTrainLoss:0.000}  " +
+                               $"held-out [bold]{s.EvalLoss:0.000}[/]  gap to optimum {gap:0.000}  aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({watch.Elapsed:mm\\:ss})");
+            if (s.NewVersion >= settings.Rounds) finished.TrySetResult();
+        };
+
+        var processes = new List<Process>();
+        try
+        {
+            for (int i = 0; i < settings.Volunteers + (attack ? 1 : 0); i++)
+            {
+                bool red = attack && i == settings.Volunteers;
+                processes.Add(StartVolunteer(address, dir, red ? "red" : $"v{i + 1}", red ? settings.Byzantine : "honest"));
+            }
+            var exited = Task.WhenAll(processes.Select(p => p.WaitForExitAsync(ct)));
+            var done = await Task.WhenAny(finished.Task, exited, Task.Delay(Timeout.Infinite, ct));
+            if (done == exited)
+                console.MarkupLine("[red]every volunteer process exited before training finished; see their lines above.[/]");
+        }
+        catch (OperationCanceledException)
+        {
+            console.MarkupLine("[yellow]stopped by Ctrl+C[/]");
+        }
+        finally
+        {
+            foreach (var p in processes)
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.Dispose();
+            }
+        }
+        PrintSummary(console, engine, initial, watch.Elapsed);
+        await app.StopAsync(CancellationToken.None);
+        return finished.Task.IsCompleted ? 0 : 1;
+    }
+
+    private static Process StartVolunteer(string address, string dir, string name, string behavior)
+    {
+        var (file, prefix) = SelfCommand();
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in prefix) start.ArgumentList.Add(a);
+        foreach (var a in new[]
+                 {
+                     "volunteer", "--coordinator", address, "--key", Path.Combine(dir, "keys", name + ".key"), "--name", name,
+                     "--memory", VolunteerMemory, "--cache", Path.Combine(dir, "cache", name), "--threads", "1", "--behavior", behavior,
+                 })
+            start.ArgumentList.Add(a);
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start volunteer process {file}");
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{name}: {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>How to start this program again: the apphost directly, or `dotnet Hivemind.Coordinator.dll`.</summary>
+    public static (string File, string[] Prefix) SelfCommand()
+    {
+        string path = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(path) == "dotnet"
+            ? (path, [typeof(DemoRunner).Assembly.Location])
+            : (path, []);
+    }
+
+    private static void PrintSummary(IAnsiConsole console, CoordinatorEngine engine, double initial, TimeSpan elapsed)
+    {
+        var status = engine.Status();
+        double final = status.LastEvalLoss ?? initial;
+        double closed = initial - engine.OptimalLoss <= 0 ? 0 : (initial - final) / (initial - engine.OptimalLoss);
+        var table = new Table().Title("[bold]Hivemind demo summary[/]").AddColumn("what").AddColumn("value");
+        table.AddRow("rounds", status.Round.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        table.AddRow("held-out loss (nats/byte)", $"{initial:0.000} → {final:0.000}");
+        table.AddRow("optimum / gap to optimum", $"{engine.OptimalLoss:0.000} / {final - engine.OptimalLoss:0.000}");
+        table.AddRow("share of the initial gap closed", $"{closed:P0}");
+        table.AddRow("accepted updates", status.AcceptedUpdates.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        table.AddRow("rejected updates", status.Rejections.Count == 0 ? "0" : string.Join(", ", status.Rejections.Select(r => $"{r.Key}: {r.Value}")));
+        table.AddRow("bytes moved", $"{status.BytesReceived / 1e6:0.0} MB of updates in, {status.BytesSent / 1e6:0.0} MB of parameters out");
+        table.AddRow("wall time", $"{elapsed:mm\\:ss}");
+        console.Write(table);
+    }
+}

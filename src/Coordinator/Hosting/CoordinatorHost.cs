@@ -1,0 +1,69 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Services;
+using Hivemind.Protocol;
+using Hivemind.Training;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Hivemind.Coordinator.Hosting;
+
+/// <summary>Where and how the coordinator listens.</summary>
+public sealed record ListenSettings(string Host = "127.0.0.1", int Port = 5000, string? TlsCertificate = null, string? TlsKey = null);
+
+/// <summary>Builds the coordinator's web host: Kestrel (HTTP/2, optional TLS), the gRPC service, reflection, the round loop.</summary>
+public static class CoordinatorHost
+{
+    public static WebApplication Build(CoordinatorEngine engine, ListenSettings listen, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        if (logging is not null) logging(builder.Logging);
+        var limits = ProtocolLimits.Default;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
+            k.Listen(address, listen.Port, o =>
+            {
+                if (listen.TlsCertificate is null)
+                {
+                    o.Protocols = HttpProtocols.Http2; // cleartext gRPC needs prior-knowledge HTTP/2
+                }
+                else
+                {
+                    o.Protocols = HttpProtocols.Http1AndHttp2;
+                    o.UseHttps(LoadCertificate(listen.TlsCertificate, listen.TlsKey));
+                }
+            });
+            k.Limits.MaxRequestBodySize = null; // updates are streamed and bounded by ProtocolLimits instead
+        });
+        builder.Services.AddSingleton(engine);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton<ParameterCache>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = limits.MaxChunkBytes + (64 << 10);
+            o.MaxSendMessageSize = ProtocolLimits.DefaultChunkBytes + (64 << 10);
+            o.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddHostedService<RoundLoop>();
+        var app = builder.Build();
+        app.MapGrpcService<CoordinatorService>();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    /// <summary>The address the host actually listens on (useful with port 0).</summary>
+    public static string Address(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    private static X509Certificate2 LoadCertificate(string certificate, string? key)
+    {
+        if (!File.Exists(certificate)) throw new ArgumentException($"--tls-certificate '{certificate}' does not exist.");
+        if (key is null) return X509CertificateLoader.LoadPkcs12FromFile(certificate, null);
+        if (!File.Exists(key)) throw new ArgumentException($"--tls-key '{key}' does not exist.");
+        return X509Certificate2.CreateFromPemFile(certificate, key);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+
+namespace Hivemind.Coordinator.Services;
+
+/// <summary>
+/// Encoded shard parameters by (version, shard), so volunteers holding the same shard share one encoding and
+/// its content hash (the key of their download cache). Older versions are evicted when a new one appears.
+/// </summary>
+public sealed class ParameterCache
+{
+    /// <summary>Distinct shards kept per version; beyond it the oldest entry is dropped.</summary>
+    public const int MaxEntries = 64;
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Queue<string> _order = new();
+    private readonly object _gate = new();
+    private long _version = -1;
+
+    /// <summary>One encoded shard: fp32 payload bytes, their SHA-256 and the tensor list in payload order.</summary>
+    public sealed record Entry(byte[] Bytes, byte[] Sha256, IReadOnlyList<(string Name, long[] Shape)> Tensors);
+
+    public Entry Get(long version, ShardSpec shard, Func<ParameterSet> load)
+    {
+        string key = $"{version}:{ShardText.Format(shard)}";
+        lock (_gate)
+        {
+            if (version > _version)
+            {
+                _entries.Clear();
+                _order.Clear();
+                _version = version;
+            }
+            if (_entries.TryGetValue(key, out var hit)) return hit;
+        }
+        var parameters = load();
+        byte[] bytes = TensorCodec.Encode(parameters, PayloadCodec.Fp32);
+        var entry = new Entry(bytes, SHA256.HashData(bytes), parameters.Select(t => (t.Name, t.Shape)).ToList());
+        lock (_gate)
+        {
+            if (version == _version && _entries.TryAdd(key, entry))
+            {
+                _order.Enqueue(key);
+                while (_entries.Count > MaxEntries && _order.TryDequeue(out var old)) _entries.Remove(old);
+            }
+        }
+        return entry;
+    }
+}

@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Hivemind.Data;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Protocol.V1;
+using Hivemind.Training;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Work;
+using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
+
+namespace Hivemind.Volunteer.Client;
+
+/// <summary>
+/// The volunteer's work loop over gRPC: join, request work, download (cached by content hash), train, sign,
+/// upload; heartbeats while training; backoff with jitter on transient errors; rejoin when the session is lost.
+/// </summary>
+public sealed class VolunteerClient
+{
+    private readonly CoordinatorClient _client;
+    private readonly VolunteerIdentity _identity;
+    private readonly VolunteerOptions _options;
+    private readonly IVolunteerView _view;
+    private readonly TimeProvider _time;
+    private readonly Backoff _backoff = new();
+    private string _session = "";
+    private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
+    private TrainedUpdate? _previous;
+
+    public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null)
+    {
+        _client = client;
+        _identity = identity;
+        _options = options;
+        _view = view;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public int UnitsSubmitted { get; private set; }
+
+    public int UnitsRejected { get; private set; }
+
+    /// <summary>Runs until cancelled, banned, or <see cref="VolunteerOptions.MaxUnits"/> units were submitted. Returns a process exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        int attempt = 0;
+        while (!ct.IsCancellationRequested && (_options.MaxUnits <= 0 || UnitsSubmitted + UnitsRejected < _options.MaxUnits))
+        {
+            try
+            {
+                if (_session.Length == 0) await JoinAsync(ct);
+                await WorkOnceAsync(ct);
+                attempt = 0;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RpcException e) when (RejectReasons.TryGetReason(e, out var reason))
+            {
+                switch (reason)
+                {
+                    case RejectReason.Banned:
+                        _view.Error($"the coordinator banned this volunteer: {e.Status.Detail}");
+                        return ExitCodes.Banned;
+                    case RejectReason.ProtocolMismatch or RejectReason.BadAdmissionToken:
+                        _view.Error(e.Status.Detail);
+                        return ExitCodes.Refused;
+                    case RejectReason.InvalidSession or RejectReason.UnknownVolunteer:
+                        _view.Info("session lost; joining again");
+                        _session = "";
+                        break;
+                    case RejectReason.RateLimited or RejectReason.Unavailable:
+                        await DelayAsync(_backoff.Next(attempt++), ct);
+                        break;
+                    default:
+                        UnitsRejected++;
+                        _view.Rejected(reason, e.Status.Detail);
+                        break;
+                }
+            }
+            catch (RpcException e) when (Backoff.IsTransient(e.StatusCode))
+            {
+                var wait = _backoff.Next(attempt++);
+                _view.Info($"coordinator unreachable ({e.StatusCode}); retrying in {wait.TotalSeconds:0.0} s");
+                _session = e.StatusCode == StatusCode.Unavailable ? _session : "";
+                await DelayAsync(wait, ct);
+            }
+        }
+        await LeaveAsync();
+        return ExitCodes.Ok;
+    }
+
+    private async Task JoinAsync(CancellationToken ct)
+    {
+        var challenge = await _client.GetChallengeAsync(new ChallengeRequest
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            PublicKey = ByteString.CopyFrom(_identity.PublicKey),
+        }, cancellationToken: ct);
+        byte[] signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.Nonce.Span, (ulong)_options.MemoryBytes, _options.Device, _options.AdmissionToken);
+        var reply = await _client.JoinAsync(new JoinRequest
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            PublicKey = ByteString.CopyFrom(_identity.PublicKey),
+            Nonce = challenge.Nonce,
+            Signature = ByteString.CopyFrom(signature),
+            DeclaredMemoryBytes = (ulong)_options.MemoryBytes,
+            Device = _options.Device,
+            AdmissionToken = _options.AdmissionToken,
+            ClientName = "hivemind-volunteer/1 (.NET)",
+        }, cancellationToken: ct);
+        _session = reply.SessionToken;
+        _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
+        _view.Joined(reply.VolunteerId);
+    }
+
+    private async Task WorkOnceAsync(CancellationToken ct)
+    {
+        var reply = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, cancellationToken: ct);
+        if (reply.ResultCase == WorkReply.ResultOneofCase.NoWork)
+        {
+            _view.Waiting(reply.NoWork.Reason);
+            await DelayAsync(TimeSpan.FromMilliseconds(Math.Max(50, reply.NoWork.RetryAfterMs)), ct);
+            return;
+        }
+        var wire = reply.WorkUnit;
+        var unit = ToSpec(wire);
+        _view.UnitStarted(unit);
+        var parameters = await DownloadAsync(wire, ct);
+
+        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var progress = new LastProgress();
+        var heartbeats = HeartbeatLoopAsync(wire.WorkUnitId, progress, heartbeatStop.Token);
+        TrainedUpdate trained;
+        try
+        {
+            var reporter = new Progress<TrainingProgress>(p =>
+            {
+                progress.Value = p;
+                _view.Step(p);
+            });
+            // One dedicated thread for the whole unit: TorchSharp dispose scopes are thread-static.
+            trained = await Task.Factory.StartNew(
+                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct),
+                ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeats;
+        }
+        var toSend = _options.Behavior == Behavior.Replay && _previous is not null ? _previous : trained;
+        _previous = trained;
+        await SubmitAsync(toSend, ct);
+        UnitsSubmitted++;
+    }
+
+    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, CancellationToken ct)
+    {
+        string hash = Convert.ToHexStringLower(unit.ParametersSha256.Span);
+        var cached = ParameterDiskCache.TryLoad(_options.CacheDirectory, hash);
+        if (cached is not null)
+        {
+            _view.Transfer("download (cached)", 0, TimeSpan.Zero);
+            return cached;
+        }
+        var watch = Stopwatch.StartNew();
+        using var call = _client.DownloadParameters(new DownloadRequest
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            SessionToken = _session,
+            ModelVersion = unit.ModelVersion,
+            WorkUnitId = unit.WorkUnitId,
+        }, cancellationToken: ct);
+        if (!await call.ResponseStream.MoveNext(ct) || call.ResponseStream.Current.PartCase != DownloadChunk.PartOneofCase.Metadata)
+            throw new InvalidDataException("the coordinator's download stream did not start with metadata.");
+        var metadata = call.ResponseStream.Current.Metadata;
+        if (metadata.TotalBytes > (ulong)ProtocolLimits.Default.MaxDownloadBytes)
+            throw new InvalidDataException($"the coordinator offers {metadata.TotalBytes} bytes of parameters, above this volunteer's limit of {ProtocolLimits.Default.MaxDownloadBytes}.");
+        var buffer = new byte[metadata.TotalBytes];
+        int at = 0;
+        while (await call.ResponseStream.MoveNext(ct))
+        {
+            var data = call.ResponseStream.Current.Data.Span;
+            if (at + data.Length > buffer.Length)
+                throw new InvalidDataException($"the coordinator sent more than the {buffer.Length} announced bytes.");
+            data.CopyTo(buffer.AsSpan(at));
+            at += data.Length;
+        }
+        if (at != buffer.Length)
+            throw new InvalidDataException($"the parameter download ended after {at} of {buffer.Length} bytes.");
+        if (!SHA256.HashData(buffer).AsSpan().SequenceEqual(metadata.ContentSha256.Span))
+            throw new InvalidDataException("the downloaded parameters do not match their announced SHA-256.");
+        _view.Transfer("download", buffer.Length, watch.Elapsed);
+        ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
+        return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+    }
+
+    private async Task SubmitAsync(TrainedUpdate update, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        using var call = _client.SubmitUpdate(cancellationToken: ct);
+        await call.RequestStream.WriteAsync(new UpdateChunk
+        {
+            Header = new UpdateHeader
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                SessionToken = _session,
+                Envelope = ByteString.CopyFrom(update.Envelope.Bytes),
+                Signature = ByteString.CopyFrom(update.Envelope.Signature),
+            },
+        }, ct);
+        for (int at = 0; at < update.Payload.Length; at += ProtocolLimits.DefaultChunkBytes)
+        {
+            int n = Math.Min(ProtocolLimits.DefaultChunkBytes, update.Payload.Length - at);
+            await call.RequestStream.WriteAsync(new UpdateChunk { Data = UnsafeByteOperations.UnsafeWrap(update.Payload.AsMemory(at, n)) }, ct);
+        }
+        await call.RequestStream.CompleteAsync();
+        var reply = await call.ResponseAsync;
+        _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
+        _view.Submitted(reply.UpdateId, update.MeanLoss);
+    }
+
+    private async Task HeartbeatLoopAsync(string workUnitId, LastProgress progress, CancellationToken ct)
+    {
+        var interval = _heartbeat;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(interval, _time, ct);
+                var p = progress.Value;
+                var reply = await _client.HeartbeatAsync(new HeartbeatRequest
+                {
+                    ProtocolVersion = ProtocolVersion.Current,
+                    SessionToken = _session,
+                    WorkUnitId = workUnitId,
+                    InnerStep = (uint)(p?.Step ?? 0),
+                    Loss = p?.Loss ?? 0,
+                }, cancellationToken: ct);
+                if (!reply.LeaseValid) _view.Info($"the lease on {workUnitId} is no longer valid; the update will likely be rejected");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Training finished or the volunteer is stopping.
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+        {
+            // Same.
+        }
+        catch (RpcException e)
+        {
+            _view.Info($"heartbeat failed ({e.Status.Detail}); training continues");
+        }
+    }
+
+    private async Task LeaveAsync()
+    {
+        if (_session.Length == 0) return;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _client.LeaveAsync(new LeaveRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, cancellationToken: cts.Token);
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
+        {
+            // Leaving is a courtesy; the lease expires on its own.
+        }
+    }
+
+    private Task DelayAsync(TimeSpan wait, CancellationToken ct) => Task.Delay(wait, _time, ct);
+
+    /// <summary>Turns a wire work unit into the transport-free spec the runner trains.</summary>
+    public static UnitSpec ToSpec(Protocol.V1.WorkUnit w)
+    {
+        var model = JsonSerializer.Deserialize<ModelConfig>(w.ModelConfigJson) ?? ModelConfig.Preset(w.ModelPreset);
+        model.Validate();
+        var shard = new ShardSpec(w.Shard.Experts.Select(e => new ExpertId((int)e.Layer, (int)e.Expert)).ToList());
+        if (w.Data.Kind != DatasetKind.Synthetic)
+            throw new NotSupportedException($"dataset kind {w.Data.Kind} is not supported by this volunteer yet; only the synthetic corpus is.");
+        var mix = w.Data.DomainMix.OrderBy(d => d.Domain).Select(d => d.Weight).ToArray();
+        var data = DataSpec.Synthetic(new SyntheticCorpusConfig((long)w.Data.CorpusSeed), mix, (long)w.Data.SliceSeed);
+        var h = w.Hyperparameters;
+        var training = new LocalTrainingOptions((int)h.InnerSteps, (int)h.BatchSize, (int)h.SequenceLength, h.LearningRate, h.WeightDecay,
+            (int)h.WarmupSteps, h.ClipNorm, (long)h.Seed);
+        var codec = w.Codec switch
+        {
+            Codec.Fp32 => PayloadCodec.Fp32,
+            Codec.Fp16 => PayloadCodec.Fp16,
+            Codec.Int8Block => PayloadCodec.Int8Block,
+            _ => throw new InvalidDataException($"the work unit names codec {w.Codec}, which this volunteer does not know; upgrade the volunteer."),
+        };
+        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec);
+    }
+
+    private sealed class LastProgress
+    {
+        public TrainingProgress? Value { get; set; }
+    }
+}

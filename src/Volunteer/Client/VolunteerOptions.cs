@@ -1,0 +1,31 @@
+using Hivemind.Volunteer.Behaviors;
+
+namespace Hivemind.Volunteer.Client;
+
+/// <summary>The volunteer's settings (each is a command-line flag).</summary>
+public sealed record VolunteerOptions
+{
+    public string Coordinator { get; init; } = "http://127.0.0.1:5000";
+
+    /// <summary>Ed25519 key file; created with owner-only permissions if missing.</summary>
+    public string KeyFile { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".hivemind", "volunteer.key");
+
+    /// <summary>auto, cpu or cuda (this build ships libtorch for CPU only; cuda needs a CUDA libtorch package).</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Memory lent to training, in bytes; the coordinator sizes the shard from it.</summary>
+    public long MemoryBytes { get; init; } = 4L << 30;
+
+    /// <summary>RED-TEAM option; honest unless testing defences.</summary>
+    public Behavior Behavior { get; init; } = Behavior.Honest;
+
+    public string AdmissionToken { get; init; } = "";
+
+    public string CacheDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "hivemind-cache");
+
+    /// <summary>Stop after this many units (0 = until stopped).</summary>
+    public int MaxUnits { get; init; }
+
+    /// <summary>libtorch intra-op threads.</summary>
+    public int Threads { get; init; } = 1;
+}

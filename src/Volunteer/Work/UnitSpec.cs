@@ -1,0 +1,16 @@
+using Hivemind.Data;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+
+namespace Hivemind.Volunteer.Work;
+
+/// <summary>Everything needed to train one work unit, independent of how it arrived (gRPC, or in-process in tests and the simulator).</summary>
+public sealed record UnitSpec(
+    string Id,
+    long Round,
+    long Version,
+    ModelConfig Model,
+    ShardSpec Shard,
+    DataSpec Data,
+    LocalTrainingOptions Training,
+    PayloadCodec Codec);
