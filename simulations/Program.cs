@@ -1,1 +1,3 @@
-Console.WriteLine("hivemind simulations: not built yet");
+using Hivemind.Simulations.Cli;
+
+return SimulatorCli.Create().Parse(args).Invoke();

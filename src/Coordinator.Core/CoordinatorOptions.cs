@@ -78,8 +78,11 @@ public sealed record CoordinatorOptions
     /// <summary>Reputation below this bans the volunteer.</summary>
     public double BanThreshold { get; init; } = -3.0;
 
-    /// <summary>Number of volunteers whose first rounds are not scored for reputation.</summary>
+    /// <summary>libtorch threads the coordinator uses for evaluation.</summary>
     public int TorchThreads { get; init; } = 1;
+
+    /// <summary>Work units leased beyond the quorum, so that one straggler does not hold up the round (0 makes runs reproducible).</summary>
+    public int SpareLeases { get; init; } = 1;
 
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
@@ -98,6 +101,7 @@ public sealed record CoordinatorOptions
         Require(Codec is "fp32" or "fp16" or "int8", $"codec '{Codec}' is not one of fp32, fp16, int8.");
         Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-lr {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
         Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
+        Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");
         Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
     }
 }

@@ -23,9 +23,6 @@ namespace Hivemind.Coordinator.Rounds;
 /// </summary>
 public sealed class CoordinatorEngine : IDisposable
 {
-    /// <summary>Work units leased beyond the quorum, so that one straggler does not hold up the round.</summary>
-    public const int SpareLeases = 1;
-
     /// <summary>How long a volunteer waits before asking again when every unit of the round is leased.</summary>
     public static readonly TimeSpan BusyRetry = TimeSpan.FromMilliseconds(500);
 
@@ -204,7 +201,7 @@ public sealed class CoordinatorEngine : IDisposable
             int live = _leases.Values.Count(l => l.State == "leased");
             if (_accepted.Count >= _options.Quorum)
                 return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
-            if (_accepted.Count + live >= _options.Quorum + SpareLeases)
+            if (_accepted.Count + live >= _options.Quorum + _options.SpareLeases)
                 return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
             var shard = _planner.Plan(v.MemoryBytes, Coverage(), _rng);
             int index = _nextUnitIndex++;

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Hivemind.Simulations.Reports;
+using Hivemind.Simulations.Running;
+using Hivemind.Simulations.Scenarios;
+
+namespace Hivemind.Simulations.Cli;
+
+/// <summary>`run &lt;scenario&gt; --out &lt;folder&gt; [--smoke]`: runs a scenario and writes its report.</summary>
+public static class RunCommand
+{
+    /// <summary>Exit code for a scenario that cannot be read or run.</summary>
+    public const int ScenarioError = 2;
+
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var scenario = new Argument<string>("scenario") { Description = "a scenario .json file or a shipped name (see `list`)" };
+        var output = new Option<string>("--out") { Description = "folder for report.md, CSV, PNG and the scenario copy", Required = true };
+        var smoke = new Option<bool>("--smoke") { Description = "use the scenario's small \"smoke\" sizes (seconds, for CI)" };
+        var command = new Command("run", "Run a scenario and write its report") { scenario, output, smoke };
+        command.SetAction(parse => Execute(parse.GetValue(scenario)!, parse.GetValue(output)!, parse.GetValue(smoke)));
+        return command;
+    }
+
+    private static int Execute(string argument, string folder, bool smoke)
+    {
+        try
+        {
+            var (scenario, text) = ScenarioSource.Resolve(argument);
+            var watch = Stopwatch.StartNew();
+            var outcome = ProgressDisplay.Run(scenario.Name, progress => ScenarioRunner.Run(scenario, smoke, progress));
+            var files = ReportWriter.Write(outcome, text, folder);
+            Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {outcome.Sweep.Count} sweep points, {outcome.Matches.Count} cluster searches in {watch.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"wrote {string.Join(", ", files)} to {Path.GetFullPath(folder)}");
+            return 0;
+        }
+        catch (ScenarioException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return ScenarioError;
+        }
+    }
+}

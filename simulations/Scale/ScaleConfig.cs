@@ -1,0 +1,101 @@
+using Hivemind.Simulations.Simulation;
+using Hivemind.Simulations.Timing;
+
+namespace Hivemind.Simulations.Scale;
+
+/// <summary>Everything one scale run needs, resolved from a scenario (one point of its sweep).</summary>
+public sealed record ScaleConfig
+{
+    /// <summary>Parameters and FLOPs of the model.</summary>
+    public required ModelCost Model { get; init; }
+
+    /// <summary>Inner steps per work unit (H).</summary>
+    public required int InnerSteps { get; init; }
+
+    /// <summary>Tokens per inner step per volunteer.</summary>
+    public required int TokensPerStep { get; init; }
+
+    /// <summary>Training arithmetic.</summary>
+    public Precision Precision { get; init; } = Precision.Bf16;
+
+    /// <summary>Experts per layer in a shard.</summary>
+    public required int ExpertsPerShard { get; init; }
+
+    /// <summary>Codec of the pseudo-gradient upload.</summary>
+    public TensorCodec Upload { get; init; } = TensorCodec.Int8;
+
+    /// <summary>Codec of the shard download.</summary>
+    public TensorCodec Download { get; init; } = TensorCodec.Fp16;
+
+    /// <summary>Elements per int8 scale.</summary>
+    public int Int8BlockSize { get; init; } = 64;
+
+    /// <summary>Volunteer slots.</summary>
+    public required int Volunteers { get; init; }
+
+    /// <summary>Devices and their weights.</summary>
+    public required IReadOnlyList<(DeviceSpec Device, double Weight)> DeviceMix { get; init; }
+
+    /// <summary>Download Mb/s per volunteer.</summary>
+    public required Distribution DownloadMbps { get; init; }
+
+    /// <summary>Upload Mb/s per volunteer.</summary>
+    public required Distribution UploadMbps { get; init; }
+
+    /// <summary>Latency per transfer, ms.</summary>
+    public required Distribution LatencyMs { get; init; }
+
+    /// <summary>Session length in hours; null: nobody leaves.</summary>
+    public Distribution? SessionHours { get; init; }
+
+    /// <summary>Gap before a slot is taken again, hours.</summary>
+    public Distribution OfflineHours { get; init; } = Distribution.Exponential(1);
+
+    /// <summary>Fraction of volunteers that straggle.</summary>
+    public double StragglerFraction { get; init; }
+
+    /// <summary>Compute slowdown of a straggler.</summary>
+    public double StragglerSlowdown { get; init; } = 1;
+
+    /// <summary>Rounds to run.</summary>
+    public required int Rounds { get; init; }
+
+    /// <summary>Fraction of assigned units that closes a round.</summary>
+    public double Quorum { get; init; } = 1;
+
+    /// <summary>Seconds from open to forced close.</summary>
+    public required double DeadlineSeconds { get; init; }
+
+    /// <summary>Aggregator charged at close.</summary>
+    public AggregationRule Aggregator { get; init; } = AggregationRule.Mean;
+
+    /// <summary>Coordinator link, shared equally by a round's transfers.</summary>
+    public double CoordinatorMbps { get; init; } = double.PositiveInfinity;
+
+    /// <summary>Cores the aggregation is spread over.</summary>
+    public int AggregationCores { get; init; } = 1;
+
+    /// <summary>Seed of every draw.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Tokens one work unit trains.</summary>
+    public double TokensPerUnit => (double)InnerSteps * TokensPerStep;
+
+    /// <summary>Shard parameters moved down and up per unit.</summary>
+    public long ShardElements => Model.ShardParameters(ExpertsPerShard);
+
+    /// <summary>Bytes downloaded per unit (trunk + shard experts).</summary>
+    public double DownloadBytes => CodecSize.Bytes(Download, ShardElements, Int8BlockSize);
+
+    /// <summary>Bytes uploaded per unit (the pseudo-gradient of the same pieces).</summary>
+    public double UploadBytes => CodecSize.Bytes(Upload, ShardElements, Int8BlockSize);
+
+    /// <summary>Seconds to aggregate <paramref name="accepted"/> updates: trunk over all, each expert over its holders.</summary>
+    public double AggregationSeconds(int accepted)
+    {
+        int experts = Model.Shape.Experts;
+        double perExpertInputs = (double)accepted * ExpertsPerShard / experts;
+        return AggregationCost.Seconds(Aggregator, Model.TrunkParameters, accepted, AggregationCores)
+            + AggregationCost.Seconds(Aggregator, Model.ExpertParametersAllLayers * experts, perExpertInputs, AggregationCores);
+    }
+}

@@ -1,0 +1,17 @@
+namespace Hivemind.Simulations.Scenarios;
+
+/// <summary>"smoke": smaller values used with --smoke so the scenario runs in CI in seconds.</summary>
+public sealed record SmokeSection
+{
+    /// <summary>Replaces volunteers.count.</summary>
+    public int? Volunteers { get; init; }
+
+    /// <summary>Replaces round.rounds (and clusterMatch.rounds).</summary>
+    public int? Rounds { get; init; }
+
+    /// <summary>Replaces clusterMatch.maxVolunteers.</summary>
+    public int? MaxVolunteers { get; init; }
+
+    /// <summary>Replaces sweep.volunteers.</summary>
+    public List<int>? SweepVolunteers { get; init; }
+}

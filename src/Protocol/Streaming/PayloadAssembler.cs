@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using Hivemind.Protocol.Errors;
+
+namespace Hivemind.Protocol.Streaming;
+
+/// <summary>
+/// Reassembles a payload from stream chunks, hashing while receiving, and checks length and SHA-256 at the end.
+/// Memory grows with what actually arrives, not with what the sender declared.
+/// </summary>
+public sealed class PayloadAssembler : IDisposable
+{
+    /// <summary>Declared lengths up to this are allocated at once; above it the buffer doubles as data arrives, so a lying sender cannot make us allocate.</summary>
+    private const int PreallocateBytes = 16 << 20;
+
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _expectedSha256;
+    private readonly int _maxChunkBytes;
+    private readonly string _what;
+    private byte[] _buffer;
+    private bool _completed;
+
+    /// <param name="expectedLength">Length the signed envelope or metadata declared; must be within <paramref name="maxBytes"/>.</param>
+    /// <param name="expectedSha256">SHA-256 the sender declared.</param>
+    /// <param name="maxBytes">The limit for this kind of payload (<see cref="ProtocolLimits.MaxUpdateBytes"/> or <see cref="ProtocolLimits.MaxDownloadBytes"/>).</param>
+    /// <param name="maxChunkBytes">Largest chunk accepted.</param>
+    /// <param name="what">Names the payload in errors, e.g. "update for work unit r3-u7".</param>
+    public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what = "payload")
+    {
+        _what = what;
+        if (expectedSha256.Length != SHA256.HashSizeInBytes)
+            throw new ProtocolException(RejectReason.MalformedRequest, $"the declared hash of the {what} has {expectedSha256.Length} bytes, a SHA-256 has {SHA256.HashSizeInBytes}");
+        long limit = Math.Min(maxBytes, Array.MaxLength);
+        if (expectedLength < 0 || expectedLength > limit)
+            throw new ProtocolException(RejectReason.Oversized, $"the {what} declares {expectedLength} bytes, above the limit of {limit}");
+        ExpectedLength = expectedLength;
+        _expectedSha256 = expectedSha256.ToArray();
+        _maxChunkBytes = maxChunkBytes;
+        // Uninitialised: only the received prefix is ever read, and Complete requires it to be the whole buffer.
+        _buffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(expectedLength, PreallocateBytes));
+    }
+
+    public long ExpectedLength { get; }
+
+    public long ReceivedLength { get; private set; }
+
+    /// <summary>Adds the next chunk; throws <see cref="RejectReason.Oversized"/> for a chunk above the limit or bytes beyond the declared length.</summary>
+    public void Append(ReadOnlySpan<byte> chunk)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        if (chunk.Length > _maxChunkBytes)
+            throw new ProtocolException(RejectReason.Oversized, $"a chunk of the {_what} has {chunk.Length} bytes, above the chunk limit of {_maxChunkBytes}");
+        if (chunk.Length > ExpectedLength - ReceivedLength)
+            throw new ProtocolException(RejectReason.Oversized, $"the {_what} sent more than the {ExpectedLength} bytes it declared (at least {ReceivedLength + chunk.Length})");
+        long needed = ReceivedLength + chunk.Length;
+        if (needed > _buffer.Length)
+        {
+            var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(ExpectedLength, Math.Max(needed, 2L * _buffer.Length)));
+            _buffer.AsSpan(0, (int)ReceivedLength).CopyTo(grown);
+            _buffer = grown;
+        }
+        chunk.CopyTo(_buffer.AsSpan((int)ReceivedLength));
+        _hash.AppendData(chunk);
+        ReceivedLength = needed;
+    }
+
+    /// <summary>The payload, once complete and matching its hash; throws <see cref="RejectReason.TruncatedStream"/> or <see cref="RejectReason.HashMismatch"/>.</summary>
+    public byte[] Complete()
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        _completed = true;
+        if (ReceivedLength != ExpectedLength)
+            throw new ProtocolException(RejectReason.TruncatedStream, $"the {_what} stream ended after {ReceivedLength} of {ExpectedLength} declared bytes");
+        byte[] actual = _hash.GetHashAndReset();
+        if (!CryptographicOperations.FixedTimeEquals(actual, _expectedSha256))
+            throw new ProtocolException(RejectReason.HashMismatch, $"the {_what} has SHA-256 {Convert.ToHexStringLower(actual)}, but {Convert.ToHexStringLower(_expectedSha256)} was declared");
+        return _buffer;
+    }
+
+    public void Dispose()
+    {
+        _completed = true;
+        _hash.Dispose();
+    }
+}

@@ -1,0 +1,82 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Hivemind.Protocol.Envelopes;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.V1;
+
+namespace Hivemind.Protocol.Streaming;
+
+/// <summary>Both ends of the SubmitUpdate client stream: header message with the signed envelope first, then payload chunks.</summary>
+public static class UpdateStream
+{
+    /// <summary>The messages a volunteer sends. Chunks wrap <paramref name="payload"/> without copying: do not change it until sent.</summary>
+    public static IEnumerable<UpdateChunk> Messages(string sessionToken, SignedEnvelope signed, ReadOnlyMemory<byte> payload, int chunkBytes = ProtocolLimits.DefaultChunkBytes)
+    {
+        ArgumentNullException.ThrowIfNull(sessionToken);
+        ArgumentNullException.ThrowIfNull(signed);
+        if ((ulong)payload.Length != signed.Envelope.PayloadLength)
+            throw new ArgumentException($"the payload has {payload.Length} bytes but the envelope declares {signed.Envelope.PayloadLength}.", nameof(payload));
+        yield return new UpdateChunk
+        {
+            Header = new UpdateHeader
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                SessionToken = sessionToken,
+                Envelope = ByteString.CopyFrom(signed.Bytes),
+                Signature = ByteString.CopyFrom(signed.Signature),
+            },
+        };
+        foreach (var chunk in PayloadChunker.Split(payload, chunkBytes))
+            yield return new UpdateChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) };
+    }
+
+    /// <summary>Sends the whole update on a client stream and completes it.</summary>
+    public static async Task WriteAsync(IClientStreamWriter<UpdateChunk> writer, string sessionToken, SignedEnvelope signed, ReadOnlyMemory<byte> payload, int chunkBytes = ProtocolLimits.DefaultChunkBytes)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        foreach (var message in Messages(sessionToken, signed, payload, chunkBytes))
+            await writer.WriteAsync(message).ConfigureAwait(false);
+        await writer.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads a SubmitUpdate stream on the coordinator. The envelope is decoded and its signature verified before any payload is read;
+    /// <paramref name="onEnvelope"/> then runs the caller's checks (session, lease, round...) and throws to reject early.
+    /// Throws <see cref="ProtocolException"/> for every stream-level failure.
+    /// </summary>
+    public static async Task<ReceivedUpdate> ReadAsync(
+        IAsyncStreamReader<UpdateChunk> requestStream,
+        ProtocolLimits limits,
+        Func<UpdateHeader, SignedEnvelope, CancellationToken, ValueTask>? onEnvelope,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(limits);
+        if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            throw new ProtocolException(RejectReason.TruncatedStream, "the update stream ended before its header");
+        var first = requestStream.Current;
+        if (first.PartCase != UpdateChunk.PartOneofCase.Header)
+            throw new ProtocolException(RejectReason.MalformedRequest, $"the first message of an update stream is {first.PartCase}, it must be the header");
+        var header = first.Header;
+        if (!ProtocolVersion.IsSupported(header.ProtocolVersion))
+            throw new ProtocolException(RejectReason.ProtocolMismatch, $"client protocol version {header.ProtocolVersion} is not served; this coordinator speaks {ProtocolVersion.Minimum}..{ProtocolVersion.Current}");
+        var signed = EnvelopeSigner.Open(header.Envelope.Memory, header.Signature.Memory, limits);
+        if (onEnvelope is not null) await onEnvelope(header, signed, cancellationToken).ConfigureAwait(false);
+
+        var envelope = signed.Envelope;
+        if (envelope.PayloadLength > (ulong)limits.MaxUpdateBytes)
+            throw new ProtocolException(RejectReason.Oversized, $"the envelope declares a {envelope.PayloadLength}-byte payload, above the limit of {limits.MaxUpdateBytes}");
+        using var assembler = new PayloadAssembler((long)envelope.PayloadLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes, $"update for work unit '{envelope.WorkUnitId}'");
+        // Bounded by the assembler: every iteration appends at least one byte or fails.
+        while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var message = requestStream.Current;
+            if (message.PartCase != UpdateChunk.PartOneofCase.Data)
+                throw new ProtocolException(RejectReason.MalformedRequest, $"an update stream carries one header, then only data; got {message.PartCase} after {assembler.ReceivedLength} bytes");
+            if (message.Data.IsEmpty)
+                throw new ProtocolException(RejectReason.MalformedRequest, $"an empty data chunk arrived after {assembler.ReceivedLength} bytes; send only non-empty chunks");
+            assembler.Append(message.Data.Span);
+        }
+        return new ReceivedUpdate(header.SessionToken, signed, assembler.Complete());
+    }
+}

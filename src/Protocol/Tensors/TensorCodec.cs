@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace Hivemind.Protocol.Tensors;
+
+/// <summary>
+/// Encodes tensors into one payload (header with names and shapes, then each tensor's data in header order) and decodes
+/// hostile payloads with strict validation. Streaming-friendly: the header comes first and data is written and read in slices.
+/// </summary>
+/// <remarks>
+/// Data layout per tensor, little-endian: fp32 = n × f32; fp16 = n × f16; int8 = ⌈n/256⌉ blocks of (f32 scale, up to 256 × i8),
+/// value = i8 × scale. A Python reader needs only numpy: <c>np.frombuffer(..., '&lt;f2')</c> and so on.
+/// </remarks>
+public static class TensorCodec
+{
+    /// <summary>Values per int8 block: one f32 scale per 256 values costs 1.6% in size and bounds the error by each block's own max.</summary>
+    public const int Int8BlockSize = 256;
+
+    /// <summary>Largest int8 level used; symmetric, so -128 is never produced.</summary>
+    public const float Int8MaxLevel = 127f;
+
+    /// <summary>Blocks whose largest magnitude is below this encode as zero: far below any useful update, and it keeps 127/max finite.</summary>
+    public const float Int8FlushBelow = 1e-30f;
+
+    /// <summary>Values converted per slice when streaming: a whole number of int8 blocks, small enough to stay in cache.</summary>
+    private const int SliceValues = 64 * Int8BlockSize;
+
+    /// <summary>Bytes of data (no header) for <paramref name="count"/> values in <paramref name="codec"/>.</summary>
+    public static long DataBytes(long count, PayloadCodec codec) => codec switch
+    {
+        PayloadCodec.Fp32 => checked(count * 4),
+        PayloadCodec.Fp16 => checked(count * 2),
+        PayloadCodec.Int8Block => checked(count + 4 * ((count + Int8BlockSize - 1) / Int8BlockSize)),
+        _ => throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec."),
+    };
+
+    /// <summary>Exact payload length, to sign into an envelope before streaming.</summary>
+    public static long EncodedLength(IEnumerable<NamedTensor> tensors, PayloadCodec codec)
+    {
+        var list = tensors.ToList();
+        return PayloadHeaderFormat.Length(list) + list.Sum(t => DataBytes(t.Count, codec));
+    }
+
+    public static byte[] Encode(IEnumerable<NamedTensor> tensors, PayloadCodec codec, ProtocolLimits? limits = null)
+    {
+        var list = tensors.ToList();
+        long length = EncodedLength(list, codec);
+        if (length > Array.MaxLength)
+            throw new ArgumentException($"the payload would be {length} bytes, more than one array holds; use Encode(tensors, codec, stream).", nameof(tensors));
+        // Uninitialised: every byte is written below, and zeroing a fresh multi-MiB array costs more than encoding it.
+        var buffer = GC.AllocateUninitializedArray<byte>((int)length);
+        using var stream = new MemoryStream(buffer, writable: true);
+        Encode(list, codec, stream, limits);
+        return buffer;
+    }
+
+    /// <summary>Writes the payload to <paramref name="destination"/> slice by slice; memory use is one slice, not the payload.</summary>
+    public static void Encode(IEnumerable<NamedTensor> tensors, PayloadCodec codec, Stream destination, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!Enum.IsDefined(codec)) throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec.");
+        EnsureLittleEndian();
+        var list = tensors as IReadOnlyList<NamedTensor> ?? tensors.ToList();
+        PayloadHeaderFormat.Write(destination, list, codec, limits ?? ProtocolLimits.Default);
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)DataBytes(SliceValues, PayloadCodec.Int8Block) + 4 * SliceValues);
+        try
+        {
+            foreach (var tensor in list)
+            {
+                var values = tensor.Values.AsSpan();
+                if (codec == PayloadCodec.Fp32)
+                {
+                    destination.Write(MemoryMarshal.AsBytes(values));
+                    continue;
+                }
+                for (int start = 0; start < values.Length; start += SliceValues)
+                {
+                    var slice = values.Slice(start, Math.Min(SliceValues, values.Length - start));
+                    int bytes = (int)DataBytes(slice.Length, codec);
+                    if (codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, buffer);
+                    else ValueCodec.EncodeInt8(slice, buffer);
+                    destination.Write(buffer, 0, bytes);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Decodes a whole in-memory payload; see <see cref="Decode(Stream, long, ProtocolLimits?)"/>.</summary>
+    public static TensorPayload Decode(byte[] payload, long maxPayloadBytes, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        if (payload.LongLength > maxPayloadBytes)
+            throw new PayloadFormatException(PayloadError.Oversized, $"the payload has {payload.LongLength} bytes, above the limit of {maxPayloadBytes}.");
+        using var stream = new MemoryStream(payload, writable: false);
+        return Decode(stream, maxPayloadBytes, limits);
+    }
+
+    /// <summary>Reads only the header (names, shapes, codec), e.g. to check names and shapes before the data arrives.</summary>
+    public static PayloadHeader ReadHeader(Stream source, long maxPayloadBytes, ProtocolLimits? limits = null) =>
+        PayloadHeaderFormat.Read(source, maxPayloadBytes, limits ?? ProtocolLimits.Default);
+
+    /// <summary>
+    /// Decodes a payload from <paramref name="source"/>, which must hold exactly one payload. Throws <see cref="PayloadFormatException"/>
+    /// with a distinct <see cref="PayloadError"/> for each problem; sizes are checked against <paramref name="maxPayloadBytes"/> before allocating.
+    /// Values are not checked for finiteness (fp32/fp16 can carry NaN): that is the verifier's job and its own rejection.
+    /// </summary>
+    public static TensorPayload Decode(Stream source, long maxPayloadBytes, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        EnsureLittleEndian();
+        if (source.CanSeek && source.Length - source.Position > maxPayloadBytes)
+            throw new PayloadFormatException(PayloadError.Oversized, $"the payload has {source.Length - source.Position} bytes, above the limit of {maxPayloadBytes}.");
+        var header = ReadHeader(source, maxPayloadBytes, limits);
+        if (source.CanSeek && source.Length - source.Position < header.DataBytes)
+            throw new PayloadFormatException(PayloadError.Truncated, $"the header declares {header.DataBytes} data bytes but only {source.Length - source.Position} follow.");
+
+        var tensors = new ParameterSet();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)DataBytes(SliceValues, PayloadCodec.Int8Block) + 4 * SliceValues);
+        try
+        {
+            foreach (var descriptor in header.Tensors)
+            {
+                // Uninitialised: ReadValues fills every element or throws.
+                var values = GC.AllocateUninitializedArray<float>((int)descriptor.ElementCount);
+                ReadValues(source, header.Codec, descriptor, values, buffer);
+                tensors.Add(new NamedTensor(descriptor.Name, descriptor.Shape, values));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        if (source.ReadByte() >= 0)
+            throw new PayloadFormatException(PayloadError.TrailingBytes, $"bytes remain after the {header.TotalBytes} bytes the header declares.");
+        return new TensorPayload(header, tensors);
+    }
+
+    private static void ReadValues(Stream source, PayloadCodec codec, TensorDescriptor descriptor, float[] values, byte[] buffer)
+    {
+        string what = $"the data of tensor '{descriptor.Name}'";
+        if (codec == PayloadCodec.Fp32)
+        {
+            PayloadHeaderFormat.ReadExactly(source, MemoryMarshal.AsBytes(values.AsSpan()), what);
+            return;
+        }
+        for (int start = 0; start < values.Length; start += SliceValues)
+        {
+            var slice = values.AsSpan(start, Math.Min(SliceValues, values.Length - start));
+            var bytes = buffer.AsSpan(0, (int)DataBytes(slice.Length, codec));
+            PayloadHeaderFormat.ReadExactly(source, bytes, what);
+            if (codec == PayloadCodec.Fp16)
+            {
+                ValueCodec.DecodeFp16(bytes, slice);
+                continue;
+            }
+            int badBlock = ValueCodec.DecodeInt8(bytes, slice);
+            if (badBlock >= 0)
+            {
+                int block = start / Int8BlockSize + badBlock;
+                float scale = BitConverter.ToSingle(bytes[(badBlock * (Int8BlockSize + 4))..]);
+                throw new PayloadFormatException(PayloadError.NonFiniteScale, $"int8 block {block} of tensor '{descriptor.Name}' has scale {scale}; scales must be finite and non-negative (the sender's values were NaN or infinite).");
+            }
+        }
+    }
+
+    private static void EnsureLittleEndian()
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("the tensor codec reinterprets memory as little-endian floats and needs a little-endian CPU.");
+    }
+}

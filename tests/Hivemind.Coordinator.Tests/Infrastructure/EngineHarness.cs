@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Work;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Hivemind.Coordinator.Tests.Infrastructure;
+
+/// <summary>
+/// A coordinator engine on a fake clock with in-process volunteers that run the real trainer, sign with real
+/// keys and submit through the same verification path as gRPC (minus the transport).
+/// </summary>
+public sealed class EngineHarness : IDisposable
+{
+    /// <summary>Memory the test volunteers declare; enough for every expert of tiny.</summary>
+    public const long VolunteerMemory = 2L << 30;
+
+    private readonly TempDirectory _dir = new();
+    private readonly List<VolunteerIdentity> _identities = [];
+
+    public EngineHarness(Func<CoordinatorOptions, CoordinatorOptions>? configure = null, string? dataDirectory = null)
+    {
+        TorchRuntime.EnsureLoaded();
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+        Options = (configure ?? (o => o))(TinyOptions(dataDirectory ?? Path.Combine(_dir.Path, "data")));
+        Engine = CoordinatorEngine.Open(Options, Time);
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public CoordinatorOptions Options { get; private set; }
+
+    public CoordinatorEngine Engine { get; private set; }
+
+    public string Scratch => _dir.Path;
+
+    /// <summary>tiny, short units: a round of four volunteers trains in about a second.</summary>
+    public static CoordinatorOptions TinyOptions(string dataDirectory) => new()
+    {
+        DataDirectory = dataDirectory,
+        Preset = "tiny",
+        Seed = 7,
+        Quorum = 4,
+        SpareLeases = 0,
+        InnerSteps = 5,
+        BatchSize = 4,
+        SequenceLength = 32,
+        InnerLearningRate = 3e-3,
+        EvalBatches = 2,
+        Codec = "fp16",
+        RoundTimeout = TimeSpan.FromMinutes(5),
+        LeaseDuration = TimeSpan.FromMinutes(2),
+    };
+
+    /// <summary>Closes and reopens the engine on the same data directory, as a restart after a crash would.</summary>
+    public void Restart()
+    {
+        Engine.Dispose();
+        Engine = CoordinatorEngine.Open(Options, Time);
+    }
+
+    public Volunteer Join(long memory = VolunteerMemory)
+    {
+        var identity = VolunteerIdentity.Create();
+        _identities.Add(identity);
+        var (nonce, _) = Engine.IssueChallenge(identity.PublicKey);
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)memory, "cpu", "");
+        var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
+        return new Volunteer(this, identity, id, session);
+    }
+
+    public static UnitSpec ToSpec(WorkUnit unit) => new(
+        unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
+        unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 });
+
+    /// <summary>Writes a trained update's payload as the gRPC service would and builds the submission.</summary>
+    public SubmittedUpdate Submission(TrainedUpdate update, string? sessionVolunteerId = null, byte[]? payloadOverride = null)
+    {
+        byte[] payload = payloadOverride ?? update.Payload;
+        string path = Path.Combine(_dir.Path, Guid.NewGuid().ToString("N") + ".part");
+        File.WriteAllBytes(path, payload);
+        return new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, payload.Length, SHA256.HashData(payload), sessionVolunteerId);
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        foreach (var identity in _identities) identity.Dispose();
+        _dir.Dispose();
+    }
+
+    /// <summary>A joined in-process volunteer.</summary>
+    public sealed record Volunteer(EngineHarness Harness, VolunteerIdentity Identity, string Id, string Session)
+    {
+        public WorkUnit Lease() =>
+            Harness.Engine.RequestWork(Session).Unit ?? throw new InvalidOperationException("expected a work unit, got none");
+
+        public TrainedUpdate Train(WorkUnit unit, Behavior behavior = Behavior.Honest) =>
+            WorkUnitRunner.Run(ToSpec(unit), Harness.Engine.ShardParameters(Session, unit.Version, unit.Id), Identity, behavior);
+
+        public long Submit(TrainedUpdate update) => Harness.Engine.Submit(Harness.Submission(update, Id));
+
+        /// <summary>Lease, train and submit one unit.</summary>
+        public long Work(Behavior behavior = Behavior.Honest) => Submit(Train(Lease(), behavior));
+    }
+}

@@ -1,0 +1,206 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Tests.Infrastructure;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Envelopes;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Work;
+
+namespace Hivemind.Coordinator.Tests;
+
+/// <summary>Every bad update gets its own reason and leaves the ledger, the leases and the round untouched.</summary>
+public sealed class VerificationTests : IDisposable
+{
+    private readonly EngineHarness _h = new(o => o with { Quorum = 3 });
+
+    public void Dispose() => _h.Dispose();
+
+    private void AssertRejected(RejectReason expected, Func<long> submit)
+    {
+        var ledger = _h.Engine.Store.LedgerCount();
+        var units = _h.Engine.Store.WorkUnits(_h.Engine.Round).Select(w => w.State).ToList();
+        long round = _h.Engine.Round;
+        var e = Assert.Throws<ProtocolException>(() => submit());
+        Assert.Equal(expected, e.Reason);
+        Assert.Contains("fix:", e.Message);
+        Assert.Equal(ledger, _h.Engine.Store.LedgerCount());
+        Assert.Equal(units, _h.Engine.Store.WorkUnits(_h.Engine.Round).Select(w => w.State).ToList());
+        Assert.Equal(round, _h.Engine.Round);
+        Assert.Equal(1, _h.Engine.Store.Rejections()[expected.Token()]);
+    }
+
+    [Fact]
+    public void BadSignatureIsRejected()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        var signature = (byte[])update.Envelope.Signature.Clone();
+        signature[5] ^= 0x40;
+        var forged = update with { Envelope = update.Envelope with { Signature = signature } };
+        AssertRejected(RejectReason.BadSignature, () => v.Submit(forged));
+    }
+
+    [Fact]
+    public void UnknownVolunteerIsRejected()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        using var stranger = VolunteerIdentity.Create();
+        var update = WorkUnitRunner.Run(EngineHarness.ToSpec(unit), _h.Engine.ShardParameters(v.Session, unit.Version, unit.Id), stranger);
+        AssertRejected(RejectReason.UnknownVolunteer, () => _h.Engine.Submit(_h.Submission(update)));
+    }
+
+    [Fact]
+    public void BannedVolunteerIsRejected()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        _h.Engine.Store.Ban(v.Id, "test", 0, null, null);
+        AssertRejected(RejectReason.Banned, () => v.Submit(update));
+    }
+
+    [Fact]
+    public void UnitLeasedToAnotherVolunteerIsRejected()
+    {
+        var owner = _h.Join();
+        var thief = _h.Join();
+        var unit = owner.Lease();
+        var update = WorkUnitRunner.Run(EngineHarness.ToSpec(unit), _h.Engine.ShardParameters(owner.Session, unit.Version, unit.Id), thief.Identity);
+        AssertRejected(RejectReason.UnleasedWorkUnit, () => thief.Submit(update));
+    }
+
+    [Fact]
+    public void ExpiredLeaseIsRejected()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var update = v.Train(unit);
+        _h.Time.Advance(_h.Options.LeaseDuration + TimeSpan.FromSeconds(1));
+        AssertRejected(RejectReason.ExpiredLease, () => v.Submit(update));
+    }
+
+    [Fact]
+    public void ReplayedUpdateIsRejected()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        v.Submit(update);
+        AssertRejected(RejectReason.Replay, () => v.Submit(update));
+    }
+
+    [Fact]
+    public void UpdateFromAClosedRoundIsStale()
+    {
+        var volunteers = Enumerable.Range(0, 3).Select(_ => _h.Join()).ToList();
+        var late = volunteers[2];
+        var lateUnit = late.Lease();
+        var lateUpdate = late.Train(lateUnit);
+        foreach (var v in volunteers.Take(2)) v.Work();
+        // The round closes at its deadline with the two updates it has; the late one is now from a past round.
+        _h.Time.Advance(_h.Options.RoundTimeout + TimeSpan.FromSeconds(1));
+        Assert.NotNull(_h.Engine.Tick());
+        AssertRejected(RejectReason.StaleRound, () => late.Submit(lateUpdate));
+    }
+
+    [Fact]
+    public void UpdateTrainedFromAnotherVersionIsStale()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var spec = EngineHarness.ToSpec(unit) with { Version = unit.Version + 5 };
+        var update = WorkUnitRunner.Seal(spec, Decode(v.Train(unit)), v.Identity, 1.0, 10);
+        AssertRejected(RejectReason.StaleVersion, () => v.Submit(update));
+    }
+
+    [Fact]
+    public void MissingTensorIsWrongNames()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = Decode(v.Train(unit));
+        var partial = delta.Where(n => n != delta.Names.First());
+        AssertRejected(RejectReason.WrongTensorNames, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), partial, v.Identity, 1.0, 10)));
+    }
+
+    [Fact]
+    public void WrongShapeIsRejected()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = Decode(v.Train(unit));
+        var first = delta.First();
+        var reshaped = delta.Where(n => n != first.Name);
+        reshaped.Add(new NamedTensor(first.Name, [first.Count], first.Values));
+        AssertRejected(RejectReason.WrongShape, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), reshaped, v.Identity, 1.0, 10)));
+    }
+
+    [Fact]
+    public void NonFiniteValuesAreRejected()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        AssertRejected(RejectReason.NonFinite, () => v.Submit(v.Train(unit, Behavior.Nan)));
+    }
+
+    [Fact]
+    public void HugeNormIsRejected()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = Decode(v.Train(unit));
+        // 100 in every coordinate: finite in fp16, norm far above the default bound of 1e3.
+        var boosted = new ParameterSet(delta.Select(t => new NamedTensor(t.Name, t.Shape, Enumerable.Repeat(100f, t.Values.Length).ToArray())));
+        AssertRejected(RejectReason.NormTooLarge, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), boosted, v.Identity, 1.0, 10)));
+    }
+
+    [Fact]
+    public void TruncatedPayloadIsRejected()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        AssertRejected(RejectReason.TruncatedStream, () => _h.Engine.Submit(_h.Submission(update, v.Id, update.Payload[..^7])));
+    }
+
+    [Fact]
+    public void TamperedPayloadIsAHashMismatch()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        var tampered = (byte[])update.Payload.Clone();
+        tampered[^1] ^= 1;
+        AssertRejected(RejectReason.HashMismatch, () => _h.Engine.Submit(_h.Submission(update, v.Id, tampered)));
+    }
+
+    [Fact]
+    public void GarbageEnvelopeIsMalformed()
+    {
+        var v = _h.Join();
+        var update = v.Train(v.Lease());
+        var garbage = update with { Envelope = update.Envelope with { Bytes = RandomNumberGenerator.GetBytes(40) } };
+        AssertRejected(RejectReason.MalformedEnvelope, () => v.Submit(garbage));
+    }
+
+    [Fact]
+    public void EnvelopeOfAnotherKeyThanTheSessionIsAMismatch()
+    {
+        var a = _h.Join();
+        var b = _h.Join();
+        var update = a.Train(a.Lease());
+        AssertRejected(RejectReason.VolunteerMismatch, () => _h.Engine.Submit(_h.Submission(update, b.Id)));
+    }
+
+    [Fact]
+    public void AcceptedUpdateIsInTheLedgerWithItsPayloadOnDisk()
+    {
+        var v = _h.Join();
+        long seq = v.Work();
+        var row = Assert.Single(_h.Engine.Store.Updates(0));
+        Assert.Equal(seq, row.Sequence);
+        Assert.True(File.Exists(row.PayloadPath));
+        Assert.Equal(row.PayloadBytes, new FileInfo(row.PayloadPath).Length);
+    }
+
+    private static ParameterSet Decode(TrainedUpdate u) => TensorCodec.Decode(u.Payload, u.Payload.LongLength).Tensors;
+}

@@ -1,1 +1,0 @@
-namespace Hivemind.Simulations.Tests;

@@ -1,0 +1,48 @@
+using Hivemind.Simulations.Timing;
+
+namespace Hivemind.Simulations.Tests;
+
+public sealed class TimingArithmeticTests
+{
+    [Theory]
+    [InlineData(TensorCodec.Fp32, 4000)]
+    [InlineData(TensorCodec.Fp16, 2000)]
+    // 1000 bytes + ceil(1000 / 64) = 16 scales of 4 bytes.
+    [InlineData(TensorCodec.Int8, 1064)]
+    public void Codec_bytes_for_1000_elements(TensorCodec codec, double bytes) =>
+        Assert.Equal(bytes, CodecSize.Bytes(codec, 1000, 64));
+
+    [Fact]
+    public void Transfer_is_latency_plus_bits_over_rate()
+    {
+        // 1 MB = 8 Mb at 8 Mb/s = 1 s, plus 50 ms.
+        Assert.Equal(1.05, TransferTime.Seconds(1e6, 8, 0.05), 12);
+    }
+
+    [Fact]
+    public void Aggregation_cost_is_linear_in_inputs_for_the_mean_and_quadratic_for_krum()
+    {
+        // 0.3 ns × 1e9 elements × 10 inputs = 3 s, over 4 cores = 0.75 s.
+        Assert.Equal(3.0, AggregationCost.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 1), 12);
+        Assert.Equal(0.75, AggregationCost.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 4), 12);
+        // 0.6 ns × 1e6 elements × 10² pairs = 0.06 s.
+        Assert.Equal(0.06, AggregationCost.Seconds(AggregationRule.Krum, 1_000_000, 10, 1), 12);
+        Assert.Equal(0, AggregationCost.Seconds(AggregationRule.Median, 1_000_000, 0, 1));
+    }
+
+    [Fact]
+    public void Sustained_flops_are_peak_times_utilization()
+    {
+        var a100 = new DeviceTable()["a100"];
+        Assert.Equal(312e12 * 0.40, a100.SustainedFlops(Precision.Bf16), 1);
+        Assert.Equal(19.5e12 * 0.40, a100.SustainedFlops(Precision.Fp32), 1);
+    }
+
+    [Fact]
+    public void Unknown_device_error_lists_the_known_ones()
+    {
+        var e = Assert.Throws<KeyNotFoundException>(() => new DeviceTable()["a10"]);
+        Assert.Contains("'a10'", e.Message);
+        Assert.Contains("rtx3090", e.Message);
+    }
+}
