@@ -1,0 +1,3 @@
+using Hivemind.Aggregation.Cli;
+
+return RobustCli.Run(args, Console.Out, Console.Error);

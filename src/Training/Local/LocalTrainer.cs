@@ -1,0 +1,83 @@
+using Hivemind.Data;
+using Hivemind.Protocol.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Hivemind.Training;
+
+/// <summary>Runs a work unit: H inner AdamW steps on a shard with the router masked to its experts, returning the pseudo-gradient.</summary>
+public static class LocalTrainer
+{
+    private const double Beta1 = 0.9;
+    private const double Beta2 = 0.95;
+    private const double Epsilon = 1e-8;
+
+    /// <summary>Deterministic on CPU for the same parameters, data, options and thread count. Never returns a non-finite update.</summary>
+    /// <exception cref="NonFiniteLossException">the loss or gradient norm became NaN or infinite.</exception>
+    public static LocalTrainingResult Train(ModelConfig config, ParameterSet shardParams, ShardSpec shard, IBatchSource data,
+        LocalTrainingOptions options, IProgress<TrainingProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(config);
+        TorchRuntime.EnsureLoaded();
+        torch.manual_seed(options.Seed);
+        using var model = MoeTransformer.Create(config, shard, shardParams);
+        model.train();
+        var parameters = model.parameters().ToList();
+        using var optimizer = optim.AdamW(parameters, options.LearningRate, Beta1, Beta2, Epsilon, options.WeightDecay);
+        double lossSum = 0;
+        long tokens = 0;
+        for (int step = 0; step < options.InnerSteps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            double loss = Step(model, optimizer, parameters, data, options, step);
+            lossSum += loss;
+            tokens += (long)options.BatchSize * options.SeqLen;
+            progress?.Report(new TrainingProgress(step + 1, options.InnerSteps, loss));
+        }
+        var end = model.ExportParameters();
+        var delta = new ParameterSet();
+        foreach (var t in end)
+        {
+            var start = shardParams[t.Name].Values;
+            var d = new float[start.Length];
+            for (int i = 0; i < d.Length; i++) d[i] = start[i] - t.Values[i];
+            delta.Add(new NamedTensor(t.Name, t.Shape, d));
+        }
+        return new LocalTrainingResult(delta, lossSum / options.InnerSteps, tokens);
+    }
+
+    private static double Step(MoeTransformer model, optim.Optimizer optimizer, IList<TorchSharp.Modules.Parameter> parameters,
+        IBatchSource data, LocalTrainingOptions options, int step)
+    {
+        var batch = data.Next(options.BatchSize, options.SeqLen);
+        var (inputs, targets) = BatchTensors.Split(batch);
+        options.TargetTransform?.Invoke(targets);
+        using var scope = NewDisposeScope();
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step);
+        var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
+        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets));
+        var loss = crossEntropy + balance * model.Config.LoadBalanceWeight;
+        double ce = crossEntropy.item<float>();
+        double total = loss.item<float>();
+        if (!double.IsFinite(total)) throw new NonFiniteLossException(step + 1, total);
+        optimizer.zero_grad();
+        loss.backward();
+        // clip_grad_norm_ returns the norm before clipping; an infinite norm would poison AdamW's moments.
+        double norm = options.ClipNorm > 0 && !double.IsPositiveInfinity(options.ClipNorm)
+            ? nn.utils.clip_grad_norm_(parameters, options.ClipNorm)
+            : GradientNorm(parameters);
+        if (!double.IsFinite(norm)) throw new NonFiniteLossException(step + 1, norm, "gradient norm");
+        optimizer.step();
+        return ce;
+    }
+
+    private static double GradientNorm(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        double sq = 0;
+        foreach (var p in parameters)
+            if (p.grad is { } g) sq += g.square().sum().item<float>();
+        return Math.Sqrt(sq);
+    }
+}

@@ -1,0 +1,107 @@
+using Hivemind.Protocol.Tensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Hivemind.Training;
+
+/// <summary>The byte-level causal transformer with MoE feed-forwards, built for a shard (or the whole model).</summary>
+public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding _tokEmb;
+    private readonly Embedding _posEmb;
+    private readonly ModuleList<TransformerBlock> _blocks;
+    private readonly LayerNorm _lnF;
+    private readonly Linear _head;
+
+    private MoeTransformer(ModelConfig config, ShardSpec shard) : base(nameof(MoeTransformer))
+    {
+        Config = config;
+        Shard = shard;
+        _tokEmb = nn.Embedding(ModelConfig.VocabSize, config.Width);
+        _posEmb = nn.Embedding(config.ContextLength, config.Width);
+        _blocks = new ModuleList<TransformerBlock>();
+        for (int l = 0; l < config.Layers; l++) _blocks.Add(new TransformerBlock(config, l, shard));
+        _lnF = nn.LayerNorm(config.Width);
+        _head = nn.Linear(config.Width, ModelConfig.VocabSize, hasBias: false);
+        // Registered by hand: these names are the checkpoint format shared with PyTorch (see ParameterLayout).
+        register_module("tok_emb", _tokEmb);
+        register_module("pos_emb", _posEmb);
+        register_module("blocks", _blocks);
+        register_module("ln_f", _lnF);
+        register_module("head", _head);
+    }
+
+    public ModelConfig Config { get; }
+
+    public ShardSpec Shard { get; }
+
+    /// <summary>Builds the model for <paramref name="shard"/> and loads <paramref name="parameters"/>, which must match the shard exactly.</summary>
+    public static MoeTransformer Create(ModelConfig config, ShardSpec shard, ParameterSet parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        TorchRuntime.EnsureLoaded();
+        config.Validate();
+        shard.Validate(config);
+        ParameterLayout.Check(parameters, config, shard, "the parameters given to the model");
+        var model = new MoeTransformer(config, shard);
+        model.Load(parameters);
+        return model;
+    }
+
+    /// <summary>Logits [batch, seq, 256] for tokens [batch, seq].</summary>
+    public override Tensor forward(Tensor tokens) => ForwardWithBalance(tokens).Logits;
+
+    /// <summary>Logits and the mean load-balancing loss over MoE layers (0 for the dense variant).</summary>
+    public (Tensor Logits, Tensor BalanceLoss) ForwardWithBalance(Tensor tokens)
+    {
+        long t = tokens.shape[1];
+        if (t > Config.ContextLength)
+            throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength} of model '{Config.Name}'; use a shorter SeqLen.");
+        var x = _tokEmb.forward(tokens) + _posEmb.forward(arange(t, dtype: ScalarType.Int64));
+        Tensor? balance = null;
+        foreach (var block in _blocks)
+        {
+            x = block.forward(x);
+            if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance + b;
+        }
+        var logits = _head.forward(_lnF.forward(x));
+        return (logits, balance is null ? zeros(1).squeeze() : balance / Config.Layers);
+    }
+
+    /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>
+    public long[][] ExpertLoad() => [.. _blocks.Select(b => b.Moe is { } m ? (long[])m.Load.Clone() : [])];
+
+    public void ResetExpertLoad()
+    {
+        foreach (var b in _blocks)
+            if (b.Moe is { } m) Array.Clear(m.Load);
+    }
+
+    /// <summary>Number of scalars the module holds: grows with the shard, not with the model.</summary>
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>Copies of the current parameter values, by stable name.</summary>
+    public ParameterSet ExportParameters()
+    {
+        using var scope = NewDisposeScope();
+        var set = new ParameterSet();
+        foreach (var (name, p) in named_parameters())
+            set.Add(new NamedTensor(name, p.shape, p.detach().cpu().data<float>().ToArray()));
+        return set;
+    }
+
+    /// <summary>Overwrites the parameters with <paramref name="values"/> (same names and shapes).</summary>
+    public void Load(ParameterSet values)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            var v = values[name];
+            if (!v.SameShape(p.shape))
+                throw new ArgumentException($"tensor '{name}' has shape [{string.Join(", ", v.Shape)}] but the model expects [{string.Join(", ", p.shape)}].");
+            p.copy_(tensor(v.Values, v.Shape));
+        }
+    }
+}
