@@ -6,8 +6,8 @@ namespace Hivemind.Training.Benchmarks;
 /// <summary>Times inner training steps through the real <see cref="LocalTrainer"/>, using its per-step progress reports.</summary>
 internal static class StepTimer
 {
-    /// <summary>Median seconds per step after <paramref name="warmup"/> untimed steps.</summary>
-    public static double MedianStepSeconds(ModelConfig config, int batch, int seq, int warmup, int steps)
+    /// <summary>Seconds of each step after <paramref name="warmup"/> untimed steps.</summary>
+    public static List<double> StepSeconds(ModelConfig config, int batch, int seq, int warmup, int steps)
     {
         var shard = ShardSpec.Full(config);
         var theta = ModelInit.Initialize(config, 1);
@@ -21,8 +21,13 @@ internal static class StepTimer
         var durations = new List<double>();
         for (int i = warmup; i < marks.Count; i++)
             durations.Add((marks[i] - (i == 0 ? start : marks[i - 1])) / (double)Stopwatch.Frequency);
-        durations.Sort();
-        return durations[durations.Count / 2];
+        return durations;
+    }
+
+    public static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Hivemind.Simulations.Faithful;
 using Hivemind.Simulations.Reports;
 using Hivemind.Simulations.Running;
 using Hivemind.Simulations.Scenarios;
@@ -29,6 +30,15 @@ public static class RunCommand
         {
             var (scenario, text) = ScenarioSource.Resolve(argument);
             var watch = Stopwatch.StartNew();
+            if (scenario.Mode == ScenarioMode.Faithful)
+            {
+                var faithful = ProgressDisplay.Run(scenario.Name, progress => FaithfulRunner.Run(scenario, smoke, progress));
+                var written = FaithfulReportWriter.Write(faithful, text, folder);
+                Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {faithful.Runs.Count} engine runs, {faithful.Baselines.Count} centralized baselines in {watch.Elapsed.TotalSeconds:F1} s");
+                Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(folder)}");
+                return 0;
+            }
+
             var outcome = ProgressDisplay.Run(scenario.Name, progress => ScenarioRunner.Run(scenario, smoke, progress));
             var files = ReportWriter.Write(outcome, text, folder);
             Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {outcome.Sweep.Count} sweep points, {outcome.Matches.Count} cluster searches in {watch.Elapsed.TotalSeconds:F1} s");

@@ -14,7 +14,7 @@ public static class ScenarioRunner
     {
         if (scenario.Mode == ScenarioMode.Faithful)
         {
-            throw new ScenarioException($"scenario {scenario.Name}: mode \"faithful\" needs the real round engine, which the simulator is not wired to yet; use mode \"scale\"");
+            throw new ScenarioException($"scenario {scenario.Name}: mode \"faithful\" runs through Faithful.FaithfulRunner, not the scale runner; call FaithfulRunner.Run (the `run` command does)");
         }
 
         var effective = smoke ? WithSmoke(scenario) : scenario;

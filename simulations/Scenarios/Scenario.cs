@@ -12,7 +12,7 @@ public sealed record Scenario
     /// <summary>Seed of every random draw; the same seed gives the same report.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Scale (no tensors) or faithful (real engine; not built yet).</summary>
+    /// <summary>Scale (no tensors) or faithful (the real engine and training under virtual time).</summary>
     public ScenarioMode Mode { get; init; } = ScenarioMode.Scale;
 
     /// <summary>The model.</summary>
@@ -41,6 +41,9 @@ public sealed record Scenario
 
     /// <summary>Extra or replacement device rows.</summary>
     public List<DeviceRow> Devices { get; init; } = [];
+
+    /// <summary>The real engine's settings and experiment (mode "faithful" only).</summary>
+    public FaithfulSection? Faithful { get; init; }
 
     /// <summary>Values used with --smoke.</summary>
     public SmokeSection? Smoke { get; init; }

@@ -6,6 +6,6 @@ public enum ScenarioMode
     /// <summary>The timing model without tensors (thousands of volunteers, billions of parameters).</summary>
     Scale,
 
-    /// <summary>The real round engine and training under virtual time; not built yet.</summary>
+    /// <summary>The real round engine and training under virtual time.</summary>
     Faithful,
 }

@@ -44,14 +44,22 @@ public static class ScenarioValidator
             {
                 yield return $"{path} = '{name}' is not in the device table (known: {table.KnownNames}); add a row under \"devices\" or pick a known name";
             }
-            else if (shardBytes > table[name].MemoryGiB * BytesPerGiB)
+            else if (s.Mode == ScenarioMode.Scale && shardBytes > table[name].MemoryGiB * BytesPerGiB)
             {
                 yield return $"{path} = '{name}': a shard of {model.ShardParameters(s.Training.ExpertsPerShard):N0} parameters needs "
                     + $"{shardBytes / BytesPerGiB:F1} GiB to train but the device has {table[name].MemoryGiB} GiB; lower training.expertsPerShard or the model size, or pick a larger device";
             }
         }
 
-        foreach (var p in Coverage(s)) yield return p;
+        if (s.Mode == ScenarioMode.Faithful)
+        {
+            foreach (var p in FaithfulProblems.Of(s, table)) yield return p;
+        }
+        else
+        {
+            foreach (var p in Coverage(s)) yield return p;
+        }
+
         if (s.Sweep is { } sweep) foreach (var p in Sweep(sweep)) yield return p;
         if (s.ClusterMatch is { } match) foreach (var p in ClusterMatch(match, table)) yield return p;
     }

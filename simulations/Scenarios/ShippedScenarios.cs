@@ -7,13 +7,13 @@ public static class ShippedScenarios
     public static IReadOnlyList<ShippedScenario> All { get; } =
     [
         new("moe-vs-dense", "1: MoE underperforms",
-            "centralized dense vs centralized MoE vs sharded-DiLoCo MoE at equal compute, as gap to the optimum; needs faithful mode (not built yet)", null),
+            "centralized dense vs centralized MoE vs sharded-DiLoCo MoE at equal tokens, as gap to the optimum; sensitivity to H and to late (stale) updates (faithful mode)", "scenarios/moe-vs-dense.json"),
         new("overhead", "2: overhead",
             "utilization and bytes per token against link speed 10/100/1000 Mb/s, H 1/10/100, codec fp32/fp16/int8 (scale mode)", "scenarios/overhead.json"),
         new("pool", "2: pool size",
             "tokens/s of pools up to 10,000 volunteers; how many RTX 3090 / A100 volunteers match a TPU v3-256 or 64×A100 (scale mode)", "scenarios/pool.json"),
         new("attack-matrix", "3: attacks",
-            "attacks × aggregators × Byzantine fraction 0/0.1/0.2/0.3, final loss vs no attack; needs faithful mode (not built yet)", null),
+            "attacks × aggregators × Byzantine fraction 0/0.1/0.2/0.3, final loss vs no attack, aggregation time, replication (faithful mode)", "scenarios/attack-matrix.json"),
     ];
 
     /// <summary>The shipped scenario called <paramref name="name"/>, or null.</summary>
@@ -25,7 +25,7 @@ public static class ShippedScenarios
     {
         if (scenario.ResourceName is not { } resource)
         {
-            throw new ScenarioException($"scenario {scenario.Name} needs faithful mode (the real round engine and training under virtual time), which is not built yet; run `overhead` or `pool` meanwhile");
+            throw new ScenarioException($"scenario {scenario.Name} has no embedded JSON; the build should embed simulations/scenarios/{scenario.Name}.json");
         }
 
         using var stream = typeof(ShippedScenarios).Assembly.GetManifestResourceStream(resource)

@@ -14,4 +14,19 @@ public sealed record SmokeSection
 
     /// <summary>Replaces sweep.volunteers.</summary>
     public List<int>? SweepVolunteers { get; init; }
+
+    /// <summary>Replaces faithful.innerStepsSweep.</summary>
+    public List<int>? InnerStepsSweep { get; init; }
+
+    /// <summary>Replaces faithful.quorumSweep.</summary>
+    public List<double>? QuorumSweep { get; init; }
+
+    /// <summary>Replaces faithful.attacks.</summary>
+    public List<string>? Attacks { get; init; }
+
+    /// <summary>Replaces faithful.aggregators.</summary>
+    public List<string>? Aggregators { get; init; }
+
+    /// <summary>Replaces faithful.byzantineFractions.</summary>
+    public List<double>? ByzantineFractions { get; init; }
 }

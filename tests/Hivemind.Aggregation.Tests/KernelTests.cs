@@ -52,7 +52,14 @@ public sealed class KernelTests
     {
         float[][] rows = Data.Gaussian(n, d, seed: n + d, scale: 3f, offset: 0.5f);
         double[] expected = Reference.SquaredDistances(rows);
-        double[] actual = GramMatrix.SquaredDistances(Data.AsMemory(rows));
+        foreach (bool wide in new[] { false, true })
+        {
+            AssertClose(expected, GramMatrix.SquaredDistances(Data.AsMemory(rows), wide), n);
+        }
+    }
+
+    private static void AssertClose(double[] expected, double[] actual, int n)
+    {
         for (int k = 0; k < expected.Length; k++)
         {
             // Float partial dots inside a block: relative error measured below 2e-6 of the distance; 1e-5 allowed.

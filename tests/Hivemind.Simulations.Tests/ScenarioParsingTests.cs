@@ -102,7 +102,7 @@ public sealed class ScenarioParsingTests
     }
 
     [Fact]
-    public void Shipped_scenarios_parse_and_faithful_ones_say_so()
+    public void Shipped_scenarios_parse_and_faithful_ones_run_in_faithful_mode()
     {
         foreach (var shipped in ShippedScenarios.All.Where(s => s.Runnable))
         {
@@ -111,8 +111,9 @@ public sealed class ScenarioParsingTests
             Assert.NotNull(scenario.Smoke);
         }
 
-        var e = Assert.Throws<ScenarioException>(() => ScenarioSource.Resolve("attack-matrix"));
-        Assert.Contains("faithful mode", e.Message);
+        Assert.All(ShippedScenarios.All, s => Assert.True(s.Runnable, $"{s.Name} has no embedded scenario"));
+        Assert.Equal(ScenarioMode.Faithful, ScenarioSource.Resolve("attack-matrix").Scenario.Mode);
+        Assert.Equal(ScenarioMode.Faithful, ScenarioSource.Resolve("moe-vs-dense").Scenario.Mode);
         var missing = Assert.Throws<ScenarioException>(() => ScenarioSource.Resolve("no-such-thing"));
         Assert.Contains("overhead", missing.Message);
     }

@@ -10,7 +10,7 @@ public sealed class RoutingTests
     [Fact]
     public void MaskedModelNeverRoutesToAbsentExpertEvenWhenTheGatePrefersIt()
     {
-        TorchRuntime.EnsureLoaded();
+        TestTorch.Use();
         var config = ModelConfig.Preset("tiny");
         var shard = new ShardSpec([new(0, 1), new(0, 3), new(1, 0), new(1, 2)]);
         var parameters = ModelInit.Initialize(config, 5, shard);
@@ -43,7 +43,7 @@ public sealed class RoutingTests
     [Fact]
     public void FullModelUsesEveryExpert()
     {
-        TorchRuntime.EnsureLoaded();
+        TestTorch.Use();
         var config = ModelConfig.Preset("tiny");
         using var model = MoeTransformer.Create(config, ShardSpec.Full(config), ModelInit.Initialize(config, 5));
         var rng = new Random(12);

@@ -349,7 +349,7 @@ public sealed class CoordinatorEngine : IDisposable
                 final, update.PayloadLength, (long)envelope.Tokens, envelope.MeanLoss, NowMs());
             long seq = _store.AcceptUpdate(record);
             _leases[lease.Id] = lease with { State = "completed" };
-            _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, payload, shard));
+            _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, payload, shard, lease.UnitIndex));
             _signal.Release();
             return seq;
         }
@@ -437,9 +437,12 @@ public sealed class CoordinatorEngine : IDisposable
         var delta = new ParameterSet();
         int skipped = 0;
         var distancePenalties = new Dictionary<string, double>(StringComparer.Ordinal);
+        // Aggregate in work-unit order, not arrival order: the result is then the same however the network
+        // interleaved the uploads (floating-point sums depend on order), so runs are reproducible.
+        var ordered = _accepted.OrderBy(u => u.UnitIndex).ToList();
         foreach (var key in _groups.Keys)
         {
-            var contributors = _accepted.Where(u => key == TensorGroups.Trunk || u.Payload.Contains(_groups.NamesOf(key)[0])).ToList();
+            var contributors = ordered.Where(u => key == TensorGroups.Trunk || u.Payload.Contains(_groups.NamesOf(key)[0])).ToList();
             if (contributors.Count == 0) continue;
             var inputs = contributors.Select(u => (ReadOnlyMemory<float>)_groups.Flatten(key, u.Payload)).ToList();
             var weights = contributors.Select(u => (double)Math.Max(1, u.Record.Tokens)).ToList();
@@ -558,7 +561,8 @@ public sealed class CoordinatorEngine : IDisposable
         {
             var envelope = ParseEnvelope(u.Envelope);
             var shard = ShardText.FromEnvelope(envelope);
-            _accepted.Add(new AcceptedUpdate(u, _verifier.Decode(u.PayloadPath, envelope, shard, _units.Codec), shard));
+            int index = _store.GetWorkUnit(u.WorkUnitId)?.UnitIndex ?? int.MaxValue;
+            _accepted.Add(new AcceptedUpdate(u, _verifier.Decode(u.PayloadPath, envelope, shard, _units.Codec), shard, index));
         }
         Log?.Invoke($"restored round {_round} from {_options.DataDirectory}: {_accepted.Count} accepted updates, {_leases.Count} work units");
     }
@@ -609,5 +613,5 @@ public sealed class CoordinatorEngine : IDisposable
         _signal.Dispose();
     }
 
-    private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard);
+    private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard, int UnitIndex);
 }

@@ -26,11 +26,13 @@ public sealed class UpdateVerifier
     {
         if (envelope.Codec != expectedCodec)
             throw new ProtocolException(RejectReason.WrongCodec, $"the update uses codec {envelope.Codec}; this coordinator requires {expectedCodec}");
-        byte[] bytes = File.ReadAllBytes(payloadPath);
         ParameterSet update;
         try
         {
-            var decoded = TensorCodec.Decode(bytes, bytes.Length);
+            // Decoded straight from the file (no intermediate copy of the whole payload); reads above the 16 KiB buffer go directly
+            // into the decoder's slices. The length limit is the file's own length, as for the former in-memory decode.
+            using var file = new FileStream(payloadPath, FileMode.Open, FileAccess.Read, FileShare.Read, 16 << 10, FileOptions.SequentialScan);
+            var decoded = TensorCodec.Decode(file, file.Length);
             update = decoded.Tensors;
             var codec = decoded.Codec;
             if (codec != expectedCodec)
@@ -57,20 +59,30 @@ public sealed class UpdateVerifier
         if (missing.Count > 0 || extra.Count > 0 || update.Count != expected.Count)
             throw new ProtocolException(RejectReason.WrongTensorNames,
                 $"expected the {expected.Count} tensors of the leased shard; missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}]");
+        // One pass per tensor: the sum of squares is finite exactly when every value is (a NaN or ±Inf makes it NaN or +Inf),
+        // so the search for the offending value runs only when it is not; a finite-valued overflow still ends as NormTooLarge.
+        var squares = new double[update.Count];
+        int i = 0;
         foreach (var t in update)
         {
             var shape = _groups.ShapeOf(t.Name);
             if (!t.SameShape(shape))
                 throw new ProtocolException(RejectReason.WrongShape, $"tensor '{t.Name}' has shape [{string.Join(", ", t.Shape)}]; expected [{string.Join(", ", shape)}]");
-            int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<float>(t.Values);
-            if (t.Values.Length > 0 && !float.IsFinite(t.Values[bad]))
-                throw new ProtocolException(RejectReason.NonFinite, $"tensor '{t.Name}' holds {t.Values[bad]} at index {bad}");
+            float sq = System.Numerics.Tensors.TensorPrimitives.Dot<float>(t.Values, t.Values);
+            if (!float.IsFinite(sq))
+            {
+                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<float>(t.Values);
+                if (t.Values.Length > 0 && !float.IsFinite(t.Values[bad]))
+                    throw new ProtocolException(RejectReason.NonFinite, $"tensor '{t.Name}' holds {t.Values[bad]} at index {bad}");
+            }
+            squares[i++] = sq;
         }
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        i = 0;
         foreach (var t in update)
         {
             string key = TensorGroups.KeyOf(t.Name);
-            double sq = System.Numerics.Tensors.TensorPrimitives.Dot<float>(t.Values, t.Values);
+            double sq = squares[i++];
             sums[key] = sums.GetValueOrDefault(key) + sq;
         }
         foreach (var (key, sq) in sums)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.V1;
@@ -117,25 +118,44 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 
             long received = 0;
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                while (await requestStream.MoveNext(context.CancellationToken))
+                // Pipelined: while the next message is received, the previous chunk is hashed and written (in parallel,
+                // in order). Each chunk is its own buffer (protobuf copies bytes fields out of the transport's buffers).
+                Task hashing = Task.CompletedTask, writing = Task.CompletedTask;
+                try
                 {
-                    var part = requestStream.Current;
-                    if (part.PartCase != UpdateChunk.PartOneofCase.Data)
-                        throw new ProtocolException(RejectReason.MalformedRequest, "only data chunks may follow the header");
-                    var data = part.Data.Memory;
-                    if (data.Length > _limits.MaxChunkBytes)
-                        throw new ProtocolException(RejectReason.Oversized, $"a chunk of {data.Length} bytes exceeds the limit of {_limits.MaxChunkBytes}");
-                    received += data.Length;
-                    if (received > _limits.MaxUpdateBytes)
-                        throw new ProtocolException(RejectReason.Oversized, $"the payload exceeds the limit of {_limits.MaxUpdateBytes} bytes");
-                    sha.AppendData(data.Span);
-                    await file.WriteAsync(data, context.CancellationToken);
+                    while (await requestStream.MoveNext(context.CancellationToken))
+                    {
+                        var part = requestStream.Current;
+                        if (part.PartCase != UpdateChunk.PartOneofCase.Data)
+                            throw new ProtocolException(RejectReason.MalformedRequest, "only data chunks may follow the header");
+                        var data = part.Data.Memory;
+                        if (data.Length > _limits.MaxChunkBytes)
+                            throw new ProtocolException(RejectReason.Oversized, $"a chunk of {data.Length} bytes exceeds the limit of {_limits.MaxChunkBytes}");
+                        long offset = received;
+                        received += data.Length;
+                        if (received > _limits.MaxUpdateBytes)
+                            throw new ProtocolException(RejectReason.Oversized, $"the payload exceeds the limit of {_limits.MaxUpdateBytes} bytes");
+                        await hashing;
+                        await writing;
+                        hashing = Task.Run(() => sha.AppendData(data.Span));
+                        writing = Task.Run(() =>
+                        {
+                            RandomAccess.Write(file, data.Span, offset);
+                            DurableFiles.StartWriteback(file, offset, data.Length); // so the final fsync finds little left to flush
+                        });
+                    }
                 }
+                finally
+                {
+                    // Never leave a hash or write running past this block (on failure, the first error wins).
+                    await Task.WhenAll(hashing, writing).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+                await hashing;
+                await writing;
                 // Durable before the engine records it and before the reply acknowledges it.
-                await file.FlushAsync(context.CancellationToken);
-                file.Flush(flushToDisk: true);
+                RandomAccess.FlushToDisk(file);
             }
             Interlocked.Add(ref s_bytesReceived, received);
             long seq = _engine.Submit(new SubmittedUpdate(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), temp, received, sha.GetHashAndReset(), volunteer.Id));

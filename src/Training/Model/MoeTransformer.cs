@@ -45,7 +45,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         shard.Validate(config);
         ParameterLayout.Check(parameters, config, shard, "the parameters given to the model");
         var model = new MoeTransformer(config, shard);
-        model.Load(parameters);
+        model.LoadParameters(parameters);
         return model;
     }
 
@@ -92,7 +92,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Overwrites the parameters with <paramref name="values"/> (same names and shapes).</summary>
-    public void Load(ParameterSet values)
+    public void LoadParameters(ParameterSet values)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -61,6 +61,10 @@ public sealed class VolunteerClient
             {
                 break;
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+            {
+                break;
+            }
             catch (RpcException e) when (RejectReasons.TryGetReason(e, out var reason))
             {
                 switch (reason)

@@ -25,6 +25,8 @@ public sealed class EngineHarness : IDisposable
     public EngineHarness(Func<CoordinatorOptions, CoordinatorOptions>? configure = null, string? dataDirectory = null)
     {
         TorchRuntime.EnsureLoaded();
+        // Results are bitwise reproducible for a given thread count; every test trains on one.
+        TorchSharp.torch.set_num_threads(1);
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
         Options = (configure ?? (o => o))(TinyOptions(dataDirectory ?? Path.Combine(_dir.Path, "data")));
         Engine = CoordinatorEngine.Open(Options, Time);

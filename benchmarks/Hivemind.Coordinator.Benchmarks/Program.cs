@@ -1,0 +1,57 @@
+using Hivemind.Coordinator.Benchmarks;
+
+// dotnet run -c Release --project benchmarks/Hivemind.Coordinator.Benchmarks -- submit|round [--reps N] [--dir PATH] ...
+if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round"))
+{
+    Console.WriteLine("""
+        usage: Hivemind.Coordinator.Benchmarks submit [--reps 4] [--experts-per-layer 4] [--codec fp16] [--dir /tmp/...]
+               Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...]
+          submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
+                  against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
+          round   end of a 'small' round (Tick: aggregate, outer step, checkpoint, eval) against the
+                  aggregation time of the same updates, for 'mean' and 'trimmed-mean(f=1)', eval on and off.
+        """);
+    return args.Length == 0 ? 2 : 0;
+}
+var options = Args.Parse(args[1..]);
+string root = options.Get("--dir", Path.Combine(Path.GetTempPath(), "hivemind-coordinator-bench-" + Environment.ProcessId));
+Directory.CreateDirectory(root);
+try
+{
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {Machine.Load()}; data under {root}");
+    return args[0] == "submit"
+        ? await SubmitBenchmark.RunAsync(options, root)
+        : RoundBenchmark.Run(options, root);
+}
+finally
+{
+    if (!options.Has("--keep")) Directory.Delete(root, recursive: true);
+}
+
+internal sealed class Args(Dictionary<string, string> values)
+{
+    public static Args Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'");
+            bool flag = i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            values[args[i]] = flag ? "true" : args[++i];
+        }
+        return new Args(values);
+    }
+
+    public bool Has(string name) => values.ContainsKey(name);
+
+    public string Get(string name, string fallback) => values.GetValueOrDefault(name, fallback);
+
+    public int Get(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}
+
+internal static class Machine
+{
+    /// <summary>The load averages, as `uptime` shows them (other work on the machine skews absolute numbers; ratios less so).</summary>
+    public static string Load() =>
+        File.Exists("/proc/loadavg") ? "load average " + string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "load unknown";
+}

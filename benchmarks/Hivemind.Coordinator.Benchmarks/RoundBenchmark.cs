@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Planning;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Storage;
+using System.Text.Json;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+using Hivemind.Volunteer.Work;
+using Microsoft.Extensions.Time.Testing;
+using static Hivemind.Coordinator.Benchmarks.Format;
+using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
+
+namespace Hivemind.Coordinator.Benchmarks;
+
+/// <summary>
+/// Issue 5, benchmark 2: the end of a 'small' round — from the last accepted update to the new version published
+/// (engine.Tick: aggregate every tensor group, outer step, checkpoint written and fsync'd, evaluation if enabled, SQLite) —
+/// against the engine's own aggregation time for the same updates (RoundSummary.AggregationTime), per rule, eval on and off.
+/// </summary>
+internal static class RoundBenchmark
+{
+    public static int Run(Args args, string root)
+    {
+        TorchRuntime.EnsureLoaded();
+        int reps = args.Get("--reps", 3);
+        int updates = args.Get("--updates", 4);
+        var configs = new (string Rule, int Eval)[] { ("mean", 4), ("mean", 0), ("trimmed-mean(f=1)", 4), ("trimmed-mean(f=1)", 0) };
+        var rows = new List<string>();
+        foreach (var (rule, eval) in configs)
+        {
+            var (tick, aggregation, evaluation, values) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps);
+            rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | **{Ratio(tick.Median / aggregation.Median)}** | {Ratio(tick.Best / aggregation.Best)} |");
+            Console.WriteLine($"  {rule}, eval {eval}: {updates} updates of {values:N0} values; tick {Ms(tick.Median)} ms, aggregation {Ms(aggregation.Median)} ms");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"## round: 'small', {updates} updates (every expert in every update), {reps} closed rounds per row (+1 warm-up), {Machine.Load()}");
+        Console.WriteLine();
+        Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | of which eval ms (separately) | ratio Tick / aggregation (median) | ratio (best) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows) Console.WriteLine(row);
+        Console.WriteLine();
+        Console.WriteLine("where the rest of Tick goes ('mean', eval 0; steps re-run in isolation at the same sizes):");
+        Console.WriteLine();
+        Console.WriteLine("| step | ms |");
+        Console.WriteLine("|---|---:|");
+        foreach (var (step, ms) in s_probes) Console.WriteLine($"| {step} | {ms:0.0} |");
+        Console.WriteLine();
+        Console.WriteLine("criterion (issue 5): Tick / aggregation <= 2 for the configured run; the eval-0 rows isolate checkpoint + ledger from evaluation.");
+        return 0;
+    }
+
+    private static (Samples Tick, Samples Aggregation, Samples Eval, long Values) Measure(string dir, string rule, int evalBatches, int updates, int reps)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+        var options = new CoordinatorOptions
+        {
+            DataDirectory = dir,
+            Preset = "small",
+            TrunkRule = rule,
+            ExpertRule = rule,
+            Quorum = updates,
+            MinUpdates = 1,
+            SpareLeases = 0,
+            EvalBatches = evalBatches,
+            Codec = "fp16",
+        };
+        var model = ModelConfig.Preset(options.Preset);
+        long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(model.Experts);
+        using var engine = CoordinatorEngine.Open(options, time);
+        var volunteers = Enumerable.Range(0, updates).Select(_ => Join(engine, memory)).ToList();
+        var tick = new Samples("tick");
+        var aggregation = new Samples("aggregation");
+        var eval = new Samples("eval");
+        long values = 0;
+        var rng = new Random(11);
+        for (int rep = -1; rep < reps; rep++)
+        {
+            foreach (var (identity, session) in volunteers)
+            {
+                var unit = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+                var delta = RandomDelta(engine.ShardParameters(session, unit.Version, unit.Id), rng);
+                values = delta.ElementCount;
+                var update = Seal(unit, delta, identity);
+                string path = Path.Combine(dir, Guid.NewGuid().ToString("N") + ".part");
+                File.WriteAllBytes(path, update.Payload);
+                engine.Submit(new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, update.Payload.Length, SHA256.HashData(update.Payload)));
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+            GC.Collect();
+            var watch = Stopwatch.StartNew();
+            var summary = engine.Tick() ?? throw new InvalidOperationException("the round did not close at quorum");
+            watch.Stop();
+            if (summary.SkippedGroups > 0) throw new InvalidOperationException($"{summary.SkippedGroups} tensor groups were not aggregated");
+            if (rep < 0) continue;
+            tick.Add(watch.Elapsed);
+            aggregation.Add(summary.AggregationTime);
+            if (evalBatches > 0)
+            {
+                var e = Stopwatch.StartNew();
+                engine.EvaluateCurrent();
+                eval.Add(e.Elapsed);
+            }
+        }
+        foreach (var (identity, _) in volunteers) identity.Dispose();
+        if (rule == "mean" && evalBatches == 0) s_probes = Probe(engine, options, dir);
+        return (tick, aggregation, eval, values);
+    }
+
+    private static List<(string Step, double Ms)> s_probes = [];
+
+    /// <summary>
+    /// The steps of closing a round after aggregation, re-run in isolation with the same sizes as CloseRound uses them
+    /// (the engine does not time them itself): outer state, its base64 JSON, the atomic state write, the safetensors write.
+    /// </summary>
+    private static List<(string Step, double Ms)> Probe(CoordinatorEngine engine, CoordinatorOptions options, string dir)
+    {
+        var global = engine.GlobalParameters();
+        var outer = new OuterOptimizer(options.OuterLearningRate, options.OuterMomentum);
+        var delta = new ParameterSet(global.Select(t => new NamedTensor(t.Name, t.Shape, new float[t.Values.Length])));
+        outer.Step(global.Clone(), delta);
+        var samples = new Dictionary<string, Samples>(StringComparer.Ordinal);
+        var order = new List<string>();
+        void Time(string step, Action action)
+        {
+            var watch = Stopwatch.StartNew();
+            action();
+            if (!samples.TryGetValue(step, out var list))
+            {
+                samples[step] = list = new Samples(step);
+                order.Add(step);
+            }
+            list.Add(watch.Elapsed);
+        }
+        byte[] state = [];
+        byte[] json = [];
+        for (int rep = 0; rep < 5; rep++)
+        {
+            GC.Collect();
+            Time("OuterOptimizer.SaveState (BinaryWriter, one call per float)", () => state = outer.SaveState());
+            Time("base64 + JsonSerializer of the checkpoint state", () => json = JsonSerializer.SerializeToUtf8Bytes(new { Outer = Convert.ToBase64String(state), Aggregators = new Dictionary<string, float[]>() }));
+            Time($"DurableFiles.WriteAtomic of the state ({json.Length / 1e6:0.0} MB: write, fsync, rename, dir fsync)", () => DurableFiles.WriteAtomic(Path.Combine(dir, $"probe{rep}.state.json"), json));
+            Time($"SafeTensors.Write of the parameters ({global.ElementCount * 4 / 1e6:0.0} MB, with fsync)", () => SafeTensors.Write(Path.Combine(dir, $"probe{rep}.safetensors"), global));
+            Time("DurableFiles.SyncDirectory", () => DurableFiles.SyncDirectory(dir));
+            File.Delete(Path.Combine(dir, $"probe{rep}.state.json")); // like CloseRound, every file is new (old versions are pruned)
+            File.Delete(Path.Combine(dir, $"probe{rep}.safetensors"));
+        }
+        return [.. order.Select(step => (step + " (median of 5)", samples[step].Median * 1e3))];
+    }
+
+    private static (VolunteerIdentity Identity, string Session) Join(CoordinatorEngine engine, long memory)
+    {
+        var identity = VolunteerIdentity.Create();
+        var (nonce, _) = engine.IssueChallenge(identity.PublicKey);
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)memory, "cpu", "");
+        var (_, session) = engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
+        return (identity, session);
+    }
+
+    private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
+    {
+        var codec = unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 };
+        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, codec);
+        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: 1000);
+    }
+
+    /// <summary>A realistic-scale random pseudo-gradient: a shared direction plus per-volunteer noise (|x| ~ 1e-3).</summary>
+    private static ParameterSet RandomDelta(ParameterSet shape, Random rng)
+    {
+        var delta = new ParameterSet();
+        foreach (var t in shape)
+        {
+            var values = new float[t.Values.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(1e-3 * Math.Sin(i * 0.01) + (rng.NextDouble() * 2 - 1) * 5e-4);
+            delta.Add(new NamedTensor(t.Name, t.Shape, values));
+        }
+        return delta;
+    }
+}

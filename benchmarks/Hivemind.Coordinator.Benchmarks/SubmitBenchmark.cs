@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Hivemind.Coordinator.Hosting;
+using Hivemind.Coordinator.Planning;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Storage;
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Envelopes;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Protocol.V1;
+using Hivemind.Training;
+using Hivemind.Volunteer.Work;
+using static Hivemind.Coordinator.Benchmarks.Format;
+using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
+using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
+
+namespace Hivemind.Coordinator.Benchmarks;
+
+/// <summary>
+/// Issue 5, benchmark 1: a real accepted update of a 'base' shard through Kestrel + gRPC SubmitUpdate (stream, hash, write,
+/// fsync, envelope signature, lease, decode, names/shapes/finite/norm, move + directory fsync + SQLite commit), against peers
+/// on the same bytes in the same run: (a) loopback gRPC to a draining sink, (b) SHA-256, (c) an fsync'd file write.
+/// </summary>
+internal static class SubmitBenchmark
+{
+    public static async Task<int> RunAsync(Args args, string root)
+    {
+        TorchRuntime.EnsureLoaded();
+        int reps = args.Get("--reps", 4);
+        int expertsPerLayer = args.Get("--experts-per-layer", 4);
+        string codec = args.Get("--codec", "fp16");
+        var options = new CoordinatorOptions
+        {
+            DataDirectory = Path.Combine(root, "coordinator"),
+            Preset = "base",
+            Codec = codec,
+            Quorum = 1000, // the round never closes during the benchmark: every submission is a plain accepted update
+            MinUpdates = 1,
+            SpareLeases = 0,
+            RoundTimeout = TimeSpan.FromHours(1),
+            LeaseDuration = TimeSpan.FromHours(1),
+            EvalBatches = 0,
+        };
+        var model = ModelConfig.Preset(options.Preset);
+        long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(expertsPerLayer);
+
+        Console.WriteLine($"opening a '{options.Preset}' coordinator ({model.TotalParameters / 1e6:0.0} M parameters; codec {codec}) ...");
+        using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
+        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.ClearProviders());
+        await app.StartAsync();
+        await using var sink = SinkService.Build();
+        await sink.StartAsync();
+        await using var wideSink = SinkService.Build(http2WindowBytes: 8 << 20);
+        await wideSink.StartAsync();
+        // The volunteer's channel settings (VolunteerProgram).
+        var channelOptions = new GrpcChannelOptions { MaxReceiveMessageSize = 8 << 20, MaxSendMessageSize = 8 << 20 };
+        using var channel = GrpcChannel.ForAddress(CoordinatorHost.Address(app), channelOptions);
+        using var sinkChannel = GrpcChannel.ForAddress(CoordinatorHost.Address(sink), channelOptions);
+        var client = new CoordinatorClient(channel);
+        var sinkClient = new CoordinatorClient(sinkChannel);
+        using var wideChannel = GrpcChannel.ForAddress(CoordinatorHost.Address(wideSink), channelOptions);
+        var wideClient = new CoordinatorClient(wideChannel);
+        int chunk = args.Get("--chunk-bytes", ProtocolLimits.DefaultChunkBytes);
+
+        using var identity = VolunteerIdentity.Create();
+        string session = await JoinAsync(client, identity, memory);
+
+        // Random deltas with each leased shard's names and shapes (the planner picks different experts per unit); value arrays are reused.
+        var pool = new DeltaPool();
+        var first = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+        var delta = pool.For(engine.ShardParameters(session, first.Version, first.Id));
+        var update = Seal(first, delta, identity);
+        long bytes = update.Payload.Length;
+        Console.WriteLine($"update: {delta.Count} tensors, {delta.ElementCount:N0} values, trunk + {expertsPerLayer} experts x {model.Layers} layers; payload {bytes:N0} bytes ({bytes / 1e6:0.0} MB) {codec}");
+        Console.WriteLine($"chunks of {chunk} bytes (default ProtocolLimits.DefaultChunkBytes = {ProtocolLimits.DefaultChunkBytes}); server MaxReceiveMessageSize {ProtocolLimits.Default.MaxChunkBytes + (64 << 10)}");
+
+        var full = new Samples("full submit path (gRPC, real coordinator)");
+        var fullStream = new Samples("  client: stream sent (receive+hash+write overlap)");
+        var fullTail = new Samples("  client: last chunk sent -> reply (fsync + engine.Submit)");
+        var sinkGrpc = new Samples("(a) loopback gRPC to a draining sink");
+        var wideGrpc = new Samples("  (a') same sink, HTTP/2 windows 8 MiB stream / 16 MiB connection");
+        var gcPause = new Samples("GC pause inside engine.Submit");
+        var move = new Samples("probe: File.Move + DurableFiles.SyncDirectory (115 MB file)");
+        var commit = new Samples("probe: one SQLite transaction (WAL, synchronous=FULL)");
+        var sha = new Samples("(b) SHA-256 (1 MiB slices)");
+        var writeSync = new Samples("(c) file write + fsync");
+        var writeOnly = new Samples("  (c) write only");
+        var fsyncOnly = new Samples("  (c) fsync only");
+        string scratch = Path.Combine(options.DataDirectory, "incoming");
+        int warmups = args.Get("--warmup", 2);
+        for (int rep = -warmups; rep < reps; rep++) // negative repetitions warm up every path (JIT tiers, GC heap growth, sockets)
+        {
+            var unit = rep == -warmups ? first : engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+            if (rep > -warmups) update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
+            GC.Collect();
+
+            var (sent, total) = await SendAsync(client, session, update, chunk);
+            var (_, sinkTotal) = await SendAsync(sinkClient, session, update, chunk);
+            var (_, wideTotal) = await SendAsync(wideClient, session, update, chunk);
+            double shaTime = Time(() => HashSlices(update.Payload));
+            var (w, f) = WriteAndSync(Path.Combine(scratch, "peer.bin"), update.Payload);
+            if (rep < 0) continue;
+            full.Add(total);
+            fullStream.Add(sent);
+            fullTail.Add(total - sent);
+            sinkGrpc.Add(sinkTotal);
+            wideGrpc.Add(wideTotal);
+            sha.Add(shaTime);
+            writeOnly.Add(w);
+            fsyncOnly.Add(f);
+            writeSync.Add(w + f);
+        }
+
+        // In-process breakdown of engine.Submit on the same kind of update: decode + checks alone, then the whole Submit.
+        var verifier = new UpdateVerifier(new TensorGroups(engine.GlobalParameters()), options.MaxUpdateNorm);
+        var decode = new Samples("decode + checks (UpdateVerifier.Decode, file in page cache)");
+        var signature = new Samples("envelope signature (Ed25519)");
+        var submit = new Samples("engine.Submit (signature, lease, decode+checks, move, dir fsync, SQLite)");
+        for (int rep = 0; rep < Math.Max(2, reps / 2); rep++)
+        {
+            var unit = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+            update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
+            string a = Path.Combine(scratch, "decode.part"), b = Path.Combine(scratch, $"submit{rep}.part");
+            WriteAndSync(a, update.Payload);
+            WriteAndSync(b, update.Payload);
+            GC.Collect();
+            decode.Add(Time(() => verifier.Decode(a, update.Envelope.Envelope, unit.Shard, update.Envelope.Envelope.Codec)));
+            File.Delete(a);
+            signature.Add(Time(() => EnvelopeSigner.Verify(update.Envelope.Bytes, update.Envelope.Signature, identity.PublicKey)));
+            string c = Path.Combine(scratch, "move.part"), movedDir = Path.Combine(root, "moved"), moved = Path.Combine(movedDir, $"m{rep}.bin");
+            WriteAndSync(c, update.Payload);
+            Directory.CreateDirectory(movedDir);
+            move.Add(Time(() => { File.Move(c, moved, overwrite: true); DurableFiles.SyncDirectory(movedDir); }));
+            File.Delete(moved);
+            commit.Add(Time(() => engine.Store.CountRejection("benchmark-probe")));
+            var sealedUpdate = update;
+            GC.Collect();
+            var pause = GC.GetTotalPauseDuration();
+            submit.Add(Time(() => engine.Submit(new SubmittedUpdate(sealedUpdate.Envelope.Bytes, sealedUpdate.Envelope.Signature, b, bytes, SHA256.HashData(sealedUpdate.Payload)))));
+            gcPause.Add(GC.GetTotalPauseDuration() - pause);
+        }
+        File.Delete(Path.Combine(scratch, "peer.bin"));
+
+        Console.WriteLine();
+        Console.WriteLine($"## submit: {bytes / 1e6:0.0} MB update, {reps} repetitions (+{warmups} warm-up), {Machine.Load()}");
+        Console.WriteLine();
+        Console.WriteLine("| measurement | best ms | median ms | MB/s (best) | MB/s (median) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var s in new[] { full, fullStream, fullTail, sinkGrpc, wideGrpc, sha, writeSync, writeOnly, fsyncOnly, decode, signature, submit, gcPause, move, commit })
+            Console.WriteLine($"| {s.Name} | {Ms(s.Best)} | {Ms(s.Median)} | {MBps(bytes, s.Best)} | {MBps(bytes, s.Median)} |");
+        double ledger = Math.Max(0, submit.Median - decode.Median - signature.Median);
+        Console.WriteLine($"| rest of engine.Submit = ledger commit + lease checks + first touch of fresh memory for the decoded tensors (Submit - decode - signature, medians) | | {Ms(ledger)} | | |");
+        Console.WriteLine();
+        Console.WriteLine("| full submit path vs peer (median) | ratio | |");
+        Console.WriteLine("|---|---:|---|");
+        Console.WriteLine($"| (a) loopback gRPC sink | {Ratio(sinkGrpc.Median / full.Median)} | full path runs at this fraction of raw gRPC |");
+        Console.WriteLine($"| (b) SHA-256 | {Ratio(sha.Median / full.Median)} | |");
+        Console.WriteLine($"| (c) fsync'd write | {Ratio(writeSync.Median / full.Median)} | |");
+        double mbps = bytes / 1e6 / full.Median;
+        Console.WriteLine();
+        Console.WriteLine($"full submit path: {mbps:0} MB/s median, {bytes / 1e6 / full.Best:0} MB/s best; target >= 300 MB/s: {(mbps >= 300 ? "MET" : "NOT MET")} (median)");
+        Console.WriteLine($"full submit path, every repetition (ms): {string.Join(", ", full.All.Select(Ms))}; sink: {string.Join(", ", sinkGrpc.All.Select(Ms))}");
+        Console.WriteLine($"accepted updates in the ledger: {engine.Store.LedgerCount()}");
+        await app.StopAsync();
+        await sink.StopAsync();
+        await wideSink.StopAsync();
+        return 0;
+    }
+
+    private static async Task<string> JoinAsync(CoordinatorClient client, VolunteerIdentity identity, long memory)
+    {
+        var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
+        byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, (ulong)memory, "cpu", "");
+        var reply = await client.JoinAsync(new JoinRequest
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            PublicKey = ByteString.CopyFrom(identity.PublicKey),
+            Nonce = challenge.Nonce,
+            Signature = ByteString.CopyFrom(signature),
+            DeclaredMemoryBytes = (ulong)memory,
+            Device = "cpu",
+            ClientName = "coordinator-benchmark",
+        });
+        return reply.SessionToken;
+    }
+
+    /// <summary>Exactly the volunteer's upload (VolunteerClient.SubmitAsync); returns (time until the last chunk is written, time until the reply).</summary>
+    private static async Task<(double Sent, double Total)> SendAsync(CoordinatorClient client, string session, TrainedUpdate update, int chunk)
+    {
+        var watch = Stopwatch.StartNew();
+        using var call = client.SubmitUpdate();
+        await call.RequestStream.WriteAsync(new UpdateChunk
+        {
+            Header = new UpdateHeader
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                SessionToken = session,
+                Envelope = ByteString.CopyFrom(update.Envelope.Bytes),
+                Signature = ByteString.CopyFrom(update.Envelope.Signature),
+            },
+        });
+        for (int at = 0; at < update.Payload.Length; at += chunk)
+        {
+            int n = Math.Min(chunk, update.Payload.Length - at);
+            await call.RequestStream.WriteAsync(new UpdateChunk { Data = UnsafeByteOperations.UnsafeWrap(update.Payload.AsMemory(at, n)) });
+        }
+        await call.RequestStream.CompleteAsync();
+        double sent = watch.Elapsed.TotalSeconds;
+        var reply = await call.ResponseAsync;
+        double total = watch.Elapsed.TotalSeconds;
+        if (!reply.Accepted) throw new InvalidOperationException("the update was not accepted");
+        return (sent, total);
+    }
+
+    private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
+    {
+        var codec = unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 };
+        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, codec);
+        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: 1000);
+    }
+
+    /// <summary>Small uniform values (|x| ≤ 1e-3): finite, within the norm bound; one array per shape and position, reused across units.</summary>
+    private sealed class DeltaPool
+    {
+        private readonly Random _rng = new(5);
+        private readonly Dictionary<string, List<float[]>> _arrays = new(StringComparer.Ordinal);
+
+        public ParameterSet For(ParameterSet shard)
+        {
+            var delta = new ParameterSet();
+            var used = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var t in shard)
+            {
+                string key = string.Join('x', t.Shape);
+                int index = used.GetValueOrDefault(key);
+                used[key] = index + 1;
+                if (!_arrays.TryGetValue(key, out var list)) _arrays[key] = list = [];
+                if (list.Count <= index)
+                {
+                    var values = new float[t.Values.Length];
+                    for (int i = 0; i < values.Length; i++) values[i] = (float)((_rng.NextDouble() * 2 - 1) * 1e-3);
+                    list.Add(values);
+                }
+                delta.Add(new NamedTensor(t.Name, t.Shape, list[index]));
+            }
+            return delta;
+        }
+    }
+
+    private static void HashSlices(byte[] payload)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (int at = 0; at < payload.Length; at += ProtocolLimits.DefaultChunkBytes)
+            hash.AppendData(payload.AsSpan(at, Math.Min(ProtocolLimits.DefaultChunkBytes, payload.Length - at)));
+        _ = hash.GetHashAndReset();
+    }
+
+    /// <summary>Peer (c): 1 MiB writes to a new file on the coordinator's disk, then fsync; returns (write, fsync) seconds.</summary>
+    private static (double Write, double Fsync) WriteAndSync(string path, byte[] payload)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        var watch = Stopwatch.StartNew();
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        for (int at = 0; at < payload.Length; at += ProtocolLimits.DefaultChunkBytes)
+            file.Write(payload, at, Math.Min(ProtocolLimits.DefaultChunkBytes, payload.Length - at));
+        file.Flush(flushToDisk: false);
+        double write = watch.Elapsed.TotalSeconds;
+        file.Flush(flushToDisk: true);
+        return (write, watch.Elapsed.TotalSeconds - write);
+    }
+
+    private static double Time(Action action)
+    {
+        var watch = Stopwatch.StartNew();
+        action();
+        return watch.Elapsed.TotalSeconds;
+    }
+}

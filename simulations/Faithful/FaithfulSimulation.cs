@@ -1,0 +1,403 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Hivemind.Aggregation;
+using Hivemind.Coordinator;
+using Hivemind.Coordinator.Planning;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Tensors;
+using TensorCodec = Hivemind.Protocol.Tensors.TensorCodec;
+using Hivemind.Simulations.Simulation;
+using Hivemind.Simulations.Timing;
+using Hivemind.Training;
+using Hivemind.Volunteer.Work;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Hivemind.Simulations.Faithful;
+
+/// <summary>
+/// Drives the real <see cref="CoordinatorEngine"/> and the real volunteer trainer under virtual time: a discrete-event loop
+/// decides when each volunteer joins, leaves, leases, finishes and uploads; the engine's clock is a fake one set to each event.
+/// Single-threaded, so TorchSharp's thread-static dispose scopes and the seeded draws stay deterministic.
+/// </summary>
+public sealed class FaithfulSimulation : IDisposable
+{
+    private const double SecondsPerHour = 3600;
+    private const double SecondsPerMs = 1e-3;
+    private const double BitsPerByte = 8;
+    private const double BitsPerMegabit = 1e6;
+
+    // A forward pass is a third of a training step's FLOPs (Kaplan et al. 2020).
+    private const double ForwardShareOfTraining = 1.0 / 3;
+
+    // Leases expire when the clock passes their deadline strictly; tick one millisecond after.
+    private const double AfterDeadlineSeconds = 1e-3;
+
+    // Every loop is bounded: far more events than any run needs (joins, leaves, leases, arrivals and ticks per round).
+    private const int EventsPerVolunteerRound = 64;
+
+    private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly FaithfulConfig _config;
+    private readonly string _scratch;
+    private readonly FakeTimeProvider _clock = new(Epoch);
+    private readonly CoordinatorEngine _engine;
+    private readonly EventQueue<FaithfulEvent> _queue = new();
+    private readonly Random _random;
+    private readonly VirtualVolunteer?[] _slots;
+    private readonly int[] _generations;
+    private readonly OmniscientAttacker? _attacker;
+    private readonly List<UnitInFlight> _roundUnits = [];
+    private readonly List<UnitInFlight> _roundAccepted = [];
+    private readonly List<FaithfulRound> _rounds = [];
+    private readonly Dictionary<string, int> _rejections = new(StringComparer.Ordinal);
+    private readonly long _memory;
+    private readonly double _unitFlops;
+    private readonly double _evalFlops;
+    private double _openedAt;
+    private long _bytesDown;
+    private long _bytesUp;
+    private int _leased;
+    private int _lost;
+    private double _holderSum;
+    private int _holderCount;
+    private double _trainingWall;
+    private bool _diverged;
+
+    private FaithfulSimulation(FaithfulConfig config)
+    {
+        _config = config;
+        _scratch = Path.Combine(Path.GetTempPath(), "hm-faithful-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_scratch);
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(1);
+        _engine = CoordinatorEngine.Open(Options(config, Path.Combine(_scratch, "coordinator")), _clock);
+        _random = new Random(config.Seed);
+        _slots = new VirtualVolunteer?[config.Volunteers];
+        _generations = new int[config.Volunteers];
+        if (config.Attack is { } attack && config.ByzantineSlots > 0)
+        {
+            _attacker = new OmniscientAttacker(AttackFactory.Create(attack), config.Seed);
+        }
+
+        var model = _engine.Model;
+        int experts = config.ExpertsPerLayer ?? model.Experts;
+        _memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(experts);
+        _unitFlops = model.TrainingFlopsPerTokenAt(config.SequenceLength) * config.TokensPerUnit;
+        _evalFlops = model.TrainingFlopsPerTokenAt(config.SequenceLength) * ForwardShareOfTraining
+            * config.EvalBatches * config.BatchSize * config.SequenceLength;
+    }
+
+    /// <summary>Runs <paramref name="config"/> to its last round and returns what it measured.</summary>
+    public static FaithfulResult Run(FaithfulConfig config)
+    {
+        using var simulation = new FaithfulSimulation(config);
+        return simulation.Execute();
+    }
+
+    /// <summary>The engine options a faithful run uses: reproducible (no spare leases) and on the scenario's deadlines.</summary>
+    public static CoordinatorOptions Options(FaithfulConfig c, string dataDirectory) => new()
+    {
+        DataDirectory = dataDirectory,
+        Preset = c.Preset,
+        Seed = c.Seed,
+        TrunkRule = c.TrunkRule,
+        ExpertRule = c.ExpertRule,
+        Quorum = c.Quorum,
+        MinUpdates = 1,
+        SpareLeases = 0,
+        InnerSteps = c.InnerSteps,
+        BatchSize = c.BatchSize,
+        SequenceLength = c.SequenceLength,
+        InnerLearningRate = c.InnerLearningRate,
+        WarmupSteps = c.WarmupSteps,
+        OuterLearningRate = c.OuterLearningRate,
+        OuterMomentum = c.OuterMomentum,
+        Codec = c.Codec,
+        EvalBatches = c.EvalBatches,
+        MaxRounds = c.Rounds,
+        RoundTimeout = TimeSpan.FromSeconds(c.DeadlineSeconds),
+        LeaseDuration = TimeSpan.FromSeconds(c.LeaseSeconds),
+        // Joins happen in bursts at virtual time 0; the rate limit protects a real host, not a simulation.
+        JoinsPerMinute = int.MaxValue,
+    };
+
+    private FaithfulResult Execute()
+    {
+        double initial = _engine.EvaluateCurrent();
+        for (int slot = 0; slot < _config.Volunteers; slot++)
+        {
+            _queue.Schedule(0, new FaithfulEvent(FaithfulEventKind.Join, slot));
+        }
+
+        _queue.Schedule(_config.DeadlineSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        long budget = (long)EventsPerVolunteerRound * _config.Volunteers * (_config.Rounds + 1);
+        for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
+        {
+            if (n >= budget)
+            {
+                throw new InvalidOperationException($"faithful run exceeded {budget} events after {_rounds.Count} of {_config.Rounds} rounds; the round rules never let it finish (check quorum {_config.Quorum} against {_config.Volunteers} volunteers and the deadlines)");
+            }
+
+            _clock.SetUtcNow(Epoch + TimeSpan.FromSeconds(_queue.Now));
+            Handle(e);
+        }
+
+        if (!_engine.Finished && !_diverged)
+        {
+            throw new InvalidOperationException($"faithful run stopped after {_rounds.Count} of {_config.Rounds} rounds with nothing left to happen");
+        }
+
+        int banned = _engine.Store.Volunteers().Count(v => v.Banned);
+        return new FaithfulResult(_config, initial, _engine.OptimalLoss, _rounds, _bytesDown, _bytesUp, _leased, _lost,
+            new SortedDictionary<string, int>(_rejections, StringComparer.Ordinal), banned,
+            _holderCount == 0 ? 0 : _holderSum / _holderCount, _trainingWall, _diverged);
+    }
+
+    private void Handle(FaithfulEvent e)
+    {
+        switch (e.Kind)
+        {
+            case FaithfulEventKind.Join:
+                Join(e.Slot);
+                break;
+            case FaithfulEventKind.Leave:
+                Leave(e.Slot, e.Generation);
+                break;
+            case FaithfulEventKind.Arrive:
+                Arrive(e.Unit!);
+                break;
+            case FaithfulEventKind.Deadline:
+                Tick();
+                OfferAll();
+                break;
+            case FaithfulEventKind.Open:
+                OfferAll();
+                break;
+        }
+    }
+
+    private void Join(int slot)
+    {
+        var device = PickDevice();
+        var identity = VolunteerIdentity.Create();
+        var (nonce, _) = _engine.IssueChallenge(identity.PublicKey);
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)_memory, device.Name, "");
+        var (_, session) = _engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)_memory, device.Name, "");
+        double down = _config.DownloadMbps.Sample(_random);
+        double up = _config.UploadMbps.Sample(_random);
+        double latency = _config.LatencyMs.Sample(_random) * SecondsPerMs;
+        bool straggler = _random.NextDouble() < _config.StragglerFraction;
+        int generation = ++_generations[slot];
+        var volunteer = new VirtualVolunteer(slot, generation, identity, session, device, down, up, latency,
+            straggler ? _config.StragglerSlowdown : 1, slot >= _config.Volunteers - _config.ByzantineSlots);
+        _slots[slot] = volunteer;
+        if (_config.SessionHours is { } session_)
+        {
+            _queue.Schedule(_queue.Now + session_.Sample(_random) * SecondsPerHour, new FaithfulEvent(FaithfulEventKind.Leave, slot, generation));
+        }
+
+        Offer(volunteer);
+    }
+
+    private void Leave(int slot, int generation)
+    {
+        if (_slots[slot] is not { } v || v.Generation != generation)
+        {
+            return;
+        }
+
+        // A volunteer that vanishes does not say goodbye: its lease expires and the engine reissues the unit.
+        v.Dispose();
+        _slots[slot] = null;
+        _queue.Schedule(_queue.Now + _config.OfflineHours.Sample(_random) * SecondsPerHour, new FaithfulEvent(FaithfulEventKind.Join, slot));
+    }
+
+    private void OfferAll()
+    {
+        foreach (var v in _slots)
+        {
+            if (v is not null)
+            {
+                Offer(v);
+            }
+        }
+    }
+
+    private void Offer(VirtualVolunteer v)
+    {
+        if (v.Busy || _engine.Finished || _queue.Now < _openedAt)
+        {
+            return;
+        }
+
+        var decision = _engine.RequestWork(v.Session);
+        if (decision.Unit is not { } unit)
+        {
+            return;
+        }
+
+        var shard = _engine.ShardParameters(v.Session, unit.Version, unit.Id);
+        var spec = ToSpec(unit);
+        var flight = new UnitInFlight(v, spec, shard, _queue.Now);
+        if (!v.Byzantine)
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity);
+            }
+            catch (Exception e) when (e is NonFiniteLossException or System.Runtime.InteropServices.ExternalException)
+            {
+                // The global model itself is no longer trainable (an attack drove it to non-finite or huge values):
+                // a real volunteer would fail the same way, so the run ends here as diverged.
+                _diverged = true;
+                return;
+            }
+            finally
+            {
+                _trainingWall += watch.Elapsed.TotalSeconds;
+            }
+
+            _attacker?.SawHonest(flight.Update);
+        }
+
+        long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32);
+        long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.Codec);
+        flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
+        flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);
+        _bytesDown += down;
+        _leased++;
+        v.Busy = true;
+        _roundUnits.Add(flight);
+        _queue.Schedule(flight.ArrivesAt, new FaithfulEvent(FaithfulEventKind.Arrive, v.Slot, v.Generation, flight));
+        double expiry = (unit.Deadline - Epoch).TotalSeconds + AfterDeadlineSeconds;
+        _queue.Schedule(Math.Max(expiry, _queue.Now), new FaithfulEvent(FaithfulEventKind.Deadline));
+    }
+
+    private void Arrive(UnitInFlight unit)
+    {
+        var v = unit.Volunteer;
+        if (!ReferenceEquals(_slots[v.Slot], v))
+        {
+            _lost++;
+            return;
+        }
+
+        v.Busy = false;
+        if (v.Byzantine)
+        {
+            _attacker!.Craft(_roundUnits.Where(u => u.Volunteer.Byzantine).ToList(), unit.Spec.Round);
+        }
+
+        var update = unit.Update!;
+        _bytesUp += update.Payload.Length;
+        string path = Path.Combine(_scratch, Guid.NewGuid().ToString("N") + ".part");
+        File.WriteAllBytes(path, update.Payload);
+        try
+        {
+            _engine.Submit(new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, update.Payload.Length,
+                SHA256.HashData(update.Payload), VolunteerIds.FromPublicKey(v.Identity.PublicKey)));
+            _roundAccepted.Add(unit);
+        }
+        catch (ProtocolException e)
+        {
+            string reason = RejectReasons.Token(e.Reason);
+            _rejections[reason] = _rejections.GetValueOrDefault(reason) + 1;
+        }
+
+        Tick();
+        Offer(v);
+    }
+
+    private void Tick()
+    {
+        if (_engine.Tick() is not { } summary)
+        {
+            return;
+        }
+
+        double now = _queue.Now;
+        double close = CloseSeconds();
+        var accepted = _roundAccepted;
+        _rounds.Add(new FaithfulRound(
+            summary.Round, summary.Updates, summary.MeanTrainLoss, summary.EvalLoss ?? double.NaN, now + close - _openedAt,
+            Mean(accepted, u => u.ComputeSeconds), Mean(accepted, u => u.TransferSeconds), Mean(accepted, u => now - u.ArrivesAt),
+            close, summary.AggregationTime.TotalSeconds));
+        _roundAccepted.Clear();
+        _roundUnits.Clear();
+        _attacker?.NewRound();
+        _openedAt = now + close;
+        _queue.Schedule(_openedAt, new FaithfulEvent(FaithfulEventKind.Open));
+        _queue.Schedule(now + _config.DeadlineSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+    }
+
+    private double CloseSeconds()
+    {
+        var model = _engine.Model;
+        int cores = _config.AggregationCores;
+        double seconds = SpecCost.Seconds(_config.TrunkRule, model.TrunkParameters, _roundAccepted.Count, cores);
+        for (int layer = 0; layer < model.Layers && !model.Dense; layer++)
+        {
+            for (int e = 0; e < model.Experts; e++)
+            {
+                var id = new ExpertId(layer, e);
+                int holders = _roundAccepted.Count(u => u.Spec.Shard.HoldsExpert(id));
+                _holderSum += holders;
+                _holderCount++;
+                seconds += SpecCost.Seconds(_config.ExpertRule, model.ParametersPerExpert, holders, cores);
+            }
+        }
+
+        return seconds + _evalFlops / _config.CoordinatorDevice.SustainedFlops(Precision.Fp32);
+    }
+
+    private double Transfer(long bytes, double linkMbps, double latency)
+    {
+        double share = _config.CoordinatorMbps / _config.Quorum;
+        return latency + bytes * BitsPerByte / (Math.Min(linkMbps, share) * BitsPerMegabit);
+    }
+
+    private DeviceSpec PickDevice()
+    {
+        double total = _config.DeviceMix.Sum(d => d.Weight);
+        double x = _random.NextDouble() * total;
+        foreach (var (device, weight) in _config.DeviceMix)
+        {
+            if ((x -= weight) < 0)
+            {
+                return device;
+            }
+        }
+
+        return _config.DeviceMix[^1].Device;
+    }
+
+    private static double Mean(List<UnitInFlight> units, Func<UnitInFlight, double> f) => units.Count == 0 ? 0 : units.Average(f);
+
+    /// <summary>A core work unit as the volunteer sees it.</summary>
+    public static UnitSpec ToSpec(WorkUnit unit) => new(
+        unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
+        unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 });
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _engine.Dispose();
+        foreach (var v in _slots)
+        {
+            v?.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless; the OS cleans its temp directory.
+        }
+    }
+}

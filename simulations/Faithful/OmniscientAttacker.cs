@@ -1,0 +1,59 @@
+using Hivemind.Aggregation;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Volunteer.Work;
+
+namespace Hivemind.Simulations.Faithful;
+
+/// <summary>
+/// The Byzantine volunteers of a round acting together: they see every honest update of the round (as submitted, after the codec)
+/// and craft theirs with the real attacks of Hivemind.Aggregation, tensor by tensor so shards of different experts work.
+/// </summary>
+public sealed class OmniscientAttacker(IAttack attack, int seed)
+{
+    // Keeps attack randomness apart from the other seeded streams.
+    private const int AttackSeedSalt = 0x0A77AC;
+
+    private readonly List<(ParameterSet Update, double Loss)> _honest = [];
+
+    /// <summary>Forgets the previous round's honest updates.</summary>
+    public void NewRound() => _honest.Clear();
+
+    /// <summary>Records an honest update of the current round, as the coordinator will decode it.</summary>
+    public void SawHonest(TrainedUpdate update) =>
+        _honest.Add((TensorCodec.Decode(update.Payload, long.MaxValue).Tensors, update.MeanLoss));
+
+    /// <summary>Crafts and signs the updates of every Byzantine unit in <paramref name="units"/> that has none yet.</summary>
+    public void Craft(IReadOnlyList<UnitInFlight> units, long round)
+    {
+        var pending = units.Where(u => u.Update is null).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        var rng = new Random(unchecked(seed ^ AttackSeedSalt ^ (int)round));
+        var crafted = pending.Select(_ => new ParameterSet()).ToList();
+        foreach (string name in pending.SelectMany(u => u.Shard.Names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            var holders = Enumerable.Range(0, pending.Count).Where(i => pending[i].Shard.Contains(name)).ToList();
+            var honest = _honest.Where(h => h.Update.Contains(name)).Select(h => (ReadOnlyMemory<float>)h.Update[name].Values).ToList();
+            var template = pending[holders[0]].Shard[name];
+            float[][] vectors = honest.Count == 0
+                ? holders.Select(_ => new float[template.Values.Length]).ToArray()
+                : attack.Craft(honest, holders.Count, rng);
+            for (int j = 0; j < holders.Count; j++)
+            {
+                crafted[holders[j]].Add(new NamedTensor(name, template.Shape, vectors[j]));
+            }
+        }
+
+        // Claim what an honest volunteer would: the honest mean loss and the unit's tokens, so weights do not give them away.
+        double loss = _honest.Count == 0 ? 0 : _honest.Average(h => h.Loss);
+        for (int i = 0; i < pending.Count; i++)
+        {
+            var u = pending[i];
+            long tokens = (long)u.Spec.Training.InnerSteps * u.Spec.Training.BatchSize * u.Spec.Training.SeqLen;
+            u.Update = WorkUnitRunner.Seal(u.Spec, crafted[i], u.Volunteer.Identity, loss, tokens);
+        }
+    }
+}

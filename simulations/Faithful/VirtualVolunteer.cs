@@ -1,0 +1,46 @@
+using Hivemind.Protocol.Identity;
+using Hivemind.Simulations.Timing;
+
+namespace Hivemind.Simulations.Faithful;
+
+/// <summary>One online volunteer of a slot: its real key and session, and its virtual device and links.</summary>
+public sealed class VirtualVolunteer(
+    int slot, int generation, VolunteerIdentity identity, string session, DeviceSpec device,
+    double downMbps, double upMbps, double latencySeconds, double slowdown, bool byzantine) : IDisposable
+{
+    /// <summary>The slot it occupies.</summary>
+    public int Slot { get; } = slot;
+
+    /// <summary>Which occupant of the slot it is; events of earlier occupants are ignored.</summary>
+    public int Generation { get; } = generation;
+
+    /// <summary>Its Ed25519 key.</summary>
+    public VolunteerIdentity Identity { get; } = identity;
+
+    /// <summary>Its session with the engine.</summary>
+    public string Session { get; } = session;
+
+    /// <summary>Its device row.</summary>
+    public DeviceSpec Device { get; } = device;
+
+    /// <summary>Download link, Mb/s.</summary>
+    public double DownMbps { get; } = downMbps;
+
+    /// <summary>Upload link, Mb/s.</summary>
+    public double UpMbps { get; } = upMbps;
+
+    /// <summary>Latency per transfer, seconds.</summary>
+    public double LatencySeconds { get; } = latencySeconds;
+
+    /// <summary>Compute slowdown (1 unless a straggler).</summary>
+    public double Slowdown { get; } = slowdown;
+
+    /// <summary>Whether it sends crafted updates.</summary>
+    public bool Byzantine { get; } = byzantine;
+
+    /// <summary>Whether it holds a unit in flight.</summary>
+    public bool Busy { get; set; }
+
+    /// <inheritdoc />
+    public void Dispose() => Identity.Dispose();
+}

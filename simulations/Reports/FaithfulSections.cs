@@ -1,0 +1,118 @@
+using System.Text;
+using Hivemind.Simulations.Faithful;
+
+namespace Hivemind.Simulations.Reports;
+
+/// <summary>The experiment-specific sections of a faithful report, each ending with what the runs show, as measured.</summary>
+public static class FaithfulSections
+{
+    /// <summary>Every run: loss, round time split, traffic, rejections.</summary>
+    public static void Runs(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("## Runs: loss, round time split and traffic\n\n")
+          .Append("Round time is open to next open (virtual seconds); the split is the mean over accepted units plus the coordinator's close. ")
+          .Append("Rejected counts updates the real verifier refused (stale-round: arrived after the round closed).\n\n");
+        var axes = FaithfulCsv.AxisNames(o);
+        var t = new MarkdownTable([.. axes, "final loss", "gap", "round s", "compute s", "transfer s", "wait s", "close s", "MB down", "MB up", "accepted", "rejected", "lost", "banned"]);
+        foreach (var run in o.Runs)
+        {
+            var r = run.Result;
+            t.Add([.. axes.Select(a => run[a]), F(r.FinalLoss), F(r.FinalGap), Num.G(r.MeanRoundSeconds), Num.G(Avg(r, x => x.ComputeSeconds)),
+                Num.G(Avg(r, x => x.TransferSeconds)), Num.G(Avg(r, x => x.WaitSeconds)), Num.G(Avg(r, x => x.CloseSeconds)),
+                Num.G(r.BytesDown / 1e6), Num.G(r.BytesUp / 1e6), r.UnitsAccepted.ToString(), Rejected(r), r.UnitsLostToChurn.ToString(), r.BannedVolunteers.ToString()]);
+        }
+
+        sb.Append(t).Append('\n');
+    }
+
+    /// <summary>Centralized dense and MoE against the sharded DiLoCo runs at equal tokens.</summary>
+    public static void MoeVsDense(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("## Gap to the optimum at equal tokens\n\n")
+          .Append("Every row trains the same number of tokens from the same θ_0 and is scored on the engine's held-out batches. ")
+          .Append("The centralized rows take one AdamW step per inner step of the pool on the pool's combined batch (quorum × batch); ")
+          .Append("the dense twin has one feed-forward of top-k × expert width, so the same active parameters per token.\n\n");
+        var moe = o.Baselines.FirstOrDefault(x => x.Label == "centralized MoE");
+        var t = new MarkdownTable("training", "parameters (active)", "tokens", "final loss", "gap to optimum", "gap / centralized MoE gap");
+        foreach (var c in o.Baselines)
+        {
+            t.Add(c.Label, $"{Num.Si(c.Parameters)} ({Num.Si(c.ActiveParameters)})", Num.Si(c.Tokens), F(c.FinalLoss), F(c.FinalGap), Ratio(c.FinalGap, moe?.FinalGap));
+        }
+
+        foreach (var run in o.Runs)
+        {
+            var r = run.Result;
+            long tokens = (long)r.UnitsAccepted * r.Config.TokensPerUnit;
+            t.Add($"sharded DiLoCo MoE, H={run["H"]}, quorum {run["quorum"]} ({r.Rounds.Count} rounds)", "same as MoE", $"{Num.Si(tokens)} accepted",
+                F(r.FinalLoss), F(r.FinalGap), Ratio(r.FinalGap, moe?.FinalGap));
+        }
+
+        sb.Append(t).Append('\n');
+        sb.Append("### What these runs show\n\n");
+        var dense = o.Baselines.FirstOrDefault(x => x.Label == "centralized dense");
+        if (dense is not null && moe is not null)
+        {
+            sb.Append($"- Centralized MoE ends {Compare(moe.FinalGap, dense.FinalGap)} centralized dense (gap {F(moe.FinalGap)} vs {F(dense.FinalGap)}).\n");
+        }
+
+        foreach (var run in o.Runs.Where(r => moe is not null))
+        {
+            sb.Append($"- Sharded DiLoCo (H={run["H"]}, quorum {run["quorum"]}) ends {Compare(run.Result.FinalGap, moe!.FinalGap)} centralized MoE ")
+              .Append($"(gap {F(run.Result.FinalGap)}, {Ratio(run.Result.FinalGap, moe.FinalGap)} of it), {Rejected(run.Result)} updates rejected.\n");
+        }
+
+        sb.Append('\n');
+    }
+
+    /// <summary>Attack × aggregator × fraction, relative to the same aggregator without attack.</summary>
+    public static void AttackMatrix(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("## Attack matrix\n\n")
+          .Append($"Each cell is a full run; \"Δ loss\" is its final held-out loss minus the same aggregator's run without attack, \"gap ×\" the ratio of gaps to the optimum. ")
+          .Append($"An aggregator **held** when gap × ≤ {Num.G(AttackVerdict.HeldGapRatio)}. Aggregation s is the modelled time per round (trunk + experts).\n\n");
+        var t = new MarkdownTable("aggregator", "attack", "byzantine", "final loss", "Δ loss", "gap ×", "verdict", "aggregation s", "rejected", "banned", "holders/expert");
+        foreach (var group in o.Runs.GroupBy(r => r["aggregator"]))
+        {
+            var reference = group.First(r => r["attack"] == "none").Result;
+            foreach (var run in group)
+            {
+                var r = run.Result;
+                bool isRef = run["attack"] == "none";
+                t.Add(run["aggregator"], run["attack"], $"{run["byzantine"]}/{r.Config.Volunteers}", F(r.FinalLoss), isRef ? "—" : F(r.FinalLoss - reference.FinalLoss),
+                    isRef ? "—" : Num.G(AttackVerdict.GapRatio(r, reference)), isRef ? "reference" : AttackVerdict.Of(r, reference),
+                    Num.G(r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)), Rejected(r), r.BannedVolunteers.ToString(), Num.G(r.MeanHoldersPerExpert));
+            }
+        }
+
+        sb.Append(t).Append('\n');
+        sb.Append("Replication: every expert had the mean number of holders shown per round; each holder beyond the first trains and uploads that expert again, ")
+          .Append("so the expert work is holders/expert times what a single holder would do (the trunk is trained by every volunteer in DiLoCo anyway).\n\n");
+        sb.Append("### What these runs show\n\n");
+        foreach (var group in o.Runs.Where(r => r["attack"] != "none").GroupBy(r => (r["attack"], r["byzantine"])))
+        {
+            var held = new List<string>();
+            var broken = new List<string>();
+            foreach (var run in group)
+            {
+                var reference = o.Runs.First(r => r["aggregator"] == run["aggregator"] && r["attack"] == "none").Result;
+                (AttackVerdict.Of(run.Result, reference) == "held" ? held : broken).Add($"`{run["aggregator"]}` (gap ×{Num.G(AttackVerdict.GapRatio(run.Result, reference))})");
+            }
+
+            sb.Append($"- {group.Key.Item1} with {group.Key.Item2} Byzantine: held {(held.Count == 0 ? "none" : string.Join(", ", held))}; ")
+              .Append($"broken {(broken.Count == 0 ? "none" : string.Join(", ", broken))}.\n");
+        }
+
+        sb.Append('\n');
+    }
+
+    private static double Avg(FaithfulResult r, Func<FaithfulRound, double> f) => r.Rounds.Count == 0 ? double.NaN : r.Rounds.Average(f);
+
+    private static string F(double v) => double.IsNaN(v) ? "n/a" : double.IsInfinity(v) ? "diverged" : v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Ratio(double gap, double? reference) => reference is { } r && r > 0 ? Num.G(gap / r) + "×" : "n/a";
+
+    private static string Compare(double gap, double reference) => gap < reference ? "below (better than)" : gap > reference ? "above (worse than)" : "level with";
+
+    private static string Rejected(FaithfulResult r) =>
+        r.UnitsRejected == 0 ? "0" : $"{r.UnitsRejected} ({string.Join(", ", r.Rejections.Select(x => $"{x.Key} {x.Value}"))})";
+}

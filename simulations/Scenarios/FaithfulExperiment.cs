@@ -1,0 +1,14 @@
+namespace Hivemind.Simulations.Scenarios;
+
+/// <summary>What a faithful scenario runs on the real engine.</summary>
+public enum FaithfulExperiment
+{
+    /// <summary>One run of the configuration as written.</summary>
+    Run,
+
+    /// <summary>Centralized dense and MoE baselines against sharded DiLoCo at equal tokens, with H and quorum (stale update) sweeps.</summary>
+    MoeVsDense,
+
+    /// <summary>Attacks × aggregator specs × Byzantine fractions, each against the same spec without attack.</summary>
+    AttackMatrix,
+}

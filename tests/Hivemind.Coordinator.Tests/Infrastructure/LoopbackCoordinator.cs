@@ -1,0 +1,149 @@
+using Grpc.Net.Client;
+using Hivemind.Coordinator.Hosting;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Identity;
+using Hivemind.Training;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Client;
+using Hivemind.Volunteer.Work;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace Hivemind.Coordinator.Tests.Infrastructure;
+
+/// <summary>A real coordinator (Kestrel, HTTP/2 on 127.0.0.1, any free port) around an engine, plus in-process volunteer clients.</summary>
+public sealed class LoopbackCoordinator : IAsyncDisposable
+{
+    private readonly TempDirectory _dir;
+    private readonly List<GrpcChannel> _channels = [];
+    private readonly List<VolunteerIdentity> _identities = [];
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<RoundSummary> _rounds = [];
+    private WebApplication? _app;
+
+    private LoopbackCoordinator(CoordinatorEngine engine, TempDirectory dir)
+    {
+        Engine = engine;
+        _dir = dir;
+        Engine.RoundClosed += s =>
+        {
+            lock (_rounds) _rounds.Add(s);
+            if (Engine.Finished) _finished.TrySetResult();
+        };
+    }
+
+    public CoordinatorEngine Engine { get; }
+
+    public string Address { get; private set; } = "";
+
+    public string Scratch => _dir.Path;
+
+    public IReadOnlyList<RoundSummary> Rounds
+    {
+        get { lock (_rounds) return [.. _rounds]; }
+    }
+
+    public static async Task<LoopbackCoordinator> StartAsync(Func<string, CoordinatorOptions> options, TimeProvider? time = null)
+    {
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(1);
+        var dir = new TempDirectory();
+        var engine = CoordinatorEngine.Open(options(Path.Combine(dir.Path, "data")), time ?? TimeProvider.System);
+        var c = new LoopbackCoordinator(engine, dir);
+        c._app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning));
+        await c._app.StartAsync();
+        c.Address = CoordinatorHost.Address(c._app);
+        return c;
+    }
+
+    /// <summary>A volunteer client with a fresh key, reporting to a view that records what happened.</summary>
+    public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v")
+    {
+        var identity = VolunteerIdentity.Create();
+        _identities.Add(identity);
+        var channel = GrpcChannel.ForAddress(Address);
+        _channels.Add(channel);
+        var view = new RecordingView();
+        var options = new VolunteerOptions
+        {
+            Coordinator = Address,
+            MemoryBytes = EngineHarness.VolunteerMemory,
+            Device = "cpu",
+            Behavior = behavior,
+            MaxUnits = maxUnits,
+            CacheDirectory = Path.Combine(_dir.Path, "cache-" + name + "-" + _identities.Count),
+        };
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view), view);
+    }
+
+    /// <summary>Runs the clients until the engine reaches MaxRounds (or the timeout, which fails the test with what was awaited).</summary>
+    public async Task TrainToTheEndAsync(IEnumerable<VolunteerClient> clients, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource();
+        var runs = clients.Select(c => Task.Run(() => c.RunAsync(cts.Token))).ToList();
+        try
+        {
+            await _finished.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"training did not reach {Engine.Options.MaxRounds} rounds within {timeout}; it is at round {Engine.Round}.");
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        foreach (var c in _channels) c.Dispose();
+        foreach (var i in _identities) i.Dispose();
+        Engine.Dispose();
+        _dir.Dispose();
+    }
+
+    /// <summary>Records a volunteer's events for assertions.</summary>
+    public sealed class RecordingView : IVolunteerView
+    {
+        public List<string> Accepted { get; } = [];
+
+        public List<RejectReason> Rejections { get; } = [];
+
+        public List<string> Errors { get; } = [];
+
+        public void Joined(string volunteerId) { }
+
+        public void UnitStarted(UnitSpec unit) { }
+
+        public void Step(TrainingProgress progress) { }
+
+        public void Transfer(string what, long bytes, TimeSpan elapsed) { }
+
+        public void Submitted(string updateId, double meanLoss)
+        {
+            lock (Accepted) Accepted.Add(updateId);
+        }
+
+        public void Rejected(RejectReason reason, string detail)
+        {
+            lock (Rejections) Rejections.Add(reason);
+        }
+
+        public void Waiting(string reason) { }
+
+        public void Info(string message) { }
+
+        public void Error(string message)
+        {
+            lock (Errors) Errors.Add(message);
+        }
+    }
+}

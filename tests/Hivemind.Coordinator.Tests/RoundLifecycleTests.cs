@@ -1,0 +1,104 @@
+using Hivemind.Coordinator.Tests.Infrastructure;
+
+namespace Hivemind.Coordinator.Tests;
+
+/// <summary>The round engine on a fake clock: quorum, deadlines, lease expiry and reissue, restart from disk.</summary>
+public sealed class RoundLifecycleTests
+{
+    [Fact]
+    public void QuorumClosesTheRoundAndPublishesACheckpoint()
+    {
+        using var h = new EngineHarness();
+        var volunteers = Enumerable.Range(0, 4).Select(_ => h.Join()).ToList();
+        foreach (var v in volunteers) v.Work();
+        var summary = h.Engine.Tick();
+        Assert.NotNull(summary);
+        Assert.Equal(0, summary!.Round);
+        Assert.Equal(4, summary.Updates);
+        Assert.Equal(1, h.Engine.Round);
+        Assert.True(File.Exists(Path.Combine(h.Options.DataDirectory, "checkpoints", "v000001.safetensors")));
+        var rounds = h.Engine.Store.Rounds();
+        Assert.Equal(2, rounds.Count);
+        Assert.NotNull(rounds[0].ClosedAtMs);
+        Assert.Null(rounds[1].ClosedAtMs);
+    }
+
+    [Fact]
+    public void ExpiredLeaseIsReissuedAndTheRoundCompletes()
+    {
+        using var h = new EngineHarness();
+        var volunteers = Enumerable.Range(0, 4).Select(_ => h.Join()).ToList();
+        var vanished = volunteers[0].Lease();
+        foreach (var v in volunteers.Skip(1)) v.Work();
+        Assert.Null(h.Engine.RequestWork(volunteers[1].Session).Unit); // all four units are out: nothing to reissue yet
+
+        h.Time.Advance(h.Options.LeaseDuration + TimeSpan.FromSeconds(1));
+        Assert.Null(h.Engine.Tick());
+        Assert.Equal("expired", h.Engine.Store.GetWorkUnit(vanished.Id)!.State);
+
+        var reissued = volunteers[1].Lease();
+        Assert.NotEqual(vanished.Id, reissued.Id);
+        Assert.Equal(vanished.Round, reissued.Round);
+        volunteers[1].Submit(volunteers[1].Train(reissued));
+        var summary = h.Engine.Tick();
+        Assert.Equal(4, summary!.Updates);
+    }
+
+    [Fact]
+    public void DeadlineClosesWithTheUpdatesItHasOrExtendsWhenTooFew()
+    {
+        using var h = new EngineHarness(o => o with { MinUpdates = 2 });
+        var a = h.Join();
+        var b = h.Join();
+        a.Work();
+        h.Time.Advance(h.Options.RoundTimeout + TimeSpan.FromSeconds(1));
+        Assert.Null(h.Engine.Tick()); // 1 < MinUpdates: extended
+        Assert.Equal(0, h.Engine.Round);
+        b.Work();
+        Assert.Null(h.Engine.Tick()); // 2 updates but quorum 4 and the new deadline has not passed
+        h.Time.Advance(h.Options.RoundTimeout + TimeSpan.FromSeconds(1));
+        var summary = h.Engine.Tick();
+        Assert.Equal(2, summary!.Updates);
+        Assert.Equal(1, h.Engine.Round);
+    }
+
+    [Fact]
+    public void RestartKeepsEveryAcknowledgedUpdateAndTrainingResumes()
+    {
+        using var h = new EngineHarness();
+        var volunteers = Enumerable.Range(0, 4).Select(_ => h.Join()).ToList();
+        var acknowledged = volunteers.Take(2).Select(v => v.Work()).ToList();
+        var pending = volunteers[2].Lease();
+
+        h.Restart();
+
+        var rows = h.Engine.Store.Updates(0);
+        Assert.Equal(acknowledged, rows.Select(r => r.Sequence).ToList());
+        Assert.All(rows, r => Assert.True(File.Exists(r.PayloadPath)));
+        Assert.Equal(2, h.Engine.Status().AcceptedThisRound);
+        volunteers[2].Submit(volunteers[2].Train(pending)); // a lease granted before the restart is still honoured
+        volunteers[3].Work();
+        var summary = h.Engine.Tick();
+        Assert.Equal(4, summary!.Updates);
+        Assert.Equal(1, h.Engine.Round);
+    }
+
+    [Fact]
+    public void LateJoinerTrainsFromTheCurrentVersion()
+    {
+        using var h = new EngineHarness(o => o with { Quorum = 2 });
+        var early = Enumerable.Range(0, 2).Select(_ => h.Join()).ToList();
+        for (int round = 0; round < 2; round++)
+        {
+            foreach (var v in early) v.Work();
+            Assert.NotNull(h.Engine.Tick());
+        }
+        var late = h.Join();
+        var unit = late.Lease();
+        Assert.Equal(2, unit.Round);
+        Assert.Equal(2, unit.Version);
+        late.Submit(late.Train(unit));
+        early[0].Work();
+        Assert.Equal(2, h.Engine.Tick()!.Updates);
+    }
+}

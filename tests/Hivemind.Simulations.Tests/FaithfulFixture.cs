@@ -1,0 +1,33 @@
+using Hivemind.Simulations.Faithful;
+using Hivemind.Simulations.Simulation;
+using Hivemind.Simulations.Timing;
+
+namespace Hivemind.Simulations.Tests;
+
+/// <summary>Smoke-size faithful configurations: tiny on the real engine, a few rounds of a few volunteers.</summary>
+internal static class FaithfulFixture
+{
+    // A device of 1 GFLOP/s at utilization 1: tiny's unit of 5 × 4 × 32 tokens computes in a known, second-scale time.
+    public static readonly DeviceSpec Device = new("test-gflop", "1 GFLOP/s test device", 1e-3, 1e-3, 1, 1.0, "test");
+
+    public static FaithfulConfig Tiny(int volunteers = 4, int rounds = 3) => new()
+    {
+        Preset = "tiny",
+        Seed = 3,
+        Volunteers = volunteers,
+        Rounds = rounds,
+        Quorum = volunteers,
+        InnerSteps = 5,
+        BatchSize = 4,
+        SequenceLength = 32,
+        EvalBatches = 2,
+        DeadlineSeconds = 3600,
+        LeaseSeconds = 1800,
+        DeviceMix = [(Device, 1.0)],
+        DownloadMbps = Distribution.Constant(100),
+        UploadMbps = Distribution.Constant(100),
+        LatencyMs = Distribution.Constant(50),
+        SessionHours = null,
+        CoordinatorDevice = Device,
+    };
+}
