@@ -4,8 +4,8 @@ using Hivemind.Coordinator.Benchmarks;
 if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round"))
 {
     Console.WriteLine("""
-        usage: Hivemind.Coordinator.Benchmarks submit [--reps 4] [--experts-per-layer 4] [--codec fp16] [--dir /tmp/...]
-               Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...]
+        usage: Hivemind.Coordinator.Benchmarks submit [--reps 5] [--warmup 4] [--experts-per-layer 4] [--codec fp16] [--chunk-bytes 1048576] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
                   against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
           round   end of a 'small' round (Tick: aggregate, outer step, checkpoint, eval) against the

@@ -31,15 +31,15 @@ internal static class RoundBenchmark
         var rows = new List<string>();
         foreach (var (rule, eval) in configs)
         {
-            var (tick, aggregation, evaluation, values) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps);
-            rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | **{Ratio(tick.Median / aggregation.Median)}** | {Ratio(tick.Best / aggregation.Best)} |");
+            var (tick, aggregation, evaluation, gc, values) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps);
+            rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | {Ms(gc.Median)} | **{Ratio(tick.Median / aggregation.Median)}** | {Ratio(tick.Best / aggregation.Best)} |");
             Console.WriteLine($"  {rule}, eval {eval}: {updates} updates of {values:N0} values; tick {Ms(tick.Median)} ms, aggregation {Ms(aggregation.Median)} ms");
         }
         Console.WriteLine();
         Console.WriteLine($"## round: 'small', {updates} updates (every expert in every update), {reps} closed rounds per row (+1 warm-up), {Machine.Load()}");
         Console.WriteLine();
-        Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | of which eval ms (separately) | ratio Tick / aggregation (median) | ratio (best) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | eval alone ms (EvaluateCurrent, separately) | GC pause inside Tick ms | ratio Tick / aggregation (median) | ratio (best) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows) Console.WriteLine(row);
         Console.WriteLine();
         Console.WriteLine("where the rest of Tick goes ('mean', eval 0; steps re-run in isolation at the same sizes):");
@@ -52,7 +52,7 @@ internal static class RoundBenchmark
         return 0;
     }
 
-    private static (Samples Tick, Samples Aggregation, Samples Eval, long Values) Measure(string dir, string rule, int evalBatches, int updates, int reps)
+    private static (Samples Tick, Samples Aggregation, Samples Eval, Samples Gc, long Values) Measure(string dir, string rule, int evalBatches, int updates, int reps)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
         var options = new CoordinatorOptions
@@ -74,6 +74,7 @@ internal static class RoundBenchmark
         var tick = new Samples("tick");
         var aggregation = new Samples("aggregation");
         var eval = new Samples("eval");
+        var gc = new Samples("gc");
         long values = 0;
         var rng = new Random(11);
         for (int rep = -1; rep < reps; rep++)
@@ -90,13 +91,16 @@ internal static class RoundBenchmark
                 time.Advance(TimeSpan.FromSeconds(1));
             }
             GC.Collect();
+            var pause = GC.GetTotalPauseDuration();
             var watch = Stopwatch.StartNew();
             var summary = engine.Tick() ?? throw new InvalidOperationException("the round did not close at quorum");
             watch.Stop();
+            pause = GC.GetTotalPauseDuration() - pause;
             if (summary.SkippedGroups > 0) throw new InvalidOperationException($"{summary.SkippedGroups} tensor groups were not aggregated");
             if (rep < 0) continue;
             tick.Add(watch.Elapsed);
             aggregation.Add(summary.AggregationTime);
+            gc.Add(pause);
             if (evalBatches > 0)
             {
                 var e = Stopwatch.StartNew();
@@ -106,7 +110,7 @@ internal static class RoundBenchmark
         }
         foreach (var (identity, _) in volunteers) identity.Dispose();
         if (rule == "mean" && evalBatches == 0) s_probes = Probe(engine, options, dir);
-        return (tick, aggregation, eval, values);
+        return (tick, aggregation, eval, gc, values);
     }
 
     private static List<(string Step, double Ms)> s_probes = [];
@@ -144,6 +148,10 @@ internal static class RoundBenchmark
             Time($"DurableFiles.WriteAtomic of the state ({json.Length / 1e6:0.0} MB: write, fsync, rename, dir fsync)", () => DurableFiles.WriteAtomic(Path.Combine(dir, $"probe{rep}.state.json"), json));
             Time($"SafeTensors.Write of the parameters ({global.ElementCount * 4 / 1e6:0.0} MB, with fsync)", () => SafeTensors.Write(Path.Combine(dir, $"probe{rep}.safetensors"), global));
             Time("DurableFiles.SyncDirectory", () => DurableFiles.SyncDirectory(dir));
+            Time("5 SQLite transactions (CloseRound commits AdvanceRound + one SetReputation per volunteer)", () =>
+            {
+                for (int k = 0; k < 5; k++) engine.Store.CountRejection("benchmark-probe");
+            });
             File.Delete(Path.Combine(dir, $"probe{rep}.state.json")); // like CloseRound, every file is new (old versions are pruned)
             File.Delete(Path.Combine(dir, $"probe{rep}.safetensors"));
         }

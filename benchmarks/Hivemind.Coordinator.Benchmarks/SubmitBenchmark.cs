@@ -31,7 +31,7 @@ internal static class SubmitBenchmark
     public static async Task<int> RunAsync(Args args, string root)
     {
         TorchRuntime.EnsureLoaded();
-        int reps = args.Get("--reps", 4);
+        int reps = args.Get("--reps", 5);
         int expertsPerLayer = args.Get("--experts-per-layer", 4);
         string codec = args.Get("--codec", "fp16");
         var options = new CoordinatorOptions
@@ -92,7 +92,7 @@ internal static class SubmitBenchmark
         var writeOnly = new Samples("  (c) write only");
         var fsyncOnly = new Samples("  (c) fsync only");
         string scratch = Path.Combine(options.DataDirectory, "incoming");
-        int warmups = args.Get("--warmup", 2);
+        int warmups = args.Get("--warmup", 4);
         for (int rep = -warmups; rep < reps; rep++) // negative repetitions warm up every path (JIT tiers, GC heap growth, sockets)
         {
             var unit = rep == -warmups ? first : engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");

@@ -77,6 +77,18 @@ public sealed class LocalTrainerTests
     }
 
     [Fact]
+    public void DenseVariantTrainsThroughTheSamePath()
+    {
+        TestTorch.Use();
+        var dense = Tiny.AsDense();
+        var start = ModelInit.Initialize(dense, 1);
+        var result = LocalTrainer.Train(dense, start, ShardSpec.Full(dense), TestData.Train(4), Options(2));
+        Assert.Equal(start.Names, result.PseudoGradient.Names);
+        Assert.Contains("blocks.1.mlp.w1", result.PseudoGradient.Names);
+        Assert.DoesNotContain(result.PseudoGradient.Names, n => n.Contains(".moe.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BadOptionsAreNamed()
     {
         var start = ModelInit.Initialize(Tiny, 1, Shard);

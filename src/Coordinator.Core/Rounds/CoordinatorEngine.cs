@@ -266,6 +266,9 @@ public sealed class CoordinatorEngine : IDisposable
         lock (_gate) return _global.Clone();
     }
 
+    /// <summary>Counts a rejection the transport decided (oversized chunk, malformed stream) so that status shows it.</summary>
+    public void CountRejection(RejectReason reason) => _store.CountRejection(RejectReasons.Token(reason));
+
     public void CountBytesSent(long bytes) => Interlocked.Add(ref _bytesSent, bytes);
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);

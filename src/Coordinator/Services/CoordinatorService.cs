@@ -106,6 +106,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateChunk> requestStream, ServerCallContext context)
     {
         string temp = Path.Combine(_incoming, Guid.NewGuid().ToString("N") + ".part");
+        bool submitted = false;
         try
         {
             if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != UpdateChunk.PartOneofCase.Header)
@@ -158,16 +159,19 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
                 RandomAccess.FlushToDisk(file);
             }
             Interlocked.Add(ref s_bytesReceived, received);
+            submitted = true; // from here on the engine counts its own rejections
             long seq = _engine.Submit(new SubmittedUpdate(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), temp, received, sha.GetHashAndReset(), volunteer.Id));
             return new SubmitReply { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         }
         catch (ProtocolException e)
         {
+            if (!submitted) _engine.CountRejection(e.Reason);
             throw e.ToRpcException();
         }
         catch (InvalidDataException e)
         {
             // gRPC's own message-size limit, surfaced as a transport error.
+            _engine.CountRejection(RejectReason.Oversized);
             throw RejectReasons.ToRpcException(RejectReason.Oversized, e.Message);
         }
         finally

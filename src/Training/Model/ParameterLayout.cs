@@ -1,16 +1,5 @@
 namespace Hivemind.Training;
 
-/// <summary>One parameter of the model: its stable name, shape and how it is initialised.</summary>
-public sealed record ParameterInfo(string Name, long[] Shape, ParameterInit Init, double Std = 0);
-
-/// <summary>How <see cref="ModelInit"/> fills a parameter.</summary>
-public enum ParameterInit
-{
-    Normal,
-    Ones,
-    Zeros,
-}
-
 /// <summary>The names and shapes of a model's (or a shard's) parameters, in one place for init, modules and checks.</summary>
 public static class ParameterLayout
 {

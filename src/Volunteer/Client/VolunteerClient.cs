@@ -28,6 +28,9 @@ public sealed class VolunteerClient
     private readonly IVolunteerView _view;
     private readonly TimeProvider _time;
     private readonly Backoff _backoff = new();
+
+    /// <summary>Deadline of every unary call: a coordinator that does not answer within it is treated as unreachable.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private TrainedUpdate? _previous;
@@ -106,7 +109,7 @@ public sealed class VolunteerClient
         {
             ProtocolVersion = ProtocolVersion.Current,
             PublicKey = ByteString.CopyFrom(_identity.PublicKey),
-        }, cancellationToken: ct);
+        }, deadline: Deadline(), cancellationToken: ct);
         byte[] signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.Nonce.Span, (ulong)_options.MemoryBytes, _options.Device, _options.AdmissionToken);
         var reply = await _client.JoinAsync(new JoinRequest
         {
@@ -118,7 +121,7 @@ public sealed class VolunteerClient
             Device = _options.Device,
             AdmissionToken = _options.AdmissionToken,
             ClientName = "hivemind-volunteer/1 (.NET)",
-        }, cancellationToken: ct);
+        }, deadline: Deadline(), cancellationToken: ct);
         _session = reply.SessionToken;
         _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
         _view.Joined(reply.VolunteerId);
@@ -126,7 +129,7 @@ public sealed class VolunteerClient
 
     private async Task WorkOnceAsync(CancellationToken ct)
     {
-        var reply = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, cancellationToken: ct);
+        var reply = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, deadline: Deadline(), cancellationToken: ct);
         if (reply.ResultCase == WorkReply.ResultOneofCase.NoWork)
         {
             _view.Waiting(reply.NoWork.Reason);
@@ -247,7 +250,7 @@ public sealed class VolunteerClient
                     WorkUnitId = workUnitId,
                     InnerStep = (uint)(p?.Step ?? 0),
                     Loss = p?.Loss ?? 0,
-                }, cancellationToken: ct);
+                }, deadline: Deadline(), cancellationToken: ct);
                 if (!reply.LeaseValid) _view.Info($"the lease on {workUnitId} is no longer valid; the update will likely be rejected");
             }
         }
@@ -278,6 +281,8 @@ public sealed class VolunteerClient
             // Leaving is a courtesy; the lease expires on its own.
         }
     }
+
+    private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
 
     private Task DelayAsync(TimeSpan wait, CancellationToken ct) => Task.Delay(wait, _time, ct);
 

@@ -137,9 +137,17 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
             lock (Rejections) Rejections.Add(reason);
         }
 
-        public void Waiting(string reason) { }
+        public List<string> Waits { get; } = [];
 
-        public void Info(string message) { }
+        public void Waiting(string reason)
+        {
+            lock (Waits) Waits.Add(reason);
+        }
+
+        public void Info(string message)
+        {
+            lock (Waits) Waits.Add(message);
+        }
 
         public void Error(string message)
         {
