@@ -228,13 +228,25 @@ public sealed class FaithfulSimulation : IDisposable
 
     private void Offer(VirtualVolunteer v)
     {
-        if (v.Busy || _engine.Finished || _queue.Now < _openedAt)
+        if (v.Busy || v.Banned || _engine.Finished || _queue.Now < _openedAt)
         {
             return;
         }
 
-        var decision = _engine.RequestWork(v.Session);
-        if (decision.Unit is not { } unit)
+        WorkUnit? unit;
+        try
+        {
+            unit = _engine.RequestWork(v.Session).Unit;
+        }
+        catch (ProtocolException e) when (e.Reason == RejectReason.Banned)
+        {
+            // Reputation banned this key (updates far from the robust aggregate): it stays online but idle, as a real
+            // banned volunteer would; the ban count is in the result.
+            v.Banned = true;
+            return;
+        }
+
+        if (unit is null)
         {
             return;
         }

@@ -41,6 +41,9 @@ public sealed class VirtualVolunteer(
     /// <summary>Whether it holds a unit in flight.</summary>
     public bool Busy { get; set; }
 
+    /// <summary>Whether the engine banned its key; a banned volunteer gets no more work.</summary>
+    public bool Banned { get; set; }
+
     /// <inheritdoc />
     public void Dispose() => Identity.Dispose();
 }

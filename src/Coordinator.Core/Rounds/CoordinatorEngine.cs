@@ -413,6 +413,7 @@ public sealed class CoordinatorEngine : IDisposable
     public RoundSummary? Tick()
     {
         RoundSummary? summary;
+        ParameterSet? toEvaluate;
         lock (_gate)
         {
             ExpireOverdueLeases();
@@ -427,13 +428,22 @@ public sealed class CoordinatorEngine : IDisposable
                 return null;
             }
             if (!quorum && !deadline) return null;
-            summary = CloseRound();
+            summary = CloseRound(out toEvaluate);
+        }
+        // Evaluation runs after the new version is published and outside the lock: volunteers can already
+        // lease and submit for the next round while the held-out loss of this one is measured.
+        if (toEvaluate is not null)
+        {
+            double eval = _units.Evaluate(toEvaluate);
+            _store.SetEvalLoss(summary.Round, eval);
+            lock (_gate) _lastEvalLoss = eval;
+            summary = summary with { EvalLoss = eval };
         }
         RoundClosed?.Invoke(summary);
         return summary;
     }
 
-    private RoundSummary CloseRound()
+    private RoundSummary CloseRound(out ParameterSet? toEvaluate)
     {
         var watch = Stopwatch.StartNew();
         long round = _round;
@@ -477,23 +487,28 @@ public sealed class CoordinatorEngine : IDisposable
             : _accepted.Sum(u => u.Record.Loss * Math.Max(1, u.Record.Tokens)) / _accepted.Sum(u => (double)Math.Max(1, u.Record.Tokens));
         _round = round + 1;
         string checkpoint = _checkpoints.Save(_round, _global, _outer.SaveState(), _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
-        double? eval = _options.EvalBatches > 0 ? _units.Evaluate(_global) : null;
-        _lastEvalLoss = eval ?? _lastEvalLoss;
-        _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, eval, checkpoint, _round);
 
+        var reputations = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var u in _accepted)
         {
             string id = u.Record.VolunteerId;
             double change = distancePenalties.GetValueOrDefault(id) < 0 ? distancePenalties[id] : ReputationBook.Reward;
-            double score = _reputation.Adjust(id, change);
-            _store.SetReputation(id, score);
-            if (score < _options.BanThreshold && _store.GetVolunteer(id) is { Banned: false })
+            reputations[id] = _reputation.Adjust(id, change);
+        }
+        _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, _round, reputations);
+        var publishTime = watch.Elapsed; // the new version is durable and served from here on
+
+        foreach (var (id, score) in reputations.Where(r => r.Value < _options.BanThreshold))
+        {
+            var evidence = _accepted.Last(u => u.Record.VolunteerId == id).Record;
+            if (_store.GetVolunteer(id) is { Banned: false })
             {
-                _store.Ban(id, $"reputation {score:0.##}: updates far from the robust aggregate", NowMs(), u.Record.Envelope, u.Record.Signature);
+                _store.Ban(id, $"reputation {score:0.##}: updates far from the robust aggregate", NowMs(), evidence.Envelope, evidence.Signature);
                 Log?.Invoke($"banned volunteer {id[..12]}: updates repeatedly far from the robust aggregate");
             }
         }
-        var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, eval, skipped, aggregationTime);
+        toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
+        var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skipped, aggregationTime) { PublishTime = publishTime };
         ResetRoundState();
         _checkpoints.Prune(keepFrom: _round - 2);
         return summary;

@@ -28,7 +28,11 @@ public sealed record WorkDecision(WorkUnit? Unit, TimeSpan RetryAfter, string Re
 public sealed record SubmittedUpdate(byte[] Envelope, byte[] Signature, string PayloadPath, long PayloadLength, byte[] PayloadSha256, string? SessionVolunteerId = null);
 
 /// <summary>The result of closing a round.</summary>
-public sealed record RoundSummary(long Round, long NewVersion, int Updates, double MeanTrainLoss, double? EvalLoss, int SkippedGroups, TimeSpan AggregationTime);
+public sealed record RoundSummary(long Round, long NewVersion, int Updates, double MeanTrainLoss, double? EvalLoss, int SkippedGroups, TimeSpan AggregationTime)
+{
+    /// <summary>From the decision to close to the new version being durable and served (aggregation, outer step, checkpoint, ledger).</summary>
+    public TimeSpan PublishTime { get; init; }
+}
 
 /// <summary>What the coordinator is doing: round, volunteers, leases, ledger size, rejections, loss and traffic.</summary>
 public sealed record EngineStatus(

@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Runtime.InteropServices;
+using System.Text;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
 
@@ -20,14 +21,31 @@ public sealed class CheckpointStore
 
     public string ParametersPath(long version) => Path.Combine(_directory, $"v{version:D6}.safetensors");
 
-    private string StatePath(long version) => Path.Combine(_directory, $"v{version:D6}.state.json");
+    private string StatePath(long version) => Path.Combine(_directory, $"v{version:D6}.state.bin");
+
+    /// <summary>First bytes of a state file; a different value means another format or a foreign file.</summary>
+    private const int StateMagic = 0x484D5331; // "HMS1"
 
     /// <summary>Writes the state first, then the parameters: a version counts as saved once its safetensors file exists.</summary>
     public string Save(long version, ParameterSet parameters, byte[] outerState, IReadOnlyDictionary<string, float[]?> aggregatorState)
     {
-        var state = new CheckpointState(Convert.ToBase64String(outerState),
-            aggregatorState.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!));
-        DurableFiles.WriteAtomic(StatePath(version), JsonSerializer.SerializeToUtf8Bytes(state));
+        // Raw little-endian blocks, not JSON: centered clipping keeps a model-sized vector per group.
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(StateMagic);
+            w.Write(outerState.Length);
+            w.Write(outerState);
+            var groups = aggregatorState.Where(p => p.Value is { Length: > 0 }).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+            w.Write(groups.Count);
+            foreach (var (key, values) in groups)
+            {
+                w.Write(key);
+                w.Write(values!.Length);
+                w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+            }
+        }
+        DurableFiles.WriteAtomic(StatePath(version), buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         string path = ParametersPath(version);
         SafeTensors.Write(path, parameters, new Dictionary<string, string> { ["hivemind.version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         DurableFiles.SyncDirectory(_directory);
@@ -41,9 +59,27 @@ public sealed class CheckpointStore
             throw new InvalidDataException($"checkpoint {path} for version {version} is missing; the store says round {version} is current. " +
                                            "Restore the checkpoints folder or start a new data directory.");
         var parameters = SafeTensors.Read(path);
-        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllBytes(StatePath(version)))
-                    ?? throw new InvalidDataException($"{StatePath(version)} is empty.");
-        return (parameters, Convert.FromBase64String(state.Outer), state.Aggregators.ToDictionary(p => p.Key, p => (float[]?)p.Value));
+        string statePath = StatePath(version);
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(statePath), Encoding.UTF8);
+            if (r.ReadInt32() != StateMagic) throw new InvalidDataException("it does not start with the state magic");
+            byte[] outer = r.ReadBytes(r.ReadInt32());
+            int groups = r.ReadInt32();
+            var aggregators = new Dictionary<string, float[]?>(StringComparer.Ordinal);
+            for (int i = 0; i < groups; i++)
+            {
+                string key = r.ReadString();
+                var values = new float[r.ReadInt32()];
+                if (r.Read(MemoryMarshal.AsBytes(values.AsSpan())) != values.Length * sizeof(float)) throw new EndOfStreamException();
+                aggregators[key] = values;
+            }
+            return (parameters, outer, aggregators);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or OverflowException or OutOfMemoryException)
+        {
+            throw new InvalidDataException($"checkpoint state {statePath} is corrupt ({e.Message}); restore it from a backup or start a new data directory.", e);
+        }
     }
 
     /// <summary>Deletes checkpoints older than <paramref name="keepFrom"/> (version 0 is kept as the reference start).</summary>
@@ -57,6 +93,4 @@ public sealed class CheckpointStore
             File.Delete(StatePath(v));
         }
     }
-
-    private sealed record CheckpointState(string Outer, Dictionary<string, float[]> Aggregators);
 }

@@ -237,18 +237,27 @@ public sealed class CoordinatorStore : IDisposable
         lock (_gate) Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", round), ("$v", version), ("$at", atMs));
     }
 
-    /// <summary>Closes round <paramref name="round"/> and opens the next in one durable transaction.</summary>
-    public void AdvanceRound(long round, long atMs, double? trainLoss, double? evalLoss, string checkpoint, long next)
+    /// <summary>Closes round <paramref name="round"/>, opens the next and records reputations, in one durable transaction.</summary>
+    public void AdvanceRound(long round, long atMs, double? trainLoss, double? evalLoss, string checkpoint, long next,
+        IReadOnlyDictionary<string, double>? reputations = null)
     {
         lock (_gate)
         {
             InTransaction(() =>
             {
+                foreach (var (id, score) in reputations ?? new Dictionary<string, double>())
+                    Execute("UPDATE volunteers SET reputation = $r WHERE id = $id", ("$r", score), ("$id", id));
                 Execute("UPDATE rounds SET closed_at = $at, train_loss = $tl, eval_loss = $el, checkpoint = $cp WHERE round = $r",
                     ("$at", atMs), ("$tl", (object?)trainLoss ?? DBNull.Value), ("$el", (object?)evalLoss ?? DBNull.Value), ("$cp", checkpoint), ("$r", round));
                 Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", next), ("$v", next), ("$at", atMs));
             });
         }
+    }
+
+    /// <summary>Records the held-out loss measured after a round's version was published.</summary>
+    public void SetEvalLoss(long round, double evalLoss)
+    {
+        lock (_gate) Execute("UPDATE rounds SET eval_loss = $el WHERE round = $r", ("$el", evalLoss), ("$r", round));
     }
 
     public IReadOnlyList<RoundRecord> Rounds()

@@ -78,7 +78,8 @@ public sealed class OuterOptimizer
         {
             w.Write(name);
             w.Write(m.Length);
-            foreach (float v in m) w.Write(v);
+            // One block write per tensor (little-endian floats): a per-value loop cost ~90 ms for `small`.
+            w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(m.AsSpan()));
         }
         w.Flush();
         return ms.ToArray();
@@ -100,7 +101,7 @@ public sealed class OuterOptimizer
                 int len = r.ReadInt32();
                 if (len < 0 || (long)len * sizeof(float) > bytes.Length) throw new InvalidDataException($"momentum of '{name}' claims {len} values, more than the state holds.");
                 var m = new float[len];
-                for (int j = 0; j < len; j++) m[j] = r.ReadSingle();
+                if (r.Read(System.Runtime.InteropServices.MemoryMarshal.AsBytes(m.AsSpan())) != len * sizeof(float)) throw new EndOfStreamException();
                 opt._momentum[name] = m;
             }
             if (r.BaseStream.Position != bytes.Length) throw new InvalidDataException($"outer optimizer state has {bytes.Length - r.BaseStream.Position} trailing bytes.");
