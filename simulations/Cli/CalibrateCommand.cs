@@ -1,21 +1,28 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hivemind.Simulations.Calibration;
+using Hivemind.Simulations.Reports;
 using Hivemind.Simulations.Scenarios;
 
 namespace Hivemind.Simulations.Cli;
 
-/// <summary>`calibrate [--out file] [--seconds s]`: measures this machine and writes its CPU device row.</summary>
+/// <summary>`calibrate [--out folder] [--seconds s]`: measures this machine with the real code and writes the calibration files.</summary>
 public static class CalibrateCommand
 {
     private const double DefaultSecondsPerBenchmark = 3;
+    private const double FlopsPerGigaflop = 1e9;
+    private const double Percent = 100;
 
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var output = new Option<string>("--out") { Description = "file for the CPU device row (paste it under a scenario's \"devices\")", DefaultValueFactory = _ => "cpu-device.json" };
+        var output = new Option<string>("--out")
+        {
+            Description = $"folder for {CalibrationFiles.CpuDeviceFile} and {CalibrationFiles.AggregationFile} (the committed ones are in simulations/calibration)",
+            DefaultValueFactory = _ => Path.Combine("simulations", "calibration"),
+        };
         var seconds = new Option<double>("--seconds") { Description = "time spent on each benchmark", DefaultValueFactory = _ => DefaultSecondsPerBenchmark };
-        var command = new Command("calibrate", "Measure this machine's fp32 matmul GFLOP/s and memory bandwidth; write the CPU device row") { output, seconds };
+        var command = new Command("calibrate", "Measure this machine with the real code (matmul, memory, training step per preset, aggregators); write the calibration files") { output, seconds };
         command.SetAction(parse =>
         {
             double budget = parse.GetValue(seconds);
@@ -31,14 +38,36 @@ public static class CalibrateCommand
                 Console.Error.WriteLine("warning: this is a Debug build, whose unoptimized loops understate the machine; run with `-c Release`");
             }
 
-            var (row, gflops, gbps) = Calibrator.Measure(TimeSpan.FromSeconds(budget));
-            string path = parse.GetValue(output)!;
-            File.WriteAllText(path, JsonSerializer.Serialize(row, ScenarioLoader.Options) + "\n");
-            Console.WriteLine($"fp32 matmul: {gflops:F1} GFLOP/s on {Environment.ProcessorCount} cores; memory triad: {gbps:F1} GB/s");
-            Console.WriteLine($"wrote the CPU device row to {Path.GetFullPath(path)}");
-            Console.WriteLine("note: the training-step, aggregation and submit-throughput calibrations wait for the round engine.");
+            var result = Calibrator.Measure(TimeSpan.FromSeconds(budget));
+            string folder = parse.GetValue(output)!;
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, CalibrationFiles.CpuDeviceFile), JsonSerializer.Serialize(result.Row, ScenarioLoader.Options) + "\n");
+            File.WriteAllText(Path.Combine(folder, CalibrationFiles.AggregationFile), result.Aggregation.ToJson());
+            Print(result);
+            Console.WriteLine($"wrote {CalibrationFiles.CpuDeviceFile} and {CalibrationFiles.AggregationFile} to {Path.GetFullPath(folder)}");
             return 0;
         });
         return command;
+    }
+
+    private static void Print(CalibrationResult r)
+    {
+        Console.WriteLine($"fp32 matmul: {r.MatmulGflops:F1} GFLOP/s on {Environment.ProcessorCount} cores; memory triad: {r.MemoryGBps:F1} GB/s");
+        Console.WriteLine();
+        Console.WriteLine("| preset | batch × seq × H | s/unit | tokens/s | FLOPs/token | GFLOP/s (1 thread) | utilization of the row's peak |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var t in r.Training)
+        {
+            Console.WriteLine($"| {t.Preset} | {t.BatchSize} × {t.SequenceLength} × {t.InnerSteps} | {t.SecondsPerUnit:F3} | {t.TokensPerSecond:F0} | "
+                + $"{Num.G(t.FlopsPerToken)} | {t.EffectiveFlops / FlopsPerGigaflop:F3} | {r.Row.PresetUtilization![t.Preset] * Percent:F2}% |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"| rule | spec timed | ns per element per input (pair for exponent 2) | exponent |");
+        Console.WriteLine("|---|---|---:|---:|");
+        foreach (var (name, c) in r.Aggregation.Rules)
+        {
+            Console.WriteLine($"| {name} | `{c.Spec}` | {c.NanosecondsPerElementInput:G4} | {c.InputExponent} |");
+        }
     }
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Hivemind.Simulations.Cli;
 
-/// <summary>The simulator's command line: run, list, calibrate.</summary>
+/// <summary>The simulator's command line: run, list, calibrate, check-timing.</summary>
 public static class SimulatorCli
 {
     /// <summary>The root command.</summary>
@@ -11,5 +11,6 @@ public static class SimulatorCli
         RunCommand.Create(),
         ListCommand.Create(),
         CalibrateCommand.Create(),
+        CheckTimingCommand.Create(),
     };
 }

@@ -83,7 +83,7 @@ public static class FaithfulRunner
             EvalBatches = f.EvalBatches,
             DeadlineSeconds = s.Round.DeadlineMinutes * SecondsPerMinute,
             LeaseSeconds = (f.LeaseMinutes ?? s.Round.DeadlineMinutes) * SecondsPerMinute,
-            DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device], d.Weight)).ToList(),
+            DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device].ForPreset(f.Preset), d.Weight)).ToList(),
             Precision = s.Training.Precision,
             DownloadMbps = s.Volunteers.DownloadMbps,
             UploadMbps = s.Volunteers.UploadMbps ?? s.Volunteers.DownloadMbps,
@@ -94,7 +94,7 @@ public static class FaithfulRunner
             StragglerSlowdown = s.Volunteers.Stragglers.Slowdown,
             CoordinatorMbps = s.Coordinator.LinkMbps,
             AggregationCores = s.Coordinator.AggregationCores,
-            CoordinatorDevice = table[f.CoordinatorDevice],
+            CoordinatorDevice = table[f.CoordinatorDevice].ForPreset(f.Preset),
             ByzantineFraction = f.ByzantineFraction,
             Attack = f.Attack,
         };

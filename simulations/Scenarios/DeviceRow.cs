@@ -23,9 +23,15 @@ public sealed class DeviceRow
     /// <summary>Fraction of peak training reaches.</summary>
     public double Utilization { get; init; }
 
+    /// <summary>Measured utilization by model preset (faithful mode), e.g. {"tiny": 0.05}; a preset not listed uses <see cref="Utilization"/>.</summary>
+    public Dictionary<string, double>? PresetUtilization { get; init; }
+
     /// <summary>Where the numbers come from (required: numbers without a source are not accepted).</summary>
     public required string Source { get; init; }
 
     /// <summary>The table row.</summary>
-    public DeviceSpec ToSpec() => new(Name, DisplayName ?? Name, PeakBf16Tflops, PeakFp32Tflops, MemoryGiB, Utilization, Source);
+    public DeviceSpec ToSpec() => new(Name, DisplayName ?? Name, PeakBf16Tflops, PeakFp32Tflops, MemoryGiB, Utilization, Source)
+    {
+        PresetUtilization = PresetUtilization,
+    };
 }

@@ -1,36 +1,31 @@
+using Hivemind.Simulations.Calibration;
+
 namespace Hivemind.Simulations.Timing;
 
 /// <summary>Coordinator time to aggregate: a per-rule constant × elements × inputs^exponent, spread over cores.</summary>
 public static class AggregationCost
 {
-    private const double SecondsPerNanosecond = 1e-9;
-
-    /// <summary>Nanoseconds per element per input (per input pair for Krum) on one core, and the input exponent.</summary>
+    /// <summary>Built-in estimates, used only when no aggregation-costs.json is found next to the binary.</summary>
     /// <remarks>
-    /// Estimates until `calibrate` times the real aggregators in src/Aggregation: the mean is a memory-bound
-    /// stream (4 bytes read at ~13 GB/s ≈ 0.3 ns); the median and trimmed mean a per-coordinate selection;
-    /// Krum one multiply-add per element per pair; geometric median and centered clipping a few mean-like passes.
+    /// The mean is a memory-bound stream (4 bytes read at ~13 GB/s ≈ 0.3 ns); the median and trimmed mean a per-coordinate
+    /// selection; Krum one multiply-add per element per pair; geometric median and centered clipping a few mean-like passes.
+    /// `calibrate` replaces them with times of the real src/Aggregation pipelines.
     /// </remarks>
-    public static (double NanosecondsPerElementInput, int InputExponent) Constants(AggregationRule rule) => rule switch
+    public static AggregationCosts Estimates { get; } = new()
     {
-        AggregationRule.Mean => (0.3, 1),
-        AggregationRule.Median => (3.0, 1),
-        AggregationRule.TrimmedMean => (3.0, 1),
-        AggregationRule.Krum => (0.6, 2),
-        AggregationRule.GeometricMedian => (3.0, 1),
-        AggregationRule.CenteredClipping => (1.5, 1),
-        _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown aggregation rule"),
+        Source = "built-in estimates (no aggregation-costs.json found)",
+        Rules = new Dictionary<string, AggregationConstant>(StringComparer.Ordinal)
+        {
+            ["mean"] = new(0.3, 1),
+            ["median"] = new(3.0, 1),
+            ["trimmed-mean"] = new(3.0, 1),
+            ["krum"] = new(0.6, 2),
+            ["geometric-median"] = new(3.0, 1),
+            ["centered-clipping"] = new(1.5, 1),
+        },
     };
 
-    /// <summary>Seconds to aggregate <paramref name="elements"/> values from <paramref name="inputs"/> updates on <paramref name="cores"/> cores.</summary>
-    public static double Seconds(AggregationRule rule, long elements, double inputs, int cores)
-    {
-        if (inputs <= 0)
-        {
-            return 0;
-        }
-
-        var (ns, exponent) = Constants(rule);
-        return ns * elements * Math.Pow(inputs, exponent) * SecondsPerNanosecond / cores;
-    }
+    /// <summary>Seconds to aggregate <paramref name="elements"/> values from <paramref name="inputs"/> updates on <paramref name="cores"/> cores, with the constants in use.</summary>
+    public static double Seconds(AggregationRule rule, long elements, double inputs, int cores) =>
+        CalibrationFiles.Aggregation.Seconds(rule, elements, inputs, cores);
 }

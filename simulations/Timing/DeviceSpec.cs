@@ -13,6 +13,13 @@ public sealed record DeviceSpec(
 {
     private const double FlopsPerTeraflop = 1e12;
 
+    /// <summary>Measured utilization by model preset (from `calibrate`); null or a missing preset: <see cref="Utilization"/>.</summary>
+    public IReadOnlyDictionary<string, double>? PresetUtilization { get; init; }
+
+    /// <summary>This row with the utilization measured for <paramref name="preset"/>, if there is one.</summary>
+    public DeviceSpec ForPreset(string preset) =>
+        PresetUtilization is { } u && u.TryGetValue(preset, out double measured) ? this with { Utilization = measured } : this;
+
     /// <summary>FLOP/s this device sustains while training at <paramref name="precision"/>.</summary>
     public double SustainedFlops(Precision precision) =>
         (precision == Precision.Bf16 ? PeakBf16Tflops : PeakFp32Tflops) * FlopsPerTeraflop * Utilization;

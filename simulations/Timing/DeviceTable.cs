@@ -20,10 +20,10 @@ public sealed class DeviceTable
     // optimizer); replaced by a measured step time once `calibrate` drives the training engine.
     private const double CpuUtilization = 0.5;
 
-    /// <summary>The built-in rows; peak numbers are dense (no structured sparsity).</summary>
+    /// <summary>The built-in rows; peak numbers are dense (no structured sparsity). The CPU row is the shipped calibration file's if present.</summary>
     public static IReadOnlyList<DeviceSpec> BuiltIn { get; } =
     [
-        new("cpu", "CPU (this machine, calibrated)", CalibratedCpuFp32Tflops, CalibratedCpuFp32Tflops, CpuMemoryGiB, CpuUtilization,
+        Calibration.CalibrationFiles.CpuRow ?? new("cpu", "CPU (this machine, calibrated)", CalibratedCpuFp32Tflops, CalibratedCpuFp32Tflops, CpuMemoryGiB, CpuUtilization,
             "`dotnet run --project simulations -- calibrate` on the 2-core dev machine (no bf16 units: fp32 rate in both columns)"),
         new("t4", "NVIDIA T4", 65, 8.1, 16, T4Utilization,
             "NVIDIA T4 Tensor Core GPU datasheet: 65 TFLOPS mixed fp16/fp32, 8.1 TFLOPS fp32"),

@@ -64,9 +64,11 @@ public sealed class ProcessTests
         Assert.Null(c.Engine.Tick());
         Assert.Equal("expired", c.Engine.Store.GetWorkUnit(unitOfTheDoomed)!.State);
 
-        var (client, view) = c.Volunteer(maxUnits: 2, name: "rescuer");
+        var (client, _) = c.Volunteer(maxUnits: 2, name: "rescuer");
         await c.TrainToTheEndAsync([client], Patience);
-        Assert.Equal(2, view.Accepted.Count);
+        var accepted = c.Engine.Store.Updates(0);
+        Assert.Equal(2, accepted.Count);
+        Assert.DoesNotContain(accepted, u => u.WorkUnitId == unitOfTheDoomed);
         Assert.Equal(1, c.Engine.Round);
     }
 }

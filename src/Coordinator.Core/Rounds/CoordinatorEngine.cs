@@ -486,7 +486,7 @@ public sealed class CoordinatorEngine : IDisposable
         double trainLoss = _accepted.Count == 0 ? double.NaN
             : _accepted.Sum(u => u.Record.Loss * Math.Max(1, u.Record.Tokens)) / _accepted.Sum(u => (double)Math.Max(1, u.Record.Tokens));
         _round = round + 1;
-        string checkpoint = _checkpoints.Save(_round, _global, _outer.SaveState(), _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
+        string checkpoint = _checkpoints.Save(_round, _global, _outer, _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
 
         var reputations = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var u in _accepted)
@@ -555,7 +555,7 @@ public sealed class CoordinatorEngine : IDisposable
         if (rounds.Count == 0)
         {
             _round = 0;
-            _checkpoints.Save(0, _global, _outer.SaveState(), _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
+            _checkpoints.Save(0, _global, _outer, _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
             _store.OpenRound(0, 0, NowMs());
             ResetRoundState();
             return;

@@ -26,30 +26,51 @@ public sealed class CheckpointStore
     /// <summary>First bytes of a state file; a different value means another format or a foreign file.</summary>
     private const int StateMagic = 0x484D5331; // "HMS1"
 
-    /// <summary>Writes the state first, then the parameters: a version counts as saved once its safetensors file exists.</summary>
-    public string Save(long version, ParameterSet parameters, byte[] outerState, IReadOnlyDictionary<string, float[]?> aggregatorState)
+    /// <summary>
+    /// Writes the state and the parameters (in parallel: two independent fsyncs), each atomically. A version counts
+    /// as saved once the store's round row points at it, which happens after this returns.
+    /// </summary>
+    public string Save(long version, ParameterSet parameters, OuterOptimizer outer, IReadOnlyDictionary<string, float[]?> aggregatorState)
     {
-        // Raw little-endian blocks, not JSON: centered clipping keeps a model-sized vector per group.
-        using var buffer = new MemoryStream();
-        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
-        {
-            w.Write(StateMagic);
-            w.Write(outerState.Length);
-            w.Write(outerState);
-            var groups = aggregatorState.Where(p => p.Value is { Length: > 0 }).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
-            w.Write(groups.Count);
-            foreach (var (key, values) in groups)
-            {
-                w.Write(key);
-                w.Write(values!.Length);
-                w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
-            }
-        }
-        DurableFiles.WriteAtomic(StatePath(version), buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         string path = ParametersPath(version);
-        SafeTensors.Write(path, parameters, new Dictionary<string, string> { ["hivemind.version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Parallel.Invoke(
+            () => WriteState(StatePath(version), outer, aggregatorState),
+            () => SafeTensors.Write(path, parameters, new Dictionary<string, string> { ["hivemind.version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
         DurableFiles.SyncDirectory(_directory);
         return path;
+    }
+
+    // Raw little-endian blocks streamed to the file, not JSON: centered clipping keeps a model-sized vector per group.
+    private static void WriteState(string path, OuterOptimizer outer, IReadOnlyDictionary<string, float[]?> aggregatorState)
+    {
+        string temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            using (var w = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
+            {
+                w.Write(StateMagic);
+                long lengthAt = file.Position;
+                w.Write(0); // outer state length, patched below
+                w.Flush();
+                long start = file.Position;
+                outer.WriteState(file);
+                long end = file.Position;
+                file.Position = lengthAt;
+                w.Write(checked((int)(end - start)));
+                w.Flush();
+                file.Position = end;
+                var groups = aggregatorState.Where(p => p.Value is { Length: > 0 }).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+                w.Write(groups.Count);
+                foreach (var (key, values) in groups)
+                {
+                    w.Write(key);
+                    w.Write(values!.Length);
+                    w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+                }
+            }
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
     }
 
     public (ParameterSet Parameters, byte[] OuterState, IReadOnlyDictionary<string, float[]?> AggregatorState) Load(long version)

@@ -12,8 +12,14 @@ namespace Hivemind.Coordinator.Demo;
 /// </summary>
 public static class DemoRunner
 {
-    /// <summary>Memory each demo volunteer declares: enough for several experts per layer of small, so shards differ in size.</summary>
-    private const string VolunteerMemory = "1GiB";
+    /// <summary>
+    /// Memory each demo volunteer declares. For `small` this fits the trunk plus 4 of the 8 experts per layer
+    /// (ShardPlanner: 256 MiB overhead + 16 bytes per parameter), so the demo really trains shards.
+    /// </summary>
+    private const string VolunteerMemory = "350MiB";
+
+    /// <summary>Inner steps per unit: short enough that a round of `small` takes seconds on 2 cores.</summary>
+    private const int DemoInnerSteps = 10;
 
     public static async Task<int> RunAsync(DemoSettings settings, CancellationToken ct)
     {
@@ -34,6 +40,7 @@ public static class DemoRunner
             MaxRounds = settings.Rounds,
             Quorum = settings.Volunteers + (attack ? 1 : 0),
             MinUpdates = 1,
+            InnerSteps = DemoInnerSteps,
             TrunkRule = settings.Rule,
             ExpertRule = settings.Rule,
             RoundTimeout = TimeSpan.FromMinutes(2),

@@ -67,7 +67,14 @@ public sealed class OuterOptimizer
     public byte[] SaveState()
     {
         using var ms = new MemoryStream();
-        using var w = new BinaryWriter(ms, Encoding.UTF8);
+        WriteState(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Writes the same bytes as <see cref="SaveState"/> to a stream (no intermediate copy of the momentum).</summary>
+    public void WriteState(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
         w.Write(LearningRate);
         w.Write(Momentum);
@@ -82,7 +89,6 @@ public sealed class OuterOptimizer
             w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(m.AsSpan()));
         }
         w.Flush();
-        return ms.ToArray();
     }
 
     public static OuterOptimizer LoadState(byte[] bytes)

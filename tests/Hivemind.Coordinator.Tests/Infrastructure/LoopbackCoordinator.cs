@@ -29,7 +29,9 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
         Engine.RoundClosed += s =>
         {
             lock (_rounds) _rounds.Add(s);
-            if (Engine.Finished) _finished.TrySetResult();
+            // Judge by the summary, not Engine.Finished: the next round may already be closed (published) while this
+            // round's handler runs after its evaluation.
+            if (Engine.Options.MaxRounds > 0 && s.NewVersion >= Engine.Options.MaxRounds) _finished.TrySetResult();
         };
     }
 
