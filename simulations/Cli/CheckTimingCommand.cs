@@ -63,7 +63,9 @@ public static class CheckTimingCommand
 
         double[] load = ReadLoadAverage();
         Console.WriteLine($"(a) real loopback run: {Preset}, {volunteers} volunteers, H={innerSteps}, {rounds} rounds, {Environment.ProcessorCount} cores; load average before: {string.Join(" ", load)}");
+        var cpuLoad = CpuLoad.Start();
         var real = LoopbackRun.RunAsync(Options, volunteers, timeout).GetAwaiter().GetResult();
+        double background = cpuLoad?.BackgroundBusyCores() ?? 0;
         double measured = TimingComparison.MeanRoundSeconds(real.CloseTimes, WarmupRounds);
         var timed = real.Rounds.Skip(WarmupRounds + 1).ToList();
         Console.WriteLine($"    mean round {measured:F3} s over {timed.Count} rounds; engine aggregation {timed.Average(s => s.AggregationTime.TotalSeconds):F3} s, "
@@ -72,7 +74,7 @@ public static class CheckTimingCommand
         var defaults = Options("");
         var table = new DeviceTable();
         var cpu = table["cpu"].ForPreset(Preset);
-        double share = TimingComparison.CoreShare(volunteers, Environment.ProcessorCount);
+        double share = TimingComparison.CoreShare(volunteers, Environment.ProcessorCount, background);
         var config = new FaithfulConfig
         {
             Preset = Preset, Volunteers = volunteers, Rounds = rounds, Quorum = volunteers, InnerSteps = innerSteps,
@@ -87,14 +89,15 @@ public static class CheckTimingCommand
             CoordinatorMbps = LoopbackMbps, AggregationCores = 1, CoordinatorDevice = cpu,
         };
         Console.WriteLine($"(b) faithful simulation of the same configuration: cpu row {cpu.SustainedFlops(Precision.Fp32) / 1e9:F2} GFLOP/s per training thread "
-            + $"× core share {share:F2} ({volunteers} single-thread volunteers on {Environment.ProcessorCount} cores)");
+            + $"× core share {share:F2} ({volunteers} single-thread volunteers on {Environment.ProcessorCount} cores; other programs kept {background:F2} cores busy "
+            + $"during (a){(cpuLoad is null ? ": unknown, no /proc" : "")}; an idle machine would give share {TimingComparison.CoreShare(volunteers, Environment.ProcessorCount):F2})");
         var simulated = FaithfulSimulation.Run(config);
         double round = simulated.Rounds.Average(x => x.RoundSeconds);
         double close = simulated.Rounds.Average(x => x.CloseSeconds);
-        double poll = CoordinatorEngine.BusyRetry.TotalSeconds;
+        double poll = TimingComparison.ExpectedPollSeconds(volunteers, CoordinatorEngine.BusyRetry.TotalSeconds);
         double predicted = TimingComparison.PredictedRoundSeconds(round, close, poll);
         Console.WriteLine($"    simulated round {round:F3} s (compute {simulated.Rounds.Average(x => x.ComputeSeconds):F3}, transfer {simulated.Rounds.Average(x => x.TransferSeconds):F4}, "
-            + $"close {close:F3}); + client poll: close overlaps the {poll:F1} s BusyRetry → predicted {predicted:F3} s");
+            + $"close {close:F3}); clients' expected poll delay {poll:F3} s ({volunteers - 1}/{volunteers} of the {CoordinatorEngine.BusyRetry.TotalSeconds:F1} s BusyRetry), overlapping the close → predicted {predicted:F3} s");
 
         double error = TimingComparison.RelativeError(predicted, measured);
         bool ok = error <= tolerance;
