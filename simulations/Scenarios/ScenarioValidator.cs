@@ -31,6 +31,14 @@ public static class ScenarioValidator
             {
                 yield return $"devices[{i}] ('{d.Name}'): peakBf16Tflops, peakFp32Tflops, memoryGiB must be > 0 and utilization in (0, 1]";
             }
+
+            foreach (var (preset, u) in d.PresetUtilization ?? [])
+            {
+                if (!(u > 0 && u <= 1))
+                {
+                    yield return $"devices[{i}] ('{d.Name}').presetUtilization.{preset} = {u}: must be in (0, 1]";
+                }
+            }
         }
 
         var model = new ModelCost(s.Model.ToShape());

@@ -7,8 +7,10 @@ public sealed class ScaleSimulationTests
 {
     private const int Precision = 9;
 
-    // Mean at 0.3 ns: trunk 160 elements × 4 inputs + 2 experts × 64 elements × 2 inputs each.
-    private const double Aggregation = (160 * 4 + 128 * 2) * 0.3e-9;
+    // The mean's constant in use (the shipped aggregation-costs.json) × (trunk 160 elements × 4 inputs + 2 experts × 64 elements
+    // × 2 inputs each), on the config's one core.
+    private static readonly double Aggregation =
+        (160 * 4 + 128 * 2) * Calibration.CalibrationFiles.Aggregation[Timing.AggregationRule.Mean].NanosecondsPerElementInput * 1e-9;
 
     [Fact]
     public void One_round_of_four_equal_volunteers_matches_hand_computation()

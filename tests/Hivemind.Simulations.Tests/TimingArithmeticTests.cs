@@ -23,11 +23,11 @@ public sealed class TimingArithmeticTests
     public void Aggregation_cost_is_linear_in_inputs_for_the_mean_and_quadratic_for_krum()
     {
         // 0.3 ns × 1e9 elements × 10 inputs = 3 s, over 4 cores = 0.75 s.
-        Assert.Equal(3.0, AggregationCost.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 1), 12);
-        Assert.Equal(0.75, AggregationCost.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 4), 12);
+        Assert.Equal(3.0, AggregationCost.Estimates.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 1), 12);
+        Assert.Equal(0.75, AggregationCost.Estimates.Seconds(AggregationRule.Mean, 1_000_000_000, 10, 4), 12);
         // 0.6 ns × 1e6 elements × 10² pairs = 0.06 s.
-        Assert.Equal(0.06, AggregationCost.Seconds(AggregationRule.Krum, 1_000_000, 10, 1), 12);
-        Assert.Equal(0, AggregationCost.Seconds(AggregationRule.Median, 1_000_000, 0, 1));
+        Assert.Equal(0.06, AggregationCost.Estimates.Seconds(AggregationRule.Krum, 1_000_000, 10, 1), 12);
+        Assert.Equal(0, AggregationCost.Estimates.Seconds(AggregationRule.Median, 1_000_000, 0, 1));
     }
 
     [Fact]

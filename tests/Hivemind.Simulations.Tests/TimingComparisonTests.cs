@@ -11,6 +11,19 @@ public sealed class TimingComparisonTests
         Assert.Equal(1.0, TimingComparison.CoreShare(2, 2));
         Assert.Equal(2.0 / 3, TimingComparison.CoreShare(3, 2), 12);
         Assert.Throws<ArgumentOutOfRangeException>(() => TimingComparison.CoreShare(0, 2));
+
+        // Two volunteers and one core's worth of other programs on 2 cores: each runnable thread gets 2/3 of a core.
+        Assert.Equal(2.0 / 3, TimingComparison.CoreShare(2, 2, 1.0), 12);
+        Assert.Equal(1.0, TimingComparison.CoreShare(1, 2, 0.5));
+    }
+
+    [Fact]
+    public void Expected_poll_delay_is_the_latest_of_k_minus_one_uniform_phases()
+    {
+        // One client never waits; two wait half a retry on average for the other; four wait 3/4.
+        Assert.Equal(0, TimingComparison.ExpectedPollSeconds(1, 0.5));
+        Assert.Equal(0.25, TimingComparison.ExpectedPollSeconds(2, 0.5), 12);
+        Assert.Equal(0.375, TimingComparison.ExpectedPollSeconds(4, 0.5), 12);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
 using Hivemind.Training;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
@@ -93,13 +94,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             info.Shape.AddRange(shape);
             metadata.Tensors.Add(info);
         }
-        await responseStream.WriteAsync(new DownloadChunk { Metadata = metadata }, context.CancellationToken);
-        int chunk = ProtocolLimits.DefaultChunkBytes;
-        for (int at = 0; at < entry.Bytes.Length; at += chunk)
-        {
-            int n = Math.Min(chunk, entry.Bytes.Length - at);
-            await responseStream.WriteAsync(new DownloadChunk { Data = UnsafeByteOperations.UnsafeWrap(entry.Bytes.AsMemory(at, n)) }, context.CancellationToken);
-        }
+        await DownloadStream.WriteAsync(responseStream, metadata, entry.Bytes, context.CancellationToken);
         _engine.CountBytesSent(entry.Bytes.Length);
     }
 

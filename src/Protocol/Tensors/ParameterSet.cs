@@ -43,6 +43,34 @@ public sealed class ParameterSet : IReadOnlyCollection<NamedTensor>
     /// <summary>The tensors whose names <paramref name="keep"/> accepts (shared, not copied).</summary>
     public ParameterSet Where(Func<string, bool> keep) => new(_tensors.Values.Where(t => keep(t.Name)));
 
+    /// <summary>All values concatenated in name order: the vector view that aggregators and attacks work on.</summary>
+    public float[] Flatten()
+    {
+        var vector = new float[ElementCount];
+        int at = 0;
+        foreach (var t in _tensors.Values)
+        {
+            t.Values.CopyTo(vector, at);
+            at += t.Values.Length;
+        }
+        return vector;
+    }
+
+    /// <summary>The same names and shapes holding the values of <paramref name="vector"/> (the inverse of <see cref="Flatten"/>).</summary>
+    public ParameterSet WithValues(ReadOnlySpan<float> vector)
+    {
+        if (vector.Length != ElementCount)
+            throw new ArgumentException($"a vector of {vector.Length} values cannot fill {Count} tensors of {ElementCount} values.", nameof(vector));
+        var result = new ParameterSet();
+        int at = 0;
+        foreach (var t in _tensors.Values)
+        {
+            result.Add(new NamedTensor(t.Name, t.Shape, vector.Slice(at, t.Values.Length).ToArray()));
+            at += t.Values.Length;
+        }
+        return result;
+    }
+
     public IEnumerator<NamedTensor> GetEnumerator() => _tensors.Values.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

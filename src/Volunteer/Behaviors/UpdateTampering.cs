@@ -45,35 +45,10 @@ public static class UpdateTampering
                     Behavior.Ipm => "ipm",
                     _ => throw new ArgumentOutOfRangeException(nameof(behavior), behavior, "no attack for this behaviour"),
                 };
-                var vectors = honest.Select(p => (ReadOnlyMemory<float>)Flatten(p)).ToList();
-                var crafted = AttackFactory.Create(kind).Craft(vectors, AttackerCount, rng)[0];
-                return Unflatten(template, crafted);
+                var vectors = honest.Select(p => (ReadOnlyMemory<float>)p.Flatten()).ToList();
+                return template.WithValues(AttackFactory.Create(kind).Craft(vectors, AttackerCount, rng)[0]);
         }
     }
 
     private static ParameterSet Map(ParameterSet p, Func<float[], float[]> f) => new(p.Select(t => new NamedTensor(t.Name, t.Shape, f(t.Values))));
-
-    private static float[] Flatten(ParameterSet p)
-    {
-        var v = new float[p.ElementCount];
-        int at = 0;
-        foreach (var t in p)
-        {
-            t.Values.CopyTo(v, at);
-            at += t.Values.Length;
-        }
-        return v;
-    }
-
-    private static ParameterSet Unflatten(ParameterSet template, float[] v)
-    {
-        int at = 0;
-        var result = new ParameterSet();
-        foreach (var t in template)
-        {
-            result.Add(new NamedTensor(t.Name, t.Shape, v.AsSpan(at, t.Values.Length).ToArray()));
-            at += t.Values.Length;
-        }
-        return result;
-    }
 }

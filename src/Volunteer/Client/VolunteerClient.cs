@@ -7,6 +7,7 @@ using Hivemind.Data;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
 using Hivemind.Training;
@@ -90,6 +91,13 @@ public sealed class VolunteerClient
                         _view.Rejected(reason, e.Status.Detail);
                         break;
                 }
+            }
+            catch (Exception e) when (e is ProtocolException or InvalidDataException or PayloadFormatException)
+            {
+                // The coordinator (or the network) handed us bad parameters: drop this unit and ask again later.
+                var wait = _backoff.Next(attempt++);
+                _view.Error($"{e.Message}; retrying in {wait.TotalSeconds:0.0} s");
+                await DelayAsync(wait, ct);
             }
             catch (RpcException e) when (Backoff.IsTransient(e.StatusCode))
             {
@@ -185,25 +193,8 @@ public sealed class VolunteerClient
             ModelVersion = unit.ModelVersion,
             WorkUnitId = unit.WorkUnitId,
         }, cancellationToken: ct);
-        if (!await call.ResponseStream.MoveNext(ct) || call.ResponseStream.Current.PartCase != DownloadChunk.PartOneofCase.Metadata)
-            throw new InvalidDataException("the coordinator's download stream did not start with metadata.");
-        var metadata = call.ResponseStream.Current.Metadata;
-        if (metadata.TotalBytes > (ulong)ProtocolLimits.Default.MaxDownloadBytes)
-            throw new InvalidDataException($"the coordinator offers {metadata.TotalBytes} bytes of parameters, above this volunteer's limit of {ProtocolLimits.Default.MaxDownloadBytes}.");
-        var buffer = new byte[metadata.TotalBytes];
-        int at = 0;
-        while (await call.ResponseStream.MoveNext(ct))
-        {
-            var data = call.ResponseStream.Current.Data.Span;
-            if (at + data.Length > buffer.Length)
-                throw new InvalidDataException($"the coordinator sent more than the {buffer.Length} announced bytes.");
-            data.CopyTo(buffer.AsSpan(at));
-            at += data.Length;
-        }
-        if (at != buffer.Length)
-            throw new InvalidDataException($"the parameter download ended after {at} of {buffer.Length} bytes.");
-        if (!SHA256.HashData(buffer).AsSpan().SequenceEqual(metadata.ContentSha256.Span))
-            throw new InvalidDataException("the downloaded parameters do not match their announced SHA-256.");
+        // Metadata first, announced size within our limit, every byte accounted for, SHA-256 checked.
+        var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
         _view.Transfer("download", buffer.Length, watch.Elapsed);
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
         return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
@@ -213,22 +204,7 @@ public sealed class VolunteerClient
     {
         var watch = Stopwatch.StartNew();
         using var call = _client.SubmitUpdate(cancellationToken: ct);
-        await call.RequestStream.WriteAsync(new UpdateChunk
-        {
-            Header = new UpdateHeader
-            {
-                ProtocolVersion = ProtocolVersion.Current,
-                SessionToken = _session,
-                Envelope = ByteString.CopyFrom(update.Envelope.Bytes),
-                Signature = ByteString.CopyFrom(update.Envelope.Signature),
-            },
-        }, ct);
-        for (int at = 0; at < update.Payload.Length; at += ProtocolLimits.DefaultChunkBytes)
-        {
-            int n = Math.Min(ProtocolLimits.DefaultChunkBytes, update.Payload.Length - at);
-            await call.RequestStream.WriteAsync(new UpdateChunk { Data = UnsafeByteOperations.UnsafeWrap(update.Payload.AsMemory(at, n)) }, ct);
-        }
-        await call.RequestStream.CompleteAsync();
+        await UpdateStream.WriteAsync(call.RequestStream, _session, update.Envelope, update.Payload);
         var reply = await call.ResponseAsync;
         _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
         _view.Submitted(reply.UpdateId, update.MeanLoss);
