@@ -23,6 +23,9 @@ internal static unsafe class CoordinateWise
     /// <summary>16 lanes per min/max where the CPU has AVX-512: half the instructions per coordinate.</summary>
     internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
 
+    /// <summary>Use the generated straight-line networks (<see cref="UnrolledNetworks"/>) for the input counts they cover; both paths give identical results.</summary>
+    internal static bool UseUnrolled { get; set; } = true;
+
     /// <summary>Coordinate-wise median (mean of the two middle values when n is even).</summary>
     public static float[] Median(IReadOnlyList<ReadOnlyMemory<float>> inputs)
     {
@@ -82,8 +85,16 @@ internal static unsafe class CoordinateWise
         int n = rows.Length;
         fixed (float* output = result)
         fixed (int* comparators = network)
+        fixed (nint* rowPointers = rows)
         {
             int j = start;
+            if (UseUnrolled && UnrolledNetworks.Supports(n))
+            {
+                // Straight-line network on locals: the values stay in registers instead of the stack array.
+                bool median = lo == (n - 1) / 2 && hi == n / 2;
+                j = UnrolledNetworks.Run256(n, median, rowPointers, output, start, end, lo, hi, scale, registers);
+            }
+
             for (; j + Lanes <= end; j += Lanes)
             {
                 for (int i = 0; i < n; i++)
@@ -141,8 +152,16 @@ internal static unsafe class CoordinateWise
         int n = rows.Length;
         fixed (float* output = result)
         fixed (int* comparators = network)
+        fixed (nint* rowPointers = rows)
         {
             int j = start;
+            if (UseUnrolled && UnrolledNetworks.Supports(n))
+            {
+                // Straight-line network on locals: the values stay in registers instead of the stack array.
+                bool median = lo == (n - 1) / 2 && hi == n / 2;
+                j = UnrolledNetworks.Run512(n, median, rowPointers, output, start, end, lo, hi, scale, registers);
+            }
+
             for (; j + Lanes512 <= end; j += Lanes512)
             {
                 for (int i = 0; i < n; i++)
