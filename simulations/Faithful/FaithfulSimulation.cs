@@ -261,10 +261,12 @@ public sealed class FaithfulSimulation : IDisposable
             {
                 flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity);
             }
-            catch (Exception e) when (e is NonFiniteLossException or System.Runtime.InteropServices.ExternalException)
+            catch (Exception e) when (e is NonFiniteLossException
+                || (e is System.Runtime.InteropServices.ExternalException && !AllFinite(shard)))
             {
                 // The global model itself is no longer trainable (an attack drove it to non-finite or huge values):
-                // a real volunteer would fail the same way, so the run ends here as diverged.
+                // a real volunteer would fail the same way, so the run ends here as diverged. A native error on a finite
+                // model is not divergence: it propagates, so a report never calls a healthy run "diverged".
                 _diverged = true;
                 return;
             }
@@ -386,6 +388,8 @@ public sealed class FaithfulSimulation : IDisposable
 
         return _config.DeviceMix[^1].Device;
     }
+
+    private static bool AllFinite(ParameterSet shard) => shard.All(t => Array.TrueForAll(t.Values, float.IsFinite));
 
     private static double Mean(List<UnitInFlight> units, Func<UnitInFlight, double> f) => units.Count == 0 ? 0 : units.Average(f);
 

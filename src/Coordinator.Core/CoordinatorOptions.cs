@@ -12,6 +12,9 @@ public sealed record CoordinatorOptions
     /// <summary>Seed of θ_0 and of the synthetic corpus.</summary>
     public long Seed { get; init; } = 1;
 
+    /// <summary>Markov order of the synthetic corpus's domains: 1 is learnable in minutes, 2 (default) needs attention to the byte before.</summary>
+    public int CorpusOrder { get; init; } = 2;
+
     /// <summary>Robust aggregation spec for the trunk, e.g. <c>nnm(f=1) | trimmed-mean(f=1)</c>.</summary>
     public string TrunkRule { get; init; } = "mean";
 
@@ -92,6 +95,7 @@ public sealed record CoordinatorOptions
             if (!ok) throw new ArgumentException(message);
         }
 
+        Require(CorpusOrder is >= 1 and <= 4, $"corpus-order {CorpusOrder} must be between 1 and 4.");
         Require(Replication >= 1, $"replication {Replication} must be at least 1.");
         Require(Quorum >= 1, $"quorum {Quorum} must be at least 1.");
         Require(MinUpdates >= 1 && MinUpdates <= Quorum, $"min-updates {MinUpdates} must be between 1 and the quorum ({Quorum}).");

@@ -52,6 +52,8 @@ var preset = new Option<string>("--preset") { Description = "Model preset: tiny,
 var dataDir = new Option<string>("--data-directory") { Description = "Demo state (wiped at start)", DefaultValueFactory = _ => DemoSettings.Default.DataDirectory };
 var byzantine = new Option<string>("--byzantine") { Description = "RED-TEAM: behaviour of one extra volunteer (e.g. sign-flip)", DefaultValueFactory = _ => "" };
 var rule = new Option<string>("--rule") { Description = "Aggregation spec for trunk and experts", DefaultValueFactory = _ => DemoSettings.Default.Rule };
+var corpusOrder = new Option<int>("--corpus-order") { Description = "Markov order of the synthetic domains (1 learns in minutes; 2 needs many more rounds)", DefaultValueFactory = _ => DemoSettings.Default.CorpusOrder };
+demo.Add(corpusOrder);
 demo.Add(volunteers);
 demo.Add(rounds);
 demo.Add(preset);
@@ -59,7 +61,7 @@ demo.Add(dataDir);
 demo.Add(byzantine);
 demo.Add(rule);
 demo.SetAction(async (parse, ct) => await DemoRunner.RunAsync(new DemoSettings(
-    parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, parse.GetValue(byzantine)!, parse.GetValue(rule)!), ct));
+    parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, parse.GetValue(byzantine)!, parse.GetValue(rule)!, parse.GetValue(corpusOrder)), ct));
 
 var root = new RootCommand("Hivemind coordinator: trains one MoE model on volunteers' computers.") { serve, demo };
 return await root.Parse(args).InvokeAsync();

@@ -95,4 +95,42 @@ public sealed class KernelTests
         Assert.Equal(543, full);
         Assert.True(median < full, $"median network {median} comparators, full {full}");
     }
+
+    /// <summary>Input counts the generated straight-line networks cover (16, 32, 64), their neighbours (generic network), odd d and d past one parallel chunk.</summary>
+    public static TheoryData<int, int> UnrolledShapes => new()
+    {
+        { 16, 31 }, { 16, 16384 + 77 }, { 32, 1 }, { 32, 501 }, { 64, 15 }, { 64, 1001 }, { 64, 16384 * 2 + 9 }, { 63, 333 }, { 65, 1001 },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnrolledShapes))]
+    public void Unrolled_networks_equal_sort_per_coordinate_for_every_kept_range(int n, int d)
+    {
+        float[][] rows = Data.Gaussian(n, d, seed: 11 * n + d, scale: 2f, offset: -0.25f);
+        var memory = Data.AsMemory(rows);
+        var ranges = new List<(int Lo, int Hi)> { ((n - 1) / 2, n / 2), (0, n - 1), (n / 4, n - n / 4 - 1), ((n - 1) / 4, n - (n - 1) / 4 - 1), (1, n - 2), (3, n / 2 + 1), (n / 2 - 1, n / 2 - 1), (n - 1, n - 1) };
+        foreach ((int lo, int hi) in ranges)
+        {
+            float[] expected = Reference.SortedRangeMean(rows, lo, hi);
+            foreach (bool wide in new[] { false, true })
+            {
+                Assert.Equal(expected, CoordinateWise.SortedRangeMean(memory, lo, hi, wide));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void Unrolled_median_holds_with_ties_and_extremes(int n)
+    {
+        const int d = 16 * 5 + 3;
+        var rng = new Random(n);
+        float[][] rows = Enumerable.Range(0, n)
+            .Select(i => Enumerable.Range(0, d).Select(j => (i + j) % 5 == 0 ? (i % 2 == 0 ? 1e9f : -1e9f) : (float)rng.Next(-3, 4)).ToArray())
+            .ToArray();
+        Assert.Equal(Reference.Median(rows), CoordinateWise.Median(Data.AsMemory(rows)));
+        Assert.Equal(Reference.TrimmedMean(rows, n / 4), CoordinateWise.TrimmedMean(Data.AsMemory(rows), n / 4));
+    }
 }

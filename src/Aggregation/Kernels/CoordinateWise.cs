@@ -100,6 +100,7 @@ internal static unsafe class CoordinateWise
                 for (int i = 0; i < n; i++)
                 {
                     registers[i] = Vector256.Load((float*)rows[i] + j);
+                    UnrolledNetworks.Prefetch((float*)rows[i] + j + UnrolledNetworks.PrefetchFloats);
                 }
 
                 Reduce(registers, comparators, network.Length, lo, hi, scale).Store(output + j);
@@ -167,6 +168,7 @@ internal static unsafe class CoordinateWise
                 for (int i = 0; i < n; i++)
                 {
                     registers[i] = Vector512.Load((float*)rows[i] + j);
+                    UnrolledNetworks.Prefetch((float*)rows[i] + j + UnrolledNetworks.PrefetchFloats);
                 }
 
                 Reduce512(registers, comparators, network.Length, lo, hi, scale).Store(output + j);

@@ -25,7 +25,7 @@ public sealed class WorkUnitFactory
         _model = model;
         if (options.SequenceLength > model.ContextLength)
             throw new ArgumentException($"seq-len {options.SequenceLength} exceeds the '{model.Name}' model's context of {model.ContextLength}; lower --seq-len.");
-        _corpus = new SyntheticCorpusConfig(options.Seed);
+        _corpus = new SyntheticCorpusConfig(options.Seed, Order: options.CorpusOrder);
         var corpus = BatchSources.Corpus(_corpus);
         _mix = DomainMix.Uniform(corpus.Domains);
         OptimalLoss = corpus.OptimalLoss(_mix, options.SequenceLength);

@@ -1,7 +1,7 @@
 namespace Hivemind.Coordinator.Demo;
 
 /// <summary>What the demo runs: how many volunteer processes, rounds, which model and rule.</summary>
-public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, string DataDirectory, string Byzantine, string Rule)
+public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, string DataDirectory, string Byzantine, string Rule, int CorpusOrder)
 {
-    public static DemoSettings Default { get; } = new(3, 20, "small", Path.Combine(Path.GetTempPath(), "hivemind-demo"), "", "mean");
+    public static DemoSettings Default { get; } = new(3, 20, "small", Path.Combine(Path.GetTempPath(), "hivemind-demo"), "", "mean", 1);
 }

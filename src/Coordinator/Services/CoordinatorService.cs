@@ -219,6 +219,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         {
             Kind = DatasetKind.Synthetic,
             CorpusSeed = (ulong)unit.Data.Corpus!.Seed,
+            CorpusOrder = (uint)unit.Data.Corpus.Order,
             SliceSeed = (ulong)unit.Data.SliceSeed,
         };
         data.DomainMix.AddRange(unit.Data.DomainMix!.Select((w, d) => new DomainWeight { Domain = (uint)d, Weight = w }));

@@ -271,7 +271,8 @@ public sealed class VolunteerClient
         if (w.Data.Kind != DatasetKind.Synthetic)
             throw new NotSupportedException($"dataset kind {w.Data.Kind} is not supported by this volunteer yet; only the synthetic corpus is.");
         var mix = w.Data.DomainMix.OrderBy(d => d.Domain).Select(d => d.Weight).ToArray();
-        var data = DataSpec.Synthetic(new SyntheticCorpusConfig((long)w.Data.CorpusSeed), mix, (long)w.Data.SliceSeed);
+        var corpus = new SyntheticCorpusConfig((long)w.Data.CorpusSeed, Domains: mix.Length, Order: w.Data.CorpusOrder == 0 ? 2 : (int)w.Data.CorpusOrder);
+        var data = DataSpec.Synthetic(corpus, mix, (long)w.Data.SliceSeed);
         var h = w.Hyperparameters;
         var training = new LocalTrainingOptions((int)h.InnerSteps, (int)h.BatchSize, (int)h.SequenceLength, h.LearningRate, h.WeightDecay,
             (int)h.WarmupSteps, h.ClipNorm, (long)h.Seed);
