@@ -10,7 +10,7 @@ internal static unsafe partial class UnrolledNetworks
     /// How far ahead (in floats, 2 KB) each row is prefetched. The kernels advance n rows in lock step, more
     /// streams than the hardware prefetcher follows: without it n = 64 ran 3-4× slower at d = 1e6.
     /// </summary>
-    internal static int PrefetchFloats = 512;
+    internal const int PrefetchFloats = 512;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Prefetch(float* address)
