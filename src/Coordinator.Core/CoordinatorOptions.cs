@@ -81,6 +81,12 @@ public sealed record CoordinatorOptions
     /// <summary>Reputation below this bans the volunteer.</summary>
     public double BanThreshold { get; init; } = -3.0;
 
+    /// <summary>
+    /// Bounded staleness: an update trained from version v is still accepted (into the current round) while the
+    /// current round is at most v + this. 0 (default) is synchronous DiLoCo: late updates are rejected as stale.
+    /// </summary>
+    public int MaxStaleness { get; init; }
+
     /// <summary>libtorch threads the coordinator uses for evaluation.</summary>
     public int TorchThreads { get; init; } = 1;
 
@@ -105,6 +111,7 @@ public sealed record CoordinatorOptions
         Require(Codec is "fp32" or "fp16" or "int8", $"codec '{Codec}' is not one of fp32, fp16, int8.");
         Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-lr {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
         Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
+        Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");
         Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");
         Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
     }

@@ -69,10 +69,12 @@ public sealed class GrpcTrainingTests(ITestOutputHelper output)
             TrunkRule = rule,
             ExpertRule = rule,
         });
+        var log = new List<string>();
+        c.Engine.Log += m => { lock (log) log.Add(m); };
         var clients = Enumerable.Range(0, 4).Select(i => c.Volunteer(name: $"h{i}").Client).ToList();
         clients.Add(c.Volunteer(attacker, name: "red").Client);
         await c.TrainToTheEndAsync(clients, RunTimeout);
-        output.WriteLine($"{rule} vs {attacker}: {string.Join(" ", c.Rounds.Select(r => r.EvalLoss!.Value.ToString("0.000")))}; rejections {string.Join(",", c.Engine.Store.Rejections())}");
+        output.WriteLine($"{rule} vs {attacker}: {string.Join(" ", c.Rounds.Select(r => r.EvalLoss!.Value.ToString("0.000")))}; rejections {string.Join(",", c.Engine.Store.Rejections())}; log: {string.Join(" | ", log.Where(l => !l.Contains("joined")))}");
         return c.Rounds[^1].EvalLoss!.Value;
     }
 }

@@ -84,6 +84,24 @@ public sealed class RoundLifecycleTests
     }
 
     [Fact]
+    public void OneVolunteerCannotFillSeveralSlotsWhileOthersAreActive()
+    {
+        using var h = new EngineHarness(o => o with { Quorum = 3 });
+        var fast = h.Join();
+        var others = new[] { h.Join(), h.Join() };
+        foreach (var o in others) Assert.NotNull(h.Engine.RequestWork(o.Session).Unit); // three active volunteers
+        fast.Work();
+        var second = h.Engine.RequestWork(fast.Session);
+        Assert.Null(second.Unit);
+        Assert.Contains("already trained 1 unit", second.Reason);
+
+        // Once the others have gone quiet for longer than the active window, the fast one may fill the round.
+        h.Time.Advance(Rounds.CoordinatorEngine.ActiveWindow + TimeSpan.FromSeconds(1));
+        foreach (var o in others) h.Engine.Leave(o.Session);
+        Assert.NotNull(h.Engine.RequestWork(fast.Session).Unit);
+    }
+
+    [Fact]
     public void LateJoinerTrainsFromTheCurrentVersion()
     {
         using var h = new EngineHarness(o => o with { Quorum = 2 });
@@ -100,5 +118,54 @@ public sealed class RoundLifecycleTests
         late.Submit(late.Train(unit));
         early[0].Work();
         Assert.Equal(2, h.Engine.Tick()!.Updates);
+    }
+}
+
+/// <summary>Bounded staleness: late updates within the window join the current round; older ones are stale.</summary>
+public sealed class StalenessTests
+{
+    [Fact]
+    public void AnUpdateOneRoundLateIsAggregatedIntoTheCurrentRoundWhenTheWindowAllowsIt()
+    {
+        using var h = new EngineHarness(o => o with { Quorum = 2, SpareLeases = 1, MaxStaleness = 1 });
+        var a = h.Join();
+        var b = h.Join();
+        var late = h.Join();
+        var lateUnit = late.Lease(); // round 0, trained from version 0
+        var lateUpdate = late.Train(lateUnit);
+        a.Work();
+        b.Work();
+        Assert.Equal(0, h.Engine.Tick()!.Round);
+
+        late.Submit(lateUpdate); // arrives during round 1
+        var row = Assert.Single(h.Engine.Store.Updates(1));
+        Assert.Equal(lateUnit.Id, row.WorkUnitId);
+        Assert.Equal(0, row.Version);
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+
+        h.Restart(); // the stale update is part of round 1 after a restart too
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+        a.Work();
+        var summary = h.Engine.Tick();
+        Assert.Equal(2, summary!.Updates);
+    }
+
+    [Fact]
+    public void AnUpdateOlderThanTheWindowIsStale()
+    {
+        using var h = new EngineHarness(o => o with { Quorum = 2, SpareLeases = 1, MaxStaleness = 1 });
+        var a = h.Join();
+        var b = h.Join();
+        var late = h.Join();
+        var lateUpdate = late.Train(late.Lease());
+        for (int round = 0; round < 2; round++)
+        {
+            a.Work();
+            b.Work();
+            Assert.NotNull(h.Engine.Tick());
+        }
+        var e = Assert.Throws<Protocol.Errors.ProtocolException>(() => late.Submit(lateUpdate));
+        Assert.Equal(Protocol.Errors.RejectReason.StaleRound, e.Reason);
+        Assert.Contains("--max-staleness 1", e.Message);
     }
 }

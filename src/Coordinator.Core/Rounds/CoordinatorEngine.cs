@@ -23,6 +23,9 @@ namespace Hivemind.Coordinator.Rounds;
 /// </summary>
 public sealed class CoordinatorEngine : IDisposable
 {
+    /// <summary>A volunteer that asked for work within this window counts as active when units are shared out.</summary>
+    public static readonly TimeSpan ActiveWindow = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a volunteer waits before asking again when every unit of the round is leased.</summary>
     public static readonly TimeSpan BusyRetry = TimeSpan.FromMilliseconds(500);
 
@@ -42,6 +45,7 @@ public sealed class CoordinatorEngine : IDisposable
     private readonly List<AcceptedUpdate> _accepted = [];
     private readonly Dictionary<string, WorkUnitRecord> _leases = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
     private readonly Random _rng;
     private ParameterSet _global;
     private OuterOptimizer _outer;
@@ -182,6 +186,7 @@ public sealed class CoordinatorEngine : IDisposable
         {
             foreach (var lease in _leases.Values.Where(l => l.VolunteerId == v.Id && l.State == "leased").ToList())
                 ExpireLease(lease, "volunteer left");
+            _lastSeen.Remove(v.Id);
         }
         _store.RemoveSessions(v.Id);
     }
@@ -196,16 +201,25 @@ public sealed class CoordinatorEngine : IDisposable
         {
             ExpireOverdueLeases();
             if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
-            var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased");
+            var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
             if (mine is not null) return WorkDecision.Work(_units.Build(mine));
-            int live = _leases.Values.Count(l => l.State == "leased");
+            var now = _time.GetUtcNow();
+            _lastSeen[v.Id] = now;
+            // One identity may not fill several slots of a round while others wait: robust rules bound the share of
+            // Byzantine *inputs*, so a fast attacker must not turn one key into many inputs. Repeats are allowed only
+            // when there are fewer active volunteers than units (a small pool still reaches its quorum).
+            int active = _lastSeen.Values.Count(t => now - t <= ActiveWindow);
+            int cap = (int)Math.Ceiling((double)(_options.Quorum + _options.SpareLeases) / Math.Max(1, active));
+            int held = _leases.Values.Count(l => l.VolunteerId == v.Id && l.Round == _round && l.State != "expired");
+            if (held >= cap)
+                return WorkDecision.Wait(BusyRetry, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
+            int live = _leases.Values.Count(l => l.State == "leased" && l.Round == _round);
             if (_accepted.Count >= _options.Quorum)
                 return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
             if (_accepted.Count + live >= _options.Quorum + _options.SpareLeases)
                 return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
             var shard = _planner.Plan(v.MemoryBytes, Coverage(), _rng);
             int index = _nextUnitIndex++;
-            var now = _time.GetUtcNow();
             var record = new WorkUnitRecord(
                 $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
                 _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
@@ -343,12 +357,14 @@ public sealed class CoordinatorEngine : IDisposable
         lock (_gate)
         {
             lease = CheckLease(envelope, volunteer.Id); // the round may have closed while we decoded
-            string dir = Path.Combine(_options.DataDirectory, "updates", $"r{lease.Round}");
+            // A stale update (bounded staleness) is aggregated into the current round; the ledger's round says where
+            // it was applied and its version what it was trained from.
+            string dir = Path.Combine(_options.DataDirectory, "updates", $"r{_round}");
             Directory.CreateDirectory(dir);
             string final = Path.Combine(dir, lease.Id + ".bin");
             File.Move(update.PayloadPath, final, overwrite: true);
             DurableFiles.SyncDirectory(dir);
-            var record = new UpdateRecord(lease.Id, volunteer.Id, lease.Round, lease.Version, update.Envelope, update.Signature,
+            var record = new UpdateRecord(lease.Id, volunteer.Id, _round, lease.Version, update.Envelope, update.Signature,
                 final, update.PayloadLength, (long)envelope.Tokens, envelope.MeanLoss, NowMs());
             long seq = _store.AcceptUpdate(record);
             _leases[lease.Id] = lease with { State = "completed" };
@@ -367,10 +383,12 @@ public sealed class CoordinatorEngine : IDisposable
                 throw Reject(RejectReason.UnleasedWorkUnit, $"work unit '{envelope.WorkUnitId}' was not leased to this volunteer");
             if (_store.HasUpdateFor(lease.Id))
                 throw Reject(RejectReason.Replay, $"an update for work unit '{lease.Id}' was already accepted");
-            if (lease.Round != _round || (long)envelope.Round != lease.Round)
-                throw Reject(RejectReason.StaleRound, $"the update is for round {envelope.Round}; the current round is {_round}");
-            if ((long)envelope.ModelVersion != _round)
-                throw Reject(RejectReason.StaleVersion, $"the update was trained from version {envelope.ModelVersion}; the current version is {_round}");
+            if ((long)envelope.Round != lease.Round || _round - lease.Round > _options.MaxStaleness)
+                throw Reject(RejectReason.StaleRound, _options.MaxStaleness == 0
+                    ? $"the update is for round {envelope.Round}; the current round is {_round}"
+                    : $"the update is for round {envelope.Round}; the current round is {_round}, more than --max-staleness {_options.MaxStaleness} later");
+            if ((long)envelope.ModelVersion != lease.Version)
+                throw Reject(RejectReason.StaleVersion, $"the update was trained from version {envelope.ModelVersion}; its work unit was leased at version {lease.Version}");
             if (!_leases.TryGetValue(lease.Id, out var live) || live.State == "expired" || _time.GetUtcNow().ToUnixTimeMilliseconds() > lease.DeadlineMs)
                 throw Reject(RejectReason.ExpiredLease, $"the lease on '{lease.Id}' expired at {DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs):O}");
             if (ShardText.Format(ShardText.FromEnvelope(envelope)) != lease.Shard)
@@ -390,10 +408,19 @@ public sealed class CoordinatorEngine : IDisposable
             _store.SetReputation(volunteerId, score);
             if (score < _options.BanThreshold)
             {
-                _store.Ban(volunteerId, $"reputation {score:0.##} after {RejectReasons.Token(reason)}", NowMs(), update.Envelope, update.Signature);
+                BanLocked(volunteerId, $"reputation {score:0.##} after {RejectReasons.Token(reason)}", update.Envelope, update.Signature);
                 Log?.Invoke($"banned volunteer {volunteerId[..12]}: reputation {score:0.##} after {RejectReasons.Token(reason)}");
             }
         }
+    }
+
+    /// <summary>Bans with evidence, frees the volunteer's leases for reissue and stops counting it as active. Caller holds the lock.</summary>
+    private void BanLocked(string volunteerId, string reason, byte[] envelope, byte[] signature)
+    {
+        _store.Ban(volunteerId, reason, NowMs(), envelope, signature);
+        foreach (var lease in _leases.Values.Where(l => l.VolunteerId == volunteerId && l.State == "leased").ToList())
+            ExpireLease(lease, "volunteer banned");
+        _lastSeen.Remove(volunteerId);
     }
 
     // ---- rounds ------------------------------------------------------------------------------
@@ -452,7 +479,7 @@ public sealed class CoordinatorEngine : IDisposable
         var distancePenalties = new Dictionary<string, double>(StringComparer.Ordinal);
         // Aggregate in work-unit order, not arrival order: the result is then the same however the network
         // interleaved the uploads (floating-point sums depend on order), so runs are reproducible.
-        var ordered = _accepted.OrderBy(u => u.UnitIndex).ToList();
+        var ordered = _accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
         foreach (var key in _groups.Keys)
         {
             var contributors = ordered.Where(u => key == TensorGroups.Trunk || u.Payload.Contains(_groups.NamesOf(key)[0])).ToList();
@@ -503,7 +530,7 @@ public sealed class CoordinatorEngine : IDisposable
             var evidence = _accepted.Last(u => u.Record.VolunteerId == id).Record;
             if (_store.GetVolunteer(id) is { Banned: false })
             {
-                _store.Ban(id, $"reputation {score:0.##}: updates far from the robust aggregate", NowMs(), evidence.Envelope, evidence.Signature);
+                BanLocked(id, $"reputation {score:0.##}: updates far from the robust aggregate", evidence.Envelope, evidence.Signature);
                 Log?.Invoke($"banned volunteer {id[..12]}: updates repeatedly far from the robust aggregate");
             }
         }
@@ -517,7 +544,9 @@ public sealed class CoordinatorEngine : IDisposable
     private void ResetRoundState()
     {
         _accepted.Clear();
-        _leases.Clear();
+        // Leases of the last MaxStaleness rounds stay valid until their deadlines (bounded staleness); older ones go.
+        foreach (var old in _leases.Values.Where(l => _round - l.Round > _options.MaxStaleness).Select(l => l.Id).ToList())
+            _leases.Remove(old);
         _nextUnitIndex = 0;
         _roundDeadline = _time.GetUtcNow() + _options.RoundTimeout;
     }
@@ -539,7 +568,7 @@ public sealed class CoordinatorEngine : IDisposable
     private Dictionary<ExpertId, int> Coverage()
     {
         var coverage = new Dictionary<ExpertId, int>();
-        foreach (var lease in _leases.Values.Where(l => l.State != "expired"))
+        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round))
         {
             foreach (var id in ShardText.Parse(lease.Shard).Experts)
                 coverage[id] = coverage.GetValueOrDefault(id) + 1;
@@ -570,10 +599,13 @@ public sealed class CoordinatorEngine : IDisposable
         _lastEvalLoss = rounds.LastOrDefault(r => r.EvalLoss is not null)?.EvalLoss;
         ResetRoundState();
         foreach (var v in _store.Volunteers()) _reputation.Load(v.Id, v.Reputation);
-        foreach (var w in _store.WorkUnits(_round))
+        for (long r = Math.Max(0, _round - _options.MaxStaleness); r <= _round; r++)
         {
-            _leases[w.Id] = w;
-            _nextUnitIndex = Math.Max(_nextUnitIndex, w.UnitIndex + 1);
+            foreach (var w in _store.WorkUnits(r))
+            {
+                _leases[w.Id] = w;
+                if (r == _round) _nextUnitIndex = Math.Max(_nextUnitIndex, w.UnitIndex + 1);
+            }
         }
         foreach (var u in _store.Updates(_round))
         {

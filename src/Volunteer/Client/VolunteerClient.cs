@@ -99,6 +99,12 @@ public sealed class VolunteerClient
                 _view.Error($"{e.Message}; retrying in {wait.TotalSeconds:0.0} s");
                 await DelayAsync(wait, ct);
             }
+            catch (NonFiniteLossException e)
+            {
+                // Training diverged on this unit (e.g. a learning rate too high for this shard): nothing to send.
+                _view.Error($"{e.Message}; the unit is dropped and its lease will be reissued");
+                await DelayAsync(_backoff.Next(attempt++), ct);
+            }
             catch (RpcException e) when (Backoff.IsTransient(e.StatusCode))
             {
                 var wait = _backoff.Next(attempt++);
