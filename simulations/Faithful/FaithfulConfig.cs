@@ -21,6 +21,15 @@ public sealed record FaithfulConfig
     /// <summary>Accepted updates that close a round (the engine's quorum, a count).</summary>
     public required int Quorum { get; init; }
 
+    /// <summary>
+    /// The engine's bounded staleness: an update trained from version v is accepted into the current round while the round
+    /// is at most v + this; 0 is synchronous (an update arriving after its round closed is rejected as stale-round).
+    /// </summary>
+    public int MaxStaleness { get; init; }
+
+    /// <summary>The engine's spare leases: units leased beyond the quorum, so a round can close before its slowest unit arrives.</summary>
+    public int SpareLeases { get; init; }
+
     /// <summary>Inner steps per work unit (H).</summary>
     public required int InnerSteps { get; init; }
 

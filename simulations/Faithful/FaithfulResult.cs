@@ -16,6 +16,12 @@ public sealed record FaithfulResult(
     double TrainingWallSeconds,
     bool Diverged = false)
 {
+    /// <summary>Accepted updates trained from a version older than the round that aggregated them (from the engine's ledger).</summary>
+    public int LateAccepted { get; init; }
+
+    /// <summary>Updates the engine rejected as stale-round (from the engine's rejection counts).</summary>
+    public int StaleRejected { get; init; }
+
     /// <summary>Held-out loss after the last round; +∞ when the model diverged (honest volunteers could no longer train it).</summary>
     public double FinalLoss => Diverged ? double.PositiveInfinity : Rounds.Count == 0 ? InitialLoss : Rounds[^1].EvalLoss;
 

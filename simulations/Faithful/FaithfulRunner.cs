@@ -51,6 +51,7 @@ public static class FaithfulRunner
             {
                 InnerStepsSweep = smoke.InnerStepsSweep ?? f.InnerStepsSweep,
                 QuorumSweep = smoke.QuorumSweep ?? f.QuorumSweep,
+                StalenessSweep = smoke.StalenessSweep ?? f.StalenessSweep,
                 Attacks = smoke.Attacks ?? f.Attacks,
                 Aggregators = smoke.Aggregators ?? f.Aggregators,
                 ByzantineFractions = smoke.ByzantineFractions ?? f.ByzantineFractions,
@@ -70,6 +71,8 @@ public static class FaithfulRunner
             Rounds = s.Round.Rounds,
             Quorum = QuorumCount(s.Round.Quorum, s.Volunteers.Count),
             InnerSteps = s.Training.InnerSteps,
+            MaxStaleness = f.MaxStaleness,
+            SpareLeases = f.SpareLeases,
             BatchSize = f.BatchSize,
             SequenceLength = f.SequenceLength,
             InnerLearningRate = f.InnerLearningRate,
@@ -114,13 +117,19 @@ public static class FaithfulRunner
                 long budget = (long)b.Rounds * b.InnerSteps;
                 foreach (int h in f.InnerStepsSweep.DefaultIfEmpty(b.InnerSteps))
                 {
-                    yield return ([("sweep", "H"), ("H", Text(h)), ("quorum", Text(b.Quorum))], b with { InnerSteps = h, Rounds = (int)(budget / h) });
+                    yield return (MoeAxes("H", b with { InnerSteps = h }), b with { InnerSteps = h, Rounds = (int)(budget / h) });
                 }
 
                 foreach (double q in f.QuorumSweep)
                 {
-                    int quorum = QuorumCount(q, b.Volunteers);
-                    yield return ([("sweep", "quorum"), ("H", Text(b.InnerSteps)), ("quorum", Text(quorum))], b with { Quorum = quorum });
+                    var quorum = b with { Quorum = QuorumCount(q, b.Volunteers) };
+                    yield return (MoeAxes("quorum", quorum), quorum);
+                }
+
+                foreach (int staleness in f.StalenessSweep)
+                {
+                    var stale = b with { MaxStaleness = staleness, SpareLeases = f.StalenessSpareLeases };
+                    yield return (MoeAxes("staleness", stale), stale);
                 }
 
                 break;
@@ -145,6 +154,9 @@ public static class FaithfulRunner
                 break;
         }
     }
+
+    private static IReadOnlyList<(string Axis, string Value)> MoeAxes(string sweep, FaithfulConfig c) =>
+        [("sweep", sweep), ("H", Text(c.InnerSteps)), ("quorum", Text(c.Quorum)), ("spare", Text(c.SpareLeases)), ("staleness", Text(c.MaxStaleness))];
 
     private static IEnumerable<Func<CentralizedResult>> BaselineJobs(FaithfulConfig b)
     {

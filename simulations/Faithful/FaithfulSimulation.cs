@@ -97,7 +97,7 @@ public sealed class FaithfulSimulation : IDisposable
         return simulation.Execute();
     }
 
-    /// <summary>The engine options a faithful run uses: reproducible (no spare leases) and on the scenario's deadlines.</summary>
+    /// <summary>The engine options a faithful run uses: the scenario's quorum, spare leases, staleness bound and deadlines.</summary>
     public static CoordinatorOptions Options(FaithfulConfig c, string dataDirectory) => new()
     {
         DataDirectory = dataDirectory,
@@ -107,7 +107,8 @@ public sealed class FaithfulSimulation : IDisposable
         ExpertRule = c.ExpertRule,
         Quorum = c.Quorum,
         MinUpdates = 1,
-        SpareLeases = 0,
+        SpareLeases = c.SpareLeases,
+        MaxStaleness = c.MaxStaleness,
         InnerSteps = c.InnerSteps,
         BatchSize = c.BatchSize,
         SequenceLength = c.SequenceLength,
@@ -153,7 +154,24 @@ public sealed class FaithfulSimulation : IDisposable
         int banned = _engine.Store.Volunteers().Count(v => v.Banned);
         return new FaithfulResult(_config, initial, _engine.OptimalLoss, _rounds, _bytesDown, _bytesUp, _leased, _lost,
             new SortedDictionary<string, int>(_rejections, StringComparer.Ordinal), banned,
-            _holderCount == 0 ? 0 : _holderSum / _holderCount, _trainingWall, _diverged);
+            _holderCount == 0 ? 0 : _holderSum / _holderCount, _trainingWall, _diverged)
+        {
+            LateAccepted = LateAcceptedInStore(),
+            StaleRejected = (int)_engine.Store.Rejections().GetValueOrDefault(RejectReasons.Token(RejectReason.StaleRound)),
+        };
+    }
+
+    // Counted from the engine's own ledger: an accepted update is late when it was trained from a version older than the
+    // round it was aggregated into (bounded staleness).
+    private int LateAcceptedInStore()
+    {
+        int late = 0;
+        foreach (var round in _engine.Store.Rounds())
+        {
+            late += _engine.Store.Updates(round.Round).Count(u => u.Version < u.Round);
+        }
+
+        return late;
     }
 
     private void Handle(FaithfulEvent e)

@@ -43,7 +43,7 @@ public static class FaithfulSections
         {
             var r = run.Result;
             long tokens = (long)r.UnitsAccepted * r.Config.TokensPerUnit;
-            t.Add($"sharded DiLoCo MoE, H={run["H"]}, quorum {run["quorum"]} ({r.Rounds.Count} rounds)", "same as MoE", $"{Num.Si(tokens)} accepted",
+            t.Add($"sharded DiLoCo MoE, {Label(run)} ({r.Rounds.Count} rounds)", "same as MoE", $"{Num.Si(tokens)} accepted",
                 F(r.FinalLoss), F(r.FinalGap), Ratio(r.FinalGap, moe?.FinalGap));
         }
 
@@ -57,8 +57,43 @@ public static class FaithfulSections
 
         foreach (var run in o.Runs.Where(r => moe is not null))
         {
-            sb.Append($"- Sharded DiLoCo (H={run["H"]}, quorum {run["quorum"]}) ends {Compare(run.Result.FinalGap, moe!.FinalGap)} centralized MoE ")
+            sb.Append($"- Sharded DiLoCo ({Label(run)}) ends {Compare(run.Result.FinalGap, moe!.FinalGap)} centralized MoE ")
               .Append($"(gap {F(run.Result.FinalGap)}, {Ratio(run.Result.FinalGap, moe.FinalGap)} of it), {Rejected(run.Result)} updates rejected.\n");
+        }
+
+        sb.Append('\n');
+        Staleness(sb, o);
+    }
+
+    /// <summary>The staleness sweep: the same stragglers and spare leases, late updates rejected (0) or aggregated late (1, 2, ...).</summary>
+    public static void Staleness(StringBuilder sb, FaithfulOutcome o)
+    {
+        var runs = o.Runs.Where(r => r.Axes.Any(a => a is ("sweep", "staleness"))).ToList();
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("## Stale updates: bounded staleness\n\n")
+          .Append("Each row leases spare units beyond the quorum, so a round closes on its fastest quorum while stragglers are still training. ")
+          .Append("With max staleness 0 the engine rejects a unit that arrives after its round closed (stale-round: wasted work); with s ≥ 1 it ")
+          .Append("aggregates it into the current round while that round is at most its version + s. \"late accepted\" counts accepted updates ")
+          .Append("whose version is older than the round that aggregated them, read from the engine's ledger.\n\n");
+        var t = new MarkdownTable("max staleness", "H", "quorum", "spare leases", "final loss", "gap to optimum", "accepted", "late accepted", "rejected stale", "round s");
+        foreach (var run in runs)
+        {
+            var r = run.Result;
+            t.Add(run["staleness"], run["H"], $"{run["quorum"]} of {r.Config.Volunteers}", run["spare"], F(r.FinalLoss), F(r.FinalGap),
+                r.UnitsAccepted.ToString(), r.LateAccepted.ToString(), r.StaleRejected.ToString(), Num.G(r.MeanRoundSeconds));
+        }
+
+        sb.Append(t).Append('\n');
+        sb.Append("### What these runs show\n\n");
+        foreach (var run in runs)
+        {
+            var r = run.Result;
+            sb.Append($"- Max staleness {run["staleness"]}: {r.LateAccepted} late updates aggregated, {r.StaleRejected} rejected as stale, ")
+              .Append($"gap {F(r.FinalGap)}, mean round {Num.G(r.MeanRoundSeconds)} s.\n");
         }
 
         sb.Append('\n');
@@ -104,6 +139,11 @@ public static class FaithfulSections
 
         sb.Append('\n');
     }
+
+    private static string Label(FaithfulRun run) =>
+        run.Axes.Any(a => a is ("sweep", "staleness"))
+            ? $"H={run["H"]}, quorum {run["quorum"]}, spare {run["spare"]}, max staleness {run["staleness"]}"
+            : $"H={run["H"]}, quorum {run["quorum"]}";
 
     private static double Avg(FaithfulResult r, Func<FaithfulRound, double> f) => r.Rounds.Count == 0 ? double.NaN : r.Rounds.Average(f);
 

@@ -73,6 +73,26 @@ public static class FaithfulProblems
             {
                 yield return $"faithful.quorumSweep has {q}: must be a fraction in (0, 1]";
             }
+
+            foreach (int x in f.StalenessSweep.Concat(s.Smoke?.StalenessSweep ?? []).Where(x => x < 0 || x >= s.Round.Rounds))
+            {
+                yield return $"faithful.stalenessSweep has {x}: must be between 0 (synchronous) and rounds - 1 ({s.Round.Rounds - 1}), such as 0, 1, 2";
+            }
+
+            if (f.StalenessSweep.Count > 0 && f.StalenessSpareLeases < 1)
+            {
+                yield return $"faithful.stalenessSpareLeases = {f.StalenessSpareLeases}: must be >= 1 when stalenessSweep is set; without spare units every leased unit is needed for the quorum, so none arrives after its round closed";
+            }
+        }
+
+        if (f.MaxStaleness < 0 || (f.MaxStaleness > 0 && f.MaxStaleness >= s.Round.Rounds))
+        {
+            yield return $"faithful.maxStaleness = {f.MaxStaleness}: must be between 0 (synchronous: late updates are rejected as stale-round) and rounds - 1 ({s.Round.Rounds - 1})";
+        }
+
+        if (f.SpareLeases < 0)
+        {
+            yield return $"faithful.spareLeases = {f.SpareLeases}: must be >= 0 (units leased beyond the quorum; 0 leases exactly the quorum)";
         }
 
         if (f.Experiment == FaithfulExperiment.AttackMatrix && (f.Attacks.Count == 0 || f.Aggregators.Count == 0))

@@ -39,6 +39,27 @@ public sealed record FaithfulSection
     /// <summary>Lease length in minutes; absent: round.deadlineMinutes.</summary>
     public double? LeaseMinutes { get; init; }
 
+    /// <summary>
+    /// The engine's bounded staleness for every run: an update trained from version v is accepted into the current round while
+    /// the round is at most v + this. 0 (default): synchronous, an update arriving after its round closed is rejected as stale-round.
+    /// </summary>
+    public int MaxStaleness { get; init; }
+
+    /// <summary>
+    /// The engine's spare leases for every run: units leased beyond the quorum, so a round closes on the fastest quorum and the
+    /// slowest units arrive late. 0 (default): only quorum units are leased, so no update can arrive after its round closed.
+    /// </summary>
+    public int SpareLeases { get; init; }
+
+    /// <summary>
+    /// moe-vs-dense: maxStaleness values, each a run at the base H and quorum with <see cref="StalenessSpareLeases"/> spare
+    /// leases, so stragglers' units outlive their round: rejected at 0, aggregated late at 1 or more.
+    /// </summary>
+    public List<int> StalenessSweep { get; init; } = [];
+
+    /// <summary>moe-vs-dense: spare leases of the staleness-sweep runs (at least 1).</summary>
+    public int StalenessSpareLeases { get; init; } = 1;
+
     /// <summary>Fraction of Byzantine volunteers (experiment "run").</summary>
     public double ByzantineFraction { get; init; }
 

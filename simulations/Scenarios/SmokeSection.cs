@@ -21,6 +21,9 @@ public sealed record SmokeSection
     /// <summary>Replaces faithful.quorumSweep.</summary>
     public List<double>? QuorumSweep { get; init; }
 
+    /// <summary>Replaces faithful.stalenessSweep.</summary>
+    public List<int>? StalenessSweep { get; init; }
+
     /// <summary>Replaces faithful.attacks.</summary>
     public List<string>? Attacks { get; init; }
 

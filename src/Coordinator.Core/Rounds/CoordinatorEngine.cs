@@ -261,7 +261,9 @@ public sealed class CoordinatorEngine : IDisposable
     {
         lock (_gate)
         {
-            return new EngineStatus(_round, _store.Volunteers().Count(v => !v.Banned), _leases.Values.Count(l => l.State == "leased"),
+            var now = _time.GetUtcNow();
+            int active = _lastSeen.Values.Count(t => now - t <= ActiveWindow);
+            return new EngineStatus(_round, active, _leases.Values.Count(l => l.State == "leased"),
                 _accepted.Count, _store.LedgerCount(), _store.Rejections(), _lastEvalLoss, _store.PayloadBytesTotal(), BytesSent);
         }
     }
@@ -293,6 +295,7 @@ public sealed class CoordinatorEngine : IDisposable
         var v = Authenticate(sessionToken);
         lock (_gate)
         {
+            _lastSeen[v.Id] = _time.GetUtcNow();
             if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id || lease.State != "leased")
                 return (false, default);
             var deadline = DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs);
@@ -368,6 +371,7 @@ public sealed class CoordinatorEngine : IDisposable
                 final, update.PayloadLength, (long)envelope.Tokens, envelope.MeanLoss, NowMs());
             long seq = _store.AcceptUpdate(record);
             _leases[lease.Id] = lease with { State = "completed" };
+            _lastSeen[volunteer.Id] = _time.GetUtcNow();
             _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, payload, shard, lease.UnitIndex));
             _signal.Release();
             return seq;

@@ -34,7 +34,7 @@ public sealed record RoundSummary(long Round, long NewVersion, int Updates, doub
     public TimeSpan PublishTime { get; init; }
 }
 
-/// <summary>What the coordinator is doing: round, volunteers, leases, ledger size, rejections, loss and traffic.</summary>
+/// <summary>What the coordinator is doing: round, volunteers active in the last 30 s, leases, ledger size, rejections, loss and traffic.</summary>
 public sealed record EngineStatus(
     long Round, int Volunteers, int LeasedUnits, int AcceptedThisRound, long AcceptedUpdates,
     IReadOnlyDictionary<string, long> Rejections, double? LastEvalLoss, long BytesReceived, long BytesSent);
