@@ -21,7 +21,11 @@ public sealed record CoordinatorOptions
     /// <summary>Robust aggregation spec for each expert (fewer inputs: its holders only).</summary>
     public string ExpertRule { get; init; } = "mean";
 
-    /// <summary>Every expert is held by at least this many volunteers in a round, so its aggregate can be robust.</summary>
+    /// <summary>
+    /// Target holders per expert per round, so its aggregate can be robust. The planner fills the least-covered experts
+    /// first, so coverage reaches this when quorum × experts-per-shard ≥ replication × experts; rounds that fall short
+    /// are logged and counted (RoundSummary.UnderReplicatedGroups), and a robust rule that needs more inputs skips the group.
+    /// </summary>
     public int Replication { get; init; } = 2;
 
     /// <summary>The round closes as soon as this many updates are accepted.</summary>

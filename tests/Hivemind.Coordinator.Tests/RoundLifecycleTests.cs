@@ -169,3 +169,26 @@ public sealed class StalenessTests
         Assert.Contains("--max-staleness 1", e.Message);
     }
 }
+
+/// <summary>Shard planning: memory decides the shard's size, coverage decides which experts, replication is reported.</summary>
+public sealed class ShardPlanningTests
+{
+    [Fact]
+    public void SmallShardsSpreadOverTheExpertsAndShortfallsAreCounted()
+    {
+        var model = Training.ModelConfig.Preset("tiny");
+        var planner = new Planning.ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert);
+        long twoExperts = planner.MemoryNeeded(2);
+        using var h = new EngineHarness(o => o with { Quorum = 2, Replication = 2 });
+        var a = h.Join(twoExperts);
+        var b = h.Join(twoExperts);
+        var ua = a.Lease();
+        var ub = b.Lease();
+        Assert.Equal(2 * model.Layers, ua.Shard.Experts.Count); // memory for 2 experts per layer: 2 experts per layer
+        Assert.Empty(ua.Shard.Experts.Intersect(ub.Shard.Experts)); // the second shard takes the uncovered experts
+        a.Submit(a.Train(ua));
+        b.Submit(b.Train(ub));
+        var summary = h.Engine.Tick()!;
+        Assert.Equal(model.Layers * model.Experts, summary.UnderReplicatedGroups); // each of the 8 expert groups had 1 holder < 2
+    }
+}

@@ -78,4 +78,60 @@ public sealed class FaithfulSimulationTests : IDisposable
         Assert.True(b.FinalLoss - a.FinalLoss > MinimumRise, $"final loss {b.FinalLoss:F3} with one sign-flip attacker vs {a.FinalLoss:F3} without");
         Assert.Equal(0, b.UnitsRejected);
     }
+    [Fact]
+    public void With_stragglers_and_spare_leases_staleness_one_aggregates_late_updates_that_staleness_zero_rejects()
+    {
+        // One volunteer in four is 4x slower and one unit per round is leased beyond the quorum of 4: each round closes on
+        // the fastest 4 units, so some unit is still training when its round closes.
+        var late = FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4, SpareLeases = 1 };
+
+        var synchronous = FaithfulSimulation.Run(late with { MaxStaleness = 0 });
+        var bounded = FaithfulSimulation.Run(late with { MaxStaleness = 1 });
+
+        // Both counts come from the engine's own store: rejections by reason, and accepted rows whose version is older than their round.
+        Assert.True(synchronous.StaleRejected >= 1, $"staleness 0 rejected {synchronous.StaleRejected} late updates");
+        Assert.Equal(0, synchronous.LateAccepted);
+        Assert.Equal(synchronous.StaleRejected, synchronous.Rejections.GetValueOrDefault("stale-round"));
+        Assert.True(bounded.LateAccepted >= 1, $"staleness 1 aggregated {bounded.LateAccepted} late updates");
+        Assert.True(bounded.StaleRejected < synchronous.StaleRejected,
+            $"staleness 1 rejected {bounded.StaleRejected} as stale, staleness 0 {synchronous.StaleRejected}");
+        Assert.Equal(3, bounded.Rounds.Count);
+    }
+
+    [Fact]
+    public void Without_spare_leases_no_update_arrives_late()
+    {
+        var config = FaithfulFixture.Tiny(volunteers: 4, rounds: 2) with { StragglerFraction = 0.25, StragglerSlowdown = 4, MaxStaleness = 1 };
+
+        var r = FaithfulSimulation.Run(config);
+
+        Assert.Equal(0, r.LateAccepted);
+        Assert.Equal(0, r.StaleRejected);
+    }
+
+    [Fact]
+    public void Moe_vs_dense_smoke_runs_the_staleness_sweep_with_spare_leases()
+    {
+        var (scenario, _) = Cli.ScenarioSource.Resolve("moe-vs-dense");
+        var smoke = FaithfulRunner.WithSmoke(scenario);
+        Assert.Equal([0, 1], smoke.Faithful!.StalenessSweep);
+        Assert.Equal([0, 1, 2], scenario.Faithful!.StalenessSweep);
+        Assert.True(scenario.Faithful.StalenessSpareLeases >= 1);
+        Assert.True(scenario.Volunteers.Stragglers.Fraction > 0);
+    }
+
+    [Theory]
+    [InlineData("\"stalenessSweep\": [0, -1]", "faithful.stalenessSweep has -1")]
+    [InlineData("\"stalenessSweep\": [1], \"stalenessSpareLeases\": 0", "faithful.stalenessSpareLeases = 0")]
+    [InlineData("\"maxStaleness\": -2", "faithful.maxStaleness = -2")]
+    [InlineData("\"spareLeases\": -1", "faithful.spareLeases = -1")]
+    public void Bad_staleness_settings_name_the_field(string faithful, string expected)
+    {
+        string json = "{ \"name\": \"m\", \"mode\": \"faithful\", \"volunteers\": { \"count\": 4, \"devices\": [{ \"device\": \"cpu\" }] }, "
+            + "\"round\": { \"rounds\": 4 }, \"faithful\": { \"experiment\": \"moe-vs-dense\", " + faithful + " } }";
+
+        var e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(json, "test.json"));
+
+        Assert.Contains(expected, e.Message);
+    }
 }

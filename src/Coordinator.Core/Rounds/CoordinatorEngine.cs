@@ -479,7 +479,7 @@ public sealed class CoordinatorEngine : IDisposable
         var watch = Stopwatch.StartNew();
         long round = _round;
         var delta = new ParameterSet();
-        int skipped = 0;
+        int skipped = 0, underReplicated = 0;
         var distancePenalties = new Dictionary<string, double>(StringComparer.Ordinal);
         // Aggregate in work-unit order, not arrival order: the result is then the same however the network
         // interleaved the uploads (floating-point sums depend on order), so runs are reproducible.
@@ -488,6 +488,7 @@ public sealed class CoordinatorEngine : IDisposable
         {
             var contributors = ordered.Where(u => key == TensorGroups.Trunk || u.Payload.Contains(_groups.NamesOf(key)[0])).ToList();
             if (contributors.Count == 0) continue;
+            if (key != TensorGroups.Trunk && contributors.Count < _options.Replication) underReplicated++;
             var inputs = contributors.Select(u => (ReadOnlyMemory<float>)_groups.Flatten(key, u.Payload)).ToList();
             var weights = contributors.Select(u => (double)Math.Max(1, u.Record.Tokens)).ToList();
             AggregationOutcome outcome;
@@ -539,7 +540,14 @@ public sealed class CoordinatorEngine : IDisposable
             }
         }
         toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
-        var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skipped, aggregationTime) { PublishTime = publishTime };
+        if (underReplicated > 0)
+            Log?.Invoke($"round {round}: {underReplicated} expert groups had fewer than --replication {_options.Replication} holders " +
+                        "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");
+        var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skipped, aggregationTime)
+        {
+            PublishTime = publishTime,
+            UnderReplicatedGroups = underReplicated,
+        };
         ResetRoundState();
         _checkpoints.Prune(keepFrom: _round - 2);
         return summary;

@@ -32,6 +32,9 @@ public sealed record RoundSummary(long Round, long NewVersion, int Updates, doub
 {
     /// <summary>From the decision to close to the new version being durable and served (aggregation, outer step, checkpoint, ledger).</summary>
     public TimeSpan PublishTime { get; init; }
+
+    /// <summary>Expert groups updated by fewer holders than the configured replication this round.</summary>
+    public int UnderReplicatedGroups { get; init; }
 }
 
 /// <summary>What the coordinator is doing: round, volunteers active in the last 30 s, leases, ledger size, rejections, loss and traffic.</summary>
