@@ -19,6 +19,9 @@ public sealed record FaithfulResult(
     /// <summary>Accepted updates trained from a version older than the round that aggregated them (from the engine's ledger).</summary>
     public int LateAccepted { get; init; }
 
+    /// <summary>Largest round − version among accepted updates: how many rounds late the latest-arriving aggregated update was.</summary>
+    public int MaxLag { get; init; }
+
     /// <summary>Updates the engine rejected as stale-round (from the engine's rejection counts).</summary>
     public int StaleRejected { get; init; }
 

@@ -156,19 +156,25 @@ public sealed class FaithfulSimulation : IDisposable
             new SortedDictionary<string, int>(_rejections, StringComparer.Ordinal), banned,
             _holderCount == 0 ? 0 : _holderSum / _holderCount, _trainingWall, _diverged)
         {
-            LateAccepted = LateAcceptedInStore(),
+            LateAccepted = LateAcceptedInStore(out int maxLag),
+            MaxLag = maxLag,
             StaleRejected = (int)_engine.Store.Rejections().GetValueOrDefault(RejectReasons.Token(RejectReason.StaleRound)),
         };
     }
 
     // Counted from the engine's own ledger: an accepted update is late when it was trained from a version older than the
     // round it was aggregated into (bounded staleness).
-    private int LateAcceptedInStore()
+    private int LateAcceptedInStore(out int maxLag)
     {
         int late = 0;
+        maxLag = 0;
         foreach (var round in _engine.Store.Rounds())
         {
-            late += _engine.Store.Updates(round.Round).Count(u => u.Version < u.Round);
+            foreach (var u in _engine.Store.Updates(round.Round).Where(u => u.Version < u.Round))
+            {
+                late++;
+                maxLag = Math.Max(maxLag, (int)(u.Round - u.Version));
+            }
         }
 
         return late;

@@ -28,14 +28,14 @@ public static class FaithfulCsv
     {
         var axes = AxisNames(o);
         var csv = new CsvTable([.. axes, "rounds", "initial_loss", "final_loss", "optimal_loss", "final_gap", "virtual_s", "mean_round_s",
-            "bytes_down", "bytes_up", "units_leased", "units_accepted", "units_rejected", "units_lost_to_churn", "banned", "mean_holders_per_expert", "late_accepted", "stale_rejected"]);
+            "bytes_down", "bytes_up", "units_leased", "units_accepted", "units_rejected", "units_lost_to_churn", "banned", "mean_holders_per_expert", "late_accepted", "max_lag", "stale_rejected"]);
         foreach (var run in o.Runs)
         {
             var r = run.Result;
             csv.Add([.. axes.Select(a => run[a]), r.Rounds.Count.ToString(), Num.Csv(r.InitialLoss), Num.Csv(r.FinalLoss), Num.Csv(r.OptimalLoss),
                 Num.Csv(r.FinalGap), Num.Csv(r.VirtualSeconds), Num.Csv(r.MeanRoundSeconds), r.BytesDown.ToString(), r.BytesUp.ToString(),
                 r.UnitsLeased.ToString(), r.UnitsAccepted.ToString(), r.UnitsRejected.ToString(), r.UnitsLostToChurn.ToString(),
-                r.BannedVolunteers.ToString(), Num.Csv(r.MeanHoldersPerExpert), r.LateAccepted.ToString(), r.StaleRejected.ToString()]);
+                r.BannedVolunteers.ToString(), Num.Csv(r.MeanHoldersPerExpert), r.LateAccepted.ToString(), r.MaxLag.ToString(), r.StaleRejected.ToString()]);
         }
 
         return csv;

@@ -78,13 +78,14 @@ public static class FaithfulSections
           .Append("Each row leases spare units beyond the quorum, so a round closes on its fastest quorum while stragglers are still training. ")
           .Append("With max staleness 0 the engine rejects a unit that arrives after its round closed (stale-round: wasted work); with s ≥ 1 it ")
           .Append("aggregates it into the current round while that round is at most its version + s. \"late accepted\" counts accepted updates ")
-          .Append("whose version is older than the round that aggregated them, read from the engine's ledger.\n\n");
-        var t = new MarkdownTable("max staleness", "H", "quorum", "spare leases", "final loss", "gap to optimum", "accepted", "late accepted", "rejected stale", "round s");
+          .Append("whose version is older than the round that aggregated them, read from the engine's ledger; \"max lag\" is the largest round − version among them. ")
+          .Append("A bound above the max lag changes nothing: no update was that late.\n\n");
+        var t = new MarkdownTable("max staleness", "H", "quorum", "spare leases", "final loss", "gap to optimum", "accepted", "late accepted", "max lag (rounds)", "rejected stale", "round s");
         foreach (var run in runs)
         {
             var r = run.Result;
             t.Add(run["staleness"], run["H"], $"{run["quorum"]} of {r.Config.Volunteers}", run["spare"], F(r.FinalLoss), F(r.FinalGap),
-                r.UnitsAccepted.ToString(), r.LateAccepted.ToString(), r.StaleRejected.ToString(), Num.G(r.MeanRoundSeconds));
+                r.UnitsAccepted.ToString(), r.LateAccepted.ToString(), r.MaxLag.ToString(), r.StaleRejected.ToString(), Num.G(r.MeanRoundSeconds));
         }
 
         sb.Append(t).Append('\n');
@@ -92,7 +93,7 @@ public static class FaithfulSections
         foreach (var run in runs)
         {
             var r = run.Result;
-            sb.Append($"- Max staleness {run["staleness"]}: {r.LateAccepted} late updates aggregated, {r.StaleRejected} rejected as stale, ")
+            sb.Append($"- Max staleness {run["staleness"]}: {r.LateAccepted} late updates aggregated (at most {r.MaxLag} rounds late), {r.StaleRejected} rejected as stale, ")
               .Append($"gap {F(r.FinalGap)}, mean round {Num.G(r.MeanRoundSeconds)} s.\n");
         }
 

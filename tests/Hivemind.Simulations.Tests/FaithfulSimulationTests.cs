@@ -78,6 +78,7 @@ public sealed class FaithfulSimulationTests : IDisposable
         Assert.True(b.FinalLoss - a.FinalLoss > MinimumRise, $"final loss {b.FinalLoss:F3} with one sign-flip attacker vs {a.FinalLoss:F3} without");
         Assert.Equal(0, b.UnitsRejected);
     }
+
     [Fact]
     public void With_stragglers_and_spare_leases_staleness_one_aggregates_late_updates_that_staleness_zero_rejects()
     {
