@@ -219,8 +219,7 @@ internal static class SubmitBenchmark
 
     private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
     {
-        var codec = unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 };
-        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, codec);
+        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec);
         return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: 1000);
     }
 

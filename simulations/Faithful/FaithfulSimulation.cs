@@ -420,7 +420,7 @@ public sealed class FaithfulSimulation : IDisposable
     /// <summary>A core work unit as the volunteer sees it.</summary>
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec switch { "fp32" => PayloadCodec.Fp32, "int8" => PayloadCodec.Int8Block, _ => PayloadCodec.Fp16 });
+        unit.Codec);
 
     /// <inheritdoc />
     public void Dispose()

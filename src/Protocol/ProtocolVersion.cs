@@ -16,10 +16,16 @@ public static class ProtocolVersion
     /// <summary>Throws the <see cref="RejectReason.ProtocolMismatch"/> RpcException unless <paramref name="clientVersion"/> is served.</summary>
     public static void EnsureSupported(uint clientVersion)
     {
-        if (IsSupported(clientVersion)) return;
-        string detail = clientVersion == 0
-            ? $"the request has no protocol_version (0); this coordinator speaks {Minimum}..{Current}"
-            : $"client protocol version {clientVersion} is not served; this coordinator speaks {Minimum}..{Current}";
-        throw RejectReasons.ToRpcException(RejectReason.ProtocolMismatch, detail);
+        if (!IsSupported(clientVersion)) throw RejectReasons.ToRpcException(RejectReason.ProtocolMismatch, MismatchDetail(clientVersion));
     }
+
+    /// <summary>Throws the <see cref="RejectReason.ProtocolMismatch"/> <see cref="ProtocolException"/> unless <paramref name="clientVersion"/> is served.</summary>
+    public static void Require(uint clientVersion)
+    {
+        if (!IsSupported(clientVersion)) throw new ProtocolException(RejectReason.ProtocolMismatch, MismatchDetail(clientVersion));
+    }
+
+    private static string MismatchDetail(uint clientVersion) => clientVersion == 0
+        ? $"the request has no protocol_version (0); this coordinator speaks {Minimum}..{Current}"
+        : $"client protocol version {clientVersion} is not served; this coordinator speaks {Minimum}..{Current}";
 }

@@ -137,7 +137,7 @@ public sealed class CoordinatorEngine : IDisposable
     /// <summary>Admits a volunteer that signed a fresh challenge; returns its id and a new session token.</summary>
     public (string VolunteerId, string SessionToken) Join(uint protocolVersion, byte[] publicKey, byte[] nonce, byte[] signature, ulong memoryBytes, string device, string admissionToken)
     {
-        RequireProtocol(protocolVersion);
+        ProtocolVersion.Require(protocolVersion);
         if (publicKey.Length != VolunteerIdentity.PublicKeyBytes)
             throw Reject(RejectReason.MalformedRequest, $"public_key has {publicKey.Length} bytes; an Ed25519 key has {VolunteerIdentity.PublicKeyBytes}");
         if (!_joins.TryAcquire(out var retry))
@@ -153,16 +153,17 @@ public sealed class CoordinatorEngine : IDisposable
         var existing = _store.GetVolunteer(id);
         if (existing is { Banned: true })
             throw Reject(RejectReason.Banned, $"volunteer {id[..12]}… is banned ({existing.BanReason})");
+        long memory = (long)Math.Min(memoryBytes, long.MaxValue);
         try
         {
-            _planner.ExpertsPerLayerFor((long)Math.Min(memoryBytes, long.MaxValue));
+            _planner.ExpertsPerLayerFor(memory);
         }
         catch (ArgumentException e)
         {
             throw Reject(RejectReason.MalformedRequest, e.Message);
         }
         long now = NowMs();
-        _store.UpsertVolunteer(new VolunteerRecord(id, publicKey, device, (long)Math.Min(memoryBytes, long.MaxValue), now));
+        _store.UpsertVolunteer(new VolunteerRecord(id, publicKey, device, memory, now));
         string token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
         _store.AddSession(token, id, now);
         Log?.Invoke($"volunteer {id[..12]} joined ({device}, {memoryBytes >> 20} MiB)");
@@ -184,9 +185,7 @@ public sealed class CoordinatorEngine : IDisposable
         var v = Authenticate(sessionToken);
         lock (_gate)
         {
-            foreach (var lease in _leases.Values.Where(l => l.VolunteerId == v.Id && l.State == "leased").ToList())
-                ExpireLease(lease, "volunteer left");
-            _lastSeen.Remove(v.Id);
+            Retire(v.Id, "volunteer left");
         }
         _store.RemoveSessions(v.Id);
     }
@@ -234,26 +233,23 @@ public sealed class CoordinatorEngine : IDisposable
     public ParameterSet ShardParameters(string sessionToken, long version, string workUnitId)
     {
         var v = Authenticate(sessionToken);
-        lock (_gate)
-        {
-            if (version != _round) throw Reject(RejectReason.StaleVersion, $"version {version} was requested; the current version is {_round}");
-            if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id)
-                throw Reject(RejectReason.UnleasedWorkUnit, $"work unit '{workUnitId}' is not leased to this volunteer");
-            return Shards.Extract(_global, ShardText.Parse(lease.Shard));
-        }
+        lock (_gate) return Shards.Extract(_global, CurrentLeaseShard(v, version, workUnitId));
     }
 
     /// <summary>The shard of a unit leased to this session's volunteer, at the current version.</summary>
     public ShardSpec LeasedShard(string sessionToken, long version, string workUnitId)
     {
         var v = Authenticate(sessionToken);
-        lock (_gate)
-        {
-            if (version != _round) throw Reject(RejectReason.StaleVersion, $"version {version} was requested; the current version is {_round}");
-            if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id)
-                throw Reject(RejectReason.UnleasedWorkUnit, $"work unit '{workUnitId}' is not leased to this volunteer");
-            return ShardText.Parse(lease.Shard);
-        }
+        lock (_gate) return CurrentLeaseShard(v, version, workUnitId);
+    }
+
+    /// <summary>The shard of a unit leased to <paramref name="v"/> when <paramref name="version"/> is current. Caller holds the lock.</summary>
+    private ShardSpec CurrentLeaseShard(VolunteerRecord v, long version, string workUnitId)
+    {
+        if (version != _round) throw Reject(RejectReason.StaleVersion, $"version {version} was requested; the current version is {_round}");
+        if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id)
+            throw Reject(RejectReason.UnleasedWorkUnit, $"work unit '{workUnitId}' is not leased to this volunteer");
+        return ShardText.Parse(lease.Shard);
     }
 
     /// <summary>A snapshot for status replies, dashboards and the demo summary.</summary>
@@ -316,7 +312,7 @@ public sealed class CoordinatorEngine : IDisposable
         try
         {
             envelope = ParseEnvelope(update.Envelope);
-            RequireProtocol(envelope.ProtocolVersion);
+            ProtocolVersion.Require(envelope.ProtocolVersion);
             string volunteerId = VolunteerIds.FromPublicKey(envelope.VolunteerKey);
             var volunteer = _store.GetVolunteer(volunteerId) ?? throw Reject(RejectReason.UnknownVolunteer, $"volunteer {volunteerId} never joined");
             if (volunteer.Banned) throw Reject(RejectReason.Banned, $"volunteer {volunteerId[..12]}… is banned ({volunteer.BanReason})");
@@ -422,8 +418,14 @@ public sealed class CoordinatorEngine : IDisposable
     private void BanLocked(string volunteerId, string reason, byte[] envelope, byte[] signature)
     {
         _store.Ban(volunteerId, reason, NowMs(), envelope, signature);
+        Retire(volunteerId, "volunteer banned");
+    }
+
+    /// <summary>Frees a departing volunteer's leases for reissue and stops counting it as active. Caller holds the lock.</summary>
+    private void Retire(string volunteerId, string why)
+    {
         foreach (var lease in _leases.Values.Where(l => l.VolunteerId == volunteerId && l.State == "leased").ToList())
-            ExpireLease(lease, "volunteer banned");
+            ExpireLease(lease, why);
         _lastSeen.Remove(volunteerId);
     }
 
@@ -645,12 +647,6 @@ public sealed class CoordinatorEngine : IDisposable
         {
             throw Reject(RejectReason.MalformedEnvelope, e.Message);
         }
-    }
-
-    private static void RequireProtocol(uint version)
-    {
-        if (version < ProtocolVersion.Minimum || version > ProtocolVersion.Current)
-            throw Reject(RejectReason.ProtocolMismatch, $"the client speaks protocol {version}; this coordinator speaks {ProtocolVersion.Minimum}..{ProtocolVersion.Current}");
     }
 
     private static ProtocolException Reject(RejectReason reason, string detail) => new(reason, detail);

@@ -17,6 +17,4 @@ public static class ShardText
 
     public static ShardSpec FromEnvelope(UpdateEnvelope envelope) =>
         new(envelope.Experts.Select(e => new ExpertId(e.Layer, e.Expert)).ToList());
-
-    public static IReadOnlyList<ExpertKey> ToKeys(ShardSpec shard) => shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList();
 }

@@ -1,4 +1,5 @@
 using Hivemind.Data;
+using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
 
 namespace Hivemind.Coordinator.Rounds;
@@ -13,7 +14,7 @@ public sealed record WorkUnit(
     ShardSpec Shard,
     DataSpec Data,
     LocalTrainingOptions Training,
-    string Codec,
+    PayloadCodec Codec,
     DateTimeOffset Deadline);
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>

@@ -52,7 +52,7 @@ public sealed class WorkUnitFactory
             lease.Id, lease.Round, lease.Version, _options.Preset, _model, ShardText.Parse(lease.Shard),
             DataSpec.Synthetic(_corpus, _mix, sliceSeed),
             TrainingOptions(sliceSeed),
-            _options.Codec,
+            Codec,
             DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs));
     }
 

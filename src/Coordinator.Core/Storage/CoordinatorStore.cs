@@ -29,7 +29,6 @@ public sealed class CoordinatorStore : IDisposable
         CREATE TABLE IF NOT EXISTS evidence(
             seq INTEGER PRIMARY KEY AUTOINCREMENT, volunteer_id TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL,
             envelope BLOB, signature BLOB);
-        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """;
 
     private readonly SqliteConnection _db;
@@ -276,7 +275,7 @@ public sealed class CoordinatorStore : IDisposable
         }
     }
 
-    // ---- rejections and meta -------------------------------------------------------------------------
+    // ---- rejections -------------------------------------------------------------------------
 
     public void CountRejection(string reason)
     {
@@ -293,16 +292,6 @@ public sealed class CoordinatorStore : IDisposable
             while (r.Read()) map[r.GetString(0)] = r.GetInt64(1);
             return map;
         }
-    }
-
-    public string? GetMeta(string key)
-    {
-        lock (_gate) return Scalar("SELECT value FROM meta WHERE key = $k", ("$k", key)) as string;
-    }
-
-    public void SetMeta(string key, string value)
-    {
-        lock (_gate) Execute("INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
     }
 
     public void Dispose() => _db.Dispose();

@@ -36,7 +36,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 
     public override Task<ChallengeReply> GetChallenge(ChallengeRequest request, ServerCallContext context) => Guard(() =>
     {
-        RequireVersion(request.ProtocolVersion);
+        ProtocolVersion.Require(request.ProtocolVersion);
         var (nonce, expires) = _engine.IssueChallenge(request.PublicKey.ToByteArray());
         return new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds() };
     });
@@ -59,7 +59,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 
     public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context) => Guard(() =>
     {
-        RequireVersion(request.ProtocolVersion);
+        ProtocolVersion.Require(request.ProtocolVersion);
         var decision = _engine.RequestWork(request.SessionToken);
         if (decision.Unit is null)
             return new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } };
@@ -73,7 +73,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         ParameterCache.Entry entry;
         try
         {
-            RequireVersion(request.ProtocolVersion);
+            ProtocolVersion.Require(request.ProtocolVersion);
             var shard = _engine.LeasedShard(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
             entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
         }
@@ -107,7 +107,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != UpdateChunk.PartOneofCase.Header)
                 throw new ProtocolException(RejectReason.MalformedRequest, "the first SubmitUpdate message must be the header with the signed envelope");
             var header = requestStream.Current.Header;
-            RequireVersion(header.ProtocolVersion);
+            ProtocolVersion.Require(header.ProtocolVersion);
             var volunteer = _engine.Authenticate(header.SessionToken);
             if (header.Envelope.Length > _limits.MaxEnvelopeBytes)
                 throw new ProtocolException(RejectReason.Oversized, $"the envelope has {header.Envelope.Length} bytes; the limit is {_limits.MaxEnvelopeBytes}");
@@ -177,7 +177,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) => Guard(() =>
     {
-        RequireVersion(request.ProtocolVersion);
+        ProtocolVersion.Require(request.ProtocolVersion);
         var (valid, deadline) = _engine.Heartbeat(request.SessionToken, request.WorkUnitId);
         return new HeartbeatReply { ProtocolVersion = ProtocolVersion.Current, Round = (ulong)_engine.Round, LeaseValid = valid, LeaseDeadlineUnixMs = valid ? deadline.ToUnixTimeMilliseconds() : 0 };
     });
@@ -242,18 +242,12 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
                 ClipNorm = t.ClipNorm,
                 Seed = (ulong)t.Seed,
             },
-            Codec = unit.Codec switch { "fp32" => Codec.Fp32, "int8" => Codec.Int8Block, _ => Codec.Fp16 },
+            Codec = unit.Codec.ToProto(),
             DeadlineUnixMs = unit.Deadline.ToUnixTimeMilliseconds(),
             ModelPreset = unit.Preset,
             ModelConfigJson = JsonSerializer.Serialize(unit.Model),
             ParametersSha256 = ByteString.CopyFrom(parametersSha256),
         };
-    }
-
-    private static void RequireVersion(uint version)
-    {
-        if (!ProtocolVersion.IsSupported(version))
-            throw new ProtocolException(RejectReason.ProtocolMismatch, $"the client speaks protocol {version}; this coordinator speaks {ProtocolVersion.Minimum}..{ProtocolVersion.Current}");
     }
 
     private static Task<T> Guard<T>(Func<T> body)

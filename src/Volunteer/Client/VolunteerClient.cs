@@ -282,13 +282,15 @@ public sealed class VolunteerClient
         var h = w.Hyperparameters;
         var training = new LocalTrainingOptions((int)h.InnerSteps, (int)h.BatchSize, (int)h.SequenceLength, h.LearningRate, h.WeightDecay,
             (int)h.WarmupSteps, h.ClipNorm, (long)h.Seed);
-        var codec = w.Codec switch
+        PayloadCodec codec;
+        try
         {
-            Codec.Fp32 => PayloadCodec.Fp32,
-            Codec.Fp16 => PayloadCodec.Fp16,
-            Codec.Int8Block => PayloadCodec.Int8Block,
-            _ => throw new InvalidDataException($"the work unit names codec {w.Codec}, which this volunteer does not know; upgrade the volunteer."),
-        };
+            codec = ProtoMapping.FromProto(w.Codec);
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidDataException($"the work unit names codec {w.Codec}, which this volunteer does not know; upgrade the volunteer.");
+        }
         return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec);
     }
 

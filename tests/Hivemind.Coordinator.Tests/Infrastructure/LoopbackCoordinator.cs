@@ -1,8 +1,6 @@
-using Grpc.Net.Client;
 using Hivemind.Coordinator.Hosting;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol.Errors;
-using Hivemind.Protocol.Identity;
 using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
@@ -16,8 +14,7 @@ namespace Hivemind.Coordinator.Tests.Infrastructure;
 public sealed class LoopbackCoordinator : IAsyncDisposable
 {
     private readonly TempDirectory _dir;
-    private readonly List<GrpcChannel> _channels = [];
-    private readonly List<VolunteerIdentity> _identities = [];
+    private readonly List<IDisposable> _owned = [];
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<RoundSummary> _rounds = [];
     private WebApplication? _app;
@@ -60,24 +57,8 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
     }
 
     /// <summary>A volunteer client with a fresh key, reporting to a view that records what happened.</summary>
-    public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v")
-    {
-        var identity = VolunteerIdentity.Create();
-        _identities.Add(identity);
-        var channel = GrpcChannel.ForAddress(Address);
-        _channels.Add(channel);
-        var view = new RecordingView();
-        var options = new VolunteerOptions
-        {
-            Coordinator = Address,
-            MemoryBytes = EngineHarness.VolunteerMemory,
-            Device = "cpu",
-            Behavior = behavior,
-            MaxUnits = maxUnits,
-            CacheDirectory = Path.Combine(_dir.Path, "cache-" + name + "-" + _identities.Count),
-        };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view), view);
-    }
+    public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v") =>
+        TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits);
 
     /// <summary>Runs the clients until the engine reaches MaxRounds (or the timeout, which fails the test with what was awaited).</summary>
     public async Task TrainToTheEndAsync(IEnumerable<VolunteerClient> clients, TimeSpan timeout)
@@ -106,8 +87,7 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
-        foreach (var c in _channels) c.Dispose();
-        foreach (var i in _identities) i.Dispose();
+        foreach (var d in _owned) d.Dispose();
         Engine.Dispose();
         _dir.Dispose();
     }

@@ -1,5 +1,3 @@
-using Grpc.Net.Client;
-using Hivemind.Protocol.Identity;
 using Hivemind.Training;
 using Hivemind.Volunteer.Client;
 
@@ -20,21 +18,8 @@ public sealed class VolunteerPool(string scratch) : IAsyncDisposable
         var runs = new List<Task<int>>();
         for (int i = 0; i < count; i++)
         {
-            var identity = VolunteerIdentity.Create();
-            var channel = GrpcChannel.ForAddress(address);
-            _owned.Add(identity);
-            _owned.Add(channel);
-            var view = new LoopbackCoordinator.RecordingView();
+            var (client, view) = TestVolunteer.Create(address, Path.Combine(scratch, $"pool-cache-{_next++}"), _owned, maxUnits: unitsEach);
             views.Add(view);
-            var options = new VolunteerOptions
-            {
-                Coordinator = address,
-                MemoryBytes = EngineHarness.VolunteerMemory,
-                Device = "cpu",
-                MaxUnits = unitsEach,
-                CacheDirectory = Path.Combine(scratch, $"pool-cache-{_next++}"),
-            };
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
             runs.Add(Task.Run(() => client.RunAsync(CancellationToken.None)));
         }
         try

@@ -1,0 +1,31 @@
+using Grpc.Net.Client;
+using Hivemind.Protocol.Identity;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Client;
+
+namespace Hivemind.Coordinator.Tests.Infrastructure;
+
+/// <summary>An in-process volunteer client with a fresh key and its own cache, pointed at a coordinator address.</summary>
+public static class TestVolunteer
+{
+    /// <summary>Creates the client; the key and channel are added to <paramref name="owned"/> for the caller to dispose.</summary>
+    public static (VolunteerClient Client, LoopbackCoordinator.RecordingView View) Create(
+        string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0)
+    {
+        var identity = VolunteerIdentity.Create();
+        var channel = GrpcChannel.ForAddress(address);
+        owned.Add(identity);
+        owned.Add(channel);
+        var view = new LoopbackCoordinator.RecordingView();
+        var options = new VolunteerOptions
+        {
+            Coordinator = address,
+            MemoryBytes = EngineHarness.VolunteerMemory,
+            Device = "cpu",
+            Behavior = behavior,
+            MaxUnits = maxUnits,
+            CacheDirectory = cacheDirectory,
+        };
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view), view);
+    }
+}
