@@ -41,6 +41,9 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<ParameterCache>();
+        // One service instance for the process (gRPC would otherwise build one per call): its traffic counter and
+        // incoming folder are set up once.
+        builder.Services.AddSingleton<CoordinatorService>();
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = limits.MaxChunkBytes + (64 << 10);

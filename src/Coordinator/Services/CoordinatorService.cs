@@ -21,7 +21,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
     private readonly string _incoming;
-    private static long s_bytesReceived;
+    private long _bytesReceived;
 
     public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits)
     {
@@ -32,7 +32,8 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         Directory.CreateDirectory(_incoming);
     }
 
-    public static long BytesReceived => Interlocked.Read(ref s_bytesReceived);
+    /// <summary>Payload bytes streamed in by SubmitUpdate, accepted or not, since this process started.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
     public override Task<ChallengeReply> GetChallenge(ChallengeRequest request, ServerCallContext context) => Guard(() =>
     {
@@ -153,7 +154,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
                 // Durable before the engine records it and before the reply acknowledges it.
                 RandomAccess.FlushToDisk(file);
             }
-            Interlocked.Add(ref s_bytesReceived, received);
+            Interlocked.Add(ref _bytesReceived, received);
             submitted = true; // from here on the engine counts its own rejections
             long seq = _engine.Submit(new SubmittedUpdate(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), temp, received, sha.GetHashAndReset(), volunteer.Id));
             return new SubmitReply { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
