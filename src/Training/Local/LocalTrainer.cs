@@ -58,7 +58,8 @@ public static class LocalTrainer
         foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step);
         var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
         var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets));
-        var loss = crossEntropy + balance * model.Config.LoadBalanceWeight;
+        using Scalar balanceWeight = model.Config.LoadBalanceWeight; // explicit and kept alive: see MoeFeedForward
+        var loss = crossEntropy + balance.mul(balanceWeight);
         double ce = crossEntropy.item<float>();
         double total = loss.item<float>();
         if (!double.IsFinite(total)) throw new NonFiniteLossException(step + 1, total);

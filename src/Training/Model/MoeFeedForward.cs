@@ -66,8 +66,12 @@ internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
         long[] perExpert = counts.data<long>().ToArray();
         for (int e = 0; e < _experts; e++) Load[e] += perExpert[e];
 
-        var fraction = counts.to_type(ScalarType.Float32) / (n * _topK);
-        LastBalanceLoss = (fraction * probs.mean([0])).sum() * _experts;
+        // Explicit Scalars held by `using`: TorchSharp 0.107's tensor-with-number operators create a Scalar that the GC
+        // may finalize while the native op still reads it ("Unknown scalar type", seen intermittently in tests).
+        using Scalar perExpertShare = n * _topK;
+        using Scalar experts = _experts;
+        var fraction = counts.to_type(ScalarType.Float32).div(perExpertShare);
+        LastBalanceLoss = (fraction * probs.mean([0])).sum().mul(experts);
 
         var order = assignments.argsort();
         var token = order.floor_divide(_topK);

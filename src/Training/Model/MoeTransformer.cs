@@ -66,7 +66,9 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance + b;
         }
         var logits = _head.forward(_lnF.forward(x));
-        return (logits, balance is null ? zeros(1).squeeze() : balance / Config.Layers);
+        if (balance is null) return (logits, zeros(1).squeeze());
+        using Scalar layers = Config.Layers; // explicit and kept alive: see MoeFeedForward
+        return (logits, balance.div(layers));
     }
 
     /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>
