@@ -71,7 +71,8 @@ public sealed class AggregationPipeline
         }
 
         float[] result = Aggregator.Aggregate(current, weights is null ? ReadOnlySpan<double>.Empty : currentWeights);
-        return new AggregationOutcome(result, filtered.Rejected);
+        IReadOnlyList<string> warnings = Aggregator is IAggregationDiagnostics diagnostics ? diagnostics.LastWarnings : [];
+        return new AggregationOutcome(result, filtered.Rejected) { Warnings = warnings };
     }
 
     /// <summary>Checks every stage against n inputs before any work, so a bad f fails fast with n, f and the bound.</summary>

@@ -29,7 +29,7 @@ public static class AttackFactory
             "gaussian" => (new GaussianAttack(Positive(s, s.Double("sigma", 1), "sigma"), s.Double("mu", 0)), ["sigma", "mu"]),
             "alie" => (new AlieAttack(s.Has("z") ? s.Double("z") : null), ["z"]),
             "ipm" => (new InnerProductManipulationAttack(s.Double("eps", 0.5)), ["eps"]),
-            "mimic" => (new MimicAttack(s.Int("target", 0)), ["target"]),
+            "mimic" => (new MimicAttack(NonNegative(s, s.Int("target", 0), "target")), ["target"]),
             "min-max" => (DistanceBoundAttack.MinMax, []),
             "min-sum" => (DistanceBoundAttack.MinSum, []),
             "scaled" => (new ScaledAttack(s.Double("factor")), ["factor"]),
@@ -43,5 +43,8 @@ public static class AttackFactory
     }
 
     private static double Positive(SpecStage s, double value, string key) =>
-        value > 0 ? value : throw s.Invalid($"{s.Name}: {key}={value} must be > 0");
+        value > 0 ? value : throw s.Invalid($"{s.Name}: {key}={value} must be > 0", key);
+
+    private static int NonNegative(SpecStage s, int value, string key) =>
+        value >= 0 ? value : throw s.Invalid($"{s.Name}: {key}={value} must be >= 0 (an index into the honest updates)", key);
 }

@@ -3,9 +3,16 @@ using Hivemind.Aggregation.Kernels;
 namespace Hivemind.Aggregation.Aggregators;
 
 /// <summary>
-/// Bulyan (El Mhamdi et al. 2018): pick θ = n−2f inputs by repeated Krum, then a coordinate-wise
-/// trimmed mean dropping f from each side (β = θ−2f values kept); needs n ≥ 4f+3. Ignores weights.
-/// The trimmed mean stands in for the paper's "β closest to the median", as ByzFL does.
+/// Bulyan as published (El Mhamdi et al. 2018): select θ = n−2f inputs by Krum applied repeatedly to
+/// the ones not yet selected, then per coordinate average the β = θ−2f selected values closest to
+/// their median. Needs n ≥ 4f+3. Ignores weights.
+/// <para>
+/// Differences from ByzFL's Bulyan, on purpose: ByzFL ends with a coordinate-wise trimmed mean of the θ
+/// selected (the β middle ranks), which is not the paper's rule when the selected values are skewed
+/// around their median; and Krum inside scores with the paper's n−f−2 neighbours (see
+/// <see cref="KrumAggregator"/>). Distances come from the median-centred Gram matrix, so huge or
+/// offset rows keep their ranking.
+/// </para>
 /// </summary>
 public sealed class BulyanAggregator : IAggregator
 {
@@ -26,6 +33,7 @@ public sealed class BulyanAggregator : IAggregator
         EnsureWithinBreakdown(inputs.Count);
         int n = inputs.Count;
         int theta = n - 2 * _f;
+        int beta = theta - 2 * _f;
         double[] distances = GramMatrix.SquaredDistances(inputs);
         var remaining = Enumerable.Range(0, n).ToList();
         var selected = new List<ReadOnlyMemory<float>>(theta);
@@ -37,6 +45,6 @@ public sealed class BulyanAggregator : IAggregator
             remaining.RemoveAt(best);
         }
 
-        return CoordinateWise.TrimmedMean(selected, _f);
+        return ClosestToMedian.Mean(selected, beta);
     }
 }

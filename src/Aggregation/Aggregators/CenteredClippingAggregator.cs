@@ -8,6 +8,11 @@ namespace Hivemind.Aggregation.Aggregators;
 /// iters times from a centre kept across rounds: the previous aggregate (beta=0) or a momentum
 /// m ← beta·m + (1−beta)·aggregate. With no centre yet (first round, or after a length change)
 /// it starts from the coordinate-wise median, so round one is robust too. One instance per tensor group.
+/// <para>
+/// Difference from ByzFL, on purpose: ByzFL's CenteredClipping starts from zero when it has no centre,
+/// which in round one lets every attacker pull by τ from the origin rather than from a robust point.
+/// Distances to the centre are accumulated in double, so huge rows are clipped, never turned into ∞.
+/// </para>
 /// </summary>
 public sealed class CenteredClippingAggregator : IAggregator, IStatefulAggregator
 {
@@ -19,10 +24,10 @@ public sealed class CenteredClippingAggregator : IAggregator, IStatefulAggregato
     public CenteredClippingAggregator(double tau, int iterations = 1, double beta = 0)
     {
         Breakdown.RequirePositive("cclip", "tau", tau);
-        Breakdown.RequirePositive("cclip", "iters", iterations);
+        Breakdown.RequireAtLeast("cclip", "iters", iterations, 1, "clipping steps per round");
         if (!(beta >= 0 && beta < 1))
         {
-            throw new AggregationConfigException($"cclip: beta={beta} must be in [0, 1) (0 = centre is the previous aggregate).");
+            throw new AggregationConfigException($"cclip: beta={beta} must be in [0, 1) (0 = centre is the previous aggregate).", "beta");
         }
 
         _tau = tau;

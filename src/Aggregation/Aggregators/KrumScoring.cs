@@ -1,14 +1,17 @@
+using Hivemind.Aggregation.Kernels;
+
 namespace Hivemind.Aggregation.Aggregators;
 
 /// <summary>Krum scores: each candidate's sum of squared distances to its n−f−2 nearest other candidates.</summary>
 internal static class KrumScoring
 {
-    /// <summary>Scores of the candidates in <paramref name="active"/> (indices into the n×n distance matrix).</summary>
+    /// <summary>Scores of the candidates in <paramref name="active"/> (indices into the n×n distance matrix); NaN distances rank as +∞.</summary>
     public static double[] Scores(double[] distances, int n, IReadOnlyList<int> active, int f)
     {
-        int neighbours = Math.Max(0, active.Count - f - 2);
+        // In 64 bits: f near int.MaxValue must give zero neighbours, not a wrapped positive count.
+        int neighbours = (int)Math.Clamp((long)active.Count - f - 2, 0, active.Count - 1);
         var scores = new double[active.Count];
-        var row = new double[active.Count - 1];
+        var row = new double[Math.Max(0, active.Count - 1)];
         for (int a = 0; a < active.Count; a++)
         {
             int k = 0;
@@ -16,7 +19,7 @@ internal static class KrumScoring
             {
                 if (b != a)
                 {
-                    row[k++] = distances[active[a] * n + active[b]];
+                    row[k++] = NanLast.Key(distances[active[a] * n + active[b]]);
                 }
             }
 
@@ -33,7 +36,7 @@ internal static class KrumScoring
         return scores;
     }
 
-    /// <summary>Positions of the m smallest scores, ties broken by position so the choice is deterministic.</summary>
+    /// <summary>Positions of the m smallest scores, NaN last, ties broken by position so the choice is deterministic.</summary>
     public static int[] Lowest(double[] scores, int m) =>
-        Enumerable.Range(0, scores.Length).OrderBy(i => scores[i]).ThenBy(i => i).Take(m).ToArray();
+        Enumerable.Range(0, scores.Length).OrderBy(i => NanLast.Key(scores[i])).ThenBy(i => i).Take(m).ToArray();
 }

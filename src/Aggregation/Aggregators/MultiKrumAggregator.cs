@@ -13,9 +13,9 @@ public sealed class MultiKrumAggregator : IAggregator
     public MultiKrumAggregator(int f, int? m = null)
     {
         Breakdown.RequireNonNegative("multi-krum", "f", f);
-        if (m is < 1)
+        if (m is { } averaged)
         {
-            throw new AggregationConfigException($"multi-krum: m={m} must be >= 1 (it is how many inputs are averaged).");
+            Breakdown.RequireAtLeast("multi-krum", "m", averaged, 1, "it is how many inputs are averaged");
         }
 
         _f = f;
@@ -27,7 +27,7 @@ public sealed class MultiKrumAggregator : IAggregator
     public void EnsureWithinBreakdown(int n)
     {
         Breakdown.Require(Name, n, _f, 2, 2, "Blanchard et al. 2017");
-        if (_m > n - _f)
+        if (_m > (long)n - _f)
         {
             throw new AggregationConfigException($"{Name}: m={_m} exceeds n-f = {n}-{_f} = {n - _f}; averaging more than n-f inputs may include attackers. Lower m.");
         }

@@ -7,6 +7,11 @@ namespace Hivemind.Aggregation.Attacks;
 /// A Little Is Enough (Baruch et al. 2019): every attacker sends mean − z·std, coordinate-wise.
 /// Without a given z, z = Φ⁻¹((n − s)/n) with s = ⌊n/2 + 1⌋ − f and n = honest + f, the paper's
 /// largest shift that still leaves the attackers inside the majority.
+/// <para>
+/// Difference from ByzFL, on purpose: ByzFL sends mean + z·σ with the population σ; this sends mean − z·σ
+/// with the sample σ. The direction is a convention (the rules here are symmetric under a sign flip, so
+/// it mirrors the attack without weakening it); pass a negative z for ByzFL's direction.
+/// </para>
 /// </summary>
 public sealed class AlieAttack(double? z = null) : IAttack
 {
@@ -27,7 +32,7 @@ public sealed class AlieAttack(double? z = null) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         double zUsed = z ?? ZFor(honest.Count + f, f);
         float[] mean = HonestStatistics.Mean(honest);
         float[] std = HonestStatistics.StandardDeviation(honest, mean);

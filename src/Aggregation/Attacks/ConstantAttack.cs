@@ -7,7 +7,7 @@ public sealed class ConstantAttack(string name, float value) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        int d = HonestStatistics.Length(honest, Name);
+        int d = HonestStatistics.Length(honest, f, Name);
         var result = new float[f][];
         for (int k = 0; k < f; k++)
         {

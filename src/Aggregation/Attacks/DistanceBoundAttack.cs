@@ -30,7 +30,7 @@ public sealed class DistanceBoundAttack : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         int n = honest.Count;
         float[] mean = HonestStatistics.Mean(honest);
         float[] p = HonestStatistics.StandardDeviation(honest, mean);

@@ -9,7 +9,7 @@ public sealed class GaussianAttack(double sigma, double mu = 0) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        int d = HonestStatistics.Length(honest, Name);
+        int d = HonestStatistics.Length(honest, f, Name);
         var result = new float[f][];
         var buffer = new double[d];
         for (int k = 0; k < f; k++)

@@ -6,8 +6,18 @@ namespace Hivemind.Aggregation.Attacks;
 /// <summary>Coordinate-wise mean and standard deviation of the honest updates, which most attacks start from.</summary>
 internal static class HonestStatistics
 {
-    public static int Length(IReadOnlyList<ReadOnlyMemory<float>> honest, string attack)
+    /// <summary>
+    /// Checks the honest updates and f, and returns the update length. f·d must fit one array (the
+    /// crafted stack is written as one) and n = honest + f must fit an int: f near int.MaxValue is an
+    /// error naming f, not an out-of-memory crash or a wrapped n.
+    /// </summary>
+    public static int Length(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, string attack)
     {
+        if (f < 0)
+        {
+            throw new ArgumentException($"{attack}: f={f} Byzantine updates; f must be >= 0.");
+        }
+
         if (honest.Count == 0)
         {
             throw new ArgumentException($"{attack}: needs at least one honest update to craft from, got none.");
@@ -22,8 +32,17 @@ internal static class HonestStatistics
             }
         }
 
+        long total = (long)f * d;
+        if (total > Array.MaxLength || (long)honest.Count + f > int.MaxValue)
+        {
+            throw new ArgumentException(
+                $"{attack}: f={f} Byzantine updates of length {d} is {total} floats, more than one array holds ({Array.MaxLength}); lower f to at most {MaxF(d, honest.Count)}.");
+        }
+
         return d;
     }
+
+    private static long MaxF(int d, int honestCount) => Math.Min(d == 0 ? int.MaxValue : Array.MaxLength / d, int.MaxValue - (long)honestCount);
 
     public static float[] Mean(IReadOnlyList<ReadOnlyMemory<float>> honest) => WeightedSum.Mean(honest);
 

@@ -9,7 +9,7 @@ public sealed class InnerProductManipulationAttack(double epsilon) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         float[] mean = HonestStatistics.Mean(honest);
         TensorPrimitives.Multiply(mean, (float)-epsilon, mean);
         return HonestStatistics.Repeat(mean, f);

@@ -7,7 +7,7 @@ public sealed class MimicAttack(int target = 0) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         if (target < 0 || target >= honest.Count)
         {
             throw new ArgumentException($"mimic: target={target} but there are {honest.Count} honest updates; use 0..{honest.Count - 1}.");

@@ -9,7 +9,7 @@ public sealed class ScaledAttack(double factor) : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         float[] mean = HonestStatistics.Mean(honest);
         TensorPrimitives.Multiply(mean, (float)factor, mean);
         return HonestStatistics.Repeat(mean, f);

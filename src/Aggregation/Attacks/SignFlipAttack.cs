@@ -9,7 +9,7 @@ public sealed class SignFlipAttack : IAttack
 
     public float[][] Craft(IReadOnlyList<ReadOnlyMemory<float>> honest, int f, Random rng)
     {
-        HonestStatistics.Length(honest, Name);
+        HonestStatistics.Length(honest, f, Name);
         float[] mean = HonestStatistics.Mean(honest);
         TensorPrimitives.Negate(mean, mean);
         return HonestStatistics.Repeat(mean, f);

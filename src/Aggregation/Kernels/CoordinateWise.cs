@@ -42,7 +42,6 @@ internal static unsafe class CoordinateWise
     {
         bool useWide = (wide ?? UseVector512) && Vector512.IsHardwareAccelerated;
         using var rows = new PinnedRows(inputs);
-        int n = rows.Count;
         int d = rows.Length;
         var result = new float[d];
         if (d == 0)
@@ -50,34 +49,80 @@ internal static unsafe class CoordinateWise
             return result;
         }
 
-        int[] network = SortingNetwork.For(n, lo, hi);
-        float scale = 1f / (hi - lo + 1);
         nint[] pointers = rows.Pointers;
         int chunks = (d + ChunkCoordinates - 1) / ChunkCoordinates;
         Parallel.For(0, chunks, chunk =>
         {
             int start = chunk * ChunkCoordinates;
-            int end = Math.Min(d, start + ChunkCoordinates);
-            if (useWide && n <= MaxStackInputs)
-            {
-                Vector512<float>* wide = stackalloc Vector512<float>[n];
-                RunChunk512(pointers, wide, network, lo, hi, scale, result, start, end);
-            }
-            else if (n <= MaxStackInputs)
-            {
-                Vector256<float>* registers = stackalloc Vector256<float>[n];
-                RunChunk(pointers, registers, network, lo, hi, scale, result, start, end);
-            }
-            else
-            {
-                var heap = new Vector256<float>[n];
-                fixed (Vector256<float>* registers = heap)
-                {
-                    RunChunk(pointers, registers, network, lo, hi, scale, result, start, end);
-                }
-            }
+            RangeInto(pointers, lo, hi, result, start, Math.Min(d, start + ChunkCoordinates), useWide);
         });
         return result;
+    }
+
+    /// <summary>The sorted-range mean of coordinates start..end−1 into result[start..end), on the calling thread.</summary>
+    /// <param name="rows">Pinned row addresses (see <see cref="PinnedRows"/>), all at least end floats long.</param>
+    internal static void RangeInto(nint[] rows, int lo, int hi, float[] result, int start, int end, bool wide)
+    {
+        int n = rows.Length;
+        int[] network = SortingNetwork.For(n, lo, hi);
+        float scale = 1f / (hi - lo + 1);
+        if (wide && n <= MaxStackInputs)
+        {
+            Vector512<float>* registers512 = stackalloc Vector512<float>[n];
+            RunChunk512(rows, registers512, network, lo, hi, scale, result, start, end);
+        }
+        else if (n <= MaxStackInputs)
+        {
+            Vector256<float>* registers = stackalloc Vector256<float>[n];
+            RunChunk(rows, registers, network, lo, hi, scale, result, start, end);
+        }
+        else
+        {
+            var heap = new Vector256<float>[n];
+            fixed (Vector256<float>* registers = heap)
+            {
+                RunChunk(rows, registers, network, lo, hi, scale, result, start, end);
+            }
+        }
+
+        RepairOverflow(rows, lo, hi, result, start, end);
+    }
+
+    /// <summary>
+    /// The kept values are summed in float, which overflows to ±∞ when they are near float.MaxValue (finite
+    /// inputs, but honest ones that large). Such coordinates, and only those, are recomputed in double; a
+    /// scan of the output chunk (1/n of the input) is all it costs when nothing overflowed.
+    /// </summary>
+    private static void RepairOverflow(nint[] rows, int lo, int hi, float[] result, int start, int end)
+    {
+        int first = Policy.InputPolicy.FirstNonFinite(result.AsSpan(start, end - start));
+        if (first < 0)
+        {
+            return;
+        }
+
+        var column = new double[rows.Length];
+        for (int j = start + first; j < end; j++)
+        {
+            if (float.IsFinite(result[j]))
+            {
+                continue;
+            }
+
+            for (int i = 0; i < rows.Length; i++)
+            {
+                column[i] = ((float*)rows[i])[j];
+            }
+
+            Array.Sort(column);
+            double sum = 0;
+            for (int k = lo; k <= hi; k++)
+            {
+                sum += column[k];
+            }
+
+            result[j] = (float)(sum / (hi - lo + 1));
+        }
     }
 
     private static void RunChunk(nint[] rows, Vector256<float>* registers, int[] network, int lo, int hi, float scale, float[] result, int start, int end)

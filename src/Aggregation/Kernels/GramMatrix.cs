@@ -1,47 +1,61 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Hivemind.Aggregation.Kernels;
 
 /// <summary>
-/// Pairwise squared distances from a cache-blocked Gram matrix: ‖a−b‖² = ‖a‖² + ‖b‖² − 2a·b.
-/// Each block of coordinates of all n rows is read from memory once and reused by all n² pairs
-/// from cache, instead of n² passes over memory; 4×2 register tiles keep the FMA units busy.
-/// Partial dot products run in float within a block and are summed across blocks in double.
+/// Pairwise squared distances from a cache-blocked Gram matrix of the rows centred on their
+/// coordinate-wise median: ‖a−b‖² = ‖a−m‖² + ‖b−m‖² − 2(a−m)·(b−m). Each block of coordinates of all
+/// n rows is read from memory once and reused by all n² pairs from cache, instead of n² passes over
+/// memory; 4×2 register tiles keep the FMA units busy.
+/// <para>
+/// Numerics. Raw rows fail two ways: float products of values above ~1.8e19 overflow to ∞ (and ∞ − ∞
+/// is NaN), and rows far from the origin relative to their spread (1000 ± 0.01) cancel in
+/// ‖a‖² + ‖b‖² − 2a·b. So within each block every row is centred on the block's median (which lies in
+/// the honest range while f &lt; n/2) and scaled by a power of two to a largest magnitude below 1; the
+/// float tile then sums at most 2048 products of magnitude ≤ 1 (no overflow), and block results are
+/// rescaled and summed in double. Powers of two are exact, so nothing is lost but the float rounding of
+/// the block sums. Centring costs one median network and one scaling pass per block, on data already
+/// in cache.
+/// </para>
 /// </summary>
 internal static unsafe class GramMatrix
 {
-    /// <summary>2048 floats = 8 KB per row per block; 64 rows = 512 KB, within a core's L2.</summary>
-    private const int BlockCoordinates = 2048;
+    private const int BlockCoordinates = BlockState.RowFloats;
 
     private const int TileRows = 4;
     private const int TileCols = 2;
 
-    /// <summary>The n×n Gram matrix G[i,j] = xᵢ·xⱼ, row-major.</summary>
+    /// <summary>The n×n Gram matrix G[i,j] = (xᵢ − m)·(xⱼ − m), row-major, with m the coordinate-wise median.</summary>
     /// <param name="wide">Use 16-lane AVX-512 tiles; null means whenever the CPU has them.</param>
-    public static double[] Compute(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null)
+    public static CenteredGram Centered(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null)
     {
         bool useWide = (wide ?? true) && Vector512.IsHardwareAccelerated;
+        bool medianWide = CoordinateWise.UseVector512 && Vector512.IsHardwareAccelerated;
         using var rows = new PinnedRows(inputs);
         int n = rows.Count;
         int d = rows.Length;
         var gram = new double[n * n];
+        var median = new float[d];
         nint[] pointers = rows.Pointers;
         int blocks = (d + BlockCoordinates - 1) / BlockCoordinates;
         var gate = new object();
-        Parallel.For(0, blocks, () => new double[n * n], (block, _, local) =>
+        Parallel.For(0, blocks, () => new BlockState(n), (block, _, state) =>
         {
             int start = block * BlockCoordinates;
-            int length = Math.Min(d, start + BlockCoordinates) - start;
-            AccumulateBlock(pointers, start, length, local, useWide);
-            return local;
-        }, local =>
+            int end = Math.Min(d, start + BlockCoordinates);
+            CoordinateWise.RangeInto(pointers, (n - 1) / 2, n / 2, median, start, end, medianWide);
+            CentreAndScale(pointers, median, start, end, state);
+            AccumulateBlock(state, end - start, useWide);
+            return state;
+        }, state =>
         {
             lock (gate)
             {
-                for (int k = 0; k < local.Length; k++)
+                for (int k = 0; k < state.Gram.Length; k++)
                 {
-                    gram[k] += local[k];
+                    gram[k] += state.Gram[k];
                 }
             }
         });
@@ -54,29 +68,48 @@ internal static unsafe class GramMatrix
             }
         }
 
-        return gram;
+        return new CenteredGram(gram, n, median);
     }
 
-    /// <summary>Squared Euclidean distances, row-major n×n, clamped at 0 against rounding.</summary>
-    public static double[] SquaredDistances(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null)
+    /// <summary>Squared Euclidean distances, row-major n×n (see <see cref="CenteredGram.SquaredDistances"/>).</summary>
+    public static double[] SquaredDistances(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null) =>
+        Centered(inputs, wide).SquaredDistances();
+
+    /// <summary>
+    /// Writes (x − m)/2·2^eᵢ for every row i into the block scratch, with eᵢ chosen so the row's largest
+    /// magnitude is below 1, and records the exact factor 2^(1−eᵢ) that undoes it. Halving first keeps
+    /// x − m finite even for x and m of opposite sign near float.MaxValue.
+    /// </summary>
+    private static void CentreAndScale(nint[] rows, float[] median, int start, int end, BlockState state)
     {
-        double[] gram = Compute(inputs, wide);
-        int n = inputs.Count;
-        var distances = new double[n * n];
-        for (int i = 0; i < n; i++)
+        int length = end - start;
+        ReadOnlySpan<float> centre = median.AsSpan(start, length);
+        for (int i = 0; i < rows.Length; i++)
         {
-            for (int j = 0; j < n; j++)
+            var source = new ReadOnlySpan<float>((float*)rows[i] + start, length);
+            var target = new Span<float>(state.Row(i), length);
+            TensorPrimitives.Multiply(source, 0.5f, target);
+            TensorPrimitives.MultiplyAdd(centre, -0.5f, target, target);
+            float largest = length == 0 ? 0 : TensorPrimitives.MaxMagnitude(target);
+            if (largest == 0)
             {
-                distances[i * n + j] = i == j ? 0 : Math.Max(0, gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j]);
+                state.Scales[i] = 0;
+                continue;
             }
-        }
 
-        return distances;
+            // largest < 2^(ILogB+1), so multiplying by 2^−(ILogB+1) leaves every magnitude below 1.
+            int exponent = -(MathF.ILogB(largest) + 1);
+            TensorPrimitives.Multiply(target, MathF.ScaleB(1f, exponent), target);
+            state.Scales[i] = Math.ScaleB(1.0, 1 - exponent);
+        }
     }
 
-    private static void AccumulateBlock(nint[] rows, int start, int length, double[] gram, bool wide)
+    private static void AccumulateBlock(BlockState state, int length, bool wide)
     {
-        int n = rows.Length;
+        int n = state.Count;
+        nint[] rows = state.Pointers;
+        double[] gram = state.Gram;
+        double[] scales = state.Scales;
         Span<float> tile = stackalloc float[TileRows * TileCols];
         for (int i0 = 0; i0 < n; i0 += TileRows)
         {
@@ -85,12 +118,13 @@ internal static unsafe class GramMatrix
             {
                 if (wide)
                 {
-                    Tile512(rows, i0, j0, start, length, tile);
+                    Tile512(rows, i0, j0, 0, length, tile);
                 }
                 else
                 {
-                    Tile(rows, i0, j0, start, length, tile);
+                    Tile(rows, i0, j0, 0, length, tile);
                 }
+
                 for (int a = 0; a < TileRows; a++)
                 {
                     for (int b = 0; b < TileCols; b++)
@@ -99,7 +133,7 @@ internal static unsafe class GramMatrix
                         int j = j0 + b;
                         if (i < n && j < n && i <= j)
                         {
-                            gram[i * n + j] += tile[a * TileCols + b];
+                            gram[i * n + j] += scales[i] * scales[j] * tile[a * TileCols + b];
                         }
                     }
                 }

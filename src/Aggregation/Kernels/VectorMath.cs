@@ -1,49 +1,71 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Hivemind.Aggregation.Kernels;
 
-/// <summary>Small helpers over whole vectors, in double where sums of many squares would lose bits.</summary>
+/// <summary>
+/// Norms, distances and dot products of whole vectors, accumulated in double from exact float-to-double
+/// widening: a float square overflows above ~1.8e19 (and ∞ − ∞ is NaN downstream), and a double
+/// product of two floats is exact, so these cannot overflow or lose the small terms. They stream
+/// memory once, so the wider arithmetic costs little.
+/// </summary>
 internal static class VectorMath
 {
     public static double Norm(ReadOnlySpan<float> x) => Math.Sqrt(SquaredNorm(x));
 
-    /// <summary>‖x‖² accumulated in double over float-precision chunks of 4096.</summary>
-    public static double SquaredNorm(ReadOnlySpan<float> x)
-    {
-        double total = 0;
-        for (int start = 0; start < x.Length; start += 4096)
-        {
-            ReadOnlySpan<float> chunk = x.Slice(start, Math.Min(4096, x.Length - start));
-            total += TensorPrimitives.Dot(chunk, chunk);
-        }
-
-        return total;
-    }
-
-    /// <summary>‖x − y‖ accumulated like <see cref="SquaredNorm"/>.</summary>
-    public static double Distance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        double total = 0;
-        for (int start = 0; start < x.Length; start += 4096)
-        {
-            int length = Math.Min(4096, x.Length - start);
-            float part = TensorPrimitives.Distance(x.Slice(start, length), y.Slice(start, length));
-            total += (double)part * part;
-        }
-
-        return Math.Sqrt(total);
-    }
+    public static double SquaredNorm(ReadOnlySpan<float> x) => Dot(x, x);
 
     public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
-        double total = 0;
-        for (int start = 0; start < x.Length; start += 4096)
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        int lanes = Vector256<float>.Count;
+        Vector256<double> low = Vector256<double>.Zero, high = Vector256<double>.Zero;
+        int j = 0;
+        for (; j + lanes <= x.Length; j += lanes)
         {
-            int length = Math.Min(4096, x.Length - start);
-            total += TensorPrimitives.Dot(x.Slice(start, length), y.Slice(start, length));
+            (Vector256<double> xl, Vector256<double> xh) = Vector256.Widen(Vector256.LoadUnsafe(ref xs, (nuint)j));
+            (Vector256<double> yl, Vector256<double> yh) = Vector256.Widen(Vector256.LoadUnsafe(ref ys, (nuint)j));
+            low = Vector256.FusedMultiplyAdd(xl, yl, low);
+            high = Vector256.FusedMultiplyAdd(xh, yh, high);
+        }
+
+        double total = Vector256.Sum(low + high);
+        for (; j < x.Length; j++)
+        {
+            total += (double)x[j] * y[j];
         }
 
         return total;
+    }
+
+    /// <summary>‖x − y‖, the difference taken in double (float x − y overflows for opposite signs near float.MaxValue).</summary>
+    public static double Distance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        int lanes = Vector256<float>.Count;
+        Vector256<double> low = Vector256<double>.Zero, high = Vector256<double>.Zero;
+        int j = 0;
+        for (; j + lanes <= x.Length; j += lanes)
+        {
+            (Vector256<double> xl, Vector256<double> xh) = Vector256.Widen(Vector256.LoadUnsafe(ref xs, (nuint)j));
+            (Vector256<double> yl, Vector256<double> yh) = Vector256.Widen(Vector256.LoadUnsafe(ref ys, (nuint)j));
+            Vector256<double> dl = xl - yl;
+            Vector256<double> dh = xh - yh;
+            low = Vector256.FusedMultiplyAdd(dl, dl, low);
+            high = Vector256.FusedMultiplyAdd(dh, dh, high);
+        }
+
+        double total = Vector256.Sum(low + high);
+        for (; j < x.Length; j++)
+        {
+            double difference = (double)x[j] - y[j];
+            total += difference * difference;
+        }
+
+        return Math.Sqrt(total);
     }
 
     /// <summary>Returns x scaled so that its norm is at most tau (the same buffer when already inside).</summary>
@@ -56,7 +78,20 @@ internal static class VectorMath
         }
 
         var clipped = new float[x.Length];
-        TensorPrimitives.Multiply(x.Span, (float)(tau / norm), clipped);
+        double factor = tau / norm;
+        if (float.IsNormal((float)factor))
+        {
+            TensorPrimitives.Multiply(x.Span, (float)factor, clipped);
+            return clipped;
+        }
+
+        // A factor below float's normal range (a tiny tau against a huge row) keeps too few bits as a float.
+        ReadOnlySpan<float> source = x.Span;
+        for (int j = 0; j < clipped.Length; j++)
+        {
+            clipped[j] = (float)(source[j] * factor);
+        }
+
         return clipped;
     }
 }

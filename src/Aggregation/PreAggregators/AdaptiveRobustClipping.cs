@@ -34,7 +34,7 @@ public sealed class AdaptiveRobustClipping : IPreAggregator
 
         var norms = new double[n];
         Parallel.For(0, n, i => norms[i] = VectorMath.Norm(inputs[i].Span));
-        int[] byNorm = Enumerable.Range(0, n).OrderByDescending(i => norms[i]).ThenBy(i => i).ToArray();
+        int[] byNorm = Enumerable.Range(0, n).OrderByDescending(i => NanLast.Key(norms[i])).ThenBy(i => i).ToArray();
         double threshold = norms[byNorm[k]];
         var outputs = inputs.ToArray();
         for (int r = 0; r < k; r++)

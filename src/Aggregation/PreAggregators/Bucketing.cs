@@ -15,10 +15,7 @@ public sealed class Bucketing : IPreAggregator
 
     public Bucketing(int s, int seed = 0)
     {
-        if (s < 1)
-        {
-            throw new AggregationConfigException($"bucketing: s={s} must be >= 1 (inputs per bucket).");
-        }
+        Breakdown.RequireAtLeast("bucketing", "s", s, 1, "inputs per bucket");
 
         _s = s;
         _seed = seed;
@@ -29,7 +26,8 @@ public sealed class Bucketing : IPreAggregator
 
     public bool PreservesCount => _s == 1;
 
-    public int OutputCount(int n) => (n + _s - 1) / _s;
+    /// <remarks>In 64 bits: n + s − 1 overflows int for s near int.MaxValue.</remarks>
+    public int OutputCount(int n) => (int)(((long)n + _s - 1) / _s);
 
     public void EnsureWithinBreakdown(int n) => Breakdown.RequireAtLeastOne(Name, n);
 

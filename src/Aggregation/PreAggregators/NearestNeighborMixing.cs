@@ -4,7 +4,8 @@ namespace Hivemind.Aggregation.PreAggregators;
 
 /// <summary>
 /// Nearest-neighbour mixing (Allouah et al. 2023): input i becomes the mean of its n−f nearest
-/// inputs (itself included). Needs n &gt; 2f. Distances come from the blocked Gram matrix.
+/// inputs (itself included). Needs n &gt; 2f. Distances come from the median-centred blocked Gram
+/// matrix, so huge rows and rows far from the origin keep their ranking.
 /// </summary>
 public sealed class NearestNeighborMixing : IPreAggregator
 {
@@ -32,9 +33,9 @@ public sealed class NearestNeighborMixing : IPreAggregator
         {
             int row = i;
 
-            // Itself first (distance 0), then by distance, ties by index: deterministic.
+            // Itself first (distance 0), then by distance with NaN last, ties by index: deterministic.
             groups[i] = Enumerable.Range(0, n)
-                .OrderBy(j => j == row ? -1 : distances[row * n + j])
+                .OrderBy(j => j == row ? -1 : NanLast.Key(distances[row * n + j]))
                 .ThenBy(j => j)
                 .Take(n - _f)
                 .ToArray();

@@ -23,7 +23,10 @@ internal static class RuleCatalog
                 "trimmed-mean" => new TrimmedMeanAggregator(s.Int("f")),
                 "krum" => new KrumAggregator(s.Int("f")),
                 "multi-krum" => new MultiKrumAggregator(s.Int("f"), s.Has("m") ? s.Int("m") : null),
-                "geomed" => new GeometricMedianAggregator(s.Double("nu", 1e-6), s.Int("iters", 8), s.Double("tol", 1e-6)),
+                "geomed" => new GeometricMedianAggregator(
+                    s.Double("nu", GeometricMedianAggregator.DefaultNu),
+                    s.Int("iters", GeometricMedianAggregator.DefaultIterations),
+                    s.Double("tol", GeometricMedianAggregator.DefaultTolerance)),
                 "cclip" => new CenteredClippingAggregator(s.Double("tau"), s.Int("iters", 1), s.Double("beta", 0)),
                 "bulyan" => new BulyanAggregator(s.Int("f")),
                 _ => throw s.Invalid(Unknown(s.Name)),
@@ -33,7 +36,7 @@ internal static class RuleCatalog
         }
         catch (AggregationConfigException e)
         {
-            throw s.Invalid(e.Message);
+            throw s.Invalid(e.Message, e.Parameter);
         }
     }
 
@@ -54,7 +57,7 @@ internal static class RuleCatalog
         }
         catch (AggregationConfigException e)
         {
-            throw s.Invalid(e.Message);
+            throw s.Invalid(e.Message, e.Parameter);
         }
     }
 

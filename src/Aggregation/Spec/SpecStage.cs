@@ -61,6 +61,10 @@ internal sealed class SpecStage(string source, string name, int column, IReadOnl
     /// <summary>Wraps a config error from a constructor so it points at this stage.</summary>
     public SpecParseException Invalid(string problem) => new(source, Column, problem);
 
+    /// <summary>A config error about one parameter: points at its value when the spec gives it, else at the stage.</summary>
+    public SpecParseException Invalid(string problem, string? parameter) =>
+        new(source, arguments.FirstOrDefault(a => a.Key == parameter)?.ValueColumn ?? Column, problem);
+
     private SpecArgument? Find(string key)
     {
         _used.Add(key);
