@@ -81,7 +81,8 @@ public sealed class AttackTests
     [InlineData("alie(q=1)", 6, "unknown parameter \"q\"")]
     [InlineData("sign-flop", 1, "unknown attack")]
     [InlineData("zero | mean", 8, "one kind")]
-    [InlineData("gaussian(sigma=0)", 1, "sigma=0 must be > 0")]
+    [InlineData("gaussian(sigma=0)", 16, "sigma=0 must be > 0")]
+    [InlineData("mimic(target=-1)", 14, "target=-1 must be >= 0")]
     public void Bad_attack_specs_point_at_the_token(string spec, int column, string problem)
     {
         var e = Assert.Throws<SpecParseException>(() => AttackFactory.Create(spec));

@@ -8,7 +8,7 @@ public sealed class SpecTests
     [InlineData("  MEDIAN ", "median")]
     [InlineData("multi-krum(f=1)", "multi-krum(f=1)")]
     [InlineData("bucketing(s=2) | cclip(tau=0.5)", "bucketing(s=2,seed=0) | cclip(tau=0.5,iters=1)")]
-    [InlineData("arc(f=1) | clip(tau=3) | geomed()", "arc(f=1) | clip(tau=3) | geomed(nu=1E-06,iters=8,tol=1E-06)")]
+    [InlineData("arc(f=1) | clip(tau=3) | geomed()", "arc(f=1) | clip(tau=3) | geomed(nu=1E-06,iters=1000,tol=1E-06)")]
     public void Parses_to_canonical_spec(string spec, string canonical) =>
         Assert.Equal(canonical, AggregationPipeline.Parse(spec).Spec);
 
@@ -21,7 +21,15 @@ public sealed class SpecTests
     [InlineData("nnm(f=1)", 1, "must end with an aggregator")]
     [InlineData("krum(f=1", 9, "expected \",\" or \")\"")]
     [InlineData("mean |", 7, "expected a rule name")]
-    [InlineData("trimmed-mean(f=-1)", 1, "f=-1 must be >= 0")]
+    [InlineData("trimmed-mean(f=-1)", 16, "f=-1 must be >= 0")]
+    [InlineData("krum(f=-1)", 8, "f=-1 must be >= 0")]
+    [InlineData("cclip(tau=-1)", 11, "tau=-1 must be a finite number > 0")]
+    [InlineData("cclip(tau=1, beta=1.5)", 19, "beta=1.5 must be in [0, 1)")]
+    [InlineData("geomed(iters=0)", 14, "iters=0 must be >= 1")]
+    [InlineData("multi-krum(f=1,m=0)", 18, "m=0 must be >= 1")]
+    [InlineData("bucketing(s=0) | mean", 13, "s=0 must be >= 1")]
+    [InlineData("nnm(f=-2) | mean", 7, "f=-2 must be >= 0")]
+    [InlineData("clip(tau=0) | mean", 10, "tau=0 must be a finite number > 0")]
     [InlineData("median median", 8, "expected \"|\"")]
     public void Errors_point_at_the_bad_token(string spec, int column, string problem)
     {

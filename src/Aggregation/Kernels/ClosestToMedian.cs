@@ -7,8 +7,9 @@ namespace Hivemind.Aggregation.Kernels;
 /// Bulyan's coordinate-wise step (El Mhamdi et al. 2018): per coordinate, the mean of the β values
 /// closest to the median. With the θ values sorted (a sorting network over 8 coordinates at a time, as in
 /// <see cref="CoordinateWise"/>), the β closest form a window [a, a+β−1], and moving the window right
-/// from a helps exactly when v[a] + v[a+β] &lt; 2·median; that sum only grows with a, so the window start is
-/// the count of such a. Ties keep the lower window. Counting and the masked window sum are branch-free SIMD.
+/// from a helps exactly when v[a+β] − median &lt; median − v[a]; that only stops holding as a grows, so the window start is
+/// the count of such a. Ties keep the lower window. Counting and the masked window sum are branch-free SIMD;
+/// the comparison itself is done in double, where it is exact.
 /// </summary>
 internal static unsafe class ClosestToMedian
 {
@@ -94,15 +95,27 @@ internal static unsafe class ClosestToMedian
             r[b] = Vector256.MaxNative(x, y);
         }
 
-        // Halves before adding: v + v overflows near float.MaxValue; halving a float is exact.
-        Vector256<float> half = Vector256.Create(0.5f);
-        Vector256<float> median = r[(n - 1) / 2] * half + r[n / 2] * half;
-        Vector256<int> windowStart = Vector256<int>.Zero;
+        // The window test runs in double, where the median and both distances of float values are exact
+        // (and cannot overflow), so near-ties go the same way as in exact arithmetic: lower window on a tie.
+        (Vector256<double> lowLo, Vector256<double> lowHi) = Vector256.Widen(r[(n - 1) / 2]);
+        (Vector256<double> highLo, Vector256<double> highHi) = Vector256.Widen(r[n / 2]);
+        Vector256<double> half = Vector256.Create(0.5);
+        Vector256<double> medianLo = (lowLo + highLo) * half;
+        Vector256<double> medianHi = (lowHi + highHi) * half;
+        Vector256<long> startLo = Vector256<long>.Zero;
+        Vector256<long> startHi = Vector256<long>.Zero;
         for (int a = 0; a + beta < n; a++)
         {
-            // A true lane compares as all ones, i.e. −1: subtracting counts it.
-            windowStart -= Vector256.LessThan(r[a] * half + r[a + beta] * half, median).AsInt32();
+            (Vector256<double> leftLo, Vector256<double> leftHi) = Vector256.Widen(r[a]);
+            (Vector256<double> rightLo, Vector256<double> rightHi) = Vector256.Widen(r[a + beta]);
+
+            // Shift right when the value entering is strictly closer than the one leaving. A true lane is all
+            // ones, i.e. −1: subtracting counts it.
+            startLo -= Vector256.LessThan(rightLo - medianLo, medianLo - leftLo).AsInt64();
+            startHi -= Vector256.LessThan(rightHi - medianHi, medianHi - leftHi).AsInt64();
         }
+
+        Vector256<int> windowStart = Vector256.Narrow(startLo, startHi);
 
         Vector256<int> windowEnd = windowStart + Vector256.Create(beta);
         Vector256<float> sum = Vector256<float>.Zero;
@@ -142,7 +155,7 @@ internal static unsafe class ClosestToMedian
             Array.Sort(column);
             double median = (column[(n - 1) / 2] + column[n / 2]) / 2;
             int a = 0;
-            while (a + beta < n && column[a] + column[a + beta] < 2 * median)
+            while (a + beta < n && column[a + beta] - median < median - column[a])
             {
                 a++;
             }
