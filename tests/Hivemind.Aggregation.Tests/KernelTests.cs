@@ -58,6 +58,92 @@ public sealed class KernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1e30f, 0f, 1f)]
+    [InlineData(1e18f, 0f, 1f)]
+    [InlineData(3e38f, 0f, 1f)]
+    [InlineData(1f, 1000f, 0.01f)]
+    [InlineData(1f, -1e6f, 0.5f)]
+    public void Gram_distances_hold_for_huge_and_offset_rows(float attack, float offset, float spread)
+    {
+        // 9 rows around `offset` with `spread`, two rows at ±attack·(offset-scaled) magnitude; every honest pair must
+        // match the float64 distance to 1e-5 relative, every pair to 1e-5 of its own size (no ∞, no NaN, no cancellation).
+        float[][] honest = Data.Gaussian(9, 1003, seed: 5, scale: spread, offset: offset);
+        float[][] rows = attack == 1f
+            ? honest
+            : [.. honest, Enumerable.Repeat(attack, 1003).ToArray(), Enumerable.Range(0, 1003).Select(j => j % 2 == 0 ? attack : -attack).ToArray()];
+        double[] expected = Reference.SquaredDistances(rows);
+        foreach ((bool wide, bool? centre) in new (bool, bool?)[] { (false, null), (true, null), (true, true) })
+        {
+            double[] actual = GramMatrix.SquaredDistances(Data.AsMemory(rows), wide, centre);
+            for (int k = 0; k < expected.Length; k++)
+            {
+                Assert.True(double.IsFinite(actual[k]), $"pair {k}: {actual[k]}");
+                Assert.True(Math.Abs(expected[k] - actual[k]) <= 1e-5 * expected[k] + 1e-30, $"pair {k / rows.Length},{k % rows.Length}: {actual[k]} vs {expected[k]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Offset_rows_take_the_centred_pass_and_need_it()
+    {
+        // 1000 ± 0.01: the plain pass loses the distances to cancellation (the defence removed), the adaptive
+        // one detects it and recentres; zero-mean rows stay on the plain pass, and both passes agree there.
+        float[][] offset = Data.Gaussian(12, 3000, seed: 8, scale: 0.01f, offset: 1000f);
+        double[] expected = Reference.SquaredDistances(offset);
+        double Worst(double[] actual) => expected.Select((e, k) => e == 0 ? 0 : Math.Abs(actual[k] - e) / e).Max();
+        Assert.True(Worst(GramMatrix.SquaredDistances(Data.AsMemory(offset), centre: false)) > 1e-2);
+        Assert.True(GramMatrix.Compute(Data.AsMemory(offset)).Centred);
+        Assert.True(Worst(GramMatrix.SquaredDistances(Data.AsMemory(offset))) < 1e-5);
+
+        float[][] plain = Data.Gaussian(12, 3000, seed: 9, scale: 3f);
+        Assert.False(GramMatrix.Compute(Data.AsMemory(plain)).Centred);
+        double[] centred = GramMatrix.SquaredDistances(Data.AsMemory(plain), centre: true);
+        AssertClose(Reference.SquaredDistances(plain), centred, 12);
+    }
+
+    [Fact]
+    public void Median_and_trimmed_mean_of_values_near_float_max_do_not_overflow()
+    {
+        // The float sum of two middle values of 3e38 overflows; those coordinates are recomputed in double.
+        float[][] rows = Enumerable.Range(0, 16).Select(i => Enumerable.Range(0, 37).Select(j => (i + j) % 3 == 0 ? 3e38f : 3.3e38f).ToArray()).ToArray();
+        float[] median = CoordinateWise.Median(Data.AsMemory(rows));
+        float[] trimmed = CoordinateWise.TrimmedMean(Data.AsMemory(rows), 4);
+        for (int j = 0; j < 37; j++)
+        {
+            Assert.InRange(median[j], 3e38f, 3.3e38f);
+            Assert.InRange(trimmed[j], 3e38f, 3.3e38f);
+        }
+    }
+
+    [Fact]
+    public void Norms_and_distances_of_huge_rows_are_finite_and_exact_in_double()
+    {
+        float[] x = Enumerable.Range(0, 1001).Select(j => j % 2 == 0 ? float.MaxValue : -float.MaxValue).ToArray();
+        float[] y = x.Select(v => -v).ToArray();
+        Assert.Equal(Math.Sqrt(1001) * float.MaxValue, VectorMath.Norm(x), 1e-9 * VectorMath.Norm(x));
+        Assert.Equal(2 * Math.Sqrt(1001) * float.MaxValue, VectorMath.Distance(x, y), 1e-9 * VectorMath.Distance(x, y));
+    }
+
+    [Fact]
+    public void A_nan_score_or_distance_ranks_last_never_first()
+    {
+        // .NET sorts NaN before every number; a NaN Krum score must lose, and a NaN distance must not count as nearest.
+        Assert.Equal([1, 2], Aggregators.KrumScoring.Lowest([double.NaN, 1, 2], 2));
+        double[] distances =
+        [
+            0, double.NaN, 1, 4,
+            double.NaN, 0, double.NaN, double.NaN,
+            1, double.NaN, 0, 1,
+            4, double.NaN, 1, 0,
+        ];
+        double[] scores = Aggregators.KrumScoring.Scores(distances, 4, [0, 1, 2, 3], f: 0);
+
+        // n − f − 2 = 2 neighbours: row 0 sums 1 + 4 (not NaN + 1), row 1 only has NaN neighbours (+∞).
+        Assert.Equal([5, double.PositiveInfinity, 2, 5], scores);
+        Assert.Equal(2, Aggregators.KrumScoring.Lowest(scores, 1)[0]);
+    }
+
     private static void AssertClose(double[] expected, double[] actual, int n)
     {
         for (int k = 0; k < expected.Length; k++)

@@ -9,9 +9,10 @@ namespace Hivemind.Aggregation.Aggregators;
 /// Breakdown point 1/2 (tolerates f &lt; n/2) holds for the converged point; an iterate stopped early
 /// still moves with the attack, so stopping at iters is reported in <see cref="LastWarnings"/>.
 /// <para>
-/// Every iterate after the first is a convex combination Σ cⱼxⱼ, so the distances come from the
-/// median-centred Gram matrix G: ‖xᵢ − z‖² = Gᵢᵢ − 2(Gc)ᵢ + cᵀGc. One pass over the data builds G, the
-/// iterations cost O(n²) each, and one pass forms z; the iteration count barely affects run time.
+/// Every iterate after the first is a convex combination Σ cⱼxⱼ, so the distances come from the Gram
+/// matrix G (<see cref="GramMatrix"/>: safe against overflow and cancellation): ‖xᵢ − z‖² = Gᵢᵢ −
+/// 2(Gc)ᵢ + cᵀGc. A few passes over the data (median, distances to it, G, the final z), then O(n²) per
+/// iteration; the iteration count barely affects run time.
 /// Differences from ByzFL's GeometricMedian: it starts at the mean, and its tolerance is relative to ‖z‖
 /// (so it depends on where the origin is).
 /// </para>
@@ -58,32 +59,26 @@ public sealed class GeometricMedianAggregator : IAggregator, IAggregationDiagnos
         EnsureWithinBreakdown(inputs.Count);
         int n = inputs.Count;
         float[] w = Weights.Normalized(weights, n, Name);
-        CenteredGram gram = GramMatrix.Centered(inputs);
 
-        // c = 0 is the coordinate-wise median itself: the origin of the centred coordinates.
-        var c = new double[n];
-        var next = new double[n];
+        // Step 1 from the coordinate-wise median, with distances taken directly (the median is no
+        // combination of the inputs); after it every iterate is Σ cⱼxⱼ with Σ cⱼ = 1.
+        float[] median = CoordinateWise.Median(inputs);
         var distances = new double[n];
+        Parallel.For(0, n, i => distances[i] = VectorMath.Distance(median, inputs[i].Span));
+        double scale = Math.Max(Median(distances), _nu);
+        var c = new double[n];
+        WeiszfeldWeights(w, distances, c);
+        Gram gram = GramMatrix.Compute(inputs);
+
+        var next = new double[n];
         double step = double.PositiveInfinity;
-        double scale = 0;
-        int iteration = 0;
+        int iteration = 1;
         bool converged = false;
         while (iteration < _iterations && !converged)
         {
             Distances(gram, c, distances);
             scale = Math.Max(Median(distances), _nu);
-            double total = 0;
-            for (int i = 0; i < n; i++)
-            {
-                next[i] = w[i] / Math.Max(_nu, distances[i]);
-                total += next[i];
-            }
-
-            for (int i = 0; i < n; i++)
-            {
-                next[i] /= total;
-            }
-
+            WeiszfeldWeights(w, distances, next);
             step = Norm(gram, next, c);
             (c, next) = (next, c);
             iteration++;
@@ -98,8 +93,24 @@ public sealed class GeometricMedianAggregator : IAggregator, IAggregationDiagnos
         return WeightedSum.ComputeDouble(inputs, c);
     }
 
-    /// <summary>‖xᵢ − z‖ for z = Σ cⱼxⱼ (or the median when c = 0), clamped at 0 against rounding.</summary>
-    private static void Distances(CenteredGram gram, double[] c, double[] distances)
+    /// <summary>cᵢ = βᵢ / Σβ with βᵢ = wᵢ / max(ν, distanceᵢ): the next Weiszfeld iterate's coefficients.</summary>
+    private void WeiszfeldWeights(float[] w, double[] distances, double[] coefficients)
+    {
+        double total = 0;
+        for (int i = 0; i < coefficients.Length; i++)
+        {
+            coefficients[i] = w[i] / Math.Max(_nu, distances[i]);
+            total += coefficients[i];
+        }
+
+        for (int i = 0; i < coefficients.Length; i++)
+        {
+            coefficients[i] /= total;
+        }
+    }
+
+    /// <summary>‖xᵢ − z‖ for z = Σ cⱼxⱼ with Σ cⱼ = 1 (any Gram origin gives the same), clamped at 0 against rounding.</summary>
+    private static void Distances(Gram gram, double[] c, double[] distances)
     {
         int n = gram.Count;
         var gc = new double[n];
@@ -122,8 +133,8 @@ public sealed class GeometricMedianAggregator : IAggregator, IAggregationDiagnos
         }
     }
 
-    /// <summary>‖Σ (aⱼ − bⱼ)xⱼ‖ in the Gram geometry (the median term cancels when both sum to 1, and is the c = 0 start otherwise).</summary>
-    private static double Norm(CenteredGram gram, double[] a, double[] b)
+    /// <summary>‖Σ (aⱼ − bⱼ)xⱼ‖ for coefficient vectors that both sum to 1 (so the origin cancels).</summary>
+    private static double Norm(Gram gram, double[] a, double[] b)
     {
         int n = gram.Count;
         double total = 0;

@@ -1,6 +1,6 @@
 namespace Hivemind.Aggregation.Kernels;
 
-/// <summary>One thread's working set for <see cref="GramMatrix"/>: its partial Gram, the centred and scaled block of every row, and each row's scale.</summary>
+/// <summary>One thread's working set for <see cref="GramMatrix"/>: its partial Gram, a scratch for scaled (or centred and scaled) copies of a block of every row, and each row's scale.</summary>
 internal sealed unsafe class BlockState
 {
     /// <summary>Floats per scratch row: one Gram block (8 KB; 64 rows = 512 KB, within a core's L2).</summary>
@@ -16,7 +16,9 @@ internal sealed unsafe class BlockState
     {
         Count = count;
         Gram = new double[count * count];
+        Block = new double[count * count];
         Scales = new double[count];
+        Tiles = new nint[count];
         _scratch = GC.AllocateUninitializedArray<float>(count * RowFloats + AlignmentFloats, pinned: true);
         fixed (float* start = _scratch)
         {
@@ -35,11 +37,17 @@ internal sealed unsafe class BlockState
 
     public double[] Gram { get; }
 
-    /// <summary>Factor that turns a scratch row back into its centred values, per row, for the current block.</summary>
+    /// <summary>The current block's contribution, added to <see cref="Gram"/> only once the block is known not to have overflowed.</summary>
+    public double[] Block { get; }
+
+    /// <summary>Row addresses the tile kernels read for the current block: the input itself, or its scaled copy in the scratch.</summary>
+    public nint[] Tiles { get; }
+
+    /// <summary>Factor that turns a tile row back into its values (centred, in the centred pass), per row, for the current block.</summary>
     public double[] Scales { get; }
 
-    /// <summary>Scratch row addresses, as the tile kernels take them.</summary>
-    public nint[] Pointers { get; }
+    /// <summary>Scratch row addresses.</summary>
+    private nint[] Pointers { get; }
 
     public float* Row(int i) => (float*)Pointers[i];
 }

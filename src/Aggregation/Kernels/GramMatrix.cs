@@ -5,39 +5,66 @@ using System.Runtime.Intrinsics;
 namespace Hivemind.Aggregation.Kernels;
 
 /// <summary>
-/// Pairwise squared distances from a cache-blocked Gram matrix of the rows centred on their
-/// coordinate-wise median: ‖a−b‖² = ‖a−m‖² + ‖b−m‖² − 2(a−m)·(b−m). Each block of coordinates of all
-/// n rows is read from memory once and reused by all n² pairs from cache, instead of n² passes over
-/// memory; 4×2 register tiles keep the FMA units busy.
+/// Pairwise squared distances from a cache-blocked Gram matrix: ‖a−b‖² = ‖a‖² + ‖b‖² − 2a·b. Each block
+/// of coordinates of all n rows is read from memory once and reused by all n² pairs from cache, instead
+/// of n² passes over memory; 4×2 register tiles keep the FMA units busy. Partial dot products run in
+/// float within a block of 2048 coordinates and are summed across blocks in double.
 /// <para>
-/// Numerics. Raw rows fail two ways: float products of values above ~1.8e19 overflow to ∞ (and ∞ − ∞
-/// is NaN), and rows far from the origin relative to their spread (1000 ± 0.01) cancel in
-/// ‖a‖² + ‖b‖² − 2a·b. So within each block every row is centred on the block's median (which lies in
-/// the honest range while f &lt; n/2) and scaled by a power of two to a largest magnitude below 1; the
-/// float tile then sums at most 2048 products of magnitude ≤ 1 (no overflow), and block results are
-/// rescaled and summed in double. Powers of two are exact, so nothing is lost but the float rounding of
-/// the block sums. Centring costs one median network and one scaling pass per block, on data already
-/// in cache.
+/// Numerics. Raw float rows fail two ways. Products of values above ~1.8e19 overflow to ∞ (and ∞ − ∞ is
+/// NaN): a block whose float tile comes out non-finite is redone with each row scaled by a power of two
+/// to magnitudes below 1 (exact, and undone in double), so it cannot overflow; blocks without huge
+/// values keep the plain kernel, and overflow is detected, not predicted, so it costs nothing there.
+/// Rows far from the origin relative to their spread (1000 ± 0.01, a drift shared by every update)
+/// cancel in ‖a‖² + ‖b‖² − 2a·b: when the median squared norm exceeds <see cref="CancellationRatio"/>
+/// times the median squared distance, the Gram is recomputed with every block centred on its
+/// coordinate-wise median (in the honest range while f &lt; n/2) and scaled as above, which removes
+/// the shared offset exactly (translation does not change distances). Medians make the test robust: an
+/// attacker minority can neither force nor suppress the centred pass.
 /// </para>
 /// </summary>
 internal static unsafe class GramMatrix
 {
+    /// <summary>
+    /// Recentre when the median ‖x‖² is above this multiple of the median squared distance. The float
+    /// block sums err by ~1e-6 of ‖a‖² + ‖b‖², so below it a typical distance keeps ~1e-4 relative accuracy.
+    /// </summary>
+    internal const double CancellationRatio = 16;
+
     private const int BlockCoordinates = BlockState.RowFloats;
 
     private const int TileRows = 4;
     private const int TileCols = 2;
 
-    /// <summary>The n×n Gram matrix G[i,j] = (xᵢ − m)·(xⱼ − m), row-major, with m the coordinate-wise median.</summary>
+    /// <summary>The n×n Gram matrix of the rows about some origin (0, or the coordinate-wise median when rows are far from 0), row-major.</summary>
     /// <param name="wide">Use 16-lane AVX-512 tiles; null means whenever the CPU has them.</param>
-    public static CenteredGram Centered(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null)
+    /// <param name="centre">Force the plain (false) or the median-centred (true) pass; null decides by <see cref="CancellationRatio"/>. For tests and benchmarks.</param>
+    public static Gram Compute(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null, bool? centre = null)
     {
         bool useWide = (wide ?? true) && Vector512.IsHardwareAccelerated;
-        bool medianWide = CoordinateWise.UseVector512 && Vector512.IsHardwareAccelerated;
         using var rows = new PinnedRows(inputs);
+        if (centre != true)
+        {
+            var plain = new Gram(Accumulate(rows, centre: false, useWide), rows.Count, Centred: false);
+            if (centre == false || !plain.Cancels())
+            {
+                return plain;
+            }
+        }
+
+        return new Gram(Accumulate(rows, centre: true, useWide), rows.Count, Centred: true);
+    }
+
+    /// <summary>Squared Euclidean distances, row-major n×n (see <see cref="Gram.SquaredDistances"/>).</summary>
+    public static double[] SquaredDistances(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null, bool? centre = null) =>
+        Compute(inputs, wide, centre).SquaredDistances();
+
+    private static double[] Accumulate(PinnedRows rows, bool centre, bool wide)
+    {
+        bool medianWide = CoordinateWise.UseVector512 && Vector512.IsHardwareAccelerated;
         int n = rows.Count;
         int d = rows.Length;
         var gram = new double[n * n];
-        var median = new float[d];
+        float[] median = centre ? new float[d] : [];
         nint[] pointers = rows.Pointers;
         int blocks = (d + BlockCoordinates - 1) / BlockCoordinates;
         var gate = new object();
@@ -45,9 +72,27 @@ internal static unsafe class GramMatrix
         {
             int start = block * BlockCoordinates;
             int end = Math.Min(d, start + BlockCoordinates);
-            CoordinateWise.RangeInto(pointers, (n - 1) / 2, n / 2, median, start, end, medianWide);
-            CentreAndScale(pointers, median, start, end, state);
-            AccumulateBlock(state, end - start, useWide);
+            if (centre)
+            {
+                CoordinateWise.RangeInto(pointers, (n - 1) / 2, n / 2, median, start, end, medianWide);
+                CentreAndScale(pointers, median, start, end, state);
+                AccumulateBlock(state, end - start, wide);
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    state.Tiles[i] = pointers[i] + start * sizeof(float);
+                    state.Scales[i] = 1;
+                }
+
+                if (!AccumulateBlock(state, end - start, wide))
+                {
+                    Scale(pointers, start, end, state);
+                    AccumulateBlock(state, end - start, wide);
+                }
+            }
+
             return state;
         }, state =>
         {
@@ -68,12 +113,24 @@ internal static unsafe class GramMatrix
             }
         }
 
-        return new CenteredGram(gram, n, median);
+        return gram;
     }
 
-    /// <summary>Squared Euclidean distances, row-major n×n (see <see cref="CenteredGram.SquaredDistances"/>).</summary>
-    public static double[] SquaredDistances(IReadOnlyList<ReadOnlyMemory<float>> inputs, bool? wide = null) =>
-        Centered(inputs, wide).SquaredDistances();
+    /// <summary>Copies every row of the block into the scratch scaled by 2^eᵢ so its largest magnitude is below 1, recording the exact factor 2^−eᵢ that undoes it.</summary>
+    private static void Scale(nint[] rows, int start, int end, BlockState state)
+    {
+        int length = end - start;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var source = new ReadOnlySpan<float>((float*)rows[i] + start, length);
+            var target = new Span<float>(state.Row(i), length);
+            state.Tiles[i] = (nint)state.Row(i);
+            float largest = TensorPrimitives.MaxMagnitude(source);
+            int exponent = largest == 0 ? 0 : -(MathF.ILogB(largest) + 1);
+            TensorPrimitives.Multiply(source, MathF.ScaleB(1f, exponent), target);
+            state.Scales[i] = Math.ScaleB(1.0, -exponent);
+        }
+    }
 
     /// <summary>
     /// Writes (x − m)/2·2^eᵢ for every row i into the block scratch, with eᵢ chosen so the row's largest
@@ -88,6 +145,7 @@ internal static unsafe class GramMatrix
         {
             var source = new ReadOnlySpan<float>((float*)rows[i] + start, length);
             var target = new Span<float>(state.Row(i), length);
+            state.Tiles[i] = (nint)state.Row(i);
             TensorPrimitives.Multiply(source, 0.5f, target);
             TensorPrimitives.MultiplyAdd(centre, -0.5f, target, target);
             float largest = length == 0 ? 0 : TensorPrimitives.MaxMagnitude(target);
@@ -104,11 +162,12 @@ internal static unsafe class GramMatrix
         }
     }
 
-    private static void AccumulateBlock(BlockState state, int length, bool wide)
+    /// <summary>Adds the block's scaled tile products to the state's Gram; returns false, adding nothing, if a float sum overflowed.</summary>
+    private static bool AccumulateBlock(BlockState state, int length, bool wide)
     {
         int n = state.Count;
-        nint[] rows = state.Pointers;
-        double[] gram = state.Gram;
+        nint[] rows = state.Tiles;
+        double[] block = state.Block;
         double[] scales = state.Scales;
         Span<float> tile = stackalloc float[TileRows * TileCols];
         for (int i0 = 0; i0 < n; i0 += TileRows)
@@ -125,6 +184,15 @@ internal static unsafe class GramMatrix
                     Tile(rows, i0, j0, 0, length, tile);
                 }
 
+                // An overflow anywhere in a float sum leaves ±∞ or NaN in its result, never a wrong finite value.
+                foreach (float value in tile)
+                {
+                    if (!float.IsFinite(value))
+                    {
+                        return false;
+                    }
+                }
+
                 for (int a = 0; a < TileRows; a++)
                 {
                     for (int b = 0; b < TileCols; b++)
@@ -133,12 +201,23 @@ internal static unsafe class GramMatrix
                         int j = j0 + b;
                         if (i < n && j < n && i <= j)
                         {
-                            gram[i * n + j] += scales[i] * scales[j] * tile[a * TileCols + b];
+                            block[i * n + j] = scales[i] * scales[j] * tile[a * TileCols + b];
                         }
                     }
                 }
             }
         }
+
+        double[] gram = state.Gram;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = i; j < n; j++)
+            {
+                gram[i * n + j] += block[i * n + j];
+            }
+        }
+
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
