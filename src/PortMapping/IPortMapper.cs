@@ -12,8 +12,8 @@ public interface IPortMapper
     Task<IPAddress> GetExternalAddressAsync(CancellationToken ct = default);
 
     /// <summary>Creates or renews a mapping; throws <see cref="PortMappingException"/> when the router refuses or does not answer.</summary>
-    Task<PortMapping> MapAsync(PortMappingRequest request, CancellationToken ct = default);
+    Task<MappedPort> MapAsync(PortMappingRequest request, CancellationToken ct = default);
 
     /// <summary>Removes a mapping this mapper made.</summary>
-    Task UnmapAsync(PortMapping mapping, CancellationToken ct = default);
+    Task UnmapAsync(MappedPort mapping, CancellationToken ct = default);
 }

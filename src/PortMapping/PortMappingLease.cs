@@ -21,7 +21,7 @@ public sealed class PortMappingLease : IAsyncDisposable
     private DateTimeOffset _expires;
     private int _disposed;
 
-    private PortMappingLease(IPortMapper mapper, PortMappingRequest request, PortMapping mapping, TimeProvider time)
+    private PortMappingLease(IPortMapper mapper, PortMappingRequest request, MappedPort mapping, TimeProvider time)
     {
         _mapper = mapper;
         _request = request;
@@ -35,10 +35,10 @@ public sealed class PortMappingLease : IAsyncDisposable
     }
 
     /// <summary>The mapping as last granted.</summary>
-    public PortMapping Current { get; private set; }
+    public MappedPort Current { get; private set; }
 
     /// <summary>Raised after each successful renewal.</summary>
-    public event Action<PortMapping>? Renewed;
+    public event Action<MappedPort>? Renewed;
 
     /// <summary>Raised when a renewal fails; another attempt is scheduled.</summary>
     public event Action<PortMappingException>? RenewalFailed;

@@ -45,7 +45,7 @@ public sealed class NatPmpPortMapper : IPortMapper
         return new IPAddress(response.AsSpan(8, 4));
     }
 
-    public async Task<PortMapping> MapAsync(PortMappingRequest request, CancellationToken ct = default)
+    public async Task<MappedPort> MapAsync(PortMappingRequest request, CancellationToken ct = default)
     {
         request.Validate();
         var external = await GetExternalAddressAsync(ct);
@@ -59,11 +59,11 @@ public sealed class NatPmpPortMapper : IPortMapper
             throw new PortMappingException($"The NAT-PMP gateway {_gateway} answered for internal port {internalPort}, not {request.InternalPort}; ignoring the answer. Forward the port by hand.");
         if (mappedPort == 0 || lifetime == 0)
             throw new PortMappingException($"The NAT-PMP gateway {_gateway} granted no mapping for port {request.InternalPort} (port {mappedPort}, lifetime {lifetime} s). Forward the port by hand.");
-        return new PortMapping(MethodName, _gateway.ToString(), request.Protocol, LocalInterface.AddressFor(_gateway.Address), request.InternalPort, external, mappedPort, TimeSpan.FromSeconds(lifetime));
+        return new MappedPort(MethodName, _gateway.ToString(), request.Protocol, LocalInterface.AddressFor(_gateway.Address), request.InternalPort, external, mappedPort, TimeSpan.FromSeconds(lifetime));
     }
 
     /// <summary>Deletes by asking for lifetime 0 and suggested external port 0 (RFC 6886 §3.4).</summary>
-    public async Task UnmapAsync(PortMapping mapping, CancellationToken ct = default)
+    public async Task UnmapAsync(MappedPort mapping, CancellationToken ct = default)
     {
         var op = mapping.Protocol == MappingProtocol.Tcp ? OpMapTcp : OpMapUdp;
         await ExchangeAsync(BuildMap(op, mapping.InternalPort, 0, 0), op, MapResponseLength, $"removal of the mapping of port {mapping.InternalPort}", ct);

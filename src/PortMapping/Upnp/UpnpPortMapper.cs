@@ -84,7 +84,7 @@ public sealed class UpnpPortMapper : IPortMapper, IDisposable
         return address;
     }
 
-    public async Task<PortMapping> MapAsync(PortMappingRequest request, CancellationToken ct = default)
+    public async Task<MappedPort> MapAsync(PortMappingRequest request, CancellationToken ct = default)
     {
         request.Validate();
         var external = await GetExternalAddressAsync(ct);
@@ -100,10 +100,10 @@ public sealed class UpnpPortMapper : IPortMapper, IDisposable
             lease = TimeSpan.Zero;
             await _soap.InvokeAsync(_gateway, "AddPortMapping", AddArguments(request, lease), ct);
         }
-        return new PortMapping(MethodName, _gateway.ControlUrl.ToString(), request.Protocol, _internalClient, request.InternalPort, external, request.ExternalPort, lease);
+        return new MappedPort(MethodName, _gateway.ControlUrl.ToString(), request.Protocol, _internalClient, request.InternalPort, external, request.ExternalPort, lease);
     }
 
-    public async Task UnmapAsync(PortMapping mapping, CancellationToken ct = default)
+    public async Task UnmapAsync(MappedPort mapping, CancellationToken ct = default)
     {
         await _soap.InvokeAsync(_gateway, "DeletePortMapping",
         [

@@ -6,7 +6,7 @@ namespace Hivemind.PortMapping;
 /// <param name="Method">"UPnP-IGD" or "NAT-PMP".</param>
 /// <param name="Gateway">Which router granted it (control URL or address), for messages.</param>
 /// <param name="Lifetime">What the router granted; may be shorter than asked.</param>
-public sealed record PortMapping(
+public sealed record MappedPort(
     string Method,
     string Gateway,
     MappingProtocol Protocol,
