@@ -10,10 +10,11 @@ var method = new Option<string>("--method") { Description = "upnp, natpmp or aut
 var ssdp = new Option<string?>("--ssdp") { Description = "Send the SSDP search to this address:port instead of the multicast group" };
 var gateway = new Option<string?>("--gateway") { Description = "NAT-PMP gateway address (default: the default route's gateway)" };
 var serveOnce = new Option<bool>("--serve-once") { Description = "Listen on --port, answer one TCP connection through the mapping, renew once, remove the mapping and exit" };
+var checkWith = new Option<string?>("--check-with") { Description = "Coordinator URL (http://host:port): listen on --port, ask it to dial the public port back once, print the verdict, remove the mapping and exit" };
 
 var map = new Command("map", "Map a TCP port on the router, print the public address, keep it until Ctrl+C (or --serve-once), then remove it.")
 {
-    port, externalPort, lifetime, method, ssdp, gateway, serveOnce,
+    port, externalPort, lifetime, method, ssdp, gateway, serveOnce, checkWith,
 };
 map.SetAction(async (parse, ct) =>
 {
@@ -25,6 +26,10 @@ map.SetAction(async (parse, ct) =>
         request = new PortMappingRequest(MappingProtocol.Tcp, p, parse.GetValue(externalPort) ?? p, TimeSpan.FromSeconds(parse.GetValue(lifetime)), "hivemind-portmap");
         request.Validate();
         options = CliOptions.Parse(parse.GetValue(method)!, parse.GetValue(ssdp), parse.GetValue(gateway));
+        if (parse.GetValue(checkWith) is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+            throw new ArgumentException($"--check-with '{url}' is not a coordinator URL, e.g. http://coordinator.example:5000.");
+        if (parse.GetValue(checkWith) is not null && parse.GetValue(serveOnce))
+            throw new ArgumentException("--check-with and --serve-once both answer connections on --port; give one.");
     }
     catch (ArgumentException e)
     {
@@ -36,7 +41,12 @@ map.SetAction(async (parse, ct) =>
         await using var lease = await PortMapper.MapAsync(request, options, ct: ct);
         lease.RenewalFailed += e => Console.Error.WriteLine($"warning: renewal failed, retrying: {e.Message}");
         Console.WriteLine(MappingReport.Describe(lease.Current));
-        if (parse.GetValue(serveOnce))
+        var exit = 0;
+        if (parse.GetValue(checkWith) is { } coordinator)
+        {
+            exit = await SelfTest.RunAsync(new Uri(coordinator), lease.Current, ct) ? 0 : 3;
+        }
+        else if (parse.GetValue(serveOnce))
         {
             await OneConnectionServer.ServeAsync(lease.Current.InternalClient, request.InternalPort, ct);
             Console.WriteLine(await lease.RenewAsync() ? $"renewed: lifetime {lease.Current.Lifetime.TotalSeconds:0} s" : "error: renewal failed");
@@ -47,11 +57,16 @@ map.SetAction(async (parse, ct) =>
         }
         await lease.DisposeAsync();
         Console.WriteLine($"removed: {request.Protocol} port {lease.Current.ExternalPort}");
-        return 0;
+        return exit;
     }
     catch (PortMappingException e)
     {
         Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
+    catch (Grpc.Core.RpcException e)
+    {
+        Console.Error.WriteLine($"error: the coordinator did not run the reachability check: {e.Status.Detail}");
         return 1;
     }
 });

@@ -12,11 +12,16 @@
 # internet side through the mapping, renewal, DeletePortMapping (the DNAT rule is gone and the port refuses), then
 # the same over NAT-PMP (RFC 6886) against the same daemon.
 #
-# Usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll
+# With a coordinator build as second argument it also checks the coordinator's side: the Reachability RPC (a
+# coordinator on the internet side dials the client's public port back) and `serve --upnp` (maps its port, is
+# reachable from the internet side, removes the mapping when stopped).
+#
+# Usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll [PATH/Hivemind.Coordinator.dll]
 # Exit 0: passed; 77: skipped (reason on the line starting "SKIP:"); anything else: failed.
 set -uo pipefail
 
-dll=${1:?usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll}
+dll=${1:?usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll [PATH/Hivemind.Coordinator.dll]}
+coordinator=${2:-}
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; dump; exit 1; }
 
@@ -66,13 +71,13 @@ nsx "$C" ip route add default via 10.217.17.1
 nsx "$R" ip route add default via 198.20.17.2
 nsx "$R" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
 
-# The forward policy drops everything miniupnpd did not open, so a connection through proves the mapping.
+# A home router: the LAN goes out masqueraded; the forward policy drops everything miniupnpd did not open, so a connection through proves the mapping.
 cat > "$work/rules.nft" <<'NFT'
 table inet filter {
-  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; jump miniupnpd; }
+  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname "lan0" oifname "wan0" accept; jump miniupnpd; }
   chain miniupnpd { }
   chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
-  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; oifname "wan0" masquerade; }
   chain prerouting_miniupnpd { }
   chain postrouting_miniupnpd { }
 }
@@ -145,4 +150,35 @@ check() {
 
 check upnp 18080
 check natpmp 18081
-echo "passed: miniupnpd UPnP-IGD and NAT-PMP"
+
+if [ -z "$coordinator" ] || [ ! -f "$coordinator" ]; then
+  echo "skipped: coordinator steps (no Hivemind.Coordinator.dll given)"
+  echo "passed: miniupnpd UPnP-IGD and NAT-PMP"
+  exit 0
+fi
+
+# A coordinator on the internet side answers the client's reachability check.
+ip netns exec "$W" dotnet "$coordinator" serve --host 198.20.17.2 --port 5000 --data-directory "$work/coord-wan" >"$work/coordinator-wan.log" 2>&1 &
+pids+=($!)
+wait_for "$work/coordinator-wan.log" "coordinator for the .* listening on" 120 || fail "the internet-side coordinator did not start"
+ip netns exec "$C" dotnet "$dll" map --port 18082 --lifetime 120 --method upnp --check-with http://198.20.17.2:5000 >"$work/client-check.log" 2>&1 \
+  || fail "the reachability check through the mapping failed"
+grep -q "^reachable: the coordinator connected to 198.20.17.1:18082" "$work/client-check.log" || fail "unexpected verdict: $(grep -E 'reachable' "$work/client-check.log")"
+echo "ok: coordinator dialed the client back through its mapping: $(grep '^reachable' "$work/client-check.log")"
+
+# serve --upnp inside the LAN: maps its port, reachable from the internet side, mapping removed on SIGTERM.
+ip netns exec "$C" dotnet "$coordinator" serve --host 0.0.0.0 --port 5001 --upnp --data-directory "$work/coord-lan" >"$work/coordinator-lan.log" 2>&1 &
+served=$!
+pids+=($served)
+wait_for "$work/coordinator-lan.log" "public address: http://198.20.17.1:5001" 120 || fail "serve --upnp did not print the public address"
+echo "ok: serve --upnp: $(grep -o 'public address: .*' "$work/coordinator-lan.log" | head -1)"
+nsx "$W" timeout 10 bash -c "exec 3<>/dev/tcp/198.20.17.1/5001" || fail "serve --upnp: 198.20.17.1:5001 not reachable from the internet side"
+echo "ok: serve --upnp: the coordinator is reachable from the internet side"
+kill -TERM "$served"
+for ((i = 0; i < 300; i++)); do kill -0 "$served" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$served" 2>/dev/null && fail "serve --upnp did not stop on SIGTERM within 30 s"
+if nsx "$R" nft list chain inet filter prerouting_miniupnpd | grep "dport 5001 " >/dev/null; then
+  fail "serve --upnp left its mapping in the router after exit"
+fi
+echo "ok: serve --upnp: mapping removed on exit"
+echo "passed: miniupnpd UPnP-IGD and NAT-PMP, coordinator reachability check and serve --upnp"
