@@ -69,6 +69,11 @@ public sealed class NatPmpPortMapper : IPortMapper
         await ExchangeAsync(BuildMap(op, mapping.InternalPort, 0, 0), op, MapResponseLength, $"removal of the mapping of port {mapping.InternalPort}", ct);
     }
 
+    /// <summary>A refused port means the router has no NAT-PMP; anything else means it could not be reached at all.</summary>
+    private PortMappingException Unreachable(SocketException e, string what) => e.SocketErrorCode == SocketError.ConnectionRefused
+        ? new PortMappingException($"The router {_gateway.Address} does not speak NAT-PMP (port {_gateway.Port} refused {what}). Enable NAT-PMP or UPnP on the router, or forward the port by hand.", e)
+        : new PortMappingException($"Could not reach the NAT-PMP gateway {_gateway} for {what} ({e.SocketErrorCode}). Check the network connection, or forward the port by hand.", e);
+
     internal static byte[] BuildMap(byte op, int internalPort, int suggestedExternalPort, uint lifetimeSeconds)
     {
         var bytes = new byte[12];
@@ -84,12 +89,26 @@ public sealed class NatPmpPortMapper : IPortMapper
     private async Task<byte[]> ExchangeAsync(byte[] request, byte op, int responseLength, string what, CancellationToken ct)
     {
         using var socket = new Socket(_gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        socket.Connect(_gateway); // a connected UDP socket only receives datagrams from the gateway (§3.1: ignore others)
+        try
+        {
+            socket.Connect(_gateway); // a connected UDP socket only receives datagrams from the gateway (§3.1: ignore others)
+        }
+        catch (SocketException e)
+        {
+            throw new PortMappingException($"Could not reach the NAT-PMP gateway {_gateway} for {what} ({e.SocketErrorCode}): no route to it. Check the network connection, or forward the port by hand.", e);
+        }
         var buffer = new byte[64];
         var wait = _timeouts.NatPmpInitialRetransmit;
         for (var attempt = 0; attempt < _timeouts.NatPmpAttempts; attempt++, wait *= 2)
         {
-            await socket.SendAsync(request, SocketFlags.None, ct);
+            try
+            {
+                await socket.SendAsync(request, SocketFlags.None, ct);
+            }
+            catch (SocketException e)
+            {
+                throw Unreachable(e, what);
+            }
             using var timeout = new CancellationTokenSource(wait, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
             try
@@ -101,9 +120,9 @@ public sealed class NatPmpPortMapper : IPortMapper
                     {
                         n = await socket.ReceiveAsync(buffer, SocketFlags.None, linked.Token);
                     }
-                    catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+                    catch (SocketException e)
                     {
-                        throw new PortMappingException($"The router {_gateway.Address} does not speak NAT-PMP (port {_gateway.Port} refused {what}). Enable NAT-PMP or UPnP on the router, or forward the port by hand.", e);
+                        throw Unreachable(e, what);
                     }
                     if (n < 4 || buffer[0] != Version || buffer[1] != (byte)(ResponseBit | op)) continue;
                     var result = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(2));

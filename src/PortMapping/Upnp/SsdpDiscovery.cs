@@ -50,8 +50,16 @@ public sealed class SsdpDiscovery
         var local = LocalInterface.AddressFor(_target.Address);
         socket.Bind(new IPEndPoint(local, 0));
         if (IsMulticast(_target.Address)) socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, MulticastHops);
-        foreach (var st in SearchTargets)
-            await socket.SendToAsync(Encoding.ASCII.GetBytes(BuildSearch(st)), SocketFlags.None, _target, ct);
+        try
+        {
+            foreach (var st in SearchTargets)
+                await socket.SendToAsync(Encoding.ASCII.GetBytes(BuildSearch(st)), SocketFlags.None, _target, ct);
+        }
+        catch (SocketException e)
+        {
+            throw new PortMappingException(
+                $"Could not send the UPnP search to {_target} from {local} ({e.SocketErrorCode}): this computer has no route to its router. Check the network connection, or forward the port by hand.", e);
+        }
 
         using var timeout = new CancellationTokenSource(_timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
