@@ -19,6 +19,7 @@
 # Usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll [PATH/Hivemind.Coordinator.dll]
 # Exit 0: passed; 77: skipped (reason on the line starting "SKIP:"); anything else: failed.
 set -uo pipefail
+export PATH="$PATH:/usr/sbin:/sbin" # ip, nft and miniupnpd live there; a non-login environment may lack it
 
 dll=${1:?usage: run-miniupnpd-test.sh PATH/hivemind-portmap.dll [PATH/Hivemind.Coordinator.dll]}
 coordinator=${2:-}
