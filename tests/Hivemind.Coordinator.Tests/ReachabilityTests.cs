@@ -83,6 +83,18 @@ public sealed class ReachabilityTests
     }
 
     [Fact]
+    public async Task One_ipv6_home_network_is_one_caller()
+    {
+        var dialer = new CountingDialer();
+        var checker = new ReachabilityChecker(Options, dialer, new FakeTimeProvider());
+        await checker.CheckAsync(IPAddress.Parse("2001:db8:17:1::10"), 7000, CancellationToken.None);
+        var e = await Assert.ThrowsAsync<ProtocolException>(() => checker.CheckAsync(IPAddress.Parse("2001:db8:17:1:ffff::1"), 7000, CancellationToken.None));
+        Assert.Equal(RejectReason.RateLimited, e.Reason);
+        await checker.CheckAsync(IPAddress.Parse("2001:db8:17:2::10"), 7000, CancellationToken.None);
+        Assert.Equal(2, dialer.Dials);
+    }
+
+    [Fact]
     public async Task Many_callers_cannot_exceed_the_coordinators_cap()
     {
         var time = new FakeTimeProvider();

@@ -9,7 +9,7 @@ namespace Hivemind.Coordinator.Reachability;
 /// <summary>
 /// Dials a caller back once to tell it whether others can reach it (the lesson from Petals: say so plainly, with what to do).
 /// Only the caller's own address is dialed, never one the caller names, and checks are rate-limited per caller address and
-/// overall, so the coordinator can be neither a port scanner nor a traffic amplifier.
+/// (an IPv6 caller per /64) and overall, so the coordinator can be neither a port scanner nor a traffic amplifier.
 /// </summary>
 public sealed class ReachabilityChecker
 {
@@ -74,8 +74,20 @@ public sealed class ReachabilityChecker
     private static ReachabilityVerdict Unreachable(IPEndPoint target, long started, bool isPrivate, string advice) =>
         new(false, target, advice, Stopwatch.GetElapsedTime(started), isPrivate);
 
+    /// <summary>An IPv6 home network gets a whole /64, so one subscriber is one /64, not one address.</summary>
+    private const int Ipv6SubscriberPrefixBytes = 8;
+
+    private static IPAddress RateKey(IPAddress caller)
+    {
+        if (caller.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return caller;
+        var bytes = caller.GetAddressBytes();
+        Array.Clear(bytes, Ipv6SubscriberPrefixBytes, bytes.Length - Ipv6SubscriberPrefixBytes);
+        return new IPAddress(bytes);
+    }
+
     private void Admit(IPAddress caller)
     {
+        caller = RateKey(caller);
         var now = _time.GetUtcNow();
         lock (_gate)
         {
