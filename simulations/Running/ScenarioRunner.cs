@@ -83,6 +83,8 @@ public static class ScenarioRunner
         OfflineHours = s.Volunteers.OfflineHours,
         StragglerFraction = s.Volunteers.Stragglers.Fraction,
         StragglerSlowdown = s.Volunteers.Stragglers.Slowdown,
+        RelayFraction = s.Volunteers.RelayFraction,
+        RelayUploadShare = s.Volunteers.RelayUploadShare,
         Rounds = s.Round.Rounds,
         Quorum = s.Round.Quorum,
         DeadlineSeconds = s.Round.DeadlineMinutes * SecondsPerMinute,

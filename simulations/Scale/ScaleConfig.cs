@@ -72,6 +72,18 @@ public sealed record ScaleConfig
     /// <summary>Coordinator link, shared equally by a round's transfers.</summary>
     public double CoordinatorMbps { get; init; } = double.PositiveInfinity;
 
+    /// <summary>
+    /// Share of volunteer slots that are reachable relays (mapped port or public address), lending <see cref="RelayUploadShare"/>
+    /// of their uplink to serve verified chunks of the current version to the others. 0: no relays.
+    /// </summary>
+    public double RelayFraction { get; init; }
+
+    /// <summary>Share of a relay's uplink it lends to serving (the upload cap a relay volunteer sets).</summary>
+    public double RelayUploadShare { get; init; } = 0.5;
+
+    /// <summary>Slots 0 .. RelayCount-1 are relays; a volunteer taking such a slot later is one too, so the share stays fixed.</summary>
+    public int RelayCount => (int)Math.Round(RelayFraction * Volunteers, MidpointRounding.AwayFromZero);
+
     /// <summary>Cores the aggregation is spread over.</summary>
     public int AggregationCores { get; init; } = 1;
 

@@ -14,8 +14,12 @@ public sealed record ScaleResult(
     double Bytes,
     int UnitsAccepted,
     int UnitsLostToChurn,
-    int UnitsAbandoned)
+    int UnitsAbandoned,
+    double CoordinatorEgressBytes)
 {
+    /// <summary>Bytes the coordinator sent per round (downloads it served itself; relays carry the rest).</summary>
+    public double CoordinatorEgressPerRound => Rounds.Count == 0 ? 0 : CoordinatorEgressBytes / Rounds.Count;
+
     /// <summary>Mean open-to-open round time.</summary>
     public double MeanRoundSeconds => Rounds.Count == 0 ? 0 : TotalSeconds / Rounds.Count;
 

@@ -49,6 +49,7 @@ public sealed class ScaleSimulation
     private double _aggregationTotal;
     private double _acceptedCompute;
     private double _bytes;
+    private double _coordinatorEgress;
     private double _tokens;
     private int _acceptedUnits;
     private int _lostUnits;
@@ -110,7 +111,7 @@ public sealed class ScaleSimulation
         double end = _openedAt;
         SetOnline(_onlineCount, end);
         return new ScaleResult(_records, end, _computeTotal, _transferTotal, _waitTotal, _aggregationTotal,
-            _acceptedCompute, _onlineIntegral, _tokens, _bytes, _acceptedUnits, _lostUnits, _abandonedUnits);
+            _acceptedCompute, _onlineIntegral, _tokens, _bytes, _acceptedUnits, _lostUnits, _abandonedUnits, _coordinatorEgress);
     }
 
     private void Handle(ScaleEvent e)
@@ -150,6 +151,7 @@ public sealed class ScaleSimulation
         // The coordinator's link is shared equally by the round's transfers (a fluid approximation:
         // they all start at open; uploads spread out, so this overstates upload contention a little).
         double coordinatorShare = online > 0 ? _config.CoordinatorMbps / online : double.PositiveInfinity;
+        var download = DownloadPlan(coordinatorShare);
         for (int i = 0; i < _slots.Length; i++)
         {
             var slot = _slots[i];
@@ -159,7 +161,7 @@ public sealed class ScaleSimulation
             }
 
             slot.UnitRound = round;
-            slot.DownloadSeconds = TransferTime.Seconds(_config.DownloadBytes, Math.Min(slot.DownMbps, coordinatorShare), slot.LatencySeconds);
+            slot.DownloadSeconds = download.Seconds(slot);
             slot.ComputeSeconds = _flopsPerUnit / slot.Device.SustainedFlops(_config.Precision) * slot.Slowdown;
             slot.UploadSeconds = TransferTime.Seconds(_config.UploadBytes, Math.Min(slot.UpMbps, coordinatorShare), slot.LatencySeconds);
             _bytes += _config.DownloadBytes;
@@ -168,9 +170,33 @@ public sealed class ScaleSimulation
                 new ScaleEvent(EventKind.UnitArrived, i, round, slot.Generation));
         }
 
+        _coordinatorEgress += download.CoordinatorBytes;
         _outstanding = _assigned;
         _quorum = Math.Max(1, (int)Math.Ceiling(_config.Quorum * _assigned - 1e-9));
         _queue.Schedule(now + _config.DeadlineSeconds, new ScaleEvent(EventKind.Deadline, -1, round, 0));
+    }
+
+    /// <summary>
+    /// How this round's downloads are served. Without online relays (or with an unbounded coordinator link, where relays change
+    /// nothing) everyone shares the coordinator's link. With relays the version spreads as a swarm of verified chunks, and the fluid
+    /// bound of peer-assisted distribution (Kumar and Ross, 2006) applies: each of the N online volunteers gets
+    /// min(its downlink, supply / N, coordinator link), where supply is the coordinator's link plus every online relay's lent uplink,
+    /// and the coordinator sends its share of the supply, but each chunk at least once.
+    /// </summary>
+    private RoundDownloads DownloadPlan(double coordinatorShare)
+    {
+        int online = _slots.Count(s => s.Online);
+        var relays = Enumerable.Range(0, Math.Min(_config.RelayCount, _slots.Length)).Where(i => _slots[i].Online).ToList();
+        double bytes = _config.DownloadBytes;
+        if (relays.Count == 0 || double.IsPositiveInfinity(_config.CoordinatorMbps))
+        {
+            return new RoundDownloads(slot => TransferTime.Seconds(bytes, Math.Min(slot.DownMbps, coordinatorShare), slot.LatencySeconds), online * bytes);
+        }
+
+        double supply = _config.CoordinatorMbps + relays.Sum(i => _slots[i].UpMbps * _config.RelayUploadShare);
+        double perVolunteer = Math.Min(supply / online, _config.CoordinatorMbps);
+        double coordinatorBytes = Math.Max(bytes, online * bytes * _config.CoordinatorMbps / supply);
+        return new RoundDownloads(slot => TransferTime.Seconds(bytes, Math.Min(slot.DownMbps, perVolunteer), slot.LatencySeconds), coordinatorBytes);
     }
 
     private void Arrived(VolunteerSlot slot)

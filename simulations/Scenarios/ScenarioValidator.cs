@@ -111,6 +111,8 @@ public static class ScenarioValidator
         foreach (var p in v.SessionHours?.Validate("volunteers.sessionHours") ?? []) yield return p;
         foreach (var p in v.OfflineHours.Validate("volunteers.offlineHours")) yield return p;
         if (v.Stragglers.Fraction is < 0 or > 1) yield return $"volunteers.stragglers.fraction = {v.Stragglers.Fraction}: must be in [0, 1]";
+        if (!(v.RelayFraction is >= 0 and <= 1)) yield return $"volunteers.relayFraction = {v.RelayFraction}: must be in [0, 1] (the share of volunteers that relay)";
+        if (!(v.RelayUploadShare is > 0 and <= 1)) yield return $"volunteers.relayUploadShare = {v.RelayUploadShare}: must be in (0, 1] (the share of a relay's uplink it lends)";
         if (!(v.Stragglers.Slowdown >= 1)) yield return $"volunteers.stragglers.slowdown = {v.Stragglers.Slowdown}: must be >= 1 (a factor of slowness)";
     }
 

@@ -26,6 +26,12 @@ public sealed record VolunteersSection
     /// <summary>Gap before the next volunteer takes a slot, in hours.</summary>
     public Distribution OfflineHours { get; init; } = Distribution.Exponential(1);
 
+    /// <summary>Share of slots that are reachable relays serving the current version to the others (0..1; 0 = none).</summary>
+    public double RelayFraction { get; init; }
+
+    /// <summary>Share of a relay's uplink it lends to serving (0..1].</summary>
+    public double RelayUploadShare { get; init; } = 0.5;
+
     /// <summary>Slow volunteers.</summary>
     public StragglerSection Stragglers { get; init; } = new();
 }

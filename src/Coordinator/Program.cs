@@ -2,6 +2,7 @@ using System.CommandLine;
 using Hivemind.Coordinator;
 using Hivemind.Coordinator.Demo;
 using Hivemind.Coordinator.Hosting;
+using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Training;
 
@@ -14,9 +15,10 @@ var host = new Option<string>("--host") { Description = "Address to listen on", 
 var port = new Option<int>("--port") { Description = "Port to listen on (0 = any free port)", DefaultValueFactory = _ => 5000 };
 var tlsCert = new Option<string>("--tls-certificate") { Description = "PEM or PKCS#12 certificate for TLS (cleartext HTTP/2 without it)" };
 var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key for --tls-certificate" };
+var upnp = new Option<bool>("--upnp") { Description = "Map the port on the home router (UPnP-IGD, then NAT-PMP), print the public address, remove the mapping on exit" };
 var settings = OptionsBinder.CreateOptions();
 
-var serve = new Command("serve", "Host a coordinator: gRPC on --host:--port, state under --data-directory.") { config, host, port, tlsCert, tlsKey };
+var serve = new Command("serve", "Host a coordinator: gRPC on --host:--port, state under --data-directory.") { config, host, port, tlsCert, tlsKey, upnp };
 foreach (var (_, option) in settings) serve.Add(option);
 serve.SetAction(async (parse, ct) =>
 {
@@ -24,6 +26,7 @@ serve.SetAction(async (parse, ct) =>
     try
     {
         options = OptionsBinder.Bind(parse, settings, parse.GetValue(config));
+        if (parse.GetValue(upnp)) CoordinatorPortMapping.EnsureMappable(parse.GetValue(host)!);
     }
     catch (ArgumentException e)
     {
@@ -41,6 +44,7 @@ serve.SetAction(async (parse, ct) =>
         s.Round, s.Updates, s.MeanTrainLoss, s.EvalLoss ?? double.NaN, engine.OptimalLoss, s.AggregationTime.TotalMilliseconds);
     await app.StartAsync(ct);
     log.LogInformation("coordinator for the '{Preset}' model listening on {Address}; data in {Dir}", options.Preset, CoordinatorHost.Address(app), Path.GetFullPath(options.DataDirectory));
+    await using var mapping = parse.GetValue(upnp) ? await CoordinatorPortMapping.TryMapAsync(new Uri(CoordinatorHost.Address(app)).Port, log, ct) : null;
     await app.WaitForShutdownAsync(ct);
     return 0;
 });

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Services;
 using Hivemind.Protocol;
 using Hivemind.Training;
@@ -50,10 +51,12 @@ public static class CoordinatorHost
             o.MaxSendMessageSize = ProtocolLimits.DefaultChunkBytes + (64 << 10);
             o.EnableDetailedErrors = false;
         });
+        builder.Services.AddReachability();
         builder.Services.AddGrpcReflection();
         builder.Services.AddHostedService<RoundLoop>();
         var app = builder.Build();
         app.MapGrpcService<CoordinatorService>();
+        app.MapReachability();
         app.MapGrpcReflectionService();
         return app;
     }
