@@ -7,24 +7,30 @@ namespace Hivemind.Training;
 /// TorchSharp 0.107 turns a number into a native Scalar and lets the managed wrapper become garbage as soon as its handle is
 /// passed to libtorch; a collection on another thread then frees the Scalar while the op still reads it ("Unknown scalar
 /// type", "Expected false to be true" in c10::Scalar::toFloat). Holding every Scalar in a list that lives across the call
-/// closes that window. The implicit conversions and <c>ToScalar</c> are banned elsewhere in src/ (BannedSymbols.txt).
+/// closes that window. The conversions, and the TorchSharp methods that convert inside, are banned elsewhere in src/
+/// (build/gc-safety/BannedSymbols.txt).
 /// </remarks>
 public sealed class ScalarScope : IDisposable
 {
     private readonly List<Scalar> _held = [];
+    private bool _disposed;
 
-    /// <summary>Integer 1, held for the life of the process (fits float and integer tensors): the alpha of <c>a.add(b, One)</c> (<c>a + b</c> builds an unheld one).</summary>
+    // The one place allowed to convert numbers to Scalars (RS0030 is the banned-API rule): each result is held.
+#pragma warning disable RS0030
+
+    /// <summary>Integer 1, held for the life of the process (fits float and integer tensors): the alpha of <c>a.add(b, One)</c>, since <c>a + b</c> builds an unheld one.</summary>
     public static Scalar One { get; } = 1L.ToScalar();
 
-    /// <summary>Integer 0, held for the life of the process: the start of <c>arange(Zero, n, One)</c> (<c>arange(n)</c> builds an unheld one).</summary>
+    /// <summary>Integer 0, held for the life of the process: the start of <c>arange(Zero, n, One)</c>, since <c>arange(n)</c> builds an unheld one.</summary>
     public static Scalar Zero { get; } = 0L.ToScalar();
-    private bool _disposed;
 
     /// <summary>A Scalar for <paramref name="value"/>, alive until this scope is disposed.</summary>
     public Scalar Of(double value) => Hold(value.ToScalar());
 
     /// <summary>An integer Scalar for <paramref name="value"/>, alive until this scope is disposed.</summary>
     public Scalar Of(long value) => Hold(value.ToScalar());
+
+#pragma warning restore RS0030
 
     public void Dispose()
     {
