@@ -13,6 +13,9 @@ public static class RunCommand
     /// <summary>Exit code for a scenario that cannot be read or run.</summary>
     public const int ScenarioError = 2;
 
+    /// <summary>Exit code when the report was written but some runs stopped on a native error (listed in the report and on stderr).</summary>
+    public const int RunsFailed = 3;
+
     /// <summary>The command.</summary>
     public static Command Create()
     {
@@ -36,7 +39,12 @@ public static class RunCommand
                 var written = FaithfulReportWriter.Write(faithful, text, folder);
                 Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {faithful.Runs.Count} engine runs, {faithful.Baselines.Count} centralized baselines in {watch.Elapsed.TotalSeconds:F1} s");
                 Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(folder)}");
-                return 0;
+                foreach (var f in faithful.Failures)
+                {
+                    Console.Error.WriteLine($"run failed: {f.Label}: {f.Error}");
+                }
+
+                return faithful.Failures.Count == 0 ? 0 : RunsFailed;
             }
 
             var outcome = ProgressDisplay.Run(scenario.Name, progress => ScenarioRunner.Run(scenario, smoke, progress));

@@ -8,4 +8,8 @@ public sealed record FaithfulOutcome(
     bool Smoke,
     FaithfulConfig Base,
     IReadOnlyList<FaithfulRun> Runs,
-    IReadOnlyList<CentralizedResult> Baselines);
+    IReadOnlyList<CentralizedResult> Baselines)
+{
+    /// <summary>Runs that stopped on a native error; they are missing from <see cref="Runs"/> and named in the report.</summary>
+    public IReadOnlyList<FaithfulFailure> Failures { get; init; } = [];
+}

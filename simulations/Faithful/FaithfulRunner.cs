@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Hivemind.Simulations.Scenarios;
 using Hivemind.Simulations.Timing;
 
@@ -10,8 +11,14 @@ public static class FaithfulRunner
     private const double SecondsPerMinute = 60;
 
     /// <summary>Runs <paramref name="scenario"/>; <paramref name="progress"/> hears (runs done, runs in all, what just ran).</summary>
-    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress = null)
+    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress = null) =>
+        Run(scenario, smoke, progress, FaithfulSimulation.Run);
+
+    /// <summary>As <see cref="Run(Scenario, bool, Action{int, int, string}?)"/>, with <paramref name="simulate"/> running each engine run (tests inject failures).</summary>
+    /// <remarks>A run that stops on a native (libtorch) error is recorded in <see cref="FaithfulOutcome.Failures"/> and the others still run.</remarks>
+    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate)
     {
+        ArgumentNullException.ThrowIfNull(simulate);
         var s = smoke ? WithSmoke(scenario) : scenario;
         var f = s.Faithful ?? new FaithfulSection();
         var baseConfig = BaseConfig(s, new DeviceTable(s.Devices.Select(d => d.ToSpec())));
@@ -27,13 +34,23 @@ public static class FaithfulRunner
         }
 
         var runs = new List<FaithfulRun>();
+        var failures = new List<FaithfulFailure>();
         foreach (var (axes, config) in jobs)
         {
-            runs.Add(new FaithfulRun(axes, FaithfulSimulation.Run(config)));
+            try
+            {
+                runs.Add(new FaithfulRun(axes, simulate(config)));
+            }
+            catch (ExternalException e)
+            {
+                // A native error ends this run only: the scenario goes on and the report names the run that failed.
+                failures.Add(new FaithfulFailure(axes, $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}"));
+            }
+
             progress?.Invoke(++done, total, string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
         }
 
-        return new FaithfulOutcome(s, smoke, baseConfig, runs, central);
+        return new FaithfulOutcome(s, smoke, baseConfig, runs, central) { Failures = failures };
     }
 
     /// <summary>The scenario with its smoke values in place (faithful lists included).</summary>

@@ -280,17 +280,22 @@ public sealed class FaithfulSimulation : IDisposable
         var flight = new UnitInFlight(v, spec, shard, _queue.Now);
         if (!v.Byzantine)
         {
+            if (!AllFinite(shard))
+            {
+                // An attack drove the global model to non-finite values: no volunteer can train it, so the run ends as diverged.
+                _diverged = true;
+                return;
+            }
+
             var watch = Stopwatch.StartNew();
             try
             {
                 flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity);
             }
-            catch (Exception e) when (e is NonFiniteLossException
-                || (e is System.Runtime.InteropServices.ExternalException && !AllFinite(shard)))
+            catch (NonFiniteLossException)
             {
-                // The global model itself is no longer trainable (an attack drove it to non-finite or huge values):
-                // a real volunteer would fail the same way, so the run ends here as diverged. A native error on a finite
-                // model is not divergence: it propagates, so a report never calls a healthy run "diverged".
+                // The weights are finite but so large that the loss or gradient overflows: a real volunteer fails the same way.
+                // Any other error (a native one included) is not divergence: it propagates to FaithfulRunner, which names the run.
                 _diverged = true;
                 return;
             }

@@ -58,6 +58,18 @@ public static class FaithfulReportWriter
           .Append($"(`WorkUnitRunner`, TorchSharp, Ed25519-signed updates) on a virtual clock. Seed {s.Seed}; the same seed gives this same file. ")
           .Append("Losses are measured; times are simulated from the timing model (measured wall times are in wall-times.csv only).\n\n");
         AppendConfiguration(sb, o);
+        if (o.Failures.Count > 0)
+        {
+            sb.Append("## Failed runs\n\n")
+              .Append($"{o.Failures.Count} of {o.Failures.Count + o.Runs.Count} runs stopped on a native error and are missing from every table below.\n\n");
+            foreach (var f in o.Failures)
+            {
+                sb.Append($"- {f.Label}: {f.Error}\n");
+            }
+
+            sb.Append('\n');
+        }
+
         switch ((s.Faithful ?? new FaithfulSection()).Experiment)
         {
             case FaithfulExperiment.MoeVsDense:

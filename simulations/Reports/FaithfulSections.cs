@@ -109,11 +109,19 @@ public static class FaithfulSections
         var t = new MarkdownTable("aggregator", "attack", "byzantine", "final loss", "Δ loss", "gap ×", "verdict", "aggregation s", "rejected", "banned", "holders/expert");
         foreach (var group in o.Runs.GroupBy(r => r["aggregator"]))
         {
-            var reference = group.First(r => r["attack"] == "none").Result;
+            // The reference run is missing when it failed (see "Failed runs"): its attacked runs have no comparison.
+            var reference = group.FirstOrDefault(r => r["attack"] == "none")?.Result;
             foreach (var run in group)
             {
                 var r = run.Result;
                 bool isRef = run["attack"] == "none";
+                if (reference is null)
+                {
+                    t.Add(run["aggregator"], run["attack"], $"{run["byzantine"]}/{r.Config.Volunteers}", F(r.FinalLoss), "n/a", "n/a", "no reference",
+                        Num.G(r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)), Rejected(r), r.BannedVolunteers.ToString(), Num.G(r.MeanHoldersPerExpert));
+                    continue;
+                }
+
                 t.Add(run["aggregator"], run["attack"], $"{run["byzantine"]}/{r.Config.Volunteers}", F(r.FinalLoss), isRef ? "—" : F(r.FinalLoss - reference.FinalLoss),
                     isRef ? "—" : Num.G(AttackVerdict.GapRatio(r, reference)), isRef ? "reference" : AttackVerdict.Of(r, reference),
                     Num.G(r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)), Rejected(r), r.BannedVolunteers.ToString(), Num.G(r.MeanHoldersPerExpert));
@@ -130,7 +138,11 @@ public static class FaithfulSections
             var broken = new List<string>();
             foreach (var run in group)
             {
-                var reference = o.Runs.First(r => r["aggregator"] == run["aggregator"] && r["attack"] == "none").Result;
+                if (o.Runs.FirstOrDefault(r => r["aggregator"] == run["aggregator"] && r["attack"] == "none")?.Result is not { } reference)
+                {
+                    continue;
+                }
+
                 (AttackVerdict.Of(run.Result, reference) == "held" ? held : broken).Add($"`{run["aggregator"]}` (gap ×{Num.G(AttackVerdict.GapRatio(run.Result, reference))})");
             }
 

@@ -24,14 +24,13 @@ public static class LocalTrainer
         torch.manual_seed(options.Seed);
         using var model = MoeTransformer.Create(config, shard, shardParams);
         model.train();
-        var parameters = model.parameters().ToList();
-        using var optimizer = optim.AdamW(parameters, options.LearningRate, Beta1, Beta2, Epsilon, options.WeightDecay);
+        using var optimizer = new FlatAdamW([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay);
         double lossSum = 0;
         long tokens = 0;
         for (int step = 0; step < options.InnerSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
-            double loss = Step(model, optimizer, parameters, data, options, step);
+            double loss = Step(model, optimizer, data, options, step);
             lossSum += loss;
             tokens += (long)options.BatchSize * options.SeqLen;
             progress?.Report(new TrainingProgress(step + 1, options.InnerSteps, loss));
@@ -48,37 +47,27 @@ public static class LocalTrainer
         return new LocalTrainingResult(delta, lossSum / options.InnerSteps, tokens);
     }
 
-    private static double Step(MoeTransformer model, optim.Optimizer optimizer, IList<TorchSharp.Modules.Parameter> parameters,
-        IBatchSource data, LocalTrainingOptions options, int step)
+    private static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)
     {
         var batch = data.Next(options.BatchSize, options.SeqLen);
         var (inputs, targets) = BatchTensors.Split(batch);
         options.TargetTransform?.Invoke(targets);
+        using var scalars = new ScalarScope();
         using var scope = NewDisposeScope();
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step);
         var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
         var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets));
-        using Scalar balanceWeight = model.Config.LoadBalanceWeight; // explicit and kept alive: see MoeFeedForward
-        var loss = crossEntropy + balance.mul(balanceWeight);
+        var loss = crossEntropy.add(balance, scalars.Of(model.Config.LoadBalanceWeight));
         double ce = crossEntropy.item<float>();
         double total = loss.item<float>();
         if (!double.IsFinite(total)) throw new NonFiniteLossException(step + 1, total);
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         loss.backward();
-        // clip_grad_norm_ returns the norm before clipping; an infinite norm would poison AdamW's moments.
+        // The norm before clipping; an infinite one would poison AdamW's moments, so the unit stops before the step.
         double norm = options.ClipNorm > 0 && !double.IsPositiveInfinity(options.ClipNorm)
-            ? nn.utils.clip_grad_norm_(parameters, options.ClipNorm)
-            : GradientNorm(parameters);
+            ? optimizer.ClipGradNorm(options.ClipNorm)
+            : optimizer.GradNorm();
         if (!double.IsFinite(norm)) throw new NonFiniteLossException(step + 1, norm, "gradient norm");
-        optimizer.step();
+        optimizer.Step(options.LearningRateAt(step));
         return ce;
-    }
-
-    private static double GradientNorm(IEnumerable<TorchSharp.Modules.Parameter> parameters)
-    {
-        double sq = 0;
-        foreach (var p in parameters)
-            if (p.grad is { } g) sq += g.square().sum().item<float>();
-        return Math.Sqrt(sq);
     }
 }

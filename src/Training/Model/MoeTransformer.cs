@@ -58,17 +58,19 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         long t = tokens.shape[1];
         if (t > Config.ContextLength)
             throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength} of model '{Config.Name}'; use a shorter SeqLen.");
-        var x = _tokEmb.forward(tokens) + _posEmb.forward(arange(t, dtype: ScalarType.Int64));
+        // Every Scalar held (see ScalarScope): arange(t) and Tensor + Tensor would each build an unheld one.
+        using var scalars = new ScalarScope();
+        var positions = arange(ScalarScope.Zero, scalars.Of(t), ScalarScope.One, ScalarType.Int64, tokens.device);
+        var x = _tokEmb.forward(tokens).add(_posEmb.forward(positions), ScalarScope.One);
         Tensor? balance = null;
         foreach (var block in _blocks)
         {
             x = block.forward(x);
-            if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance + b;
+            if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance.add(b, ScalarScope.One);
         }
         var logits = _head.forward(_lnF.forward(x));
-        if (balance is null) return (logits, zeros(1).squeeze());
-        using Scalar layers = Config.Layers; // explicit and kept alive: see MoeFeedForward
-        return (logits, balance.div(layers));
+        if (balance is null) return (logits, zeros(1, ScalarType.Float32, tokens.device).squeeze());
+        return (logits, balance.div(scalars.Of((long)Config.Layers)));
     }
 
     /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>

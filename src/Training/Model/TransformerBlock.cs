@@ -38,7 +38,8 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        x = x + _attn.forward(_ln1.forward(x));
-        return x + _ffn.forward(_ln2.forward(x));
+        // add(…, One), not `+`: TorchSharp's Tensor + Tensor makes an unheld Scalar alpha (see ScalarScope).
+        x = x.add(_attn.forward(_ln1.forward(x)), ScalarScope.One);
+        return x.add(_ffn.forward(_ln2.forward(x)), ScalarScope.One);
     }
 }
