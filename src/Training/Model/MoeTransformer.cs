@@ -58,26 +58,36 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         long t = tokens.shape[1];
         if (t > Config.ContextLength)
             throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength} of model '{Config.Name}'; use a shorter SeqLen.");
-        var x = _tokEmb.forward(tokens) + _posEmb.forward(arange(t, dtype: ScalarType.Int64));
+        // Explicit Scalars kept alive across the calls (see MoeFeedForward); every tensor made here on the tokens' device.
+        using Scalar one = 1;
+        using Scalar positions = t;
+        var x = _tokEmb.forward(tokens).add(_posEmb.forward(arange(positions, ScalarType.Int64, device: tokens.device)), one);
         Tensor? balance = null;
         foreach (var block in _blocks)
         {
             x = block.forward(x);
-            if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance + b;
+            if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance.add(b, one);
         }
         var logits = _head.forward(_lnF.forward(x));
-        if (balance is null) return (logits, zeros(1).squeeze());
-        using Scalar layers = Config.Layers; // explicit and kept alive: see MoeFeedForward
+        if (balance is null) return (logits, zeros(1, device: tokens.device).squeeze());
+        using Scalar layers = Config.Layers;
         return (logits, balance.div(layers));
     }
 
     /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>
     public long[][] ExpertLoad() => [.. _blocks.Select(b => b.Moe is { } m ? (long[])m.Load.Clone() : [])];
 
+    /// <summary>Assignments dropped per layer (expert over capacity) since the last <see cref="ResetExpertLoad"/>; all 0 with unlimited capacity.</summary>
+    public long[] DroppedAssignments() => [.. _blocks.Select(b => b.Moe?.Dropped ?? 0)];
+
     public void ResetExpertLoad()
     {
         foreach (var b in _blocks)
-            if (b.Moe is { } m) Array.Clear(m.Load);
+        {
+            if (b.Moe is not { } m) continue;
+            Array.Clear(m.Load);
+            m.Dropped = 0;
+        }
     }
 
     /// <summary>Number of scalars the module holds: grows with the shard, not with the model.</summary>
@@ -89,7 +99,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var set = new ParameterSet();
         foreach (var (name, p) in named_parameters())
-            set.Add(new NamedTensor(name, p.shape, p.detach().cpu().data<float>().ToArray()));
+            set.Add(new NamedTensor(name, p.shape, DeviceTransfer.ToHostFloat32(p.detach())));
         return set;
     }
 
@@ -103,7 +113,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             var v = values[name];
             if (!v.SameShape(p.shape))
                 throw new ArgumentException($"tensor '{name}' has shape [{string.Join(", ", v.Shape)}] but the model expects [{string.Join(", ", p.shape)}].");
-            p.copy_(tensor(v.Values, v.Shape));
+            p.copy_(DeviceTransfer.FromHost(v.Values, v.Shape, p.device));
         }
     }
 }
