@@ -6,6 +6,7 @@ Runs on Debian's python3-torch (1.13) with numpy; no other package.
 
   logits:  hivemind_ref.py logits --config cfg.json --checkpoint model.safetensors --tokens t.i64 --batch B --seq T --out logits.f32
   bench:   hivemind_ref.py bench --preset small --batch 16 --seq 256 --steps 5 --threads 2
+  serve:   hivemind_ref.py serve --preset small --batch 8 --seq 256 --threads 2   (one timed step per 'step' line on stdin)
 """
 import argparse
 import json
@@ -176,11 +177,13 @@ def cmd_logits(a):
     print(json.dumps({"dropped": [b.moe.dropped for b in model.blocks if hasattr(b, "moe")]}))
 
 
-def cmd_bench(a):
+def make_trainer(a):
+    """The benchmark's model, AdamW and one training step (same hyper-parameters as LocalTrainer's benchmark unit)."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     c = dict(PRESETS[a.preset])
     c["dense"] = a.dense
+    c["capacity_factor"] = a.capacity_factor
     model = Model(c)
     for name, p in model.named_parameters():
         with torch.no_grad():
@@ -200,6 +203,11 @@ def cmd_bench(a):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
+    return step
+
+
+def cmd_bench(a):
+    step = make_trainer(a)
     for _ in range(a.warmup):
         step()
     times = []
@@ -212,6 +220,18 @@ def cmd_bench(a):
                       "median_step_s": median, "tokens_per_s": a.batch * a.seq / median, "torch": torch.__version__}))
 
 
+def cmd_serve(a):
+    """One timed training step per 'step' line on stdin, for the interleaved benchmark (Hivemind.Training.Benchmarks)."""
+    step = make_trainer(a)
+    print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "step":
+            sys.exit(f"serve: expected 'step', got {line.strip()!r}")
+        t0 = time.perf_counter()
+        step()
+        print(json.dumps({"step_s": time.perf_counter() - t0}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -222,16 +242,18 @@ def main():
     lg.add_argument("--batch", type=int, required=True)
     lg.add_argument("--seq", type=int, required=True)
     lg.add_argument("--out", required=True)
-    bn = sub.add_parser("bench")
-    bn.add_argument("--preset", choices=PRESETS, default="small")
-    bn.add_argument("--dense", action="store_true")
-    bn.add_argument("--batch", type=int, default=16)
-    bn.add_argument("--seq", type=int, default=256)
-    bn.add_argument("--steps", type=int, default=5)
-    bn.add_argument("--warmup", type=int, default=2)
-    bn.add_argument("--threads", type=int, default=2)
+    for name in ("bench", "serve"):
+        bn = sub.add_parser(name)
+        bn.add_argument("--preset", choices=PRESETS, default="small")
+        bn.add_argument("--dense", action="store_true")
+        bn.add_argument("--batch", type=int, default=16)
+        bn.add_argument("--seq", type=int, default=256)
+        bn.add_argument("--steps", type=int, default=5)
+        bn.add_argument("--warmup", type=int, default=2)
+        bn.add_argument("--threads", type=int, default=2)
+        bn.add_argument("--capacity-factor", type=float, default=0.0)
     a = p.parse_args()
-    {"logits": cmd_logits, "bench": cmd_bench}[a.cmd](a)
+    {"logits": cmd_logits, "bench": cmd_bench, "serve": cmd_serve}[a.cmd](a)
 
 
 if __name__ == "__main__":
