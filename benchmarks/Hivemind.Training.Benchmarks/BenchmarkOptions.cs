@@ -12,7 +12,7 @@ internal sealed record BenchmarkOptions(
     public static readonly string[] Modes = ["all", "moe-vs-dense", "mfu", "vs-pytorch"];
 
     public const string Usage =
-        "usage: Hivemind.Training.Benchmarks [all|moe-vs-dense|mfu|vs-pytorch] [--preset small|base|tiny] [--batch N] [--seq N]\n" +
+        "usage: dotnet " + BinaryPath + " [all|moe-vs-dense|mfu|vs-pytorch] [--preset small|base|tiny] [--batch N] [--seq N]\n" +
         "       [--threads N] [--rounds 30] [--warmup 3] [--capacity-factor 0] [--python /usr/bin/python3] [--markdown docs/benchmarks/training.md]";
 
     public static BenchmarkOptions Parse(string[] args)
@@ -59,9 +59,12 @@ internal sealed record BenchmarkOptions(
 
     public bool WantsPyTorch => Mode is "all" or "vs-pytorch";
 
-    /// <summary>The command line that reproduces this run (from the Release output folder).</summary>
+    /// <summary>Where the Release build puts the benchmark, relative to the repository root (the documented working directory).</summary>
+    public const string BinaryPath = "benchmarks/Hivemind.Training.Benchmarks/bin/Release/net10.0/Hivemind.Training.Benchmarks.dll";
+
+    /// <summary>The command line that reproduces this run from the repository root.</summary>
     public string Command =>
-        $"dotnet Hivemind.Training.Benchmarks.dll {Mode} --preset {Config.Name} --batch {Batch} --seq {Seq} --threads {Threads} --rounds {Rounds} --warmup {Warmup}" +
+        $"dotnet {BinaryPath} {Mode} --preset {Config.Name} --batch {Batch} --seq {Seq} --threads {Threads} --rounds {Rounds} --warmup {Warmup}" +
         (Config.CapacityFactor == 0 ? "" : $" --capacity-factor {Config.CapacityFactor.ToString(CultureInfo.InvariantCulture)}") +
         (Markdown is null ? "" : " --markdown " + Markdown);
 }
