@@ -17,7 +17,10 @@ internal sealed class BenchmarkReport(
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private string BlockKey => $"bench {options.Config.Name} {options.Threads}t{(options.Config.CapacityFactor == 0 ? "" : " cf" + options.Config.CapacityFactor.ToString(Inv))}";
+    // One block per mode, preset, thread count and capacity factor: a rerun replaces its own block and no other.
+    private string BlockKey =>
+        $"bench {(options.Mode == "all" ? "" : options.Mode + " ")}{options.Config.Name} {options.Threads}t" +
+        (options.Config.CapacityFactor == 0 ? "" : " cf" + options.Config.CapacityFactor.ToString(Inv));
 
     public string Markdown()
     {
