@@ -3,7 +3,7 @@ using Hivemind.Training.Benchmarks;
 using TorchSharp;
 
 // Interleaved training-step benchmark: MoE, dense twin, libtorch's sgemm and the PyTorch reference take turns step by
-// step in one process (A B C D A B C D …), so the machine's load hits all alike; each figure is a median with a
+// step in one process (A B C D, B C D A, …), so the machine's load hits all alike; each figure is a median with a
 // distribution-free 95% interval, ratios are paired per round. See docs/benchmarks/training.md.
 BenchmarkOptions options;
 try
@@ -41,8 +41,11 @@ try
     double loadMax = loadBefore;
     for (int round = 0; round < steps; round++)
     {
-        foreach (var side in sides)
+        // The order rotates every round so that each side follows each other side equally often: a side that leaves
+        // spinning OpenMP or OpenBLAS threads behind (PyTorch's, ours) then slows every side alike, not always the next.
+        for (int i = 0; i < sides.Count; i++)
         {
+            var side = sides[(round + i) % sides.Count];
             double seconds = side.Step();
             if (round >= options.Warmup) times[side].Add(seconds);
         }
