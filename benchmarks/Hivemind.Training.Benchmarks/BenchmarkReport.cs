@@ -19,7 +19,7 @@ internal sealed class BenchmarkReport(
 
     // One block per mode, preset, thread count and capacity factor: a rerun replaces its own block and no other.
     private string BlockKey =>
-        $"bench {(options.Mode == "all" ? "" : options.Mode + " ")}{options.Config.Name} {options.Threads}t" +
+        $"bench {(options.Mode == "all" ? "" : options.Mode + " ")}{(options.WithoutPyTorch ? "without-pytorch " : "")}{options.Config.Name} {options.Threads}t" +
         (options.Config.CapacityFactor == 0 ? "" : " cf" + options.Config.CapacityFactor.ToString(Inv));
 
     public string Markdown()
