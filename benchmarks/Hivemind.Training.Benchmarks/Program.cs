@@ -1,98 +1,75 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Hivemind.Training;
 using Hivemind.Training.Benchmarks;
 using TorchSharp;
 
-// Usage: Hivemind.Training.Benchmarks <mfu|moe-vs-dense|vs-pytorch> [--preset small] [--batch 8] [--seq 256]
-//        [--rounds 3] [--steps 3] [--warmup 1] [--threads 2] [--python /usr/bin/python3]
-// Each comparison interleaves the two sides in rounds, so a shared machine's load hits both alike; medians are reported.
-var mode = args.Length > 0 ? args[0] : "mfu";
-string Arg(string name, string fallback)
+// Interleaved training-step benchmark: MoE, dense twin, libtorch's sgemm and the PyTorch reference take turns step by
+// step in one process (A B C D, B C D A, …), so the machine's load hits all alike; each figure is a median with a
+// distribution-free 95% interval, ratios are paired per round. See docs/benchmarks/training.md.
+BenchmarkOptions options;
+try
 {
-    int i = Array.IndexOf(args, "--" + name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    options = BenchmarkOptions.Parse(args);
 }
-int IntArg(string name, int fallback) => int.Parse(Arg(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(BenchmarkOptions.Usage);
+    return 2;
+}
 
 TorchRuntime.EnsureLoaded();
-int threads = IntArg("threads", 2);
-torch.set_num_threads(threads);
-var config = ModelConfig.Preset(Arg("preset", "small"));
-int batch = IntArg("batch", 8), seq = IntArg("seq", Math.Min(256, config.ContextLength));
-int rounds = IntArg("rounds", 3), steps = IntArg("steps", 3), warmup = IntArg("warmup", 1);
-var inv = CultureInfo.InvariantCulture;
-double tokens = (double)batch * seq;
-Console.WriteLine($"preset {config.Name}: {config.TotalParameters / 1e6:F1}M parameters, {config.ActiveParametersPerToken / 1e6:F2}M active/token, " +
-                  $"{config.TrainingFlopsPerTokenAt(seq) / 1e6:F1} MFLOP/token; batch {batch} x seq {seq}, threads {threads}, {rounds} rounds of {steps} steps");
+torch.set_num_threads(options.Threads);
+var config = options.Config;
+double loadBefore = LoadAverage.OneMinute();
+var started = DateTime.UtcNow;
+Console.WriteLine($"{options.Command}");
+Console.WriteLine($"{config.Name}: {config.TotalParameters / 1e6:F1}M parameters, {config.ActiveParametersPerToken / 1e6:F2}M active per token, " +
+                  $"{config.TrainingFlopsPerTokenAt(options.Seq) / 1e6:F1} MFLOP per token; batch {options.Batch} × seq {options.Seq}, " +
+                  $"{options.Threads} threads; {options.Warmup} warm-up + {options.Rounds} measured rounds; load average {loadBefore:F2}");
+if (options.Rounds < BenchmarkOptions.PublishableRounds)
+    Console.WriteLine($"note: {options.Rounds} rounds is a validation run; publish only runs of at least {BenchmarkOptions.PublishableRounds}.");
 
-void Report(ModelConfig c, List<double> s)
+int steps = options.Warmup + options.Rounds;
+var sides = new List<IBenchmarkSide>();
+try
 {
-    double m = StepTimer.Median(s);
-    Console.WriteLine(string.Format(inv, "{0}: median step {1:F3} s ({2} steps), {3:F0} tokens/s, {4:F1} model GFLOP/s",
-        c.Name, m, s.Count, tokens / m, c.TrainingFlopsPerTokenAt(seq) * tokens / m / 1e9));
+    sides.Add(new TrainerSide("MoE", config, options.Batch, options.Seq, steps));
+    if (options.WantsDense) sides.Add(new TrainerSide("dense", config.AsDense(), options.Batch, options.Seq, steps));
+    if (options.WantsGemm) sides.Add(new GemmSide());
+    if (options.WantsPyTorch) sides.Add(new PyTorchSide(options.Python, config, options.Batch, options.Seq, options.Threads));
+    var times = sides.ToDictionary(s => s, _ => new List<double>());
+    double loadMax = loadBefore;
+    for (int round = 0; round < steps; round++)
+    {
+        // The order rotates every round so that each side follows each other side equally often: a side that leaves
+        // spinning OpenMP or OpenBLAS threads behind (PyTorch's, ours) then slows every side alike, not always the next.
+        for (int i = 0; i < sides.Count; i++)
+        {
+            var side = sides[(round + i) % sides.Count];
+            double seconds = side.Step();
+            if (round >= options.Warmup) times[side].Add(seconds);
+        }
+        loadMax = Math.Max(loadMax, LoadAverage.OneMinute());
+        if (round >= options.Warmup)
+            Console.WriteLine($"round {round - options.Warmup + 1}/{options.Rounds}: " +
+                              string.Join(", ", sides.Select(s => $"{s.Name} {times[s][^1]:F3} s")) + $"; load {LoadAverage.OneMinute():F2}");
+    }
+    var result = new BenchmarkReport(options, started, loadBefore, LoadAverage.OneMinute(), loadMax,
+        times[sides[0]],
+        sides.OfType<TrainerSide>().Skip(1).Select(s => times[s]).FirstOrDefault(),
+        sides.OfType<GemmSide>().Select(s => times[s]).FirstOrDefault(),
+        sides.OfType<PyTorchSide>().Select(s => (s.TorchVersion, times[s])).FirstOrDefault());
+    Console.WriteLine();
+    Console.WriteLine(result.Markdown());
+    if (config.CapacityFactor > 0) Console.WriteLine(CapacityReport.Describe(config, options.Batch, options.Seq));
+    if (options.Markdown is { } path)
+    {
+        result.WriteInto(path);
+        Console.WriteLine($"results written into {path}");
+    }
 }
-
-switch (mode)
+finally
 {
-    case "mfu":
-    {
-        var gemm = new List<double>();
-        var step = new List<double>();
-        for (int r = 0; r < rounds; r++)
-        {
-            gemm.Add(MatmulPeak.GflopsPerSecond());
-            step.AddRange(StepTimer.StepSeconds(config, batch, seq, warmup, steps));
-        }
-        gemm.Add(MatmulPeak.GflopsPerSecond());
-        Report(config, step);
-        double peak = StepTimer.Median(gemm);
-        double model = config.TrainingFlopsPerTokenAt(seq) * tokens / StepTimer.Median(step) / 1e9;
-        Console.WriteLine(string.Format(inv, "sgemm 2048^3: median {0:F1} GFLOP/s of [{1}]; MFU = {2:P1}",
-            peak, string.Join(", ", gemm.Select(g => g.ToString("F0", inv))), model / peak));
-        break;
-    }
-    case "moe-vs-dense":
-    {
-        var moe = new List<double>();
-        var dense = new List<double>();
-        for (int r = 0; r < rounds; r++)
-        {
-            moe.AddRange(StepTimer.StepSeconds(config, batch, seq, warmup, steps));
-            dense.AddRange(StepTimer.StepSeconds(config.AsDense(), batch, seq, warmup, steps));
-        }
-        Report(config, moe);
-        Report(config.AsDense(), dense);
-        Console.WriteLine(string.Format(inv, "MoE / dense step time = {0:F2}", StepTimer.Median(moe) / StepTimer.Median(dense)));
-        break;
-    }
-    case "vs-pytorch":
-    {
-        var ours = new List<double>();
-        var theirs = new List<double>();
-        string version = "?";
-        var script = Path.Combine(AppContext.BaseDirectory, "pytorch", "hivemind_ref.py");
-        for (int r = 0; r < rounds; r++)
-        {
-            ours.AddRange(StepTimer.StepSeconds(config, batch, seq, warmup, steps));
-            var psi = new ProcessStartInfo(Arg("python", "/usr/bin/python3"), [script, "bench", "--preset", config.Name, "--batch", $"{batch}",
-                "--seq", $"{seq}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}"]) { RedirectStandardOutput = true };
-            using var p = Process.Start(psi)!;
-            var line = p.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
-            p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"the PyTorch reference failed with exit code {p.ExitCode}; run it by hand: {psi.FileName} {string.Join(' ', psi.ArgumentList)}");
-            using var doc = JsonDocument.Parse(line);
-            theirs.Add(doc.RootElement.GetProperty("median_step_s").GetDouble());
-            version = doc.RootElement.GetProperty("torch").GetString() ?? "?";
-        }
-        Report(config, ours);
-        Console.WriteLine(string.Format(inv, "PyTorch {0}: median step {1:F3} s; Hivemind tokens/s / PyTorch tokens/s = {2:F2}",
-            version, StepTimer.Median(theirs), StepTimer.Median(theirs) / StepTimer.Median(ours)));
-        break;
-    }
-    default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; use mfu, moe-vs-dense or vs-pytorch.");
-        return 2;
+    foreach (var side in sides) side.Dispose();
 }
 return 0;

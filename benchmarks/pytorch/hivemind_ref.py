@@ -6,6 +6,7 @@ Runs on Debian's python3-torch (1.13) with numpy; no other package.
 
   logits:  hivemind_ref.py logits --config cfg.json --checkpoint model.safetensors --tokens t.i64 --batch B --seq T --out logits.f32
   bench:   hivemind_ref.py bench --preset small --batch 16 --seq 256 --steps 5 --threads 2
+  serve:   hivemind_ref.py serve --preset small --batch 8 --seq 256 --threads 2   (one timed step per 'step' line on stdin)
 """
 import argparse
 import json
@@ -72,33 +73,56 @@ class Attention(torch.nn.Module):
         return self.proj(y.transpose(1, 2).reshape(b, t, d))
 
 
+def expert_capacity(c, tokens):
+    """Most (token, slot) assignments one expert takes: ModelConfig.ExpertCapacity in src/Training/Model/ModelConfig.cs."""
+    cf = c.get("capacity_factor", 0)
+    if cf == 0:
+        return tokens
+    return min(tokens, math.ceil(cf * tokens * c["top_k"] / c["experts"]))
+
+
 class Moe(torch.nn.Module):
+    """Same dispatch as src/Training/Model/ExpertDispatch.cs: assignments numbered slot-major, sorted stably by expert
+    into contiguous blocks, each block cut at the expert capacity (first choices before second choices, then token
+    order), one matmul pair per expert, gate-weighted sum per token; dropped assignments contribute zero."""
+
     def __init__(self, c):
         super().__init__()
+        self.c = c
         self.top_k = c["top_k"]
         self.n = c["experts"]
         self.gate = torch.nn.Linear(c["width"], c["experts"], bias=False)
         self.experts = torch.nn.ModuleDict({str(e): FeedForward(c["width"], c["expert_hidden"]) for e in range(c["experts"])})
         self.balance = None
+        self.dropped = 0
 
     def forward(self, x):
         shape = x.shape
         flat = x.reshape(-1, shape[-1])
-        n = flat.shape[0]
+        n, d = flat.shape
+        k = self.top_k
         logits = self.gate(flat)
         probs = logits.softmax(-1)
-        top_idx = logits.topk(self.top_k, dim=-1).indices
+        top_idx = logits.topk(k, dim=-1).indices
         top_w = probs.gather(1, top_idx)
-        assign = top_idx.reshape(-1)
-        counts = torch.bincount(assign, minlength=self.n)
-        self.balance = (counts.float() / (n * self.top_k) * probs.mean(0)).sum() * self.n
-        order = assign.argsort()
-        token = order // self.top_k
-        weight = top_w.reshape(-1)[order].unsqueeze(1)
-        slices = flat[token].split(counts.tolist())
-        outs = [self.experts[str(e)](s) for e, s in enumerate(slices) if s.shape[0] > 0]
-        mixed = torch.cat(outs, 0) * weight
-        return torch.zeros_like(flat).index_add(0, token, mixed).reshape(shape)
+        expert_of = top_idx.t().reshape(-1)  # assignment a = slot * n + token
+        counts = torch.bincount(expert_of, minlength=self.n)
+        self.balance = (counts.float() / (n * k) * probs.mean(0)).sum() * self.n
+        capacity = expert_capacity(self.c, n)
+        order = torch.sort(expert_of, stable=True).indices
+        routed = counts.tolist()
+        kept = [min(r, capacity) for r in routed]
+        starts = [sum(routed[:e]) for e in range(self.n)]
+        kept_order = torch.cat([order[starts[e]:starts[e] + kept[e]] for e in range(self.n)])
+        self.dropped += n * k - len(kept_order)
+        token = kept_order % n
+        blocks = flat[token].split(kept)
+        outs = [self.experts[str(e)](blocks[e]) for e in range(self.n) if kept[e] > 0]
+        ys = torch.cat(outs + [torch.zeros(1, d)])  # last row: the output of a dropped assignment
+        rows = torch.full((n * k,), len(kept_order), dtype=torch.long)
+        rows[kept_order] = torch.arange(len(kept_order))
+        per_slot = ys[rows.view(k, n).t().reshape(-1)].view(n, k, d)
+        return (top_w.unsqueeze(2) * per_slot).sum(1).reshape(shape)
 
 
 class Block(torch.nn.Module):
@@ -150,13 +174,16 @@ def cmd_logits(a):
     with torch.no_grad():
         logits, _ = model(tokens)
     logits.numpy().astype("<f4").tofile(a.out)
+    print(json.dumps({"dropped": [b.moe.dropped for b in model.blocks if hasattr(b, "moe")]}))
 
 
-def cmd_bench(a):
+def make_trainer(a):
+    """The benchmark's model, AdamW and one training step (same hyper-parameters as LocalTrainer's benchmark unit)."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     c = dict(PRESETS[a.preset])
     c["dense"] = a.dense
+    c["capacity_factor"] = a.capacity_factor
     model = Model(c)
     for name, p in model.named_parameters():
         with torch.no_grad():
@@ -176,6 +203,11 @@ def cmd_bench(a):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
+    return step
+
+
+def cmd_bench(a):
+    step = make_trainer(a)
     for _ in range(a.warmup):
         step()
     times = []
@@ -188,6 +220,18 @@ def cmd_bench(a):
                       "median_step_s": median, "tokens_per_s": a.batch * a.seq / median, "torch": torch.__version__}))
 
 
+def cmd_serve(a):
+    """One timed training step per 'step' line on stdin, for the interleaved benchmark (Hivemind.Training.Benchmarks)."""
+    step = make_trainer(a)
+    print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "step":
+            sys.exit(f"serve: expected 'step', got {line.strip()!r}")
+        t0 = time.perf_counter()
+        step()
+        print(json.dumps({"step_s": time.perf_counter() - t0}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -198,16 +242,18 @@ def main():
     lg.add_argument("--batch", type=int, required=True)
     lg.add_argument("--seq", type=int, required=True)
     lg.add_argument("--out", required=True)
-    bn = sub.add_parser("bench")
-    bn.add_argument("--preset", choices=PRESETS, default="small")
-    bn.add_argument("--dense", action="store_true")
-    bn.add_argument("--batch", type=int, default=16)
-    bn.add_argument("--seq", type=int, default=256)
-    bn.add_argument("--steps", type=int, default=5)
-    bn.add_argument("--warmup", type=int, default=2)
-    bn.add_argument("--threads", type=int, default=2)
+    for name in ("bench", "serve"):
+        bn = sub.add_parser(name)
+        bn.add_argument("--preset", choices=PRESETS, default="small")
+        bn.add_argument("--dense", action="store_true")
+        bn.add_argument("--batch", type=int, default=16)
+        bn.add_argument("--seq", type=int, default=256)
+        bn.add_argument("--steps", type=int, default=5)
+        bn.add_argument("--warmup", type=int, default=2)
+        bn.add_argument("--threads", type=int, default=2)
+        bn.add_argument("--capacity-factor", type=float, default=0.0)
     a = p.parse_args()
-    {"logits": cmd_logits, "bench": cmd_bench}[a.cmd](a)
+    {"logits": cmd_logits, "bench": cmd_bench, "serve": cmd_serve}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,14 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
     [PyTorchFact]
     public void MoeLogitsMatch() => AssertParity(ModelConfig.Preset("tiny"));
 
+    // Capacity 1.0 × the balanced share: the scaled-up router is skewed enough that experts overflow and drop assignments.
+    [PyTorchFact]
+    public void MoeLogitsMatchWithCapacityDrops() => AssertParity(ModelConfig.Preset("tiny") with { CapacityFactor = 1.0 }, expectDrops: true);
+
     [PyTorchFact]
     public void DenseLogitsMatch() => AssertParity(ModelConfig.Preset("tiny").AsDense());
 
-    private void AssertParity(ModelConfig config)
+    private void AssertParity(ModelConfig config, bool expectDrops = false)
     {
         TestTorch.Use();
         var parameters = ModelInit.Initialize(config, 21);
@@ -34,10 +38,14 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
         var tokens = Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(256)).ToArray();
 
         float[] ours;
+        long[] ourDrops;
         using (var model = MoeTransformer.Create(config, ShardSpec.Full(config), parameters))
         using (var scope = NewDisposeScope())
         using (var noGrad = no_grad())
+        {
             ours = model.forward(tensor(tokens, [Batch, Seq])).data<float>().ToArray();
+            ourDrops = model.DroppedAssignments();
+        }
 
         var checkpoint = Path.Combine(_dir, "model.safetensors");
         SafeTensors.Write(checkpoint, parameters);
@@ -46,13 +54,18 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
         {
             ["layers"] = config.Layers, ["width"] = config.Width, ["heads"] = config.Heads, ["experts"] = config.Experts,
             ["top_k"] = config.TopK, ["expert_hidden"] = config.ExpertHidden, ["context"] = config.ContextLength, ["dense"] = config.Dense,
+            ["capacity_factor"] = config.CapacityFactor,
         }));
         var tokenFile = Path.Combine(_dir, "tokens.i64");
         File.WriteAllBytes(tokenFile, MemoryMarshal.AsBytes(tokens.AsSpan()).ToArray());
         var outFile = Path.Combine(_dir, "logits.f32");
-        PyTorchReference.Run(PyTorchReference.Script, "logits", "--config", cfg, "--checkpoint", checkpoint, "--tokens", tokenFile,
+        var report = PyTorchReference.Run(PyTorchReference.Script, "logits", "--config", cfg, "--checkpoint", checkpoint, "--tokens", tokenFile,
             "--batch", $"{Batch}", "--seq", $"{Seq}", "--out", outFile);
         var theirs = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(outFile)).ToArray();
+        var theirDrops = JsonSerializer.Deserialize<Dictionary<string, long[]>>(report.Trim().Split('\n')[^1])!["dropped"];
+        output.WriteLine($"{config.Name}: dropped assignments per layer, ours [{string.Join(", ", ourDrops)}], PyTorch [{string.Join(", ", theirDrops)}]");
+        if (!config.Dense) Assert.Equal(theirDrops, ourDrops);
+        Assert.Equal(expectDrops, ourDrops.Sum() > 0);
 
         Assert.Equal(ours.Length, theirs.Length);
         float maxDiff = 0, maxAbs = 0;

@@ -11,6 +11,8 @@ namespace Hivemind.Training;
 /// <param name="ContextLength">Longest sequence the position table covers.</param>
 /// <param name="LoadBalanceWeight">Weight of the Switch-style load-balancing loss.</param>
 /// <param name="Dense">True for the dense variant: one feed-forward of width TopK × ExpertHidden per block, no router.</param>
+/// <param name="CapacityFactor">Expert capacity as a multiple of a perfectly balanced share (tokens × TopK ÷ Experts); assignments past it
+/// are dropped (the token keeps its residual). 0, the default, means unlimited: nothing is ever dropped.</param>
 public sealed record ModelConfig(
     string Name,
     int Layers,
@@ -21,7 +23,8 @@ public sealed record ModelConfig(
     int ExpertHidden,
     int ContextLength,
     double LoadBalanceWeight = 0.01,
-    bool Dense = false)
+    bool Dense = false,
+    double CapacityFactor = 0)
 {
     /// <summary>Byte-level vocabulary.</summary>
     public const int VocabSize = 256;
@@ -60,6 +63,8 @@ public sealed record ModelConfig(
         Require(ContextLength >= 1, $"ContextLength is {ContextLength}; it must be positive.");
         Require(double.IsFinite(LoadBalanceWeight) && LoadBalanceWeight >= 0,
             $"LoadBalanceWeight is {LoadBalanceWeight}; use a finite value >= 0 (0.01 is the Switch Transformer default).");
+        Require(CapacityFactor == 0 || (double.IsFinite(CapacityFactor) && CapacityFactor > 0),
+            $"CapacityFactor is {CapacityFactor}; use 0 for unlimited expert capacity or a finite value > 0 (1.25 is a common choice).");
         Require(!string.IsNullOrWhiteSpace(Name), "Name is empty; give the configuration a name for reports.");
     }
 
@@ -67,6 +72,11 @@ public sealed record ModelConfig(
     {
         if (!ok) throw new ArgumentException($"invalid model configuration: {message}");
     }
+
+    /// <summary>Most (token, slot) assignments one expert takes in a layer call over <paramref name="tokens"/> tokens:
+    /// ⌈CapacityFactor × tokens × TopK ÷ Experts⌉, or <paramref name="tokens"/> (never binding, as top-k picks distinct experts) when unlimited.</summary>
+    public long ExpertCapacity(long tokens) =>
+        CapacityFactor == 0 ? tokens : Math.Min(tokens, (long)Math.Ceiling(CapacityFactor * tokens * TopK / Experts));
 
     /// <summary>Embeddings, per block attention, norms and router, final norm and head: everything but the experts.</summary>
     public long TrunkParameters

@@ -6,22 +6,24 @@ namespace Hivemind.Training;
 
 /// <summary>Top-k softmax-gated mixture of experts; holds only a shard's experts and masks the router to them.</summary>
 /// <remarks>
-/// Dispatch is batched per expert: the (token, slot) assignments are sorted by expert, the tokens gathered
-/// once, each expert runs on its contiguous slice, and one index_add scatters the weighted outputs back.
+/// Dispatch (see <see cref="ExpertDispatch"/>): the (token, slot) assignments are sorted by expert once, the tokens gathered
+/// into one buffer of contiguous per-expert blocks, each expert runs one pair of matmuls on its block (a grouped GEMM with
+/// no padding, which on a CPU beats a padded bmm whose padding is wasted work), and one gather plus a k-wide batched
+/// weighted sum brings the outputs back to their tokens. With a capacity factor, assignments past an expert's capacity
+/// are dropped and counted.
 /// </remarks>
 internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
 {
     private readonly Linear _gate;
     private readonly FeedForward?[] _byIndex;
-    private readonly Tensor? _routerMask;
-    private readonly int _experts;
-    private readonly int _topK;
+    private const string RouterMaskName = "router_mask";
+    private readonly bool _masked;
+    private readonly ModelConfig _config;
     private readonly int _layer;
 
     public MoeFeedForward(ModelConfig config, int layer, IReadOnlyList<int> heldExperts) : base(nameof(MoeFeedForward))
     {
-        _experts = config.Experts;
-        _topK = config.TopK;
+        _config = config;
         _layer = layer;
         _gate = nn.Linear(config.Width, config.Experts, hasBias: false);
         _byIndex = new FeedForward?[config.Experts];
@@ -39,13 +41,19 @@ internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
             var mask = new float[config.Experts];
             Array.Fill(mask, float.NegativeInfinity);
             foreach (int e in heldExperts) mask[e] = 0f;
-            _routerMask = tensor(mask).DetachFromDisposeScope();
+            // A buffer, not a field, so that moving the module to a device moves the mask with it (read back by name in
+            // forward, since the move replaces the tensor); not persistent, so it stays out of the checkpoint format.
+            register_buffer(RouterMaskName, tensor(mask).DetachFromDisposeScope(), persistent: false);
+            _masked = true;
         }
         Load = new long[config.Experts];
     }
 
-    /// <summary>(token, slot) assignments per expert since the last reset: the expert load histogram.</summary>
+    /// <summary>(token, slot) assignments the router made per expert since the last reset: the expert load histogram.</summary>
     public long[] Load { get; }
+
+    /// <summary>Assignments dropped since the last reset because their expert was full (always 0 with unlimited capacity).</summary>
+    public long Dropped { get; set; }
 
     /// <summary>Switch-style load-balancing loss of the last forward: E · Σ_e f_e · P_e (1 when perfectly balanced).</summary>
     public Tensor? LastBalanceLoss { get; private set; }
@@ -56,42 +64,41 @@ internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
         var flat = x.reshape(-1, shape[^1]);
         long n = flat.shape[0];
         var logits = _gate.forward(flat);
-        if (_routerMask is not null) logits = logits + _routerMask;
+        if (_masked)
+        {
+            // Explicit Scalars held by `using`: TorchSharp 0.107's number overloads create a Scalar that the GC may
+            // finalize while the native op still reads it ("Unknown scalar type", seen intermittently in tests).
+            using Scalar one = 1;
+            logits = logits.add(get_buffer(RouterMaskName)!, one);
+        }
         var probs = logits.softmax(-1);
         // top-k on logits, not probabilities: -inf stays strictly below any held expert even if probabilities underflow.
-        var (_, topIdx) = logits.topk(_topK, dim: -1);
+        var (_, topIdx) = logits.topk(_config.TopK, dim: -1);
         var topW = probs.gather(1, topIdx);
-        var assignments = topIdx.reshape(-1);
-        var counts = assignments.bincount(null, _experts);
-        long[] perExpert = counts.data<long>().ToArray();
-        for (int e = 0; e < _experts; e++) Load[e] += perExpert[e];
+        var dispatch = ExpertDispatch.Route(topIdx, _config.Experts, _config.ExpertCapacity(n));
+        for (int e = 0; e < _config.Experts; e++) Load[e] += dispatch.Routed[e];
+        Dropped += dispatch.Dropped;
 
-        // Explicit Scalars held by `using`: TorchSharp 0.107's tensor-with-number operators create a Scalar that the GC
-        // may finalize while the native op still reads it ("Unknown scalar type", seen intermittently in tests).
-        using Scalar perExpertShare = n * _topK;
-        using Scalar experts = _experts;
-        var fraction = counts.to_type(ScalarType.Float32).div(perExpertShare);
-        LastBalanceLoss = (fraction * probs.mean([0])).sum().mul(experts);
+        using Scalar assignments = n * _config.TopK;
+        using Scalar experts = _config.Experts;
+        var fraction = dispatch.RoutedCounts.to_type(ScalarType.Float32).div(assignments);
+        LastBalanceLoss = fraction.mul(probs.mean([0])).sum().mul(experts);
 
-        var order = assignments.argsort();
-        var token = order.floor_divide(_topK);
-        var weight = topW.reshape(-1).index_select(0, order).unsqueeze(1);
-        var slices = flat.index_select(0, token).split(perExpert);
-        var outputs = new List<Tensor>(_experts);
-        for (int e = 0; e < _experts; e++)
+        var blocks = dispatch.Gather(flat);
+        var outputs = new List<Tensor>(_config.Experts);
+        for (int e = 0; e < _config.Experts; e++)
         {
-            if (perExpert[e] == 0) continue;
+            if (dispatch.Kept[e] == 0) continue;
             var expert = _byIndex[e] ?? throw new InvalidOperationException(
-                $"router of layer {_layer} sent {perExpert[e]} tokens to expert {e}, which this shard does not hold; the router mask is broken.");
-            outputs.Add(expert.forward(slices[e]));
+                $"router of layer {_layer} sent {dispatch.Kept[e]} tokens to expert {e}, which this shard does not hold; the router mask is broken.");
+            outputs.Add(expert.forward(blocks[e]));
         }
-        var mixed = cat(outputs, 0) * weight;
-        return zeros_like(flat).index_add(0, token, mixed, 1).reshape(shape);
+        return dispatch.Combine(outputs, topW).reshape(shape);
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _routerMask?.Dispose();
+        if (disposing && _masked) get_buffer(RouterMaskName)?.Dispose();
         base.Dispose(disposing);
     }
 }

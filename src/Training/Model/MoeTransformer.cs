@@ -76,10 +76,17 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>
     public long[][] ExpertLoad() => [.. _blocks.Select(b => b.Moe is { } m ? (long[])m.Load.Clone() : [])];
 
+    /// <summary>Assignments dropped per layer (expert over capacity) since the last <see cref="ResetExpertLoad"/>; all 0 with unlimited capacity.</summary>
+    public long[] DroppedAssignments() => [.. _blocks.Select(b => b.Moe?.Dropped ?? 0)];
+
     public void ResetExpertLoad()
     {
         foreach (var b in _blocks)
-            if (b.Moe is { } m) Array.Clear(m.Load);
+        {
+            if (b.Moe is not { } m) continue;
+            Array.Clear(m.Load);
+            m.Dropped = 0;
+        }
     }
 
     /// <summary>Number of scalars the module holds: grows with the shard, not with the model.</summary>
@@ -91,7 +98,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var set = new ParameterSet();
         foreach (var (name, p) in named_parameters())
-            set.Add(new NamedTensor(name, p.shape, p.detach().cpu().data<float>().ToArray()));
+            set.Add(new NamedTensor(name, p.shape, DeviceTransfer.ToHostFloat32(p.detach())));
         return set;
     }
 
@@ -105,7 +112,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             var v = values[name];
             if (!v.SameShape(p.shape))
                 throw new ArgumentException($"tensor '{name}' has shape [{string.Join(", ", v.Shape)}] but the model expects [{string.Join(", ", p.shape)}].");
-            p.copy_(tensor(v.Values, v.Shape));
+            p.copy_(DeviceTransfer.FromHost(v.Values, v.Shape, p.device));
         }
     }
 }
