@@ -65,14 +65,15 @@ internal sealed class ExpertDispatch
             }
             keptOrder = cat(pieces, 0);
         }
-        // Explicit Scalars held by `using` across the calls: TorchSharp 0.107 lets the GC finalize implicit ones mid-call.
-        using Scalar tokens = n;
-        using Scalar droppedRow = keptTotal;
+        // Scalars held by a ScalarScope across the calls: TorchSharp 0.107 lets the GC finalize implicit ones mid-call.
+        using var scalars = new ScalarScope();
+        var tokens = scalars.Of(n);
+        var droppedRow = scalars.Of(keptTotal);
         var token = keptOrder.remainder(tokens);
         // Row of every assignment in the combined expert output, in token-major order (token × k + slot) for the weighted
         // sum; a dropped assignment points one past the kept rows, where Combine appends a zero row.
         var rows = full(n * k, droppedRow, ScalarType.Int64, device: device);
-        rows.scatter_(0, keptOrder, arange(droppedRow, ScalarType.Int64, device: device));
+        rows.scatter_(0, keptOrder, arange(ScalarScope.Zero, droppedRow, ScalarScope.One, ScalarType.Int64, device));
         var rowOfAssignment = rows.view(k, n).t().reshape(-1);
         return new ExpertDispatch(counts, routed, kept, token, rowOfAssignment, n, k);
     }

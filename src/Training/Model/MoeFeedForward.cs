@@ -66,10 +66,9 @@ internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
         var logits = _gate.forward(flat);
         if (_masked)
         {
-            // Explicit Scalars held by `using`: TorchSharp 0.107's number overloads create a Scalar that the GC may
+            // A held Scalar (ScalarScope.One): TorchSharp 0.107's number overloads create a Scalar that the GC may
             // finalize while the native op still reads it ("Unknown scalar type", seen intermittently in tests).
-            using Scalar one = 1;
-            logits = logits.add(get_buffer(RouterMaskName)!, one);
+            logits = logits.add(get_buffer(RouterMaskName)!, ScalarScope.One);
         }
         var probs = logits.softmax(-1);
         // top-k on logits, not probabilities: -inf stays strictly below any held expert even if probabilities underflow.
@@ -79,8 +78,9 @@ internal sealed class MoeFeedForward : nn.Module<Tensor, Tensor>
         for (int e = 0; e < _config.Experts; e++) Load[e] += dispatch.Routed[e];
         Dropped += dispatch.Dropped;
 
-        using Scalar assignments = n * _config.TopK;
-        using Scalar experts = _config.Experts;
+        using var scalars = new ScalarScope();
+        var assignments = scalars.Of(n * _config.TopK);
+        var experts = scalars.Of((long)_config.Experts);
         var fraction = dispatch.RoutedCounts.to_type(ScalarType.Float32).div(assignments);
         LastBalanceLoss = fraction.mul(probs.mean([0])).sum().mul(experts);
 
