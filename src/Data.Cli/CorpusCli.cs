@@ -34,6 +34,11 @@ public static class CorpusCli
         };
         var result = new Option<string>("--out") { Description = "Archive to write (.jsonl.zst).", Required = true };
         var separator = new Option<string?>("--separator") { Description = "Split files into documents at this string (escapes \\n and \\t allowed), e.g. \"\\n%\\n\" for fortunes." };
+        var splitAt = new Option<string[]>("--split-at")
+        {
+            Description = "NAME=SEPARATOR: a separator for one component only (overrides --separator), e.g. \"Fortunes=\\n%\\n\".",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var maxChars = new Option<int>("--max-document-chars")
         {
             Description = "Cut longer documents at a paragraph or line end.",
@@ -41,12 +46,22 @@ public static class CorpusCli
         };
         var command = new Command("build", "Turn text files and folders into one LMD archive, one document a line, meta.pile_set_name naming the component.")
         {
-            components, result, separator, maxChars,
+            components, result, separator, splitAt, maxChars,
         };
         command.SetAction(parse => Guarded(error, () =>
         {
             var parsed = parse.GetValue(components)!.Select(CorpusComponent.Parse).ToList();
-            string? sep = parse.GetValue(separator) is { } s ? s.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal) : null;
+            foreach (string spec in parse.GetValue(splitAt) ?? [])
+            {
+                int eq = spec.IndexOf('=');
+                int at = eq <= 0 ? -1 : parsed.FindIndex(c => c.Name == spec[..eq]);
+                if (at < 0)
+                {
+                    throw new ArgumentException($"--split-at '{spec}' does not name a component given with --component (NAME=SEPARATOR, e.g. \"Fortunes=\\n%\\n\").");
+                }
+                parsed[at] = parsed[at] with { Separator = Unescape(spec[(eq + 1)..]) };
+            }
+            string? sep = parse.GetValue(separator) is { } s ? Unescape(s) : null;
             CorpusBuildReport report = CorpusBuilder.Build(parsed, parse.GetValue(result)!, new CorpusBuildOptions(sep, parse.GetValue(maxChars)), error.WriteLine);
             foreach (string skipped in report.Skipped) error.WriteLine($"skipped {skipped}");
             PrintStatistics(output, report.Statistics);
@@ -134,6 +149,9 @@ public static class CorpusCli
         }));
         return command;
     }
+
+    private static string Unescape(string value) =>
+        value.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\t", "\t", StringComparison.Ordinal);
 
     private static void PrintStatistics(TextWriter output, CorpusStatistics stats)
     {

@@ -15,7 +15,7 @@ public sealed class CorpusCliTests : IDisposable
         string all = Path.Combine(_files.Folder, "all.jsonl.zst"), train = Path.Combine(_files.Folder, "train.jsonl.zst"),
             held = Path.Combine(_files.Folder, "held.jsonl.zst"), tokens = Path.Combine(_files.Folder, "held");
 
-        Assert.Equal(0, Run(out _, "build", "--component", $"Notes={src}", "--separator", "\\n%\\n", "--out", all));
+        Assert.Equal(0, Run(out _, "build", "--component", $"Notes={src}", "--split-at", "Notes=\\n%\\n", "--out", all));
         Assert.Equal(0, Run(out string inspect, "inspect", all));
         Assert.Equal(0, Run(out _, "split", "--in", all, "--train", train, "--held-out", held, "--held-out-fraction", "0.5"));
         Assert.Equal(0, Run(out string tokenize, "tokenize", "--in", held, "--out", tokens));

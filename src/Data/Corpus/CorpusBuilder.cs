@@ -18,6 +18,10 @@ public static class CorpusBuilder
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(output);
         options.Validate();
+        foreach (CorpusComponent component in components)
+        {
+            (options with { Separator = component.Separator ?? options.Separator }).Validate();
+        }
         if (components.Count == 0)
         {
             throw new ArgumentException("no component given; add --component NAME=PATH (one per component).");
@@ -33,7 +37,6 @@ public static class CorpusBuilder
             files.Add((component, Expand(component)));
         }
 
-        var cutter = new DocumentCutter(options);
         var stats = new CorpusStatistics();
         var skipped = new List<string>();
         string partial = output + ".partial";
@@ -42,6 +45,7 @@ public static class CorpusBuilder
             foreach (var (component, paths) in files)
             {
                 progress?.Invoke($"{component.Name}: {paths.Count} files");
+                var cutter = new DocumentCutter(component.Separator is null ? options : options with { Separator = component.Separator });
                 foreach (string path in paths)
                 {
                     string? reason = NotText(path);
