@@ -57,7 +57,7 @@ public static class LocalTrainer
         using var scope = NewDisposeScope();
         foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step);
         var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
-        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets));
+        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, model.Config.VocabSize), tensor(targets));
         using Scalar balanceWeight = model.Config.LoadBalanceWeight; // explicit and kept alive: see MoeFeedForward
         var loss = crossEntropy + balance.mul(balanceWeight);
         double ce = crossEntropy.item<float>();

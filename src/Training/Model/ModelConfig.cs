@@ -1,6 +1,8 @@
+using Hivemind.Data;
+
 namespace Hivemind.Training;
 
-/// <summary>Shape of the byte-level MoE transformer (or its dense twin), with named presets and validation.</summary>
+/// <summary>Shape of the MoE transformer (or its dense twin), with named presets and validation.</summary>
 /// <param name="Name">Preset or user name, for reports.</param>
 /// <param name="Layers">Transformer blocks.</param>
 /// <param name="Width">Residual stream width (d_model).</param>
@@ -11,6 +13,9 @@ namespace Hivemind.Training;
 /// <param name="ContextLength">Longest sequence the position table covers.</param>
 /// <param name="LoadBalanceWeight">Weight of the Switch-style load-balancing loss.</param>
 /// <param name="Dense">True for the dense variant: one feed-forward of width TopK × ExpertHidden per block, no router.</param>
+/// <param name="VocabSize">Rows of the embedding and the head: 256 for bytes, the tokenizer's size otherwise (see <see cref="Preset(string, ITextTokenizer)"/>).</param>
+/// <param name="LocalAttentionWindow">0: every layer attends to the whole causal context. W &gt; 0: as GPT-Neo, layers alternate
+/// global (even) and local (odd), a local layer attending to the W most recent positions, itself included.</param>
 public sealed record ModelConfig(
     string Name,
     int Layers,
@@ -21,10 +26,15 @@ public sealed record ModelConfig(
     int ExpertHidden,
     int ContextLength,
     double LoadBalanceWeight = 0.01,
-    bool Dense = false)
+    bool Dense = false,
+    int VocabSize = ModelConfig.ByteVocabSize,
+    int LocalAttentionWindow = 0)
 {
-    /// <summary>Byte-level vocabulary.</summary>
-    public const int VocabSize = 256;
+    /// <summary>Byte-level vocabulary, the presets' default.</summary>
+    public const int ByteVocabSize = ByteTokenizer.ByteVocabulary;
+
+    /// <summary>GPT-Neo's local attention window (its configs use 256).</summary>
+    public const int GptNeoWindow = 256;
 
     /// <summary>Preset names accepted by <see cref="Preset"/>.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "base"];
@@ -37,6 +47,16 @@ public sealed record ModelConfig(
         "base" => new ModelConfig("base", Layers: 8, Width: 768, Heads: 12, Experts: 8, TopK: 2, ExpertHidden: 768, ContextLength: 512),
         _ => throw new ArgumentException($"unknown model preset '{name}'; use one of: {string.Join(", ", PresetNames)}.", nameof(name)),
     };
+
+    /// <summary>Preset <paramref name="name"/> with the vocabulary of <paramref name="tokenizer"/>.</summary>
+    public static ModelConfig Preset(string name, ITextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return Preset(name) with { VocabSize = tokenizer.VocabSize };
+    }
+
+    /// <summary>True when layer <paramref name="layer"/> attends only to the last <see cref="LocalAttentionWindow"/> positions.</summary>
+    public bool IsLocalAttentionLayer(int layer) => LocalAttentionWindow > 0 && layer % 2 == 1;
 
     /// <summary>The dense variant with the same active parameters per token (the router aside).</summary>
     public ModelConfig AsDense() => this with { Name = Name + "-dense", Dense = true };
@@ -61,6 +81,9 @@ public sealed record ModelConfig(
         Require(double.IsFinite(LoadBalanceWeight) && LoadBalanceWeight >= 0,
             $"LoadBalanceWeight is {LoadBalanceWeight}; use a finite value >= 0 (0.01 is the Switch Transformer default).");
         Require(!string.IsNullOrWhiteSpace(Name), "Name is empty; give the configuration a name for reports.");
+        Require(VocabSize >= 2, $"VocabSize is {VocabSize}; use 256 for bytes or the tokenizer's size (50257 for gpt2).");
+        Require(LocalAttentionWindow >= 0,
+            $"LocalAttentionWindow is {LocalAttentionWindow}; use 0 (every layer global) or a window W >= 1 ({GptNeoWindow} in GPT-Neo).");
     }
 
     private static void Require(bool ok, string message)
