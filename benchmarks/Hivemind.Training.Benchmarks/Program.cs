@@ -5,8 +5,9 @@ using Hivemind.Training;
 using Hivemind.Training.Benchmarks;
 using TorchSharp;
 
-// Usage: Hivemind.Training.Benchmarks <mfu|moe-vs-dense|vs-pytorch> [--preset small] [--batch 8] [--seq 256]
+// Usage: Hivemind.Training.Benchmarks <mfu|moe-vs-dense|vs-pytorch|tokenizer-vs-step|pile> [--preset small] [--batch 8] [--seq 256]
 //        [--rounds 3] [--steps 3] [--warmup 1] [--threads 2] [--python /usr/bin/python3]
+//        tokenizer-vs-step: --archive <.jsonl.zst>; pile: --data <mini-pile folder> [--eval-tokens 8192] [--lr 3e-3] [--window 0]
 // Each comparison interleaves the two sides in rounds, so a shared machine's load hits both alike; medians are reported.
 var mode = args.Length > 0 ? args[0] : "mfu";
 string Arg(string name, string fallback)
@@ -91,8 +92,15 @@ switch (mode)
             version, StepTimer.Median(theirs), StepTimer.Median(theirs) / StepTimer.Median(ours)));
         break;
     }
+    case "tokenizer-vs-step":
+        TokenizerVsStep.Run(Arg("archive", "artifacts/mini-pile/train.jsonl.zst"), config.Name, batch, seq, rounds, warmup, steps);
+        break;
+    case "pile":
+        PileRun.Run(Arg("data", "artifacts/mini-pile"), config.Name, batch, seq, steps, IntArg("eval-tokens", 8192),
+            double.Parse(Arg("lr", "3e-3"), inv), IntArg("window", 0));
+        break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; use mfu, moe-vs-dense or vs-pytorch.");
+        Console.Error.WriteLine($"unknown mode '{mode}'; use mfu, moe-vs-dense, vs-pytorch, tokenizer-vs-step or pile.");
         return 2;
 }
 return 0;

@@ -10,6 +10,9 @@ public static class CorpusCli
     /// <summary>Exit code for bad input: the message says what to fix.</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit code of <c>roundtrip</c> when a document does not survive decode(encode(x)).</summary>
+    public const int RoundTripFailed = 1;
+
     /// <summary>Parses and runs <paramref name="args"/>, writing to the given writers; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
@@ -20,6 +23,7 @@ public static class CorpusCli
             SplitCommand(output, error),
             TokenizeCommand(output, error),
             BaselineCommand(output, error),
+            RoundTripCommand(output, error),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -136,6 +140,31 @@ public static class CorpusCli
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{h.Tokenizer}: {h.Documents} documents, {h.Tokens} tokens ({(double)h.TextBytes / Math.Max(1, h.Tokens - h.Documents):F2} bytes/token), {h.TextBytes} text bytes, {seconds:F1} s ({h.Tokens / Math.Max(seconds, 1e-9):F0} tokens/s); tokens sha256 {h.TokensSha256}"));
         }));
+        return command;
+    }
+
+    private static Command RoundTripCommand(TextWriter output, TextWriter error)
+    {
+        var input = new Argument<string>("archive") { Description = "An LMD archive." };
+        var tokenizer = new Option<string>("--tokenizer")
+        {
+            Description = "Tokenizer: " + string.Join(", ", TextTokenizers.Names) + ".",
+            DefaultValueFactory = _ => Gpt2Tokenizer.TokenizerName,
+        };
+        var command = new Command("roundtrip", "Check decode(encode(text)) == text on every document, and time the encoding (exit 1 on a mismatch).") { input, tokenizer };
+        command.SetAction(parse =>
+        {
+            long mismatches = 0;
+            int code = Guarded(error, () =>
+            {
+                TokenizerRoundTripReport r = TokenizerRoundTrip.Check(parse.GetValue(input)!, TextTokenizers.Get(parse.GetValue(tokenizer)!));
+                foreach (string example in r.Examples) error.WriteLine($"mismatch: {example}");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Tokenizer}: {r.Documents} documents, {r.TextBytes} bytes, {r.Tokens} tokens; {r.Mismatches} did not round-trip; encoding {r.EncodeTime.TotalSeconds:F1} s on one thread = {r.TokensPerSecond:F0} tokens/s"));
+                mismatches = r.Mismatches;
+            });
+            return code == 0 && mismatches > 0 ? RoundTripFailed : code;
+        });
         return command;
     }
 

@@ -32,5 +32,22 @@ public sealed class CompressorBaselineTests : IDisposable
         Assert.Contains("| overall | 100 |", markdown, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ASelectionScoresOnlyTheChosenDocuments()
+    {
+        string path = Path.Combine(_files.Folder, "s.jsonl.zst");
+        using (var writer = new LmdWriter(path))
+        {
+            for (int i = 0; i < 10; i++) writer.Write($"document {i} " + new string('x', 100 * (i + 1)), i % 2 == 0 ? "Even" : "Odd");
+        }
+
+        BitsPerByteTable table = CompressorBaseline.Measure(path, new HashSet<long> { 0, 2, 3 });
+
+        Assert.Equal(["Even", "Odd"], table.Components.Select(r => r.Component));
+        Assert.Equal([2L, 1L], table.Components.Select(r => r.Documents));
+        Assert.Equal("document 0 ".Length + 100 + "document 2 ".Length + 300, table.Components[0].TextBytes);
+        Assert.Equal(3, table.All.Documents);
+    }
+
     public void Dispose() => _files.Dispose();
 }

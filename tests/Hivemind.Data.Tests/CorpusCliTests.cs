@@ -20,12 +20,15 @@ public sealed class CorpusCliTests : IDisposable
         Assert.Equal(0, Run(out _, "split", "--in", all, "--train", train, "--held-out", held, "--held-out-fraction", "0.5"));
         Assert.Equal(0, Run(out string tokenize, "tokenize", "--in", held, "--out", tokens));
         Assert.Equal(0, Run(out string baseline, "baseline", held));
+        Assert.Equal(0, Run(out string roundtrip, "roundtrip", all));
 
         Assert.Contains("Notes", inspect, StringComparison.Ordinal);
         Assert.Contains("100 documents", inspect, StringComparison.Ordinal);
         Assert.Contains(CorpusInspector.Sha256(all), inspect, StringComparison.Ordinal);
         Assert.StartsWith("gpt2:", tokenize, StringComparison.Ordinal);
         Assert.Contains("| overall |", baseline, StringComparison.Ordinal);
+        Assert.Contains("100 documents", roundtrip, StringComparison.Ordinal);
+        Assert.Contains("0 did not round-trip", roundtrip, StringComparison.Ordinal);
         using var file = TokenFile.Open(tokens);
         Assert.Equal(CorpusInspector.Inspect(held).Statistics.Documents, file.Header.Documents);
     }

@@ -15,31 +15,42 @@ public static class CompressorBaseline
     /// <summary>Row name of the baseline in evaluation tables.</summary>
     public const string Name = "zstd -19";
 
-    /// <summary>Component → bits per byte, plus <see cref="BitsPerByteTable.Overall"/>; one streaming pass per component.</summary>
-    public static BitsPerByteTable Measure(string archive)
+    /// <summary>
+    /// Component → bits per byte, plus <see cref="BitsPerByteTable.Overall"/>; one streaming pass per component.
+    /// With <paramref name="documents"/> (ordinals in file order, as <see cref="HeldOutSelection"/> gives), only those count.
+    /// </summary>
+    public static BitsPerByteTable Measure(string archive, IReadOnlySet<long>? documents = null)
     {
-        CorpusInspection inspection = CorpusInspector.Inspect(archive);
+        var stats = new CorpusStatistics();
+        ForEach(archive, documents, null, (component, text) => stats.Add(component, Encoding.UTF8.GetByteCount(text)));
         var rows = new List<BitsPerByteRow>();
-        foreach (ComponentStatistics component in inspection.Statistics.Components)
+        foreach (ComponentStatistics component in stats.Components)
         {
-            rows.Add(new BitsPerByteRow(component.Name, component.Documents, component.TextBytes, BitsPerByte(archive, component.Name, component.TextBytes)));
+            rows.Add(new BitsPerByteRow(component.Name, component.Documents, component.TextBytes, BitsPerByte(archive, documents, component.Name, component.TextBytes)));
         }
-        var overall = new BitsPerByteRow(BitsPerByteTable.Overall, inspection.Statistics.Documents, inspection.Statistics.TextBytes,
-            BitsPerByte(archive, null, inspection.Statistics.TextBytes));
+        var overall = new BitsPerByteRow(BitsPerByteTable.Overall, stats.Documents, stats.TextBytes, BitsPerByte(archive, documents, null, stats.TextBytes));
         return new BitsPerByteTable(Name, rows, overall);
     }
 
-    private static double BitsPerByte(string archive, string? component, long textBytes)
+    private static double BitsPerByte(string archive, IReadOnlySet<long>? documents, string? component, long textBytes)
     {
         var counter = new CountingStream();
         using (var zstd = new CompressionStream(counter, Level, leaveOpen: true))
-        using (var reader = new LmdReader(archive))
         {
-            foreach (LmdDocument doc in reader.Documents())
-            {
-                if (component is null || LmdMeta.Component(doc.MetaJson) == component) zstd.Write(Encoding.UTF8.GetBytes(doc.Text));
-            }
+            ForEach(archive, documents, component, (_, text) => zstd.Write(Encoding.UTF8.GetBytes(text)));
         }
         return textBytes == 0 ? double.NaN : counter.Length * 8.0 / textBytes;
+    }
+
+    private static void ForEach(string archive, IReadOnlySet<long>? documents, string? component, Action<string, string> use)
+    {
+        using var reader = new LmdReader(archive);
+        long ordinal = 0;
+        foreach (LmdDocument doc in reader.Documents())
+        {
+            string name = LmdMeta.Component(doc.MetaJson);
+            if ((documents is null || documents.Contains(ordinal)) && (component is null || name == component)) use(name, doc.Text);
+            ordinal++;
+        }
     }
 }

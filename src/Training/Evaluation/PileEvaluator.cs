@@ -10,7 +10,8 @@ namespace Hivemind.Training;
 /// different tokenizers, and compressors, are compared on the same scale.
 /// </summary>
 /// <remarks>
-/// Per component, whole documents are taken in file order until a token budget is reached; they are
+/// Per component, whole documents are taken in file order until a token budget is reached
+/// (<see cref="HeldOutSelection"/>); they are
 /// packed as [end-of-text, document, end-of-text, document, ...] and cut into rows of up to SeqLen
 /// predictions. Every document token is scored exactly once; end-of-text targets carry no bytes and are
 /// not scored. The overall row is every scored token over every scored byte.
@@ -43,39 +44,37 @@ public static class PileEvaluator
         var rows = new List<BitsPerByteRow>();
         double totalNats = 0;
         long totalBytes = 0, totalDocuments = 0;
-        for (int c = 0; c < heldOut.Header.Components.Count; c++)
+        IReadOnlyList<IReadOnlyList<long>> selection = HeldOutSelection.Select(heldOut, tokensPerComponent);
+        for (int c = 0; c < selection.Count; c++)
         {
-            var (stream, documents, bytes) = Pack(heldOut, c, tokensPerComponent);
-            if (documents == 0) continue;
+            if (selection[c].Count == 0) continue;
+            var (stream, bytes) = Pack(heldOut, selection[c]);
             double nats = Score(model, stream, heldOut.Header.EndOfText, seqLen, batchSize);
-            rows.Add(new BitsPerByteRow(heldOut.Header.Components[c], documents, bytes, Bits(nats, bytes)));
+            rows.Add(new BitsPerByteRow(heldOut.Header.Components[c], selection[c].Count, bytes, Bits(nats, bytes)));
             totalNats += nats;
             totalBytes += bytes;
-            totalDocuments += documents;
+            totalDocuments += selection[c].Count;
         }
         return new BitsPerByteTable(source, rows, new BitsPerByteRow(BitsPerByteTable.Overall, totalDocuments, totalBytes, Bits(totalNats, totalBytes)));
     }
 
     private static double Bits(double nats, long bytes) => bytes == 0 ? double.NaN : nats / Math.Log(2) / bytes;
 
-    // The component's first documents, whole, up to the budget (at least one), each after an end-of-text.
-    private static (long[] Stream, long Documents, long Bytes) Pack(TokenFile file, int component, long budget)
+    // The selected documents, each after an end-of-text.
+    private static (long[] Stream, long Bytes) Pack(TokenFile file, IReadOnlyList<long> documents)
     {
         var stream = new List<long>();
-        long documents = 0, bytes = 0;
-        for (long i = 0; i < file.Header.Documents; i++)
+        long bytes = 0;
+        foreach (long i in documents)
         {
             TokenDocument doc = file.Document(i);
-            if (doc.Component != component || doc.TokenCount == 0) continue;
-            if (documents > 0 && stream.Count + doc.TokenCount + 1 > budget) break;
             var tokens = new long[doc.TokenCount];
             file.Read(doc.FirstToken, tokens);
             stream.Add(file.Header.EndOfText);
             stream.AddRange(tokens);
-            documents++;
             bytes += doc.TextBytes;
         }
-        return ([.. stream], documents, bytes);
+        return ([.. stream], bytes);
     }
 
     // Sum of -ln p(target) over every non-end-of-text target of the stream, in rows of up to seqLen predictions.
