@@ -48,6 +48,20 @@ public sealed class CorpusSplitterTests : IDisposable
         Assert.False(File.Exists(Out("t")));
     }
 
+    [Fact]
+    public void CorruptInputLeavesNoOutputBehind()
+    {
+        string input = Path.Combine(_files.Folder, "bad.jsonl");
+        File.WriteAllText(input, "{\"text\": \"fine\"}\n{\"text\": oops}\n");
+
+        var e = Assert.Throws<LmdFormatException>(() => CorpusSplitter.Split(input, Out("t"), Out("h"), 0.5));
+        var t = Assert.Throws<LmdFormatException>(() => TokenFileWriter.Write(input, Path.Combine(_files.Folder, "tok"), ByteTokenizer.Instance));
+
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal(2, t.LineNumber);
+        Assert.Equal(["bad.jsonl"], Directory.EnumerateFiles(_files.Folder).Select(Path.GetFileName));
+    }
+
     public void Dispose() => _files.Dispose();
 
     private string Out(string name) => Path.Combine(_files.Folder, name + ".jsonl.zst");

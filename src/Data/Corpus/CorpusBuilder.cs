@@ -39,9 +39,9 @@ public static class CorpusBuilder
 
         var stats = new CorpusStatistics();
         var skipped = new List<string>();
-        string partial = output + ".partial";
-        using (var writer = new LmdWriter(partial))
+        PartialOutput.Write<bool>([output], partials =>
         {
+            using var writer = new LmdWriter(partials[0]);
             foreach (var (component, paths) in files)
             {
                 progress?.Invoke($"{component.Name}: {paths.Count} files");
@@ -62,8 +62,8 @@ public static class CorpusBuilder
                     }
                 }
             }
-        }
-        File.Move(partial, output, overwrite: true);
+            return true;
+        });
         return new CorpusBuildReport(output, stats, skipped);
     }
 

@@ -36,19 +36,19 @@ public static class CorpusSplitter
         }
         var train = new CorpusStatistics();
         var heldOut = new CorpusStatistics();
-        using (var reader = new LmdReader(input))
-        using (var trainWriter = new LmdWriter(trainOutput + ".partial"))
-        using (var heldOutWriter = new LmdWriter(heldOutOutput + ".partial"))
+        PartialOutput.Write<bool>([trainOutput, heldOutOutput], partials =>
         {
+            using var reader = new LmdReader(input);
+            using var trainWriter = new LmdWriter(partials[0]);
+            using var heldOutWriter = new LmdWriter(partials[1]);
             foreach (LmdDocument doc in reader.Documents())
             {
                 bool held = IsHeldOut(doc.Text, heldOutFraction);
                 (held ? heldOutWriter : trainWriter).WriteRaw(doc.Text, doc.MetaJson);
                 (held ? heldOut : train).Add(LmdMeta.Component(doc.MetaJson), Encoding.UTF8.GetByteCount(doc.Text));
             }
-        }
-        File.Move(trainOutput + ".partial", trainOutput, overwrite: true);
-        File.Move(heldOutOutput + ".partial", heldOutOutput, overwrite: true);
+            return true;
+        });
         return (train, heldOut);
     }
 }

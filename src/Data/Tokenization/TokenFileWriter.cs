@@ -28,11 +28,11 @@ public static class TokenFileWriter
         var record = new byte[TokenFileFormat.RecordBytes];
         using var tokensHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long documents = 0, tokens = 0, textBytes = 0;
-        TokenFileHeader header;
-        using (var reader = new LmdReader(archive))
-        using (var tokensFile = new FileStream(tokensPath + ".partial", FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var indexFile = new FileStream(indexPath + ".partial", FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        TokenFileHeader header = PartialOutput.Write([tokensPath, indexPath], partials =>
         {
+            using var reader = new LmdReader(archive);
+            using var tokensFile = new FileStream(partials[0], FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            using var indexFile = new FileStream(partials[1], FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
             indexFile.Write(TokenFileFormat.StartMagic);
             foreach (LmdDocument doc in reader.Documents())
             {
@@ -58,9 +58,9 @@ public static class TokenFileWriter
                 documents++;
                 if (documents % 1000 == 0) progress?.Invoke(documents);
             }
-            header = new TokenFileHeader(tokenizer.Name, tokenizer.VocabSize, tokenizer.EndOfText, tokenBytes, documents, tokens, textBytes,
+            var written = new TokenFileHeader(tokenizer.Name, tokenizer.VocabSize, tokenizer.EndOfText, tokenBytes, documents, tokens, textBytes,
                 sourceSha, Convert.ToHexStringLower(tokensHash.GetHashAndReset()), components);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(written);
             indexFile.Write(json);
             Span<byte> length = stackalloc byte[sizeof(long)];
             BinaryPrimitives.WriteInt64LittleEndian(length, json.Length);
@@ -68,9 +68,8 @@ public static class TokenFileWriter
             indexFile.Write(TokenFileFormat.EndMagic);
             tokensFile.Flush(flushToDisk: true);
             indexFile.Flush(flushToDisk: true);
-        }
-        File.Move(tokensPath + ".partial", tokensPath, overwrite: true);
-        File.Move(indexPath + ".partial", indexPath, overwrite: true);
+            return written;
+        });
         progress?.Invoke(documents);
         return header;
     }
