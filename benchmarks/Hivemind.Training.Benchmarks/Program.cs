@@ -5,6 +5,30 @@ using TorchSharp;
 // Interleaved training-step benchmark: MoE, dense twin, libtorch's sgemm and the PyTorch reference take turns step by
 // step in one process (A B C D, B C D A, …), so the machine's load hits all alike; each figure is a median with a
 // distribution-free 95% interval, ratios are paired per round. See docs/benchmarks/training.md.
+// Real-text modes (docs/benchmarks/data.md): tokenizer-vs-step --archive <.jsonl.zst>; pile --data <mini-pile folder>
+// [--eval-tokens 8192] [--lr 3e-3] [--window 0]; both take --preset, --batch, --seq, --rounds, --steps, --warmup, --threads.
+if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile")
+{
+    string Arg(string name, string fallback)
+    {
+        int i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+    int IntArg(string name, int fallback) =>
+        int.Parse(Arg(name, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
+    TorchRuntime.EnsureLoaded();
+    torch.set_num_threads(IntArg("threads", 2));
+    var textConfig = ModelConfig.Preset(Arg("preset", "small"));
+    int batch = IntArg("batch", 8), seq = IntArg("seq", Math.Min(256, textConfig.ContextLength));
+    if (args[0] == "tokenizer-vs-step")
+        TokenizerVsStep.Run(Arg("archive", "artifacts/mini-pile/train.jsonl.zst"), textConfig.Name, batch, seq,
+            IntArg("rounds", 3), IntArg("warmup", 1), IntArg("steps", 3));
+    else
+        PileRun.Run(Arg("data", "artifacts/mini-pile"), textConfig.Name, batch, seq, IntArg("steps", 3), IntArg("eval-tokens", 8192),
+            double.Parse(Arg("lr", "3e-3"), System.Globalization.CultureInfo.InvariantCulture), IntArg("window", 0));
+    return 0;
+}
+
 BenchmarkOptions options;
 try
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of Hivemind's byte-level MoE transformer (src/Training/Model).
+"""PyTorch reference of Hivemind's MoE transformer (src/Training/Model).
 
 Same parameter names and math as the TorchSharp model, so it loads our safetensors checkpoints.
 Runs on Debian's python3-torch (1.13) with numpy; no other package.
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-VOCAB = 256
+VOCAB = 256  # bytes; a config's "vocab" (e.g. 50257 for GPT-2's BPE) overrides it
 
 PRESETS = {
     "tiny": dict(layers=2, width=64, heads=4, experts=4, top_k=2, expert_hidden=128, context=64),
@@ -57,9 +57,12 @@ class FeedForward(torch.nn.Module):
 
 
 class Attention(torch.nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, layer):
         super().__init__()
         self.heads = c["heads"]
+        # GPT-Neo: with a local window W, odd layers attend only to the W most recent positions.
+        window = c.get("local_window", 0)
+        self.window = window if window > 0 and layer % 2 == 1 else 0
         self.qkv = torch.nn.Linear(c["width"], 3 * c["width"], bias=False)
         self.proj = torch.nn.Linear(c["width"], c["width"], bias=False)
 
@@ -69,6 +72,9 @@ class Attention(torch.nn.Module):
         # torch 1.13 has no scaled_dot_product_attention: the same math, spelled out.
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads)
         mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+        if self.window:
+            # GPT-Neo's local bias: tril XOR tril(-W); masked here where i - j >= W.
+            mask = mask | torch.ones(t, t, dtype=torch.bool).tril(-self.window)
         y = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
         return self.proj(y.transpose(1, 2).reshape(b, t, d))
 
@@ -126,10 +132,10 @@ class Moe(torch.nn.Module):
 
 
 class Block(torch.nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, layer):
         super().__init__()
         self.ln1 = torch.nn.LayerNorm(c["width"])
-        self.attn = Attention(c)
+        self.attn = Attention(c, layer)
         self.ln2 = torch.nn.LayerNorm(c["width"])
         if c.get("dense"):
             self.mlp = FeedForward(c["width"], c["top_k"] * c["expert_hidden"])
@@ -146,11 +152,12 @@ class Model(torch.nn.Module):
     def __init__(self, c):
         super().__init__()
         self.c = c
-        self.tok_emb = torch.nn.Embedding(VOCAB, c["width"])
+        vocab = c.get("vocab", VOCAB)
+        self.tok_emb = torch.nn.Embedding(vocab, c["width"])
         self.pos_emb = torch.nn.Embedding(c["context"], c["width"])
-        self.blocks = torch.nn.ModuleList([Block(c) for _ in range(c["layers"])])
+        self.blocks = torch.nn.ModuleList([Block(c, layer) for layer in range(c["layers"])])
         self.ln_f = torch.nn.LayerNorm(c["width"])
-        self.head = torch.nn.Linear(c["width"], VOCAB, bias=False)
+        self.head = torch.nn.Linear(c["width"], vocab, bias=False)
 
     def forward(self, tokens):
         t = tokens.shape[1]

@@ -21,14 +21,14 @@ public sealed partial class DeviceTransferTests
         if (dense) config = config.AsDense();
         using var model = MoeTransformer.Create(config, ShardSpec.Full(config), ModelInit.Initialize(config, 3));
         var rng = new Random(2);
-        var tokens = tensor(Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(ModelConfig.VocabSize)).ToArray(), [Batch, Seq]);
-        var targets = tensor(Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(ModelConfig.VocabSize)).ToArray());
+        var tokens = tensor(Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(config.VocabSize)).ToArray(), [Batch, Seq]);
+        var targets = tensor(Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(config.VocabSize)).ToArray());
         long before = DeviceTransfer.Count;
         using (var scope = NewDisposeScope())
         {
             var (logits, balance) = model.ForwardWithBalance(tokens);
             using Scalar weight = config.LoadBalanceWeight;
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), targets).add(balance, weight);
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, config.VocabSize), targets).add(balance, weight);
             loss.backward();
         }
         long expected = dense ? 0 : config.Layers; // the expert block sizes, once per MoE layer: the host slices the blocks

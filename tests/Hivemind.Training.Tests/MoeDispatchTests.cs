@@ -116,7 +116,7 @@ public sealed class MoeDispatchTests
     private static long[] Tokens(int seed)
     {
         var rng = new Random(seed);
-        return [.. Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(ModelConfig.VocabSize))];
+        return [.. Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(ModelConfig.ByteVocabSize))];
     }
 
     private static float[] Logits(ModelConfig config, Hivemind.Protocol.Tensors.ParameterSet parameters, out long[] dropped)

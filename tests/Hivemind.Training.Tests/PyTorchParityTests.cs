@@ -13,6 +13,8 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
     private const int Seq = 48;
     // Initial weights (std 0.02) give near-zero logits that would agree trivially; scaled up, routing and logits vary.
     private const float WeightScale = 10f;
+    private const int LocalWindow = 8;
+    private const int LargeVocabulary = 1000;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("hm-parity-").FullName;
 
@@ -28,6 +30,12 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
     [PyTorchFact]
     public void DenseLogitsMatch() => AssertParity(ModelConfig.Preset("tiny").AsDense());
 
+    // GPT-Neo's shape: global and local layers alternating, with a window well inside the sequence, and a
+    // vocabulary that is not bytes (ids beyond 255 occur in the input).
+    [PyTorchFact]
+    public void LocalAttentionAndVocabularyLogitsMatch() =>
+        AssertParity(ModelConfig.Preset("tiny") with { LocalAttentionWindow = LocalWindow, VocabSize = LargeVocabulary });
+
     private void AssertParity(ModelConfig config, bool expectDrops = false)
     {
         TestTorch.Use();
@@ -35,7 +43,7 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
         foreach (var t in parameters)
             if (t.Shape.Length == 2) for (int i = 0; i < t.Values.Length; i++) t.Values[i] *= WeightScale;
         var rng = new Random(4);
-        var tokens = Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(256)).ToArray();
+        var tokens = Enumerable.Range(0, Batch * Seq).Select(_ => (long)rng.Next(config.VocabSize)).ToArray();
 
         float[] ours;
         long[] ourDrops;
@@ -55,6 +63,7 @@ public sealed class PyTorchParityTests(Xunit.Abstractions.ITestOutputHelper outp
             ["layers"] = config.Layers, ["width"] = config.Width, ["heads"] = config.Heads, ["experts"] = config.Experts,
             ["top_k"] = config.TopK, ["expert_hidden"] = config.ExpertHidden, ["context"] = config.ContextLength, ["dense"] = config.Dense,
             ["capacity_factor"] = config.CapacityFactor,
+            ["vocab"] = config.VocabSize, ["local_window"] = config.LocalAttentionWindow,
         }));
         var tokenFile = Path.Combine(_dir, "tokens.i64");
         File.WriteAllBytes(tokenFile, MemoryMarshal.AsBytes(tokens.AsSpan()).ToArray());

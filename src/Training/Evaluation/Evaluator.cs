@@ -30,7 +30,7 @@ public static class Evaluator
             var (inputs, targets) = BatchTensors.Split(batch);
             using var scope = NewDisposeScope();
             var logits = model.forward(BatchTensors.Inputs(inputs, batchSize, seqLen));
-            var perToken = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets), reduction: nn.Reduction.None);
+            var perToken = nn.functional.cross_entropy(logits.reshape(-1, config.VocabSize), tensor(targets), reduction: nn.Reduction.None);
             var perRow = perToken.view(batchSize, seqLen).to_type(ScalarType.Float64).mean([1]).data<double>().ToArray();
             for (int r = 0; r < batchSize; r++)
             {

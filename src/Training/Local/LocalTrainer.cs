@@ -55,7 +55,7 @@ public static class LocalTrainer
         using var scalars = new ScalarScope();
         using var scope = NewDisposeScope();
         var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
-        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, ModelConfig.VocabSize), tensor(targets));
+        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, model.Config.VocabSize), tensor(targets));
         var loss = crossEntropy.add(balance, scalars.Of(model.Config.LoadBalanceWeight));
         double ce = crossEntropy.item<float>();
         double total = loss.item<float>();

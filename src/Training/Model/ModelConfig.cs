@@ -1,6 +1,8 @@
+using Hivemind.Data;
+
 namespace Hivemind.Training;
 
-/// <summary>Shape of the byte-level MoE transformer (or its dense twin), with named presets and validation.</summary>
+/// <summary>Shape of the MoE transformer (or its dense twin), with named presets and validation.</summary>
 /// <param name="Name">Preset or user name, for reports.</param>
 /// <param name="Layers">Transformer blocks.</param>
 /// <param name="Width">Residual stream width (d_model).</param>
@@ -13,6 +15,9 @@ namespace Hivemind.Training;
 /// <param name="Dense">True for the dense variant: one feed-forward of width TopK × ExpertHidden per block, no router.</param>
 /// <param name="CapacityFactor">Expert capacity as a multiple of a perfectly balanced share (tokens × TopK ÷ Experts); assignments past it
 /// are dropped (the token keeps its residual). 0, the default, means unlimited: nothing is ever dropped.</param>
+/// <param name="VocabSize">Rows of the embedding and the head: 256 for bytes, the tokenizer's size otherwise (see <see cref="Preset(string, ITextTokenizer)"/>).</param>
+/// <param name="LocalAttentionWindow">0: every layer attends to the whole causal context. W &gt; 0: as GPT-Neo, layers alternate
+/// global (even) and local (odd), a local layer attending to the W most recent positions, itself included.</param>
 public sealed record ModelConfig(
     string Name,
     int Layers,
@@ -24,10 +29,15 @@ public sealed record ModelConfig(
     int ContextLength,
     double LoadBalanceWeight = 0.01,
     bool Dense = false,
-    double CapacityFactor = 0)
+    double CapacityFactor = 0,
+    int VocabSize = ModelConfig.ByteVocabSize,
+    int LocalAttentionWindow = 0)
 {
-    /// <summary>Byte-level vocabulary.</summary>
-    public const int VocabSize = 256;
+    /// <summary>Byte-level vocabulary, the presets' default.</summary>
+    public const int ByteVocabSize = ByteTokenizer.ByteVocabulary;
+
+    /// <summary>GPT-Neo's local attention window (its configs use 256).</summary>
+    public const int GptNeoWindow = 256;
 
     /// <summary>Preset names accepted by <see cref="Preset"/>.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "base"];
@@ -40,6 +50,16 @@ public sealed record ModelConfig(
         "base" => new ModelConfig("base", Layers: 8, Width: 768, Heads: 12, Experts: 8, TopK: 2, ExpertHidden: 768, ContextLength: 512),
         _ => throw new ArgumentException($"unknown model preset '{name}'; use one of: {string.Join(", ", PresetNames)}.", nameof(name)),
     };
+
+    /// <summary>Preset <paramref name="name"/> with the vocabulary of <paramref name="tokenizer"/>.</summary>
+    public static ModelConfig Preset(string name, ITextTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return Preset(name) with { VocabSize = tokenizer.VocabSize };
+    }
+
+    /// <summary>True when layer <paramref name="layer"/> attends only to the last <see cref="LocalAttentionWindow"/> positions.</summary>
+    public bool IsLocalAttentionLayer(int layer) => LocalAttentionWindow > 0 && layer % 2 == 1;
 
     /// <summary>The dense variant with the same active parameters per token (the router aside).</summary>
     public ModelConfig AsDense() => this with { Name = Name + "-dense", Dense = true };
@@ -66,6 +86,9 @@ public sealed record ModelConfig(
         Require(CapacityFactor == 0 || (double.IsFinite(CapacityFactor) && CapacityFactor > 0),
             $"CapacityFactor is {CapacityFactor}; use 0 for unlimited expert capacity or a finite value > 0 (1.25 is a common choice).");
         Require(!string.IsNullOrWhiteSpace(Name), "Name is empty; give the configuration a name for reports.");
+        Require(VocabSize >= 2, $"VocabSize is {VocabSize}; use 256 for bytes or the tokenizer's size (50257 for gpt2).");
+        Require(LocalAttentionWindow >= 0,
+            $"LocalAttentionWindow is {LocalAttentionWindow}; use 0 (every layer global) or a window W >= 1 ({GptNeoWindow} in GPT-Neo).");
     }
 
     private static void Require(bool ok, string message)

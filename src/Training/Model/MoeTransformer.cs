@@ -18,12 +18,12 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
     {
         Config = config;
         Shard = shard;
-        _tokEmb = nn.Embedding(ModelConfig.VocabSize, config.Width);
+        _tokEmb = nn.Embedding(config.VocabSize, config.Width);
         _posEmb = nn.Embedding(config.ContextLength, config.Width);
         _blocks = new ModuleList<TransformerBlock>();
         for (int l = 0; l < config.Layers; l++) _blocks.Add(new TransformerBlock(config, l, shard));
         _lnF = nn.LayerNorm(config.Width);
-        _head = nn.Linear(config.Width, ModelConfig.VocabSize, hasBias: false);
+        _head = nn.Linear(config.Width, config.VocabSize, hasBias: false);
         // Registered by hand: these names are the checkpoint format shared with PyTorch (see ParameterLayout).
         register_module("tok_emb", _tokEmb);
         register_module("pos_emb", _posEmb);

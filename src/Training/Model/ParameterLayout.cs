@@ -14,7 +14,7 @@ public static class ParameterLayout
         double residualStd = BaseStd / Math.Sqrt(2.0 * config.Layers);
         var list = new List<ParameterInfo>
         {
-            new(ParameterNames.TokenEmbedding, [ModelConfig.VocabSize, d], ParameterInit.Normal, BaseStd),
+            new(ParameterNames.TokenEmbedding, [config.VocabSize, d], ParameterInit.Normal, BaseStd),
             new(ParameterNames.PositionEmbedding, [config.ContextLength, d], ParameterInit.Normal, BaseStd),
         };
         for (int l = 0; l < config.Layers; l++)
@@ -42,7 +42,7 @@ public static class ParameterLayout
         }
         list.Add(new(ParameterNames.FinalNormWeight, [d], ParameterInit.Ones));
         list.Add(new(ParameterNames.FinalNormBias, [d], ParameterInit.Zeros));
-        list.Add(new(ParameterNames.Head, [ModelConfig.VocabSize, d], ParameterInit.Normal, BaseStd));
+        list.Add(new(ParameterNames.Head, [config.VocabSize, d], ParameterInit.Normal, BaseStd));
         return list;
     }
 

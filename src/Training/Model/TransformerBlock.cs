@@ -15,7 +15,7 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public TransformerBlock(ModelConfig config, int layer, ShardSpec shard) : base(nameof(TransformerBlock))
     {
         _ln1 = nn.LayerNorm(config.Width);
-        _attn = new CausalSelfAttention(config);
+        _attn = new CausalSelfAttention(config, layer);
         _ln2 = nn.LayerNorm(config.Width);
         register_module("ln1", _ln1);
         register_module("attn", _attn);

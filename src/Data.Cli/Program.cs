@@ -1,0 +1,3 @@
+using Hivemind.Data.Cli;
+
+return CorpusCli.Run(args, Console.Out, Console.Error);
