@@ -22,7 +22,11 @@ public static class VolunteerProgram
     public static Task<int> RunAsync(string[] args) => RunAsync(args, CliConsole.Standard, CancellationToken.None);
 
     /// <summary>Runs the command line; every bad value is one <c>error:</c> line on <see cref="CliConsole.Error"/> and exit code 2.</summary>
-    public static Task<int> RunAsync(string[] args, CliConsole console, CancellationToken ct)
+    public static Task<int> RunAsync(string[] args, CliConsole console, CancellationToken ct) =>
+        CommandLineRunner.RunAsync(CreateCommand(), args, console, ct);
+
+    /// <summary>The volunteer's flags and action.</summary>
+    public static RootCommand CreateCommand()
     {
         var defaults = new VolunteerOptions();
         var coordinator = Flags.Text("--coordinator", "Coordinator address, http:// or https://, e.g. http://127.0.0.1:5000", defaults.Coordinator);
@@ -70,7 +74,7 @@ public static class VolunteerProgram
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             return code;
         });
-        return CommandLineRunner.RunAsync(root, args, console, ct);
+        return root;
     }
 
     private static string CheckAddress(string address)
