@@ -53,12 +53,13 @@ public static class VolunteerProgram
                 MemoryBytes = Size(parse.GetValue(memory)!),
                 Behavior = Behaviors.Behaviors.Parse(parse.GetValue(behavior)!),
                 AdmissionToken = parse.GetValue(token)!,
-                CacheDirectory = CheckCache(parse.GetValue(cache)!),
+                CacheDirectory = parse.GetValue(cache)!,
                 MaxUnits = parse.GetValue(maxUnits),
                 Threads = parse.GetValue(threads),
             };
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
+            CheckCache(options.CacheDirectory);
             var view = new ConsoleView(parse.GetValue(name)!);
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
@@ -103,12 +104,11 @@ public static class VolunteerProgram
         }
     }
 
-    private static string CheckCache(string folder)
+    private static void CheckCache(string folder)
     {
         try
         {
             Directory.CreateDirectory(folder);
-            return folder;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -58,7 +58,7 @@ public static class OptionsBinder
         return Settings
             .Select(p => (p, new Option<string>("--" + Kebab(p.Name))
             {
-                Description = $"{Descriptions.GetValueOrDefault(p.Name, p.Name)} (default {Format(p.GetValue(defaults))})",
+                Description = $"{Descriptions.GetValueOrDefault(p.Name, p.Name)} [default: {Format(p.GetValue(defaults))}]",
             }))
             .ToList();
     }

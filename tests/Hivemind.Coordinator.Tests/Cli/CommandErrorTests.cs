@@ -97,6 +97,20 @@ public sealed class CommandErrorTests
     }
 
     [Fact]
+    public async Task CacheThatCannotBeAFolderIsRefused()
+    {
+        using var scratch = new TempDirectory();
+        string file = Path.Combine(scratch.Path, "a-file");
+        File.WriteAllText(file, "x");
+        string cache = Path.Combine(file, "cache");
+        var run = await CliRun.RunAsync("volunteer", "--key", Path.Combine(scratch.Path, "v.key"), "--cache", cache);
+        Assert.Equal(CommandLineRunner.UsageExitCode, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains($"--cache '{cache}' cannot be used as a folder", line);
+        Assert.Contains("give a folder you can write to", line);
+    }
+
+    [Fact]
     public async Task PortInUseIsRefusedBeforeTheStoreIsCreated()
     {
         using var scratch = new TempDirectory();
