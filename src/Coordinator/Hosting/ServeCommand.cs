@@ -115,7 +115,7 @@ public static class ServeCommand
         {
             return CoordinatorEngine.Open(options, TimeProvider.System);
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new UsageException($"--data-directory '{options.DataDirectory}' cannot be used ({e.Message.TrimEnd('.')}); give a folder you can write to.", e);
         }

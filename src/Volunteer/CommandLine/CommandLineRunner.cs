@@ -12,6 +12,9 @@ public static class CommandLineRunner
     /// <summary>Exit code of a refused command line (as the volunteer's <c>ExitCodes.BadArguments</c>).</summary>
     public const int UsageExitCode = 2;
 
+    /// <summary>Exit code of a command that failed for another reason than its arguments.</summary>
+    public const int FaultExitCode = 1;
+
     /// <summary>A flag this close (edits) to an unknown one is offered as the likely meant one.</summary>
     private const int MaxSuggestionDistance = 3;
 
@@ -39,6 +42,13 @@ public static class CommandLineRunner
         {
             console.Error.WriteLine($"error: {e.Message}");
             return UsageExitCode;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not a bad value but a fault: keep the trace for the bug report, and exit with an ordinary failure, not an abort.
+            console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message}");
+            console.Error.WriteLine(e);
+            return FaultExitCode;
         }
     }
 

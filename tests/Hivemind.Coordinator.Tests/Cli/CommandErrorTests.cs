@@ -111,6 +111,21 @@ public sealed class CommandErrorTests
     }
 
     [Fact]
+    public async Task DataDirectoryUnderAFileIsRefused()
+    {
+        using var scratch = new TempDirectory();
+        string file = Path.Combine(scratch.Path, "a-file");
+        File.WriteAllText(file, "x");
+        string data = Path.Combine(file, "data");
+        var run = await CliRun.RunAsync("serve", "--preset", "tiny", "--port", "0", "--data-directory", data,
+            "--admission-token", "t", "--trunk-rule", "median", "--expert-rule", "median");
+        Assert.Equal(CommandLineRunner.UsageExitCode, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains($"--data-directory '{data}' cannot be used", line);
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
     public async Task PortInUseIsRefusedBeforeTheStoreIsCreated()
     {
         using var scratch = new TempDirectory();
