@@ -1,15 +1,19 @@
 using Hivemind.Coordinator.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Hivemind.Coordinator.Benchmarks -- submit|round [--reps N] [--dir PATH] ...
-if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round"))
+// dotnet run -c Release --project benchmarks/Hivemind.Coordinator.Benchmarks -- submit|round|load [--reps N] [--dir PATH] ...
+if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round" or "load"))
 {
     Console.WriteLine("""
         usage: Hivemind.Coordinator.Benchmarks submit [--reps 5] [--warmup 4] [--experts-per-layer 4] [--codec fp16] [--chunk-bytes 1048576] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks load   [--volunteers 1000] [--seconds 180] [--ramp-seconds 20] [--quorum 50] [--work-ms 3000] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
                   against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
           round   end of a 'small' round (Tick: aggregate, outer step, checkpoint, eval) against the
                   aggregation time of the same updates, for 'mean' and 'trimmed-mean(f=1)', eval on and off.
+          load    simulated volunteers (no TorchSharp: join, lease, download, heartbeat, submit tiny updates) against a
+                  real `serve --preset tiny` process on loopback; p50/p99 per call, errors by status and reason,
+                  the coordinator's RSS over time; exit code 1 if any call failed.
         """);
     return args.Length == 0 ? 2 : 0;
 }
@@ -19,9 +23,12 @@ Directory.CreateDirectory(root);
 try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {Machine.Load()}; data under {root}");
-    return args[0] == "submit"
-        ? await SubmitBenchmark.RunAsync(options, root)
-        : RoundBenchmark.Run(options, root);
+    return args[0] switch
+    {
+        "submit" => await SubmitBenchmark.RunAsync(options, root),
+        "load" => await Hivemind.Coordinator.Benchmarks.Load.LoadCommand.RunAsync(options, root),
+        _ => RoundBenchmark.Run(options, root),
+    };
 }
 finally
 {

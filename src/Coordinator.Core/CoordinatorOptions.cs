@@ -110,10 +110,10 @@ public sealed record CoordinatorOptions
         Require(Quorum >= 1, $"quorum {Quorum} must be at least 1.");
         Require(MinUpdates >= 1 && MinUpdates <= Quorum, $"min-updates {MinUpdates} must be between 1 and the quorum ({Quorum}).");
         Require(InnerSteps >= 1, $"inner-steps {InnerSteps} must be at least 1.");
-        Require(BatchSize >= 1 && SequenceLength >= 2, $"batch-size {BatchSize} and seq-len {SequenceLength} must be at least 1 and 2.");
-        Require(RoundTimeout > TimeSpan.Zero && LeaseDuration > TimeSpan.Zero, "round-timeout and lease must be positive durations.");
+        Require(BatchSize >= 1 && SequenceLength >= 2, $"batch-size {BatchSize} and sequence-length {SequenceLength} must be at least 1 and 2.");
+        Require(RoundTimeout > TimeSpan.Zero && LeaseDuration > TimeSpan.Zero, $"round-timeout {RoundTimeout.TotalSeconds} s and lease-duration {LeaseDuration.TotalSeconds} s must be positive.");
         Require(Codec is "fp32" or "fp16" or "int8", $"codec '{Codec}' is not one of fp32, fp16, int8.");
-        Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-lr {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
+        Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-learning-rate {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
         Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
         Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");
         Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");

@@ -4,79 +4,130 @@ using Hivemind.Protocol.Identity;
 using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
+using Hivemind.Volunteer.CommandLine;
 
 namespace Hivemind.Volunteer;
 
 /// <summary>The volunteer command line: <c>hivemind-volunteer --coordinator URL [options]</c>.</summary>
 public static class VolunteerProgram
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Largest gRPC message the volunteer sends or accepts (chunks are 1 MiB; the rest is headroom).</summary>
+    private const int MaxMessageBytes = 8 << 20;
+
+    /// <summary>More libtorch threads than this is a typo, not a machine.</summary>
+    private const int MaxThreads = 1024;
+
+    private static readonly string[] Devices = ["auto", "cpu", "cuda"];
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, CliConsole.Standard, CancellationToken.None);
+
+    /// <summary>Runs the command line; every bad value is one <c>error:</c> line on <see cref="CliConsole.Error"/> and exit code 2.</summary>
+    public static Task<int> RunAsync(string[] args, CliConsole console, CancellationToken ct) =>
+        CommandLineRunner.RunAsync(CreateCommand(), args, console, ct);
+
+    /// <summary>The volunteer's flags and action.</summary>
+    public static RootCommand CreateCommand()
     {
         var defaults = new VolunteerOptions();
-        var coordinator = new Option<string>("--coordinator") { Description = "Coordinator address, e.g. http://127.0.0.1:5000", DefaultValueFactory = _ => defaults.Coordinator };
-        var key = new Option<string>("--key") { Description = "Ed25519 key file (created with owner-only permissions if missing)", DefaultValueFactory = _ => defaults.KeyFile };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => defaults.Device };
-        var memory = new Option<string>("--memory") { Description = "Memory lent to training, e.g. 2GiB or 512MiB; sizes the shard", DefaultValueFactory = _ => "4GiB" };
-        var behavior = new Option<string>("--behavior")
-        {
-            Description = "RED-TEAM ONLY: honest|sign-flip|gaussian|alie|ipm|label-flip|nan|replay|free-ride. Anything but honest attacks the model on purpose.",
-            DefaultValueFactory = _ => "honest",
-        };
-        var token = new Option<string>("--admission-token") { Description = "Token the coordinator's operator gave you (if admission is closed)", DefaultValueFactory = _ => "" };
-        var cache = new Option<string>("--cache") { Description = "Parameter download cache folder", DefaultValueFactory = _ => defaults.CacheDirectory };
-        var maxUnits = new Option<int>("--max-units") { Description = "Stop after this many work units (0 = until Ctrl+C)", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for training", DefaultValueFactory = _ => defaults.Threads };
-        var name = new Option<string>("--name") { Description = "Label for progress lines", DefaultValueFactory = _ => "volunteer" };
+        var coordinator = Flags.Text("--coordinator", "Coordinator address, http:// or https://, e.g. http://127.0.0.1:5000", defaults.Coordinator);
+        var key = Flags.Text("--key", "Ed25519 key file: your identity. Created with owner-only permissions if missing; refused if others can read it", defaults.KeyFile);
+        var device = Flags.Choice("--device", "Training device (cuda needs a CUDA build of libtorch, not shipped here)", defaults.Device, Devices);
+        var memory = Flags.Text("--memory", "Memory lent to training, e.g. 2GiB or 512MiB; the coordinator sizes your shard from it", "4GiB");
+        var behavior = Flags.Choice("--behavior", "RED-TEAM ONLY: anything but honest attacks the model on purpose", "honest", [.. Behaviors.Behaviors.ByName.Keys]);
+        var token = Flags.Text("--admission-token", "Token the coordinator's operator gave you (needed when its admission is closed)", "");
+        var cache = Flags.Text("--cache", "Folder for downloaded parameters, cached by content hash", defaults.CacheDirectory);
+        var maxUnits = Flags.Int("--max-units", "Stop after this many work units (0 = until Ctrl+C)", 0, min: 0);
+        var threads = Flags.Int("--threads", "CPU threads libtorch may use for training", defaults.Threads, min: 1, max: MaxThreads);
+        var name = Flags.Text("--name", "Label printed at the start of each progress line", "volunteer");
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
             coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name,
         };
-        root.SetAction(async (parse, ct) =>
+        root.SetAction(async (parse, cancel) =>
         {
-            VolunteerOptions options;
-            try
+            var options = new VolunteerOptions
             {
-                string dev = parse.GetValue(device)!;
-                if (dev is not ("auto" or "cpu" or "cuda"))
-                    throw new ArgumentException($"--device '{dev}' is not one of auto, cpu, cuda.");
-                if (dev == "cuda")
-                    throw new ArgumentException("--device cuda needs a CUDA build of libtorch, which this package does not ship; use --device cpu or auto.");
-                options = new VolunteerOptions
-                {
-                    Coordinator = parse.GetValue(coordinator)!,
-                    KeyFile = parse.GetValue(key)!,
-                    Device = "cpu",
-                    MemoryBytes = ByteSize.Parse(parse.GetValue(memory)!, "--memory"),
-                    Behavior = Behaviors.Behaviors.Parse(parse.GetValue(behavior)!),
-                    AdmissionToken = parse.GetValue(token)!,
-                    CacheDirectory = parse.GetValue(cache)!,
-                    MaxUnits = parse.GetValue(maxUnits),
-                    Threads = parse.GetValue(threads),
-                };
-                if (!Uri.TryCreate(options.Coordinator, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-                    throw new ArgumentException($"--coordinator '{options.Coordinator}' is not an http:// or https:// address.");
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.BadArguments;
-            }
+                Coordinator = CheckAddress(parse.GetValue(coordinator)!),
+                KeyFile = parse.GetValue(key)!,
+                Device = CheckDevice(parse.GetValue(device)!),
+                MemoryBytes = Size(parse.GetValue(memory)!),
+                Behavior = Behaviors.Behaviors.Parse(parse.GetValue(behavior)!),
+                AdmissionToken = parse.GetValue(token)!,
+                CacheDirectory = parse.GetValue(cache)!,
+                MaxUnits = parse.GetValue(maxUnits),
+                Threads = parse.GetValue(threads),
+            };
+            // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
+            using var identity = LoadKey(options.KeyFile);
+            CheckCache(options.CacheDirectory);
             var view = new ConsoleView(parse.GetValue(name)!);
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
             TorchRuntime.EnsureLoaded();
             TorchSharp.torch.set_num_threads(options.Threads);
-            using var identity = VolunteerIdentity.LoadOrCreate(options.KeyFile);
             using var channel = GrpcChannel.ForAddress(options.Coordinator, new GrpcChannelOptions
             {
-                MaxReceiveMessageSize = 8 << 20,
-                MaxSendMessageSize = 8 << 20,
+                MaxReceiveMessageSize = MaxMessageBytes,
+                MaxSendMessageSize = MaxMessageBytes,
             });
             var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
-            int code = await client.RunAsync(ct);
+            int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             return code;
         });
-        return await root.Parse(args).InvokeAsync();
+        return root;
+    }
+
+    private static string CheckAddress(string address)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new UsageException($"--coordinator '{address}' is not an http:// or https:// address; write it like http://127.0.0.1:5000.");
+        return address;
+    }
+
+    private static string CheckDevice(string device)
+    {
+        if (device == "cuda")
+            throw new UsageException("--device cuda needs a CUDA build of libtorch, which this package does not ship; use --device cpu or auto.");
+        return "cpu";
+    }
+
+    private static long Size(string text)
+    {
+        try
+        {
+            return ByteSize.Parse(text, "--memory");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static void CheckCache(string folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new UsageException($"--cache '{folder}' cannot be used as a folder ({e.Message}); give a folder you can write to.", e);
+        }
+    }
+
+    /// <summary>The key file's own messages name the file and the fix (chmod 600, restore or delete); here they become one line.</summary>
+    private static VolunteerIdentity LoadKey(string path)
+    {
+        if (Directory.Exists(path))
+            throw new UsageException($"--key '{path}' is a folder; give the path of a key file (it is created if missing), e.g. {Path.Combine(path, "volunteer.key")}.");
+        try
+        {
+            return VolunteerIdentity.LoadOrCreate(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
+        {
+            throw new UsageException($"--key: {e.Message}", e);
+        }
     }
 }

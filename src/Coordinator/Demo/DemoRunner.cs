@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Hivemind.Coordinator.Hosting;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Training;
+using Hivemind.Volunteer.CommandLine;
 using Spectre.Console;
 
 namespace Hivemind.Coordinator.Demo;
@@ -21,17 +22,13 @@ public static class DemoRunner
     /// <summary>Inner steps per unit: short enough that a round of `small` takes seconds on 2 cores.</summary>
     private const int DemoInnerSteps = 10;
 
-    public static async Task<int> RunAsync(DemoSettings settings, CancellationToken ct)
+    /// <summary>Runs the demo; the volunteer processes' lines go to <paramref name="console"/>, the coordinator's progress to the terminal.</summary>
+    public static async Task<int> RunAsync(DemoSettings settings, CliConsole console, CancellationToken ct)
     {
-        if (settings.Volunteers < 1 || settings.Rounds < 1)
-        {
-            Console.Error.WriteLine($"error: --volunteers {settings.Volunteers} and --rounds {settings.Rounds} must both be at least 1.");
-            return 2;
-        }
+        string dir = Path.GetFullPath(settings.DataDirectory);
+        DemoFolder.Prepare(dir);
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
-        string dir = Path.GetFullPath(settings.DataDirectory);
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         bool attack = settings.Byzantine.Length > 0;
         var options = new CoordinatorOptions
         {
@@ -49,17 +46,17 @@ public static class DemoRunner
             RoundTimeout = TimeSpan.FromMinutes(2),
             LeaseDuration = TimeSpan.FromMinutes(2),
         };
-        var console = AnsiConsole.Console;
+        var terminal = AnsiConsole.Console;
         using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
         await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync(ct);
         string address = CoordinatorHost.Address(app);
         var model = engine.Model;
         double initial = engine.EvaluateCurrent();
-        console.MarkupLine($"[bold]Hivemind demo[/]: coordinator at {address}, data in {Markup.Escape(dir)}");
-        console.MarkupLine($"model '{model.Name}': {model.TotalParameters / 1e6:0.00}M parameters ({model.Layers} layers × {model.Experts} experts, top-{model.TopK}), " +
+        terminal.MarkupLine($"[bold]Hivemind demo[/]: coordinator at {address}, data in {Markup.Escape(dir)}");
+        terminal.MarkupLine($"model '{model.Name}': {model.TotalParameters / 1e6:0.00}M parameters ({model.Layers} layers × {model.Experts} experts, top-{model.TopK}), " +
                            $"{settings.Volunteers} volunteers{(attack ? $" + 1 RED-TEAM '{Markup.Escape(settings.Byzantine)}'" : "")}, {settings.Rounds} rounds, rule '{Markup.Escape(settings.Rule)}'");
-        console.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
+        terminal.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
                            $"optimum {engine.OptimalLoss:0.000} (exact), uniform ln 256 = {Math.Log(256):0.000}");
 
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,7 +64,7 @@ public static class DemoRunner
         engine.RoundClosed += s =>
         {
             double gap = (s.EvalLoss ?? double.NaN) - engine.OptimalLoss;
-            console.MarkupLine($"[bold green]round {s.Round + 1,3}/{settings.Rounds}[/] {s.Updates} updates  train {s.MeanTrainLoss:0.000}  " +
+            terminal.MarkupLine($"[bold green]round {s.Round + 1,3}/{settings.Rounds}[/] {s.Updates} updates  train {s.MeanTrainLoss:0.000}  " +
                                $"held-out [bold]{s.EvalLoss:0.000}[/]  gap to optimum {gap:0.000}  aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({watch.Elapsed:mm\\:ss})");
             if (s.NewVersion >= settings.Rounds) finished.TrySetResult();
         };
@@ -78,16 +75,16 @@ public static class DemoRunner
             for (int i = 0; i < settings.Volunteers + (attack ? 1 : 0); i++)
             {
                 bool red = attack && i == settings.Volunteers;
-                processes.Add(StartVolunteer(address, dir, red ? "red" : $"v{i + 1}", red ? settings.Byzantine : "honest"));
+                processes.Add(StartVolunteer(address, dir, red ? "red" : $"v{i + 1}", red ? settings.Byzantine : "honest", console));
             }
             var exited = Task.WhenAll(processes.Select(p => p.WaitForExitAsync(ct)));
             var done = await Task.WhenAny(finished.Task, exited, Task.Delay(Timeout.Infinite, ct));
             if (done == exited)
-                console.MarkupLine("[red]every volunteer process exited before training finished; see their lines above.[/]");
+                terminal.MarkupLine("[red]every volunteer process exited before training finished; see their lines above.[/]");
         }
         catch (OperationCanceledException)
         {
-            console.MarkupLine("[yellow]stopped by Ctrl+C[/]");
+            terminal.MarkupLine("[yellow]stopped by Ctrl+C[/]");
         }
         finally
         {
@@ -97,25 +94,25 @@ public static class DemoRunner
                 p.Dispose();
             }
         }
-        PrintSummary(console, engine, initial, watch.Elapsed);
+        PrintSummary(terminal, engine, initial, watch.Elapsed);
         await app.StopAsync(CancellationToken.None);
         return finished.Task.IsCompleted ? 0 : 1;
     }
 
-    private static Process StartVolunteer(string address, string dir, string name, string behavior)
+    private static Process StartVolunteer(string address, string dir, string name, string behavior, CliConsole console)
     {
         var (file, prefix) = SelfCommand();
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in prefix) start.ArgumentList.Add(a);
         foreach (var a in new[]
                  {
-                     "volunteer", "--coordinator", address, "--key", Path.Combine(dir, "keys", name + ".key"), "--name", name,
+                     CoordinatorCli.VolunteerVerb, "--coordinator", address, "--key", Path.Combine(dir, "keys", name + ".key"), "--name", name,
                      "--memory", VolunteerMemory, "--cache", Path.Combine(dir, "cache", name), "--threads", "1", "--behavior", behavior,
                  })
             start.ArgumentList.Add(a);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start volunteer process {file}");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{name}: {e.Data}"); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) console.Out.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) console.Error.WriteLine($"{name}: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

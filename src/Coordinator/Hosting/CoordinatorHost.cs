@@ -1,10 +1,11 @@
-using System.Net;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Services;
 using Hivemind.Protocol;
 using Hivemind.Training;
+using Hivemind.Volunteer.CommandLine;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -20,12 +21,12 @@ public static class CoordinatorHost
     public static WebApplication Build(CoordinatorEngine engine, ListenSettings listen, Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        LoggingDefaults.Apply(builder.Configuration);
         if (logging is not null) logging(builder.Logging);
         var limits = ProtocolLimits.Default;
         builder.WebHost.ConfigureKestrel(k =>
         {
-            var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
-            k.Listen(address, listen.Port, o =>
+            k.Listen(ServeSettings.BindAddress(listen.Host), listen.Port, o =>
             {
                 if (listen.TlsCertificate is null)
                 {
@@ -67,9 +68,16 @@ public static class CoordinatorHost
 
     private static X509Certificate2 LoadCertificate(string certificate, string? key)
     {
-        if (!File.Exists(certificate)) throw new ArgumentException($"--tls-certificate '{certificate}' does not exist.");
-        if (key is null) return X509CertificateLoader.LoadPkcs12FromFile(certificate, null);
-        if (!File.Exists(key)) throw new ArgumentException($"--tls-key '{key}' does not exist.");
-        return X509Certificate2.CreateFromPemFile(certificate, key);
+        if (!File.Exists(certificate)) throw new UsageException($"--tls-certificate '{certificate}' does not exist; give a PEM or PKCS#12 certificate file.");
+        if (key is not null && !File.Exists(key)) throw new UsageException($"--tls-key '{key}' does not exist; give the PEM private key of --tls-certificate.");
+        try
+        {
+            return key is null ? X509CertificateLoader.LoadPkcs12FromFile(certificate, null) : X509Certificate2.CreateFromPemFile(certificate, key);
+        }
+        catch (CryptographicException e)
+        {
+            throw new UsageException($"--tls-certificate '{certificate}'{(key is null ? "" : $" with --tls-key '{key}'")} cannot be loaded ({e.Message.TrimEnd('.')}); " +
+                                     "give a PEM certificate and its PEM key, or a PKCS#12 file without a password.", e);
+        }
     }
 }

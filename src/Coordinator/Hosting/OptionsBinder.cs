@@ -12,14 +12,53 @@ namespace Hivemind.Coordinator.Hosting;
 /// </summary>
 public static class OptionsBinder
 {
+    /// <summary>What each setting does, shown by <c>serve --help</c> (a test checks that every setting has one).</summary>
+    public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [nameof(CoordinatorOptions.DataDirectory)] = "Folder for the SQLite store, checkpoints and accepted update payloads; a restart resumes from it",
+        [nameof(CoordinatorOptions.Preset)] = "Model preset: tiny (tests), small (demo), base (~95M parameters)",
+        [nameof(CoordinatorOptions.Seed)] = "Seed of the initial model and of the synthetic corpus",
+        [nameof(CoordinatorOptions.CorpusOrder)] = "Markov order of the synthetic corpus's domains, 1 to 4 (1 learns in minutes)",
+        [nameof(CoordinatorOptions.TrunkRule)] = "Aggregation spec for the shared trunk, e.g. \"nnm(f=1) | trimmed-mean(f=1)\"; 'mean' is not robust",
+        [nameof(CoordinatorOptions.ExpertRule)] = "Aggregation spec for each expert (over its holders only), e.g. median; 'mean' is not robust",
+        [nameof(CoordinatorOptions.Replication)] = "Target holders per expert per round, so an expert's aggregate can be robust",
+        [nameof(CoordinatorOptions.Quorum)] = "A round closes as soon as this many updates are accepted",
+        [nameof(CoordinatorOptions.RoundTimeout)] = "Round deadline in seconds (or hh:mm:ss); at it the round closes if it has --min-updates",
+        [nameof(CoordinatorOptions.MinUpdates)] = "Fewest updates a round may close with at its deadline (else the deadline is extended)",
+        [nameof(CoordinatorOptions.LeaseDuration)] = "Seconds a volunteer has to return a work unit before it is reissued; raise for slow devices or large --inner-steps",
+        [nameof(CoordinatorOptions.HeartbeatInterval)] = "Seconds between a training volunteer's heartbeats",
+        [nameof(CoordinatorOptions.InnerSteps)] = "Local AdamW steps per work unit (H); larger H cuts traffic about H-fold",
+        [nameof(CoordinatorOptions.BatchSize)] = "Sequences per local step",
+        [nameof(CoordinatorOptions.SequenceLength)] = "Bytes per training sequence; at most the preset's context (tiny 64, small 256, base 512)",
+        [nameof(CoordinatorOptions.InnerLearningRate)] = "Learning rate of the volunteers' local AdamW",
+        [nameof(CoordinatorOptions.WeightDecay)] = "Weight decay of the local AdamW",
+        [nameof(CoordinatorOptions.WarmupSteps)] = "Linear warm-up steps of the local learning rate",
+        [nameof(CoordinatorOptions.ClipNorm)] = "Gradient-norm clip of the local steps",
+        [nameof(CoordinatorOptions.OuterLearningRate)] = "DiLoCo outer learning rate (SGD with Nesterov momentum), > 0",
+        [nameof(CoordinatorOptions.OuterMomentum)] = "DiLoCo outer Nesterov momentum, in [0, 1)",
+        [nameof(CoordinatorOptions.Codec)] = "Update encoding volunteers must use: fp32, fp16 or int8",
+        [nameof(CoordinatorOptions.MaxUpdateNorm)] = "An update whose L2 norm over a tensor group exceeds this is rejected (norm-too-large)",
+        [nameof(CoordinatorOptions.MaxRounds)] = "Stop after this many rounds (0 = run until stopped)",
+        [nameof(CoordinatorOptions.EvalBatches)] = "Held-out batches evaluated after each round (0 = no evaluation)",
+        [nameof(CoordinatorOptions.AdmissionToken)] = "Only volunteers presenting this token may join (empty = open admission, warned at start)",
+        [nameof(CoordinatorOptions.JoinsPerMinute)] = "Joins accepted per minute",
+        [nameof(CoordinatorOptions.BanThreshold)] = "A volunteer whose reputation falls below this is banned (its signed evidence is kept)",
+        [nameof(CoordinatorOptions.MaxStaleness)] = "Rounds an update may lag and still be accepted (0 = synchronous DiLoCo)",
+        [nameof(CoordinatorOptions.TorchThreads)] = "libtorch threads the coordinator uses for evaluation",
+        [nameof(CoordinatorOptions.SpareLeases)] = "Work units leased beyond the quorum so one straggler cannot hold a round (0 makes runs reproducible)",
+    };
+
+    /// <summary>The settings a flag can set: every writable property of <see cref="CoordinatorOptions"/>.</summary>
+    public static IEnumerable<PropertyInfo> Settings =>
+        typeof(CoordinatorOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
+
     public static IReadOnlyList<(PropertyInfo Property, Option<string> Option)> CreateOptions()
     {
         var defaults = new CoordinatorOptions();
-        return typeof(CoordinatorOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanWrite)
+        return Settings
             .Select(p => (p, new Option<string>("--" + Kebab(p.Name))
             {
-                Description = $"(default {Format(p.GetValue(defaults))})",
+                Description = $"{Descriptions.GetValueOrDefault(p.Name, p.Name)} [default: {Format(p.GetValue(defaults))}]",
             }))
             .ToList();
     }
@@ -82,7 +121,12 @@ public static class OptionsBinder
         throw new ArgumentException($"{flag} has unsupported type {type.Name}.");
     }
 
-    private static string Describe(Type t) => t == typeof(TimeSpan) ? "duration (seconds, or hh:mm:ss)" : t.Name.ToLowerInvariant();
+    private static string Describe(Type t) =>
+        t == typeof(TimeSpan) ? "duration (seconds, or hh:mm:ss)"
+        : t == typeof(int) || t == typeof(long) ? "whole number"
+        : t == typeof(double) ? "number (e.g. 0.5 or 3e-3)"
+        : t == typeof(bool) ? "true or false"
+        : t.Name.ToLowerInvariant();
 
     private static string Format(object? value) => value switch
     {

@@ -73,7 +73,7 @@ internal sealed class ExpertDispatch
         // Row of every assignment in the combined expert output, in token-major order (token × k + slot) for the weighted
         // sum; a dropped assignment points one past the kept rows, where Combine appends a zero row.
         var rows = full(n * k, droppedRow, ScalarType.Int64, device: device);
-        rows.scatter_(0, keptOrder, arange(ScalarScope.Zero, droppedRow, ScalarScope.One, ScalarType.Int64, device));
+        rows.scatter_(0, keptOrder, arange(ScalarScope.Zero, droppedRow, ScalarScope.One, ScalarType.Int64, device: device));
         var rowOfAssignment = rows.view(k, n).t().reshape(-1);
         return new ExpertDispatch(counts, routed, kept, token, rowOfAssignment, n, k);
     }

@@ -60,7 +60,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength} of model '{Config.Name}'; use a shorter SeqLen.");
         // Every Scalar held (see ScalarScope): arange(t) and Tensor + Tensor would each build an unheld one.
         using var scalars = new ScalarScope();
-        var positions = arange(ScalarScope.Zero, scalars.Of(t), ScalarScope.One, ScalarType.Int64, tokens.device);
+        var positions = arange(ScalarScope.Zero, scalars.Of(t), ScalarScope.One, ScalarType.Int64, device: tokens.device);
         var x = _tokEmb.forward(tokens).add(_posEmb.forward(positions), ScalarScope.One);
         Tensor? balance = null;
         foreach (var block in _blocks)
@@ -69,7 +69,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance.add(b, ScalarScope.One);
         }
         var logits = _head.forward(_lnF.forward(x));
-        if (balance is null) return (logits, zeros(1, ScalarType.Float32, tokens.device).squeeze());
+        if (balance is null) return (logits, zeros(1, ScalarType.Float32, device: tokens.device).squeeze());
         return (logits, balance.div(scalars.Of((long)Config.Layers)));
     }
 

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Hivemind.Protocol.Errors;
+
+namespace Hivemind.Coordinator.Benchmarks.Load;
+
+/// <summary>Latencies per call kind and failures by call, status and reason, gathered from every simulated volunteer.</summary>
+internal sealed class LoadStats
+{
+    private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _latencies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private long _noWork;
+
+    public long ErrorCount => _errors.Values.Sum();
+
+    public long NoWorkReplies => Interlocked.Read(ref _noWork);
+
+    public void CountNoWork() => Interlocked.Increment(ref _noWork);
+
+    /// <summary>Times <paramref name="call"/> under <paramref name="kind"/>; a failure is counted (not timed) and rethrown.</summary>
+    public async Task<T> TimeAsync<T>(string kind, Func<Task<T>> call)
+    {
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            T result = await call();
+            _latencies.GetOrAdd(kind, _ => []).Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            return result;
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+        {
+            string reason = RejectReasons.TryGetReason(e, out var r) ? RejectReasons.Token(r) : "no reason trailer";
+            _errors.AddOrUpdate($"{kind}: {e.StatusCode} / {reason}", 1, (_, n) => n + 1);
+            throw;
+        }
+    }
+
+    public void Print(TextWriter output)
+    {
+        output.WriteLine("| call | count | p50 ms | p99 ms | max ms |");
+        output.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var (kind, bag) in _latencies.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var sorted = bag.Order().ToArray();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {kind} | {sorted.Length} | {Percentile(sorted, 0.50):0.0} | {Percentile(sorted, 0.99):0.0} | {sorted[^1]:0.0} |"));
+        }
+        output.WriteLine();
+        output.WriteLine($"'no work, retry later' replies (not errors): {NoWorkReplies}");
+        output.WriteLine(_errors.IsEmpty ? "errors: 0" : $"errors: {ErrorCount}");
+        foreach (var (what, count) in _errors.OrderByDescending(p => p.Value)) output.WriteLine($"  {count,8}  {what}");
+    }
+
+    /// <summary>Nearest-rank percentile of a sorted sample.</summary>
+    private static double Percentile(double[] sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}

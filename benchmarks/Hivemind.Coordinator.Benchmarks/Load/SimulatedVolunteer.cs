@@ -1,0 +1,168 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Grpc.Core;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Envelopes;
+using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Streaming;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Protocol.V1;
+using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
+
+namespace Hivemind.Coordinator.Benchmarks.Load;
+
+/// <summary>
+/// A volunteer without TorchSharp: joins, asks for work, downloads its shard, "trains" by waiting while it heartbeats,
+/// then signs and streams a tiny random update. Every wire detail goes through the Protocol library (join signature,
+/// envelope, signer, update stream, download reader), so protocol changes reach the load test by recompiling; this
+/// class is the only place that speaks the protocol.
+/// </summary>
+internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIdentity identity, LoadSettings settings, LoadStats stats, int seed)
+{
+    /// <summary>Size of each value of the fake update; far inside any norm bound.</summary>
+    private const float UpdateScale = 1e-3f;
+
+    /// <summary>A plausible mean loss for the envelope (bytes, nats).</summary>
+    private const double ReportedLoss = 5.0;
+
+    /// <summary>Deadline of every unary call.</summary>
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Random _rng = new(seed);
+    private string _session = "";
+    private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
+
+    public int Submitted { get; private set; }
+
+    /// <summary>Works until <paramref name="ct"/> fires; any failed call is counted by <see cref="LoadStats"/>, then the volunteer backs off and rejoins.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (_session.Length == 0) await JoinAsync(ct);
+                await WorkOnceAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException)
+            {
+                _session = "";
+                await Task.Delay(settings.ErrorBackoff, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task JoinAsync(CancellationToken ct)
+    {
+        ulong memory = (ulong)settings.DeclaredMemory;
+        var reply = await stats.TimeAsync("join (challenge + join)", async () =>
+        {
+            var challenge = await client.GetChallengeAsync(new ChallengeRequest
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                PublicKey = ByteString.CopyFrom(identity.PublicKey),
+            }, deadline: Deadline(), cancellationToken: ct);
+            byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, memory, "cpu", settings.AdmissionToken);
+            return await client.JoinAsync(new JoinRequest
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                PublicKey = ByteString.CopyFrom(identity.PublicKey),
+                Nonce = challenge.Nonce,
+                Signature = ByteString.CopyFrom(signature),
+                DeclaredMemoryBytes = memory,
+                Device = "cpu",
+                AdmissionToken = settings.AdmissionToken,
+                ClientName = "hivemind-load-test",
+            }, deadline: Deadline(), cancellationToken: ct);
+        });
+        _session = reply.SessionToken;
+        _heartbeat = TimeSpan.FromMilliseconds(Math.Max(1, reply.HeartbeatIntervalMs));
+    }
+
+    private async Task WorkOnceAsync(CancellationToken ct)
+    {
+        var reply = await stats.TimeAsync("lease (RequestWork)", async () =>
+            await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, deadline: Deadline(), cancellationToken: ct));
+        if (reply.ResultCase == WorkReply.ResultOneofCase.NoWork)
+        {
+            stats.CountNoWork();
+            await Task.Delay(TimeSpan.FromMilliseconds(reply.NoWork.RetryAfterMs), ct);
+            return;
+        }
+        var unit = reply.WorkUnit;
+        var parameters = await stats.TimeAsync("download", () => DownloadAsync(unit, ct));
+        await TrainAsync(unit.WorkUnitId, ct);
+        var (envelope, payload) = Seal(unit, parameters);
+        await stats.TimeAsync("submit", async () =>
+        {
+            using var call = client.SubmitUpdate(deadline: Deadline(), cancellationToken: ct);
+            await UpdateStream.WriteAsync(call.RequestStream, _session, envelope, payload);
+            return await call.ResponseAsync;
+        });
+        Submitted++;
+    }
+
+    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, CancellationToken ct)
+    {
+        using var call = client.DownloadParameters(new DownloadRequest
+        {
+            ProtocolVersion = ProtocolVersion.Current,
+            SessionToken = _session,
+            ModelVersion = unit.ModelVersion,
+            WorkUnitId = unit.WorkUnitId,
+        }, deadline: Deadline(), cancellationToken: ct);
+        var (_, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
+        return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+    }
+
+    /// <summary>The simulated training time, with heartbeats at the interval the coordinator asked for.</summary>
+    private async Task TrainAsync(string workUnitId, CancellationToken ct)
+    {
+        var end = DateTime.UtcNow + settings.WorkTime;
+        while (true)
+        {
+            var left = end - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return;
+            await Task.Delay(left < _heartbeat ? left : _heartbeat, ct);
+            if (DateTime.UtcNow >= end) return;
+            await stats.TimeAsync("heartbeat", async () => await client.HeartbeatAsync(new HeartbeatRequest
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                SessionToken = _session,
+                WorkUnitId = workUnitId,
+                InnerStep = 1,
+                Loss = ReportedLoss,
+            }, deadline: Deadline(), cancellationToken: ct));
+        }
+    }
+
+    /// <summary>A small random pseudo-gradient with the shard's exact names and shapes, encoded and signed as the unit asks.</summary>
+    private (SignedEnvelope Envelope, byte[] Payload) Seal(Protocol.V1.WorkUnit unit, ParameterSet parameters)
+    {
+        var update = new ParameterSet(parameters.Select(t =>
+        {
+            var values = new float[t.Count];
+            for (int i = 0; i < values.Length; i++) values[i] = ((float)_rng.NextDouble() * 2 - 1) * UpdateScale;
+            return new NamedTensor(t.Name, t.Shape, values);
+        }));
+        var codec = ProtoMapping.FromProto(unit.Codec);
+        byte[] payload = TensorCodec.Encode(update, codec);
+        var h = unit.Hyperparameters;
+        ulong tokens = (ulong)h.InnerSteps * h.BatchSize * h.SequenceLength; // what the unit asked for, as an honest volunteer reports
+        var envelope = new UpdateEnvelope(
+            ProtocolVersion.Current, identity.PublicKey, unit.WorkUnitId, unit.Round, unit.ModelVersion,
+            unit.Shard.Experts.Select(ProtoMapping.FromProto).ToList(), unit.Shard.IncludesTrunk, codec,
+            (ulong)payload.Length, SHA256.HashData(payload), tokens, ReportedLoss);
+        return (EnvelopeSigner.Sign(identity, envelope), payload);
+    }
+
+    private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Hivemind.Aggregation;
+using Hivemind.Coordinator.Hosting;
+using Hivemind.Training;
+using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.CommandLine;
+
+namespace Hivemind.Coordinator.Demo;
+
+/// <summary><c>demo</c>: its flags, checked before anything starts.</summary>
+public static class DemoCommand
+{
+    /// <summary>More local volunteer processes than this would only thrash a workstation.</summary>
+    public const int MaxVolunteers = 16;
+
+    /// <summary>A demo longer than this many rounds is a typo (serve is the command for real runs).</summary>
+    public const int MaxRounds = 10_000;
+
+    /// <summary>Markov orders the synthetic corpus supports.</summary>
+    private const int MinCorpusOrder = 1, MaxCorpusOrder = 4;
+
+    public static Command Create(CliConsole console)
+    {
+        var d = DemoSettings.Default;
+        var volunteers = Flags.Int("--volunteers", "Honest volunteer processes to start", d.Volunteers, min: 1, max: MaxVolunteers);
+        var rounds = Flags.Int("--rounds", "Rounds to train", d.Rounds, min: 1, max: MaxRounds);
+        var preset = Flags.Choice("--preset", "Model preset", d.Preset, ModelConfig.PresetNames.ToList());
+        var dataDir = Flags.Text("--data-directory", $"Demo state; wiped at start, so it must be new, empty or a previous demo's (marked by {DemoFolder.MarkerName})", d.DataDirectory);
+        var attackers = Behaviors.ByName.Keys.Where(k => k != "honest").ToList();
+        var byzantine = Flags.Text("--byzantine", $"RED-TEAM: adds one attacking volunteer with this behaviour: {string.Join(", ", attackers)}", d.Byzantine);
+        var rule = Flags.Text("--rule", "Aggregation spec for trunk and experts, e.g. median or \"nnm(f=1) | trimmed-mean(f=1)\"", d.Rule);
+        var corpusOrder = Flags.Int("--corpus-order", "Markov order of the synthetic domains (1 learns in minutes; 2 needs many more rounds)", d.CorpusOrder, min: MinCorpusOrder, max: MaxCorpusOrder);
+        var demo = new Command("demo", "Start a coordinator on its embedded store plus local volunteer processes, train, and summarise.")
+        {
+            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder,
+        };
+        demo.SetAction(async (parse, ct) =>
+        {
+            string attack = parse.GetValue(byzantine)!;
+            if (attack.Length > 0 && !attackers.Contains(attack))
+                throw new UsageException($"--byzantine '{attack}' is not an attack; use one of {string.Join(", ", attackers)} (or leave it out for an honest run).");
+            string spec = parse.GetValue(rule)!;
+            int quorum = parse.GetValue(volunteers) + (attack.Length > 0 ? 1 : 0);
+            try
+            {
+                ServeSettings.ParseRule("--rule", spec).Aggregator.EnsureWithinBreakdown(quorum);
+            }
+            catch (AggregationConfigException e)
+            {
+                throw new UsageException($"--rule '{spec}' cannot aggregate the {quorum} updates of a demo round: {e.Message.TrimEnd('.')}; add --volunteers or lower the rule's f.", e);
+            }
+            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder));
+            return await DemoRunner.RunAsync(settings, console, ct);
+        });
+        return demo;
+    }
+}
