@@ -3,6 +3,7 @@
 "use strict";
 const POLL_MS = 10000;
 const PAGE = 25;
+const ROUND_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 const REASON_COLORS = ["#b91c1c", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4d7c0f", "#1d4ed8", "#92400e"];
 const state = { series: { round: [], evalLoss: [], trainLoss: [], tokens: [] }, optimal: null, roundsOffset: 0, volunteersOffset: 0, lossPlot: null, rejectionPlot: null, rejectionKey: "" };
 const $ = (id) => document.getElementById(id);
@@ -63,7 +64,7 @@ function drawLoss() {
     state.lossPlot = new uPlot({
       width: chartWidth("loss-chart"), height: 260,
       scales: { x: { time: false } },
-      axes: [{ label: "round" }, { label: "nats / byte" }],
+      axes: [{ label: "round", incrs: ROUND_TICKS }, { label: "nats / byte" }],
       series: [
         { label: "round" },
         { label: "held-out", stroke: "#2563eb", width: 2, spanGaps: true, points: { show: true, size: 5 } },
@@ -88,9 +89,10 @@ async function refreshRejections() {
     state.rejectionKey = key;
     state.rejectionPlot = new uPlot({
       width: chartWidth("rejection-chart"), height: 200,
-      scales: { x: { time: false } },
-      axes: [{ label: "round" }, { label: "rejected updates" }],
-      series: [{ label: "round" }, ...reasons.map((k, i) => ({ label: k, stroke: REASON_COLORS[i % REASON_COLORS.length], width: 2, points: { show: true, size: 6 } }))],
+      // Same rounds as the loss chart, so the two line up; counts are whole numbers.
+      scales: { x: { time: false, range: () => [0, Math.max(1, state.series.round.at(-1) ?? 1)] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      axes: [{ label: "round", incrs: ROUND_TICKS }, { label: "rejected updates", incrs: ROUND_TICKS }],
+      series: [{ label: "round" }, ...reasons.map((k, i) => ({ label: k, stroke: REASON_COLORS[i % REASON_COLORS.length], width: 2, points: { show: true, size: 7 } }))],
     }, data, $("rejection-chart"));
   } else {
     state.rejectionPlot.setData(data);
