@@ -4,6 +4,7 @@ using Hivemind.Protocol.Identity;
 using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
+using Hivemind.Volunteer.Terminal;
 
 namespace Hivemind.Volunteer;
 
@@ -61,7 +62,7 @@ public static class VolunteerProgram
                 Console.Error.WriteLine($"error: {e.Message}");
                 return ExitCodes.BadArguments;
             }
-            var view = new ConsoleView(parse.GetValue(name)!);
+            var view = LiveProgressView.Create(parse.GetValue(name)!); // live bars on a terminal, lines when redirected (issue 14)
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
             TorchRuntime.EnsureLoaded();
@@ -75,6 +76,7 @@ public static class VolunteerProgram
             var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
             int code = await client.RunAsync(ct);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
+            if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
             return code;
         });
         return await root.Parse(args).InvokeAsync();
