@@ -1,15 +1,18 @@
 using Hivemind.Coordinator.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Hivemind.Coordinator.Benchmarks -- submit|round [--reps N] [--dir PATH] ...
-if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round"))
+if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round" or "dashboard"))
 {
     Console.WriteLine("""
         usage: Hivemind.Coordinator.Benchmarks submit [--reps 5] [--warmup 4] [--experts-per-layer 4] [--codec fp16] [--chunk-bytes 1048576] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks dashboard [--volunteers 1000] [--rounds 10000] [--requests 500] [--warmup 50] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
                   against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
           round   end of a 'small' round (Tick: aggregate, outer step, checkpoint, eval) against the
                   aggregation time of the same updates, for 'mean' and 'trimmed-mean(f=1)', eval on and off.
+          dashboard  latency percentiles of the dashboard's JSON API and /metrics on a generated store of that size.
+          submit --poll-dashboard  the submit benchmark with the dashboard on and polled once a second, as an open page does.
         """);
     return args.Length == 0 ? 2 : 0;
 }
@@ -19,9 +22,12 @@ Directory.CreateDirectory(root);
 try
 {
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {Machine.Load()}; data under {root}");
-    return args[0] == "submit"
-        ? await SubmitBenchmark.RunAsync(options, root)
-        : RoundBenchmark.Run(options, root);
+    return args[0] switch
+    {
+        "submit" => await SubmitBenchmark.RunAsync(options, root),
+        "dashboard" => await DashboardBenchmark.RunAsync(options, root),
+        _ => RoundBenchmark.Run(options, root),
+    };
 }
 finally
 {

@@ -74,8 +74,15 @@ public static class DashboardEndpoints
     {
         if (!TryLong(request, "from", 0, 0, long.MaxValue, out long from, out var error)) return error!;
         if (!TryLong(request, "limit", MaxSeriesLength, 1, MaxSeriesLength, out long limit, out error)) return error!;
+        byte[] json = from == 0 && limit == MaxSeriesLength && s.FullSeriesJson is { } full ? full : SeriesJson(s, from, (int)limit);
+        return Results.Bytes(json, "application/json; charset=utf-8");
+    }
+
+    /// <summary>The <see cref="SeriesView"/> of up to <paramref name="limit"/> rounds from <paramref name="from"/>, as UTF-8 JSON.</summary>
+    public static byte[] SeriesJson(DashboardSnapshot s, long from, int limit)
+    {
         int start = s.IndexOfRound(from);
-        int count = (int)Math.Min(limit, s.Rounds.Count - start);
+        int count = Math.Min(limit, s.Rounds.Count - start);
         var round = new long[count];
         var eval = new double?[count];
         var train = new double?[count];
@@ -85,7 +92,7 @@ public static class DashboardEndpoints
             var r = s.Rounds[start + i];
             (round[i], eval[i], train[i], tokens[i]) = (r.Round, r.EvalLoss, r.TrainLoss, r.Tokens);
         }
-        return Results.Json(new SeriesView(from, s.Status.OptimalLoss, round, eval, train, tokens), Json);
+        return JsonSerializer.SerializeToUtf8Bytes(new SeriesView(from, s.Status.OptimalLoss, round, eval, train, tokens), Json);
     }
 
     /// <summary>Rejections per round and reason since this process started, from round <c>from</c> (default 0).</summary>

@@ -12,7 +12,7 @@ namespace Hivemind.Coordinator.Dashboard;
 public sealed class DashboardReadModel : IDisposable
 {
     /// <summary>Rounds at the tail whose rows may still change (held-out loss lands after the next round opens; late updates).</summary>
-    private const int MutableTailRounds = 2;
+    public const int MutableTailRounds = 2;
 
     /// <summary>Longest accepted device string shown; the text is the volunteer's own and is cut, never interpreted.</summary>
     public const int MaxDeviceLength = 64;
@@ -28,6 +28,7 @@ public sealed class DashboardReadModel : IDisposable
     private readonly Dictionary<long, (string Volunteer, long Round, string State, long IssuedMs, long DeadlineMs)> _recentUnits = [];
     private long _lastSeq;
     private long _unitFloor;
+    private long _unitsRead;
     private long _acceptedUpdates;
     private long _acceptedBytes;
     private long _sequence;
@@ -89,6 +90,7 @@ public sealed class DashboardReadModel : IDisposable
             if (t.LastAcceptedMs >= activeSince) active.Add(id);
 
         var byVolunteer = _activity?.RejectionsByVolunteer() ?? [];
+        var byRound = _activity?.RejectionsByRound() ?? [];
         var rows = new List<VolunteerView>(volunteers.Count);
         foreach (var v in volunteers)
         {
@@ -110,7 +112,7 @@ public sealed class DashboardReadModel : IDisposable
             ranked.Count(v => v.Active), leased, ranked.Length, ranked.Count(v => v.Banned),
             _acceptedUpdates, rejections.Values.Sum(), rejections, _acceptedBytes, bytesReceived, bytesSent,
             _acceptedUpdates * _facts.TokensPerUnit, ++_sequence, now, _activity?.Since ?? now);
-        return new DashboardSnapshot(status, [.. _rounds], ranked, _activity?.RejectionsByRound() ?? []);
+        return new DashboardSnapshot(status, [.. _rounds], ranked, byRound);
     }
 
     private void ReadLedger(SqliteTransaction tx)
@@ -138,7 +140,12 @@ public sealed class DashboardReadModel : IDisposable
         using (var cmd = Command(tx, "SELECT rowid, volunteer_id, round, state, issued_at, deadline FROM work_units WHERE rowid > $floor", ("$floor", _unitFloor)))
         using (var r = cmd.ExecuteReader())
         {
-            while (r.Read()) _recentUnits[r.GetInt64(0)] = (r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetInt64(4), r.GetInt64(5));
+            while (r.Read())
+            {
+                long rowid = r.GetInt64(0);
+                _recentUnits[rowid] = (r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetInt64(4), r.GetInt64(5));
+                _unitsRead = Math.Max(_unitsRead, rowid);
+            }
         }
         if (_recentUnits.Count == 0) return;
         // Units are inserted in round order, so everything below the first unit of the rounds still in play is settled.
@@ -147,7 +154,7 @@ public sealed class DashboardReadModel : IDisposable
         long activeSince = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_facts.ActiveWindow.TotalMilliseconds;
         foreach (var (rowid, u) in _recentUnits.Where(p => p.Value.Round < keepFrom && p.Value.IssuedMs < activeSince && p.Value.State != "leased").ToList())
             _recentUnits.Remove(rowid);
-        _unitFloor = _recentUnits.Count == 0 ? _unitFloor : _recentUnits.Keys.Min() - 1;
+        _unitFloor = _recentUnits.Count == 0 ? _unitsRead : _recentUnits.Keys.Min() - 1;
     }
 
     private void ReadRounds(SqliteTransaction tx)

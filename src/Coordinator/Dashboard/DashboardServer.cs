@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Hivemind.Coordinator.Metrics;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -29,6 +30,7 @@ public sealed class DashboardServer(DashboardSettings settings, SnapshotPublishe
             k.Listen(address, settings.Port, o => o.Protocols = HttpProtocols.Http1);
         });
         _app = builder.Build();
+        metrics.ExcludeMetersOf(_app.Services.GetRequiredService<IMeterFactory>());
         DashboardEndpoints.Map(_app, snapshots, metrics);
         await _app.StartAsync(cancellationToken);
         string bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

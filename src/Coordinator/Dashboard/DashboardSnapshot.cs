@@ -28,6 +28,12 @@ public sealed class DashboardSnapshot
 
     public IReadOnlyDictionary<long, Dictionary<string, long>> RejectionsByRound { get; }
 
+    /// <summary>
+    /// <c>GET /api/series</c> for every round, serialized once per change of the rounds by the publisher's thread, so the
+    /// page's first load of a long run does not serialize 10,000 rounds on the request path.
+    /// </summary>
+    public byte[]? FullSeriesJson { get; internal set; }
+
     /// <summary>Index in <see cref="Rounds"/> of round <paramref name="round"/>, or of the first later one.</summary>
     public int IndexOfRound(long round)
     {

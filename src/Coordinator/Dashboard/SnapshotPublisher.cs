@@ -40,6 +40,11 @@ public sealed class SnapshotPublisher : BackgroundService
         {
             var (received, sent) = _traffic();
             var next = _model.Refresh(received, sent);
+            var previous = Volatile.Read(ref _current);
+            // Rounds outside the short tail never change, so the tail decides whether the full series must be rewritten.
+            next.FullSeriesJson = previous.FullSeriesJson is { } json && SameRounds(previous, next)
+                ? json
+                : DashboardEndpoints.SeriesJson(next, 0, DashboardEndpoints.MaxSeriesLength);
             Volatile.Write(ref _current, next);
             int fingerprint = Fingerprint(next);
             if (fingerprint != _fingerprint)
@@ -87,6 +92,14 @@ public sealed class SnapshotPublisher : BackgroundService
     private void Wake()
     {
         if (_wake.CurrentCount == 0) _wake.Release();
+    }
+
+    private static bool SameRounds(DashboardSnapshot a, DashboardSnapshot b)
+    {
+        if (a.Rounds.Count != b.Rounds.Count) return false;
+        for (int i = Math.Max(0, a.Rounds.Count - DashboardReadModel.MutableTailRounds - 1); i < a.Rounds.Count; i++)
+            if (!Equals(a.Rounds[i], b.Rounds[i])) return false;
+        return true;
     }
 
     /// <summary>What the page shows, minus the clock: a change here is worth pushing to open pages.</summary>

@@ -38,6 +38,7 @@ public sealed class CoordinatorMetrics : IDisposable
     private readonly Gauge _leasedUnits;
     private readonly Gauge _tokensPerSecond;
     private readonly IDisposable _meterAdapter;
+    private object? _excludedScope;
 
     public CoordinatorMetrics(CoordinatorEngine engine, SnapshotPublisher snapshots, Func<long> bytesReceived)
     {
@@ -74,7 +75,8 @@ public sealed class CoordinatorMetrics : IDisposable
         {
             Registry = Registry,
             MetricFactory = factory,
-            InstrumentFilterPredicate = i => ExportedMeterPrefixes.Any(p => i.Meter.Name.StartsWith(p, StringComparison.Ordinal)),
+            InstrumentFilterPredicate = i => ExportedMeterPrefixes.Any(p => i.Meter.Name.StartsWith(p, StringComparison.Ordinal))
+                                             && (i.Meter.Scope is null || !ReferenceEquals(i.Meter.Scope, Volatile.Read(ref _excludedScope))),
         });
         Registry.AddBeforeCollectCallback(UpdateFromSnapshot);
         engine.UpdateDecided += OnUpdateDecided;
@@ -82,6 +84,12 @@ public sealed class CoordinatorMetrics : IDisposable
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>
+    /// Leaves out the meters created by <paramref name="meterFactory"/> (the dashboard's own web app): its page and API
+    /// requests are monitoring, not coordinator traffic, and would only crowd the scrape. Call before that app starts.
+    /// </summary>
+    public void ExcludeMetersOf(object meterFactory) => Volatile.Write(ref _excludedScope, meterFactory);
 
     /// <summary>Records one SubmitUpdate call's duration (the host's pipeline times every call to that method).</summary>
     public void ObserveSubmit(TimeSpan elapsed) => _submitSeconds.Observe(elapsed.TotalSeconds);
