@@ -84,13 +84,13 @@ public static class DashboardEndpoints
         int start = s.IndexOfRound(from);
         int count = Math.Min(limit, s.Rounds.Count - start);
         var round = new long[count];
-        var eval = new double?[count];
-        var train = new double?[count];
+        var eval = new float?[count];
+        var train = new float?[count];
         var tokens = new long[count];
         for (int i = 0; i < count; i++)
         {
             var r = s.Rounds[start + i];
-            (round[i], eval[i], train[i], tokens[i]) = (r.Round, r.EvalLoss, r.TrainLoss, r.Tokens);
+            (round[i], eval[i], train[i], tokens[i]) = (r.Round, (float?)r.EvalLoss, (float?)r.TrainLoss, r.Tokens);
         }
         return JsonSerializer.SerializeToUtf8Bytes(new SeriesView(from, s.Status.OptimalLoss, round, eval, train, tokens), Json);
     }
