@@ -1,3 +1,4 @@
+using Hivemind.Coordinator.Dashboard;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Google.Protobuf;
@@ -51,8 +52,11 @@ internal static class SubmitBenchmark
 
         Console.WriteLine($"opening a '{options.Preset}' coordinator ({model.TotalParameters / 1e6:0.0} M parameters; codec {codec}) ...");
         using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
-        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.ClearProviders());
+        bool poll = args.Has("--poll-dashboard");
+        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.ClearProviders(), poll ? new DashboardSettings(0) : null);
         await app.StartAsync();
+        // Issue 14: an open dashboard page (and a Prometheus scrape) once a second while the submissions run.
+        await using var poller = poll ? DashboardPoller.Start(app.DashboardAddress()!, TimeSpan.FromSeconds(1)) : null;
         await using var sink = SinkService.Build();
         await sink.StartAsync();
         await using var wideSink = SinkService.Build(http2WindowBytes: 8 << 20);
@@ -166,6 +170,7 @@ internal static class SubmitBenchmark
         Console.WriteLine($"full submit path: {mbps:0} MB/s median, {bytes / 1e6 / full.Best:0} MB/s best; target >= 300 MB/s: {(mbps >= 300 ? "MET" : "NOT MET")} (median)");
         Console.WriteLine($"full submit path, every repetition (ms): {string.Join(", ", full.All.Select(Ms))}; sink: {string.Join(", ", sinkGrpc.All.Select(Ms))}");
         Console.WriteLine($"accepted updates in the ledger: {engine.Store.LedgerCount()}");
+        if (poller is not null) Console.WriteLine($"dashboard polled {poller.Polls} times (once a second: status, series, rounds, volunteers, rejections, /metrics) during the run; {poller.Failures} failed");
         await app.StopAsync();
         await sink.StopAsync();
         await wideSink.StopAsync();

@@ -5,6 +5,7 @@ using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
 using Hivemind.Volunteer.CommandLine;
+using Hivemind.Volunteer.Terminal;
 
 namespace Hivemind.Volunteer;
 
@@ -60,7 +61,7 @@ public static class VolunteerProgram
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
             CheckCache(options.CacheDirectory);
-            var view = new ConsoleView(parse.GetValue(name)!);
+            var view = LiveProgressView.Create(parse.GetValue(name)!); // live bars on a terminal, lines when redirected (issue 14)
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
             TorchRuntime.EnsureLoaded();
@@ -73,6 +74,7 @@ public static class VolunteerProgram
             var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
+            if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
             return code;
         });
         return root;

@@ -82,6 +82,9 @@ public sealed class CoordinatorEngine : IDisposable
     /// <summary>Raised (outside the lock) after each round closes and its checkpoint is durable.</summary>
     public event Action<RoundSummary>? RoundClosed;
 
+    /// <summary>Raised (outside the lock) for every accepted or rejected update; handlers must be quick and thread-safe.</summary>
+    public event Action<UpdateDecision>? UpdateDecided; // dashboard hook (issue 14)
+
     /// <summary>Human-readable events for the host's log.</summary>
     public event Action<string>? Log;
 
@@ -279,7 +282,11 @@ public sealed class CoordinatorEngine : IDisposable
     }
 
     /// <summary>Counts a rejection the transport decided (oversized chunk, malformed stream) so that status shows it.</summary>
-    public void CountRejection(RejectReason reason) => _store.CountRejection(RejectReasons.Token(reason));
+    public void CountRejection(RejectReason reason)
+    {
+        _store.CountRejection(RejectReasons.Token(reason));
+        UpdateDecided?.Invoke(UpdateDecision.Reject(null, reason)); // dashboard hook (issue 14)
+    }
 
     public void CountBytesSent(long bytes) => Interlocked.Add(ref _bytesSent, bytes);
 
@@ -324,7 +331,9 @@ public sealed class CoordinatorEngine : IDisposable
             // From here on the update is attributable: failures cost reputation.
             try
             {
-                return AcceptVerified(update, envelope, volunteer);
+                long seq = AcceptVerified(update, envelope, volunteer);
+                UpdateDecided?.Invoke(UpdateDecision.Accept(volunteer.Id, update.PayloadLength)); // dashboard hook (issue 14)
+                return seq;
             }
             catch (ProtocolException e) when (Attributable(e.Reason))
             {
@@ -335,6 +344,7 @@ public sealed class CoordinatorEngine : IDisposable
         catch (ProtocolException e)
         {
             _store.CountRejection(RejectReasons.Token(e.Reason));
+            UpdateDecided?.Invoke(UpdateDecision.Reject(update.SessionVolunteerId, e.Reason)); // dashboard hook (issue 14)
             throw;
         }
         finally

@@ -30,9 +30,10 @@ public static class DemoCommand
         var byzantine = Flags.Text("--byzantine", $"RED-TEAM: adds one attacking volunteer with this behaviour: {string.Join(", ", attackers)}", d.Byzantine);
         var rule = Flags.Text("--rule", "Aggregation spec for trunk and experts, e.g. median or \"nnm(f=1) | trimmed-mean(f=1)\"", d.Rule);
         var corpusOrder = Flags.Int("--corpus-order", "Markov order of the synthetic domains (1 learns in minutes; 2 needs many more rounds)", d.CorpusOrder, min: MinCorpusOrder, max: MaxCorpusOrder);
+        var dashboardPort = Flags.Int("--dashboard-port", "Port of the live dashboard (0 = any free port; the URL is printed)", 0, min: 0, max: ServeSettings.MaxPort);
         var demo = new Command("demo", "Start a coordinator on its embedded store plus local volunteer processes, train, and summarise.")
         {
-            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder,
+            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder, dashboardPort,
         };
         demo.SetAction(async (parse, ct) =>
         {
@@ -49,7 +50,10 @@ public static class DemoCommand
             {
                 throw new UsageException($"--rule '{spec}' cannot aggregate the {quorum} updates of a demo round: {e.Message.TrimEnd('.')}; add --volunteers or lower the rule's f.", e);
             }
-            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder));
+            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
+            {
+                DashboardPort = parse.GetValue(dashboardPort),
+            };
             return await DemoRunner.RunAsync(settings, console, ct);
         });
         return demo;

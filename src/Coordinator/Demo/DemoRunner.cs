@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Hosting;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Training;
@@ -48,7 +49,8 @@ public static class DemoRunner
         };
         var terminal = AnsiConsole.Console;
         using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
-        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning));
+        await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning),
+            new DashboardSettings(settings.DashboardPort)); // dashboard hook (issue 14)
         await app.StartAsync(ct);
         string address = CoordinatorHost.Address(app);
         var model = engine.Model;
@@ -56,6 +58,7 @@ public static class DemoRunner
         terminal.MarkupLine($"[bold]Hivemind demo[/]: coordinator at {address}, data in {Markup.Escape(dir)}");
         terminal.MarkupLine($"model '{model.Name}': {model.TotalParameters / 1e6:0.00}M parameters ({model.Layers} layers × {model.Experts} experts, top-{model.TopK}), " +
                            $"{settings.Volunteers} volunteers{(attack ? $" + 1 RED-TEAM '{Markup.Escape(settings.Byzantine)}'" : "")}, {settings.Rounds} rounds, rule '{Markup.Escape(settings.Rule)}'");
+        terminal.MarkupLine($"[bold]dashboard[/]: {app.DashboardAddress()} (live; JSON under /api, Prometheus at /metrics)"); // dashboard hook (issue 14)
         terminal.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
                            $"optimum {engine.OptimalLoss:0.000} (exact), uniform ln 256 = {Math.Log(256):0.000}");
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Services;
@@ -18,7 +19,8 @@ public sealed record ListenSettings(string Host = "127.0.0.1", int Port = 5000, 
 /// <summary>Builds the coordinator's web host: Kestrel (HTTP/2, optional TLS), the gRPC service, reflection, the round loop.</summary>
 public static class CoordinatorHost
 {
-    public static WebApplication Build(CoordinatorEngine engine, ListenSettings listen, Action<ILoggingBuilder>? logging = null)
+    public static WebApplication Build(CoordinatorEngine engine, ListenSettings listen, Action<ILoggingBuilder>? logging = null,
+        DashboardSettings? dashboard = null) // dashboard hook (issue 14)
     {
         var builder = WebApplication.CreateSlimBuilder();
         LoggingDefaults.Apply(builder.Configuration);
@@ -55,6 +57,7 @@ public static class CoordinatorHost
         builder.Services.AddReachability();
         builder.Services.AddGrpcReflection();
         builder.Services.AddHostedService<RoundLoop>();
+        if (dashboard is not null) builder.AddDashboard(engine, dashboard); // dashboard hook (issue 14)
         var app = builder.Build();
         app.MapGrpcService<CoordinatorService>();
         app.MapReachability();

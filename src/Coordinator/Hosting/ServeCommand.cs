@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Training;
@@ -24,17 +25,20 @@ public static class ServeCommand
         var port = Flags.Int("--port", "Port to listen on (0 = any free port)", DefaultPort, min: 0, max: ServeSettings.MaxPort);
         var tlsCert = new Option<string>("--tls-certificate") { Description = "PEM or PKCS#12 certificate for TLS (cleartext HTTP/2 without it, warned about off loopback)" };
         var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key of --tls-certificate" };
+        var dashboardPort = new Option<int?>("--dashboard-port") { Description = "Serve the dashboard, its JSON API and /metrics over HTTP/1.1 on --host:this port (0 = any free port; off without it)" };
         var upnp = new Option<bool>("--upnp") { Description = "Map the port on the home router (UPnP-IGD, then NAT-PMP), print the public address, remove the mapping on exit" };
         var settings = OptionsBinder.CreateOptions();
 
-        var serve = new Command("serve", "Host a coordinator: gRPC on --host:--port, state under --data-directory.") { config, host, port, tlsCert, tlsKey, upnp };
+        var serve = new Command("serve", "Host a coordinator: gRPC on --host:--port, state under --data-directory.") { config, host, port, tlsCert, tlsKey, upnp, dashboardPort };
         foreach (var (_, option) in settings) serve.Add(option);
         serve.SetAction(async (parse, ct) =>
         {
             CoordinatorOptions options;
+            DashboardSettings? dashboard;
             try
             {
                 options = OptionsBinder.Bind(parse, settings, parse.GetValue(config));
+                dashboard = parse.GetValue(dashboardPort) is { } dp ? new DashboardSettings(dp, parse.GetValue(host)!).Validate() : null;
             }
             catch (ArgumentException e)
             {
@@ -53,12 +57,12 @@ public static class ServeCommand
                     throw new UsageException(e.Message, e);
                 }
             }
-            return await RunAsync(checkedSettings, mapPort, console, logging, ct);
+            return await RunAsync(checkedSettings, mapPort, dashboard, console, logging, ct);
         });
         return serve;
     }
 
-    private static async Task<int> RunAsync(ServeSettings settings, bool mapPort, CliConsole console, Action<ILoggingBuilder>? logging, CancellationToken ct)
+    private static async Task<int> RunAsync(ServeSettings settings, bool mapPort, DashboardSettings? dashboard, CliConsole console, Action<ILoggingBuilder>? logging, CancellationToken ct)
     {
         var (options, listen) = settings;
         var warnings = StartupWarnings.For(options, listen);
@@ -70,7 +74,7 @@ public static class ServeCommand
         string folder = Path.GetFullPath(options.DataDirectory);
         bool resuming = Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any();
         using var engine = Open(options);
-        await using var app = CoordinatorHost.Build(engine, listen, logging);
+        await using var app = CoordinatorHost.Build(engine, listen, logging, dashboard);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("coordinator");
         foreach (var warning in warnings) log.LogWarning("{Warning}", warning);
         engine.Log += m => log.LogInformation("{Message}", m);
@@ -94,6 +98,7 @@ public static class ServeCommand
             throw PortTaken(listen, e);
         }
         log.LogInformation("coordinator for the '{Preset}' model listening on {Address}; data in {Dir}; Ctrl+C stops it", options.Preset, CoordinatorHost.Address(app), folder);
+        if (app.DashboardAddress() is { } dashboardUrl) log.LogInformation("dashboard at {Url} (JSON API under /api, Prometheus metrics at /metrics)", dashboardUrl);
         await using var mapping = mapPort ? await CoordinatorPortMapping.TryMapAsync(new Uri(CoordinatorHost.Address(app)).Port, log, ct) : null;
         await app.WaitForShutdownAsync(ct);
         return 0;

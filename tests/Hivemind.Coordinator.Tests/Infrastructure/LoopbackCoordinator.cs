@@ -1,3 +1,4 @@
+using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Hosting;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol.Errors;
@@ -43,14 +44,20 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
         get { lock (_rounds) return [.. _rounds]; }
     }
 
-    public static async Task<LoopbackCoordinator> StartAsync(Func<string, CoordinatorOptions> options, TimeProvider? time = null)
+    /// <summary>The host's services (the dashboard's snapshot publisher and metrics, when it has them).</summary>
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>The dashboard's address, or null when started without one.</summary>
+    public string? DashboardAddress => _app!.DashboardAddress();
+
+    public static async Task<LoopbackCoordinator> StartAsync(Func<string, CoordinatorOptions> options, TimeProvider? time = null, DashboardSettings? dashboard = null)
     {
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         var dir = new TempDirectory();
         var engine = CoordinatorEngine.Open(options(Path.Combine(dir.Path, "data")), time ?? TimeProvider.System);
         var c = new LoopbackCoordinator(engine, dir);
-        c._app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning));
+        c._app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning), dashboard);
         await c._app.StartAsync();
         c.Address = CoordinatorHost.Address(c._app);
         return c;
