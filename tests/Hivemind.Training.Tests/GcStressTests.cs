@@ -7,7 +7,7 @@ namespace Hivemind.Training.Tests;
 /// <summary>
 /// Training and evaluation with the garbage collector running all the time: a TorchSharp call that lets a temporary
 /// Scalar become unreachable mid-call has it finalized under the native op ("Unknown scalar type", "Expected false to be
-/// true"). Before the fix (TorchSharp's AdamW, Tensor + Tensor, arange(n)) the same test failed 25 of 192 units.
+/// true"). Before the fix (TorchSharp's AdamW, Tensor + Tensor, arange(n)) the dense test failed 8 and 13 of 96 units.
 /// </summary>
 /// <remarks>Every unit is independent, so one failure does not hide the others and the count says how often the race is lost.</remarks>
 public sealed class GcStressTests(ITestOutputHelper output)

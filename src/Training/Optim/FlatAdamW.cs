@@ -22,6 +22,7 @@ public sealed class FlatAdamW : IDisposable
     private readonly Tensor _grads;
     private readonly Tensor _expAvg;
     private readonly Tensor _expAvgSq;
+    private readonly Tensor _denominator;
     private readonly ScalarScope _constants = new();
     private readonly Scalar _beta1;
     private readonly Scalar _oneMinusBeta1;
@@ -66,6 +67,9 @@ public sealed class FlatAdamW : IDisposable
         _grads = zeros(Count, ScalarType.Float32, device).DetachFromDisposeScope();
         _expAvg = zeros(Count, ScalarType.Float32, device).DetachFromDisposeScope();
         _expAvgSq = zeros(Count, ScalarType.Float32, device).DetachFromDisposeScope();
+        // A fresh buffer per step would cost more than the step: a large allocation is new pages to fault in every time
+        // (0.5 s of a 0.55 s step for `small` measured on a loaded 2-core host, against 25 ms in place).
+        _denominator = empty(Count, ScalarType.Float32, device).DetachFromDisposeScope();
         using var noGrad = no_grad();
         long offset = 0;
         foreach (var p in parameters)
@@ -143,8 +147,8 @@ public sealed class FlatAdamW : IDisposable
         if (WeightDecay > 0) _params.mul_(s.Of(1 - learningRate * WeightDecay));
         _expAvg.mul_(_beta1).add_(_grads, _oneMinusBeta1);
         _expAvgSq.mul_(_beta2).addcmul_(_grads, _grads, _oneMinusBeta2);
-        var denominator = _expAvgSq.sqrt().div_(s.Of(Math.Sqrt(biasCorrection2))).add_(_epsilon, _one);
-        _params.addcdiv_(_expAvg, denominator, s.Of(-learningRate / biasCorrection1));
+        _denominator.copy_(_expAvgSq).sqrt_().div_(s.Of(Math.Sqrt(biasCorrection2))).add_(_epsilon, _one);
+        _params.addcdiv_(_expAvg, _denominator, s.Of(-learningRate / biasCorrection1));
     }
 
     /// <summary>Copies of the flat parameters and both moments, in parameter order (tests compare them with PyTorch's).</summary>
@@ -171,6 +175,7 @@ public sealed class FlatAdamW : IDisposable
         _grads.Dispose();
         _expAvg.Dispose();
         _expAvgSq.Dispose();
+        _denominator.Dispose();
         _constants.Dispose();
     }
 
