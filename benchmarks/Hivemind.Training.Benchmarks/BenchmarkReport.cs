@@ -51,8 +51,10 @@ internal sealed class BenchmarkReport(
             Row(sb, $"sgemm {GemmSide.Size}³ (GFLOP/s)", MedianInterval.Of([.. gemm.Select(t => GemmSide.Flops / t / 1e9)]), "F1");
             Row(sb, "MoE model FLOP rate (GFLOP/s)", MedianInterval.Of([.. moe.Select(t => flopsPerStep / t / 1e9)]), "F1");
             var mfu = MedianInterval.Of(Paired(moe, gemm, (m, g) => flopsPerStep / m / (GemmSide.Flops / g)));
-            Row(sb, "**MFU** = model FLOP/s ÷ same-round sgemm FLOP/s", mfu, "P1",
-                $"≥ {MfuTarget:P0} (small, 2 threads, idle): median {(mfu.Median >= MfuTarget ? "**met**" : "not met")}, lower end {(mfu.Low >= MfuTarget ? "met" : "not met")}");
+            bool targeted = options.Config.Name == "small" && options.Threads == 2;
+            Row(sb, "**MFU** = model FLOP/s ÷ same-round sgemm FLOP/s", mfu, "P1", targeted
+                ? $"≥ {MfuTarget:P0} on an idle machine: median {(mfu.Median >= MfuTarget ? "**met**" : "not met")}, lower end {(mfu.Low >= MfuTarget ? "met" : "not met")}"
+                : $"(the ≥ {MfuTarget:P0} target is set for small at 2 threads)");
         }
         if (pytorch.Steps is { } py)
         {
