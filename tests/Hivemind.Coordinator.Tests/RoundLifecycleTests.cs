@@ -74,7 +74,7 @@ public sealed class RoundLifecycleTests
 
         var rows = h.Engine.Store.Updates(0);
         Assert.Equal(acknowledged, rows.Select(r => r.Sequence).ToList());
-        Assert.All(rows, r => Assert.True(File.Exists(r.PayloadPath)));
+        Assert.All(rows, r => Assert.True(File.Exists(h.Engine.PayloadFile(r))));
         Assert.Equal(2, h.Engine.Status().AcceptedThisRound);
         volunteers[2].Submit(volunteers[2].Train(pending)); // a lease granted before the restart is still honoured
         volunteers[3].Work();
