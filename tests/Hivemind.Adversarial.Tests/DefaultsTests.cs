@@ -32,8 +32,9 @@ public sealed class DefaultsTests
     [InlineData(Behavior.FreeRide)]
     public void OneAttackerAmongThreeHonestCannotMoveTheStepOutsideTheHonestRange(Behavior attack)
     {
-        // Default rules; tiny model for speed; the attacker asks first.
-        using var h = new EngineHarness(o => o with { Quorum = 3, SpareLeases = 0 });
+        // Default rules; tiny model for speed; the attacker asks first. One spare unit: a refused update leaves its lease
+        // in place (a rejection changes no lease), so the third honest volunteer takes the spare.
+        using var h = new EngineHarness(o => o with { Quorum = 3, SpareLeases = 1 });
         var attacker = h.Join();
         var honest = new[] { h.Join(), h.Join(), h.Join() };
         var before = h.Engine.GlobalParameters();

@@ -21,6 +21,9 @@ public sealed class RoundLifecycleTests
         Assert.Equal(2, rounds.Count);
         Assert.NotNull(rounds[0].ClosedAtMs);
         Assert.Null(rounds[1].ClosedAtMs);
+        // Round 0's payloads are in checkpoint 1 and no open round can use them: pruned; the ledger keeps the envelopes.
+        Assert.False(Directory.Exists(Path.Combine(h.Options.DataDirectory, "updates", "r0")));
+        Assert.Equal(4, h.Engine.Store.LedgerCount());
     }
 
     [Fact]

@@ -144,6 +144,7 @@ public sealed partial class CoordinatorEngine
             };
             ResetRoundState();
             _checkpoints.Prune(keepFrom: _round - 2);
+            PruneUpdatePayloads();
             return summary;
         }
         catch (Exception e)
@@ -156,6 +157,30 @@ public sealed partial class CoordinatorEngine
             Log?.Invoke($"STORAGE FAILURE: closing round {round} failed ({e.Message}); nothing was committed and the close will be retried. " +
                         "Free disk space or move the data directory; the coordinator keeps serving.");
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the payload folders of units that can no longer reach an open round (older than the staleness window): their
+    /// updates are in a durable checkpoint. Ledger rows (with the signed envelopes, the evidence) stay. Caller holds the lock.
+    /// </summary>
+    private void PruneUpdatePayloads()
+    {
+        string root = Path.Combine(_options.DataDirectory, "updates");
+        if (!Directory.Exists(root)) return;
+        long keepFrom = _round - _options.MaxStaleness;
+        foreach (var dir in Directory.EnumerateDirectories(root, "r*"))
+        {
+            if (!long.TryParse(Path.GetFileName(dir).AsSpan(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long r) || r >= keepFrom)
+                continue;
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log?.Invoke($"could not prune {dir} ({e.Message}); it is retried after the next round");
+            }
         }
     }
 

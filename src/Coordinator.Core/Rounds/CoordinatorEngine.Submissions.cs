@@ -138,9 +138,6 @@ public sealed partial class CoordinatorEngine
             catch (ProtocolException e) when (Attributable(e.Reason))
             {
                 Penalize(ticket.VolunteerId, e.Reason, ticket.EnvelopeBytes, ticket.Signature);
-                // The unit's slot goes back to the round at once rather than at the lease deadline.
-                lock (_gate)
-                    if (_leases.TryGetValue(ticket.WorkUnitId, out var lease) && lease.State == "leased") ExpireLease(lease, $"its update was refused ({RejectReasons.Token(e.Reason)})");
                 throw;
             }
             lock (_gate) CheckRunningNormBound(norms);
