@@ -44,6 +44,7 @@ internal static class SubmitBenchmark
             SpareLeases = 0,
             RoundTimeout = TimeSpan.FromHours(1),
             LeaseDuration = TimeSpan.FromHours(1),
+            MaxLeaseDuration = TimeSpan.FromHours(1),
             EvalBatches = 0,
             ParticipantDrawWindow = TimeSpan.Zero, // one benchmark volunteer leases unit after unit in-process
         };
@@ -92,7 +93,8 @@ internal static class SubmitBenchmark
         var writeSync = new Samples("(c) file write + fsync");
         var writeOnly = new Samples("  (c) write only");
         var fsyncOnly = new Samples("  (c) fsync only");
-        string scratch = Path.Combine(options.DataDirectory, "incoming");
+        string scratch = Path.Combine(options.DataDirectory, "scratch"); // the peers' files (the coordinator itself writes only verified payloads)
+        Directory.CreateDirectory(scratch);
         int warmups = args.Get("--warmup", 4);
         for (int rep = -warmups; rep < reps; rep++) // negative repetitions warm up every path (JIT tiers, GC heap growth, sockets)
         {
