@@ -66,6 +66,8 @@ internal static class RoundBenchmark
             SpareLeases = 0,
             EvalBatches = evalBatches,
             Codec = "fp16",
+            ParticipantDrawWindow = TimeSpan.Zero, // volunteers lease in-process, one after the other
+            MinExpertHolders = 1, // the benchmark measures aggregation of every group, whatever the rule
         };
         var model = ModelConfig.Preset(options.Preset);
         long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(model.Experts);
@@ -167,7 +169,8 @@ internal static class RoundBenchmark
     private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
     {
         var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec);
-        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: 1000);
+        long tokens = (long)unit.Training.InnerSteps * unit.Training.BatchSize * unit.Training.SeqLen; // the coordinator requires the unit's own count
+        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: tokens);
     }
 
     /// <summary>A realistic-scale random pseudo-gradient: a shared direction plus per-volunteer noise (|x| ~ 1e-3).</summary>

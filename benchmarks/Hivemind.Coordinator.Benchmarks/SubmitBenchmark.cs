@@ -45,7 +45,9 @@ internal static class SubmitBenchmark
             SpareLeases = 0,
             RoundTimeout = TimeSpan.FromHours(1),
             LeaseDuration = TimeSpan.FromHours(1),
+            MaxLeaseDuration = TimeSpan.FromHours(1),
             EvalBatches = 0,
+            ParticipantDrawWindow = TimeSpan.Zero, // one benchmark volunteer leases unit after unit in-process
         };
         var model = ModelConfig.Preset(options.Preset);
         long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(expertsPerLayer);
@@ -95,7 +97,8 @@ internal static class SubmitBenchmark
         var writeSync = new Samples("(c) file write + fsync");
         var writeOnly = new Samples("  (c) write only");
         var fsyncOnly = new Samples("  (c) fsync only");
-        string scratch = Path.Combine(options.DataDirectory, "incoming");
+        string scratch = Path.Combine(options.DataDirectory, "scratch"); // the peers' files (the coordinator itself writes only verified payloads)
+        Directory.CreateDirectory(scratch);
         int warmups = args.Get("--warmup", 4);
         for (int rep = -warmups; rep < reps; rep++) // negative repetitions warm up every path (JIT tiers, GC heap growth, sockets)
         {
@@ -133,7 +136,7 @@ internal static class SubmitBenchmark
             WriteAndSync(a, update.Payload);
             WriteAndSync(b, update.Payload);
             GC.Collect();
-            decode.Add(Time(() => verifier.Decode(a, update.Envelope.Envelope, unit.Shard, update.Envelope.Envelope.Codec)));
+            decode.Add(Time(() => verifier.Decode(a, unit.Shard, update.Envelope.Envelope.Codec)));
             File.Delete(a);
             signature.Add(Time(() => EnvelopeSigner.Verify(update.Envelope.Bytes, update.Envelope.Signature, identity.PublicKey)));
             string c = Path.Combine(scratch, "move.part"), movedDir = Path.Combine(root, "moved"), moved = Path.Combine(movedDir, $"m{rep}.bin");
@@ -225,7 +228,8 @@ internal static class SubmitBenchmark
     private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
     {
         var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec);
-        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: 1000);
+        long tokens = (long)unit.Training.InnerSteps * unit.Training.BatchSize * unit.Training.SeqLen; // the coordinator requires the unit's own count
+        return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: tokens);
     }
 
     /// <summary>Small uniform values (|x| ≤ 1e-3): finite, within the norm bound; one array per shape and position, reused across units.</summary>

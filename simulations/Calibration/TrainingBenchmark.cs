@@ -44,7 +44,7 @@ public static class TrainingBenchmark
             var options = new CoordinatorOptions
             {
                 DataDirectory = scratch, Preset = preset, Quorum = 1, Replication = 1, SpareLeases = 0, MaxRounds = 1,
-                JoinsPerMinute = int.MaxValue,
+                JoinsPerMinute = int.MaxValue, ParticipantDrawWindow = TimeSpan.Zero,
             };
             using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
             using var identity = VolunteerIdentity.Create();

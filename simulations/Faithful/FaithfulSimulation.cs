@@ -123,6 +123,17 @@ public sealed class FaithfulSimulation : IDisposable
         LeaseDuration = TimeSpan.FromSeconds(c.LeaseSeconds),
         // Joins happen in bursts at virtual time 0; the rate limit protects a real host, not a simulation.
         JoinsPerMinute = int.MaxValue,
+        // The simulator measures training and timing, not the host's admission defences (issue 9): first-come, seeded, no
+        // probation, no session expiry (virtual volunteers do not heartbeat), and the pre-issue-9 aggregation settings, so that
+        // reports stay comparable. The adversarial suite tests those defences on the real host.
+        ParticipantDrawWindow = TimeSpan.Zero,
+        DeterministicPlanning = true,
+        ProbationReputation = 0,
+        HeartbeatInterval = TimeSpan.FromDays(1),
+        MaxLeaseDuration = TimeSpan.FromSeconds(Math.Max(c.LeaseSeconds, 900)),
+        MinExpertHolders = 1,
+        Replication = 2,
+        NormBoundFactor = 0,
     };
 
     private FaithfulResult Execute()

@@ -15,18 +15,27 @@ public sealed record CoordinatorOptions
     /// <summary>Markov order of the synthetic corpus's domains: 1 is learnable in minutes, 2 (default) needs attention to the byte before.</summary>
     public int CorpusOrder { get; init; } = 2;
 
-    /// <summary>Robust aggregation spec for the trunk, e.g. <c>nnm(f=1) | trimmed-mean(f=1)</c>.</summary>
-    public string TrunkRule { get; init; } = "mean";
+    /// <summary>
+    /// Robust aggregation spec for the trunk, e.g. <c>nnm(f=1) | trimmed-mean(f=1)</c>. The default, coordinate-wise median, tolerates
+    /// f = 1 Byzantine input at the default quorum of 3 (every coordinate of the step lies between two honest values).
+    /// </summary>
+    public string TrunkRule { get; init; } = "median";
 
-    /// <summary>Robust aggregation spec for each expert (fewer inputs: its holders only).</summary>
-    public string ExpertRule { get; init; } = "mean";
+    /// <summary>Robust aggregation spec for each expert (fewer inputs: its holders only; groups with fewer than <see cref="MinExpertHolders"/> are skipped).</summary>
+    public string ExpertRule { get; init; } = "median";
+
+    /// <summary>
+    /// An expert group is aggregated only when at least this many volunteers updated it in the round (2f + 1 for the median's f = 1);
+    /// otherwise it is left as it is and the round log names it. 1 aggregates whatever arrives.
+    /// </summary>
+    public int MinExpertHolders { get; init; } = 3;
 
     /// <summary>
     /// Target holders per expert per round, so its aggregate can be robust. The planner fills the least-covered experts
     /// first, so coverage reaches this when quorum × experts-per-shard ≥ replication × experts; rounds that fall short
     /// are logged and counted (RoundSummary.UnderReplicatedGroups), and a robust rule that needs more inputs skips the group.
     /// </summary>
-    public int Replication { get; init; } = 2;
+    public int Replication { get; init; } = 3;
 
     /// <summary>The round closes as soon as this many updates are accepted.</summary>
     public int Quorum { get; init; } = 3;
@@ -41,8 +50,17 @@ public sealed record CoordinatorOptions
     /// Raise it for slow devices or large H.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(3);
 
-    /// <summary>Volunteers silent for longer than this are treated as gone (their leases expire).</summary>
+    /// <summary>
+    /// Volunteers heartbeat this often while training. A session silent for 3 intervals expires (unless its volunteer holds a live
+    /// lease); each heartbeat moves its lease's deadline to at least 3 intervals ahead, up to <see cref="MaxLeaseDuration"/> after issue.
+    /// </summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Longest a lease can be kept alive by heartbeats, from its issue; must be at least <see cref="LeaseDuration"/>.</summary>
+    public TimeSpan MaxLeaseDuration { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Times a volunteer may download the parameters of one leased unit (retries after a broken download).</summary>
+    public int MaxDownloadsPerLease { get; init; } = 3;
 
     /// <summary>Inner steps per work unit (H). H = 1 is classic synchronous SGD; larger H cuts traffic about H-fold.</summary>
     public int InnerSteps { get; init; } = 20;
@@ -67,8 +85,14 @@ public sealed record CoordinatorOptions
     /// <summary>Codec volunteers must use for updates: fp32, fp16 or int8.</summary>
     public string Codec { get; init; } = "fp16";
 
-    /// <summary>An update whose L2 norm over a tensor group exceeds this is rejected (NormTooLarge).</summary>
+    /// <summary>Absolute ceiling: an update whose L2 norm over a tensor group exceeds this is rejected (NormTooLarge) and costs reputation.</summary>
     public double MaxUpdateNorm { get; init; } = 1e3;
+
+    /// <summary>
+    /// Running bound: once a few updates were accepted, a tensor group's norm above this many times the median of recently accepted
+    /// norms (trunk and experts apart) is rejected (NormTooLarge, no reputation cost: honest training can spike). 0 disables it.
+    /// </summary>
+    public double NormBoundFactor { get; init; } = 4;
 
     /// <summary>Stop after this many rounds (0 = run until stopped).</summary>
     public int MaxRounds { get; init; }
@@ -79,8 +103,38 @@ public sealed record CoordinatorOptions
     /// <summary>Admission token; empty means open admission.</summary>
     public string AdmissionToken { get; init; } = "";
 
-    /// <summary>Joins accepted per minute, across all volunteers.</summary>
-    public int JoinsPerMinute { get; init; } = 120;
+    /// <summary>Joins accepted per minute from one source address, counted only for joins whose token and signature verified.</summary>
+    public int JoinsPerMinute { get; init; } = 20;
+
+    /// <summary>
+    /// Everyone who asks for work within this window enters a draw for the round's free slots (at random, from a CSPRNG-seeded
+    /// generator), so polling faster wins nothing. 0 is first-come, first-served (tests and simulations).
+    /// </summary>
+    public TimeSpan ParticipantDrawWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Keys below <see cref="ProbationReputation"/> are on probation: together they get at most this many units of a round, plus
+    /// whatever slots the established volunteers active at the draw cannot fill (so a new crowd can still start training).
+    /// </summary>
+    public int ProbationSlots { get; init; } = 1;
+
+    /// <summary>Reputation at which a key leaves probation (accepted, useful updates earn 0.25 each; zero or no-progress updates earn nothing).</summary>
+    public double ProbationReputation { get; init; } = 1.0;
+
+    /// <summary>Most experts per MoE layer one key may hold in a shard (0 = as many as its memory allows).</summary>
+    public int MaxExpertsPerKey { get; init; }
+
+    /// <summary>Seed the shard planner and the draw from <see cref="Seed"/> instead of a CSPRNG: reproducible runs for simulations and tests only.</summary>
+    public bool DeterministicPlanning { get; init; }
+
+    /// <summary>An update stream silent for this long is dropped (too-slow); it is also the grace before <see cref="SubmitMinimumBytesPerSecond"/> applies.</summary>
+    public TimeSpan SubmitIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An update stream averaging fewer bytes per second than this after the grace period is dropped (too-slow).</summary>
+    public long SubmitMinimumBytesPerSecond { get; init; } = 32 << 10;
+
+    /// <summary>Payload bytes the coordinator receives at once, over all streams (memory bound); beyond it submissions are told to retry.</summary>
+    public long MaxReceivingBytes { get; init; } = 2L << 30;
 
     /// <summary>Reputation below this bans the volunteer.</summary>
     public double BanThreshold { get; init; } = -3.0;
@@ -118,5 +172,15 @@ public sealed record CoordinatorOptions
         Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");
         Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");
         Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
+        Require(MinExpertHolders >= 1, $"min-expert-holders {MinExpertHolders} must be at least 1.");
+        Require(HeartbeatInterval > TimeSpan.Zero, "heartbeat-interval must be a positive duration.");
+        Require(MaxLeaseDuration >= LeaseDuration, $"max-lease-duration ({MaxLeaseDuration.TotalSeconds} s) must be at least lease-duration ({LeaseDuration.TotalSeconds} s).");
+        Require(MaxDownloadsPerLease >= 1, $"max-downloads-per-lease {MaxDownloadsPerLease} must be at least 1.");
+        Require(NormBoundFactor == 0 || NormBoundFactor >= 1, $"norm-bound-factor {NormBoundFactor} must be 0 (off) or at least 1.");
+        Require(ParticipantDrawWindow >= TimeSpan.Zero, "participant-draw-window must not be negative.");
+        Require(ProbationSlots >= 0 && ProbationReputation >= 0, $"probation-slots {ProbationSlots} and probation-reputation {ProbationReputation} must not be negative.");
+        Require(MaxExpertsPerKey >= 0, $"max-experts-per-key {MaxExpertsPerKey} must not be negative (0 = no cap).");
+        Require(SubmitIdleTimeout > TimeSpan.Zero && SubmitMinimumBytesPerSecond >= 0, "submit-idle-timeout must be positive and submit-minimum-bytes-per-second not negative.");
+        Require(MaxReceivingBytes >= 1 << 20, $"max-receiving-bytes {MaxReceivingBytes} must be at least 1 MiB.");
     }
 }

@@ -32,6 +32,15 @@ public sealed record ProtocolLimits
     /// <summary>Longest work unit id, in characters.</summary>
     public int MaxWorkUnitIdLength { get; init; } = 128;
 
+    /// <summary>Longest session token accepted in a request (issued tokens are 64 hex characters).</summary>
+    public int MaxSessionTokenLength { get; init; } = 128;
+
+    /// <summary>Longest <c>device</c> a join may declare, in characters.</summary>
+    public int MaxDeviceLength { get; init; } = 64;
+
+    /// <summary>Longest <c>client_name</c> a join may declare, in characters.</summary>
+    public int MaxClientNameLength { get; init; } = 128;
+
     /// <summary>Most experts listed in one shard.</summary>
     public int MaxShardExperts { get; init; } = 1 << 14;
 }

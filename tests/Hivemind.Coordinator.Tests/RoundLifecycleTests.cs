@@ -21,6 +21,9 @@ public sealed class RoundLifecycleTests
         Assert.Equal(2, rounds.Count);
         Assert.NotNull(rounds[0].ClosedAtMs);
         Assert.Null(rounds[1].ClosedAtMs);
+        // Round 0's payloads are in checkpoint 1 and no open round can use them: pruned; the ledger keeps the envelopes.
+        Assert.False(Directory.Exists(Path.Combine(h.Options.DataDirectory, "updates", "r0")));
+        Assert.Equal(4, h.Engine.Store.LedgerCount());
     }
 
     [Fact]
@@ -74,7 +77,7 @@ public sealed class RoundLifecycleTests
 
         var rows = h.Engine.Store.Updates(0);
         Assert.Equal(acknowledged, rows.Select(r => r.Sequence).ToList());
-        Assert.All(rows, r => Assert.True(File.Exists(r.PayloadPath)));
+        Assert.All(rows, r => Assert.True(File.Exists(h.Engine.PayloadFile(r))));
         Assert.Equal(2, h.Engine.Status().AcceptedThisRound);
         volunteers[2].Submit(volunteers[2].Train(pending)); // a lease granted before the restart is still honoured
         volunteers[3].Work();

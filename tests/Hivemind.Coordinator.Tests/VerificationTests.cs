@@ -82,12 +82,29 @@ public sealed class VerificationTests : IDisposable
     }
 
     [Fact]
-    public void ReplayedUpdateIsRejected()
+    public void ResendingTheSameUpdateIsIdempotentAndCostsNothing()
     {
         var v = _h.Join();
         var update = v.Train(v.Lease());
+        long seq = v.Submit(update);
+        for (int resend = 0; resend < 5; resend++) Assert.Equal(seq, v.Submit(update));
+        Assert.Equal(1, _h.Engine.Store.LedgerCount());
+        Assert.Equal(0, _h.Engine.Store.GetVolunteer(v.Id)!.Reputation);
+        Assert.Empty(_h.Engine.Store.Rejections());
+    }
+
+    [Fact]
+    public void DifferentSignedContentForAnAcceptedUnitIsEquivocation()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var update = v.Train(unit);
         v.Submit(update);
-        AssertRejected(RejectReason.Replay, () => v.Submit(update));
+        var delta = Decode(update);
+        var other = new ParameterSet(delta.Select(t => new NamedTensor(t.Name, t.Shape, t.Values.Select(x => x * 0.5f).ToArray())));
+        AssertRejected(RejectReason.Equivocation, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), other, v.Identity, update.MeanLoss, _h.Engine.ExpectedTokens)));
+        Assert.Equal(1, _h.Engine.Store.EvidenceCount(v.Id));
+        Assert.True(_h.Engine.Store.GetVolunteer(v.Id)!.Reputation < 0);
     }
 
     [Fact]
@@ -110,18 +127,32 @@ public sealed class VerificationTests : IDisposable
         var v = _h.Join();
         var unit = v.Lease();
         var spec = EngineHarness.ToSpec(unit) with { Version = unit.Version + 5 };
-        var update = WorkUnitRunner.Seal(spec, Decode(v.Train(unit)), v.Identity, 1.0, 10);
+        var update = WorkUnitRunner.Seal(spec, Decode(v.Train(unit)), v.Identity, 1.0, _h.Engine.ExpectedTokens);
         AssertRejected(RejectReason.StaleVersion, () => v.Submit(update));
     }
 
     [Fact]
-    public void MissingTensorIsWrongNames()
+    public void MissingTensorIsRefusedFromTheEnvelopeAlone()
     {
+        // Without the tensor the declared length is not the shard's: refused before a payload byte would be read.
         var v = _h.Join();
         var unit = v.Lease();
         var delta = Decode(v.Train(unit));
         var partial = delta.Where(n => n != delta.Names.First());
-        AssertRejected(RejectReason.WrongTensorNames, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), partial, v.Identity, 1.0, 10)));
+        AssertRejected(RejectReason.MalformedEnvelope, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), partial, v.Identity, 1.0, _h.Engine.ExpectedTokens)));
+    }
+
+    [Fact]
+    public void RenamedTensorIsWrongNames()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = Decode(v.Train(unit));
+        // Same length as the real name, so the payload has exactly the expected size and the header check is what refuses it.
+        var first = delta.First();
+        var partial = delta.Where(n => n != first.Name);
+        partial.Add(new NamedTensor(first.Name[..^1] + (first.Name[^1] == 'x' ? 'y' : 'x'), first.Shape, first.Values));
+        AssertRejected(RejectReason.WrongTensorNames, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), partial, v.Identity, 1.0, _h.Engine.ExpectedTokens)));
     }
 
     [Fact]
@@ -130,10 +161,11 @@ public sealed class VerificationTests : IDisposable
         var v = _h.Join();
         var unit = v.Lease();
         var delta = Decode(v.Train(unit));
-        var first = delta.First();
+        var first = delta.First(t => t.Shape.Length == 2 && t.Shape[0] != t.Shape[1]);
         var reshaped = delta.Where(n => n != first.Name);
-        reshaped.Add(new NamedTensor(first.Name, [first.Count], first.Values));
-        AssertRejected(RejectReason.WrongShape, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), reshaped, v.Identity, 1.0, 10)));
+        // The same dimensions in another order: same payload length, wrong shape.
+        reshaped.Add(new NamedTensor(first.Name, first.Shape.Reverse().ToArray(), first.Values));
+        AssertRejected(RejectReason.WrongShape, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), reshaped, v.Identity, 1.0, _h.Engine.ExpectedTokens)));
     }
 
     [Fact]
@@ -152,7 +184,7 @@ public sealed class VerificationTests : IDisposable
         var delta = Decode(v.Train(unit));
         // 100 in every coordinate: finite in fp16, norm far above the default bound of 1e3.
         var boosted = new ParameterSet(delta.Select(t => new NamedTensor(t.Name, t.Shape, Enumerable.Repeat(100f, t.Values.Length).ToArray())));
-        AssertRejected(RejectReason.NormTooLarge, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), boosted, v.Identity, 1.0, 10)));
+        AssertRejected(RejectReason.NormTooLarge, () => v.Submit(WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), boosted, v.Identity, 1.0, _h.Engine.ExpectedTokens)));
     }
 
     [Fact]
@@ -198,8 +230,9 @@ public sealed class VerificationTests : IDisposable
         long seq = v.Work();
         var row = Assert.Single(_h.Engine.Store.Updates(0));
         Assert.Equal(seq, row.Sequence);
-        Assert.True(File.Exists(row.PayloadPath));
-        Assert.Equal(row.PayloadBytes, new FileInfo(row.PayloadPath).Length);
+        Assert.False(Path.IsPathRooted(row.PayloadPath)); // relative to the data directory, so the directory can move
+        Assert.True(File.Exists(_h.Engine.PayloadFile(row)));
+        Assert.Equal(row.PayloadBytes, new FileInfo(_h.Engine.PayloadFile(row)).Length);
     }
 
     private static ParameterSet Decode(TrainedUpdate u) => TensorCodec.Decode(u.Payload, u.Payload.LongLength).Tensors;

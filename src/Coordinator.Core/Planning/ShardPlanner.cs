@@ -42,10 +42,14 @@ public sealed class ShardPlanner
         return k;
     }
 
-    /// <summary>Chooses the shard: per layer, the k least-covered experts, ties broken by <paramref name="rng"/>.</summary>
-    public ShardSpec Plan(long memoryBytes, IReadOnlyDictionary<ExpertId, int> coverage, Random rng)
+    /// <summary>
+    /// Chooses the shard: per layer, the k least-covered experts, ties broken by <paramref name="rng"/>; k is what the memory allows,
+    /// at most <paramref name="maxExpertsPerLayer"/> (0 = no cap) and never below top-k.
+    /// </summary>
+    public ShardSpec Plan(long memoryBytes, IReadOnlyDictionary<ExpertId, int> coverage, Random rng, int maxExpertsPerLayer = 0)
     {
         int k = ExpertsPerLayerFor(memoryBytes);
+        if (maxExpertsPerLayer > 0) k = Math.Max(_model.TopK, Math.Min(k, maxExpertsPerLayer));
         var chosen = new List<ExpertId>(k * _model.Layers);
         for (int layer = 0; layer < _model.Layers; layer++)
         {

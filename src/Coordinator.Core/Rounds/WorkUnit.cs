@@ -36,6 +36,9 @@ public sealed record RoundSummary(long Round, long NewVersion, int Updates, doub
 
     /// <summary>Expert groups updated by fewer holders than the configured replication this round.</summary>
     public int UnderReplicatedGroups { get; init; }
+
+    /// <summary>Groups left unchanged this round and why (too few holders for the rule), as written in the round log.</summary>
+    public IReadOnlyList<string> SkippedGroupNames { get; init; } = [];
 }
 
 /// <summary>What the coordinator is doing: round, volunteers active in the last 30 s, leases, ledger size, rejections, loss and traffic.</summary>

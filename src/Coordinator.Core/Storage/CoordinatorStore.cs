@@ -13,7 +13,8 @@ public sealed class CoordinatorStore : IDisposable
         CREATE TABLE IF NOT EXISTS volunteers(
             id TEXT PRIMARY KEY, public_key BLOB NOT NULL, device TEXT NOT NULL, memory_bytes INTEGER NOT NULL,
             joined_at INTEGER NOT NULL, reputation REAL NOT NULL DEFAULT 0, banned INTEGER NOT NULL DEFAULT 0, ban_reason TEXT);
-        CREATE TABLE IF NOT EXISTS sessions(token TEXT PRIMARY KEY, volunteer_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+        DROP TABLE IF EXISTS sessions;
+        CREATE TABLE IF NOT EXISTS session_hashes(token_sha256 TEXT PRIMARY KEY, volunteer_id TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS work_units(
             id TEXT PRIMARY KEY, round INTEGER NOT NULL, version INTEGER NOT NULL, volunteer_id TEXT NOT NULL,
             shard TEXT NOT NULL, unit_index INTEGER NOT NULL, issued_at INTEGER NOT NULL, deadline INTEGER NOT NULL, state TEXT NOT NULL);
@@ -109,26 +110,52 @@ public sealed class CoordinatorStore : IDisposable
         }
     }
 
+    /// <summary>Keeps signed evidence against a key without banning it (e.g. one equivocation).</summary>
+    public void AddEvidence(string id, string reason, long atMs, byte[]? envelope, byte[]? signature)
+    {
+        lock (_gate)
+        {
+            Execute("INSERT INTO evidence(volunteer_id, at, reason, envelope, signature) VALUES($id, $at, $why, $env, $sig)",
+                ("$id", id), ("$at", atMs), ("$why", reason), ("$env", (object?)envelope ?? DBNull.Value), ("$sig", (object?)signature ?? DBNull.Value));
+        }
+    }
+
     public int EvidenceCount(string volunteerId)
     {
         lock (_gate) return Convert.ToInt32(Scalar("SELECT COUNT(*) FROM evidence WHERE volunteer_id = $id", ("$id", volunteerId)));
     }
 
-    // ---- sessions -------------------------------------------------------------------------
+    // ---- sessions (only the SHA-256 of each token is stored; one session per volunteer) ----------------
 
-    public void AddSession(string token, string volunteerId, long atMs)
+    /// <summary>Replaces the volunteer's session (if any) by this one, in one transaction.</summary>
+    public void ReplaceSession(string tokenSha256, string volunteerId, long atMs)
     {
-        lock (_gate) Execute("INSERT INTO sessions(token, volunteer_id, created_at) VALUES($t, $v, $at)", ("$t", token), ("$v", volunteerId), ("$at", atMs));
+        lock (_gate)
+        {
+            InTransaction(() =>
+            {
+                Execute("DELETE FROM session_hashes WHERE volunteer_id = $v", ("$v", volunteerId));
+                Execute("INSERT INTO session_hashes(token_sha256, volunteer_id, created_at) VALUES($t, $v, $at)", ("$t", tokenSha256), ("$v", volunteerId), ("$at", atMs));
+            });
+        }
     }
 
-    public string? VolunteerForSession(string token)
+    /// <summary>Every stored session: (token hash, volunteer id).</summary>
+    public IReadOnlyList<(string TokenSha256, string VolunteerId)> Sessions()
     {
-        lock (_gate) return Scalar("SELECT volunteer_id FROM sessions WHERE token = $t", ("$t", token)) as string;
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT token_sha256, volunteer_id FROM session_hashes");
+            using var r = cmd.ExecuteReader();
+            var list = new List<(string, string)>();
+            while (r.Read()) list.Add((r.GetString(0), r.GetString(1)));
+            return list;
+        }
     }
 
     public void RemoveSessions(string volunteerId)
     {
-        lock (_gate) Execute("DELETE FROM sessions WHERE volunteer_id = $v", ("$v", volunteerId));
+        lock (_gate) Execute("DELETE FROM session_hashes WHERE volunteer_id = $v", ("$v", volunteerId));
     }
 
     // ---- work units -------------------------------------------------------------------------
@@ -172,6 +199,22 @@ public sealed class CoordinatorStore : IDisposable
         lock (_gate) Execute("UPDATE work_units SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
     }
 
+    /// <summary>A heartbeat moved the lease deadline.</summary>
+    public void SetWorkUnitDeadline(string id, long deadlineMs)
+    {
+        lock (_gate) Execute("UPDATE work_units SET deadline = $d WHERE id = $id", ("$d", deadlineMs), ("$id", id));
+    }
+
+    /// <summary>Units of rounds before <paramref name="round"/> still marked leased can no longer be submitted: marks them expired.</summary>
+    public int ExpireLeasesBefore(long round)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE work_units SET state = 'expired' WHERE state = 'leased' AND round < $r", ("$r", round));
+            return cmd.ExecuteNonQuery();
+        }
+    }
+
     // ---- the ledger -------------------------------------------------------------------------
 
     /// <summary>Records an accepted update and completes its work unit in one durable transaction.</summary>
@@ -200,21 +243,25 @@ public sealed class CoordinatorStore : IDisposable
         lock (_gate) return Convert.ToInt64(Scalar("SELECT COUNT(*) FROM updates WHERE work_unit_id = $id", ("$id", workUnitId))) > 0;
     }
 
+    /// <summary>The accepted update of a work unit, if any.</summary>
+    public UpdateRecord? UpdateFor(string workUnitId)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command(UpdateColumns + " WHERE work_unit_id = $id", ("$id", workUnitId));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? ReadUpdate(r) : null;
+        }
+    }
+
     public IReadOnlyList<UpdateRecord> Updates(long round)
     {
         lock (_gate)
         {
-            using var cmd = Command("""
-                SELECT seq, work_unit_id, volunteer_id, round, version, envelope, signature, payload_path, payload_bytes, tokens, loss, accepted_at
-                FROM updates WHERE round = $r ORDER BY seq
-                """, ("$r", round));
+            using var cmd = Command(UpdateColumns + " WHERE round = $r ORDER BY seq", ("$r", round));
             using var r = cmd.ExecuteReader();
             var list = new List<UpdateRecord>();
-            while (r.Read())
-            {
-                list.Add(new UpdateRecord(r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), (byte[])r[5], (byte[])r[6],
-                    r.GetString(7), r.GetInt64(8), r.GetInt64(9), r.GetDouble(10), r.GetInt64(11)) { Sequence = r.GetInt64(0) });
-            }
+            while (r.Read()) list.Add(ReadUpdate(r));
             return list;
         }
     }
@@ -303,6 +350,13 @@ public sealed class CoordinatorStore : IDisposable
             Banned = r.GetInt64(6) != 0,
             BanReason = r.IsDBNull(7) ? null : r.GetString(7),
         };
+
+    private const string UpdateColumns =
+        "SELECT seq, work_unit_id, volunteer_id, round, version, envelope, signature, payload_path, payload_bytes, tokens, loss, accepted_at FROM updates";
+
+    private static UpdateRecord ReadUpdate(SqliteDataReader r) =>
+        new(r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), (byte[])r[5], (byte[])r[6],
+            r.GetString(7), r.GetInt64(8), r.GetInt64(9), r.GetDouble(10), r.GetInt64(11)) { Sequence = r.GetInt64(0) };
 
     private static WorkUnitRecord ReadWorkUnit(SqliteDataReader r) =>
         new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8));

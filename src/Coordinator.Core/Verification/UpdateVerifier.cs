@@ -1,5 +1,4 @@
 using Hivemind.Coordinator.Rounds;
-using Hivemind.Protocol.Envelopes;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
@@ -7,9 +6,10 @@ using Hivemind.Training;
 namespace Hivemind.Coordinator.Verification;
 
 /// <summary>
-/// The payload checks of the verification pipeline: codec, decodability, exactly the shard's tensor names,
-/// their shapes, finite values and a norm bound per tensor group. Each failure is its own reject reason.
-/// (Envelope, signature, lease, round and replay checks live in <see cref="CoordinatorEngine"/>, which owns that state.)
+/// The payload checks of the verification pipeline: the exact expected length of a shard's payload, codec, decodability, exactly the
+/// shard's tensor names and shapes (checked from the header, before any tensor memory is allocated), finite values and a norm bound
+/// per tensor group. Each failure is its own reject reason. (Envelope, signature, lease, round and idempotence checks live in
+/// <see cref="CoordinatorEngine"/>, which owns that state.)
 /// </summary>
 public sealed class UpdateVerifier
 {
@@ -22,21 +22,29 @@ public sealed class UpdateVerifier
         _maxNorm = maxNorm;
     }
 
-    public ParameterSet Decode(string payloadPath, UpdateEnvelope envelope, ShardSpec shard, PayloadCodec expectedCodec)
+    /// <summary>The exact length of an update of <paramref name="shard"/> in <paramref name="codec"/>: every other length is refused before a payload byte is read.</summary>
+    public long ExpectedLength(ShardSpec shard, PayloadCodec codec) =>
+        TensorCodec.EncodedLength(_groups.NamesFor(shard).Select(n => (n, _groups.ShapeOf(n))), codec);
+
+    /// <summary>Decodes a payload file (restart: payloads accepted before).</summary>
+    public ParameterSet Decode(string payloadPath, ShardSpec shard, PayloadCodec expectedCodec)
     {
-        if (envelope.Codec != expectedCodec)
-            throw new ProtocolException(RejectReason.WrongCodec, $"the update uses codec {envelope.Codec}; this coordinator requires {expectedCodec}");
-        ParameterSet update;
+        using var file = new FileStream(payloadPath, FileMode.Open, FileAccess.Read, FileShare.Read, 16 << 10, FileOptions.SequentialScan);
+        return Decode(file, file.Length, shard, expectedCodec);
+    }
+
+    /// <summary>Decodes a received payload whose length and hash were already checked; names and shapes are checked from its header first.</summary>
+    public ParameterSet Decode(byte[] payload, ShardSpec shard, PayloadCodec expectedCodec)
+    {
+        using var stream = new MemoryStream(payload, writable: false);
+        return Decode(stream, payload.LongLength, shard, expectedCodec);
+    }
+
+    private ParameterSet Decode(Stream source, long length, ShardSpec shard, PayloadCodec expectedCodec)
+    {
         try
         {
-            // Decoded straight from the file (no intermediate copy of the whole payload); reads above the 16 KiB buffer go directly
-            // into the decoder's slices. The length limit is the file's own length, as for the former in-memory decode.
-            using var file = new FileStream(payloadPath, FileMode.Open, FileAccess.Read, FileShare.Read, 16 << 10, FileOptions.SequentialScan);
-            var decoded = TensorCodec.Decode(file, file.Length);
-            update = decoded.Tensors;
-            var codec = decoded.Codec;
-            if (codec != expectedCodec)
-                throw new ProtocolException(RejectReason.WrongCodec, $"the payload is encoded as {codec}; the envelope and the work unit say {expectedCodec}");
+            return TensorCodec.Decode(source, length, null, header => CheckHeader(header, shard, expectedCodec)).Tensors;
         }
         catch (ProtocolException)
         {
@@ -46,12 +54,30 @@ public sealed class UpdateVerifier
         {
             throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
         }
-        Check(update, shard);
-        return update;
     }
 
-    /// <summary>Names, shapes, finiteness and norm of an already decoded update.</summary>
-    public void Check(ParameterSet update, ShardSpec shard)
+    /// <summary>Codec, names and shapes from the payload header, against the leased shard.</summary>
+    public void CheckHeader(PayloadHeader header, ShardSpec shard, PayloadCodec expectedCodec)
+    {
+        if (header.Codec != expectedCodec)
+            throw new ProtocolException(RejectReason.WrongCodec, $"the payload is encoded as {header.Codec}; the work unit says {expectedCodec}");
+        var expected = _groups.NamesFor(shard);
+        var names = header.Tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = expected.Where(n => !names.Contains(n)).Take(3).ToList();
+        var extra = names.Where(n => !expected.Contains(n)).Take(3).ToList();
+        if (missing.Count > 0 || extra.Count > 0 || names.Count != expected.Count)
+            throw new ProtocolException(RejectReason.WrongTensorNames,
+                $"expected the {expected.Count} tensors of the leased shard; missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}]");
+        foreach (var t in header.Tensors)
+        {
+            var shape = _groups.ShapeOf(t.Name);
+            if (!t.Shape.AsSpan().SequenceEqual(shape))
+                throw new ProtocolException(RejectReason.WrongShape, $"tensor '{t.Name}' has shape [{string.Join(", ", t.Shape)}]; expected [{string.Join(", ", shape)}]");
+        }
+    }
+
+    /// <summary>Names, shapes, finiteness and the absolute norm bound of a decoded update; returns each tensor group's L2 norm.</summary>
+    public IReadOnlyDictionary<string, double> Check(ParameterSet update, ShardSpec shard)
     {
         var expected = _groups.NamesFor(shard);
         var missing = expected.Where(n => !update.Contains(n)).Take(3).ToList();
@@ -61,8 +87,7 @@ public sealed class UpdateVerifier
                 $"expected the {expected.Count} tensors of the leased shard; missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}]");
         // One pass per tensor: the sum of squares is finite exactly when every value is (a NaN or ±Inf makes it NaN or +Inf),
         // so the search for the offending value runs only when it is not; a finite-valued overflow still ends as NormTooLarge.
-        var squares = new double[update.Count];
-        int i = 0;
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var t in update)
         {
             var shape = _groups.ShapeOf(t.Name);
@@ -75,21 +100,17 @@ public sealed class UpdateVerifier
                 if (t.Values.Length > 0 && !float.IsFinite(t.Values[bad]))
                     throw new ProtocolException(RejectReason.NonFinite, $"tensor '{t.Name}' holds {t.Values[bad]} at index {bad}");
             }
-            squares[i++] = sq;
-        }
-        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
-        i = 0;
-        foreach (var t in update)
-        {
             string key = TensorGroups.KeyOf(t.Name);
-            double sq = squares[i++];
             sums[key] = sums.GetValueOrDefault(key) + sq;
         }
+        var norms = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (key, sq) in sums)
         {
             double norm = Math.Sqrt(sq);
             if (norm > _maxNorm)
                 throw new ProtocolException(RejectReason.NormTooLarge, $"the {key} update has L2 norm {norm:G4}, above the bound {_maxNorm:G4} (--max-update-norm)");
+            norms[key] = norm;
         }
+        return norms;
     }
 }

@@ -53,6 +53,7 @@ public static class CoordinatorHost
             o.MaxReceiveMessageSize = limits.MaxChunkBytes + (64 << 10);
             o.MaxSendMessageSize = ProtocolLimits.DefaultChunkBytes + (64 << 10);
             o.EnableDetailedErrors = false;
+            o.Interceptors.Add<RejectionInterceptor>();
         });
         builder.Services.AddReachability();
         builder.Services.AddGrpcReflection();

@@ -1,26 +1,25 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Hivemind.Coordinator.Rounds;
-using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
-using Hivemind.Training;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
 using WireWorkUnit = Hivemind.Protocol.V1.WorkUnit;
 
 namespace Hivemind.Coordinator.Services;
 
-/// <summary>The gRPC face of <see cref="CoordinatorEngine"/>: maps messages, streams payloads, turns rejections into statuses.</summary>
+/// <summary>
+/// The gRPC face of <see cref="CoordinatorEngine"/>: maps messages and streams payloads. Rejections are thrown as
+/// <see cref="ProtocolException"/>; <see cref="RejectionInterceptor"/> turns them into statuses with a reason trailer.
+/// </summary>
 public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 {
     private readonly CoordinatorEngine _engine;
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
-    private readonly string _incoming;
     private long _bytesReceived;
 
     public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits)
@@ -28,25 +27,23 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         _engine = engine;
         _parameters = parameters;
         _limits = limits;
-        _incoming = Path.Combine(engine.Options.DataDirectory, "incoming");
-        Directory.CreateDirectory(_incoming);
     }
 
     /// <summary>Payload bytes streamed in by SubmitUpdate, accepted or not, since this process started.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
-    public override Task<ChallengeReply> GetChallenge(ChallengeRequest request, ServerCallContext context) => Guard(() =>
+    public override Task<ChallengeReply> GetChallenge(ChallengeRequest request, ServerCallContext context)
     {
         ProtocolVersion.Require(request.ProtocolVersion);
         var (nonce, expires) = _engine.IssueChallenge(request.PublicKey.ToByteArray());
-        return new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds() };
-    });
+        return Task.FromResult(new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds() });
+    }
 
-    public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context) => Guard(() =>
+    public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
     {
         var (id, token) = _engine.Join(request.ProtocolVersion, request.PublicKey.ToByteArray(), request.Nonce.ToByteArray(), request.Signature.ToByteArray(),
-            request.DeclaredMemoryBytes, request.Device, request.AdmissionToken);
-        return new JoinReply
+            request.DeclaredMemoryBytes, request.Device, request.AdmissionToken, Source(context), request.ClientName);
+        return Task.FromResult(new JoinReply
         {
             ProtocolVersion = ProtocolVersion.Current,
             VolunteerId = id,
@@ -55,33 +52,26 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             MaxUpdateBytes = (ulong)_limits.MaxUpdateBytes,
             MaxDownloadBytes = (ulong)_limits.MaxDownloadBytes,
             MaxChunkBytes = (uint)_limits.MaxChunkBytes,
-        };
-    });
+        });
+    }
 
-    public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context) => Guard(() =>
+    public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context)
     {
         ProtocolVersion.Require(request.ProtocolVersion);
         var decision = _engine.RequestWork(request.SessionToken);
         if (decision.Unit is null)
-            return new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } };
+            return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } });
         var unit = decision.Unit;
         var encoded = _parameters.Get(unit.Version, unit.Shard, () => _engine.ShardParameters(request.SessionToken, unit.Version, unit.Id));
-        return new WorkReply { ProtocolVersion = ProtocolVersion.Current, WorkUnit = ToWire(unit, encoded.Sha256) };
-    });
+        return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, WorkUnit = ToWire(unit, encoded.Sha256) });
+    }
 
     public override async Task DownloadParameters(DownloadRequest request, IServerStreamWriter<DownloadChunk> responseStream, ServerCallContext context)
     {
-        ParameterCache.Entry entry;
-        try
-        {
-            ProtocolVersion.Require(request.ProtocolVersion);
-            var shard = _engine.LeasedShard(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
-            entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        }
-        catch (ProtocolException e)
-        {
-            throw e.ToRpcException();
-        }
+        ProtocolVersion.Require(request.ProtocolVersion);
+        // Only while the lease is live, and a bounded number of times per lease.
+        var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
+        var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
         var metadata = new ParameterMetadata
         {
             ModelVersion = request.ModelVersion,
@@ -99,97 +89,64 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         _engine.CountBytesSent(entry.Bytes.Length);
     }
 
+    /// <summary>
+    /// Header first: its shape, the envelope's signature, the session, the lease and the exact payload length are all checked before a
+    /// payload byte is read. The payload then streams through the protocol's reader into memory (reserved against the global receive
+    /// budget), rejected the moment it passes its expected length; only a verified payload is written to disk.
+    /// </summary>
     public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateChunk> requestStream, ServerCallContext context)
     {
-        string temp = Path.Combine(_incoming, Guid.NewGuid().ToString("N") + ".part");
-        bool submitted = false;
+        var options = _engine.Options;
+        using var watchdog = new StreamWatchdog(_engine.Time, options.SubmitIdleTimeout, options.SubmitMinimumBytesPerSecond, context.CancellationToken);
+        SubmitTicket? ticket = null;
+        bool engineCounts = false; // the engine counts the rejections it decides itself
         try
         {
-            if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != UpdateChunk.PartOneofCase.Header)
-                throw new ProtocolException(RejectReason.MalformedRequest, "the first SubmitUpdate message must be the header with the signed envelope");
-            var header = requestStream.Current.Header;
-            ProtocolVersion.Require(header.ProtocolVersion);
+            var (header, _) = await UpdateStream.ReadHeaderAsync(requestStream, _limits, watchdog.Token);
+            watchdog.Touch();
             var volunteer = _engine.Authenticate(header.SessionToken);
-            if (header.Envelope.Length > _limits.MaxEnvelopeBytes)
-                throw new ProtocolException(RejectReason.Oversized, $"the envelope has {header.Envelope.Length} bytes; the limit is {_limits.MaxEnvelopeBytes}");
-
-            long received = 0;
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                // Pipelined: while the next message is received, the previous chunk is hashed and written (in parallel,
-                // in order). Each chunk is its own buffer (protobuf copies bytes fields out of the transport's buffers).
-                Task hashing = Task.CompletedTask, writing = Task.CompletedTask;
-                try
-                {
-                    while (await requestStream.MoveNext(context.CancellationToken))
-                    {
-                        var part = requestStream.Current;
-                        if (part.PartCase != UpdateChunk.PartOneofCase.Data)
-                            throw new ProtocolException(RejectReason.MalformedRequest, "only data chunks may follow the header");
-                        var data = part.Data.Memory;
-                        if (data.Length > _limits.MaxChunkBytes)
-                            throw new ProtocolException(RejectReason.Oversized, $"a chunk of {data.Length} bytes exceeds the limit of {_limits.MaxChunkBytes}");
-                        long offset = received;
-                        received += data.Length;
-                        if (received > _limits.MaxUpdateBytes)
-                            throw new ProtocolException(RejectReason.Oversized, $"the payload exceeds the limit of {_limits.MaxUpdateBytes} bytes");
-                        await hashing;
-                        await writing;
-                        hashing = Task.Run(() => sha.AppendData(data.Span));
-                        writing = Task.Run(() =>
-                        {
-                            RandomAccess.Write(file, data.Span, offset);
-                            DurableFiles.StartWriteback(file, offset, data.Length); // so the final fsync finds little left to flush
-                        });
-                    }
-                }
-                finally
-                {
-                    // Never leave a hash or write running past this block (on failure, the first error wins).
-                    await Task.WhenAll(hashing, writing).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
-                await hashing;
-                await writing;
-                // Durable before the engine records it and before the reply acknowledges it.
-                RandomAccess.FlushToDisk(file);
-            }
-            Interlocked.Add(ref _bytesReceived, received);
-            submitted = true; // from here on the engine counts its own rejections
-            long seq = _engine.Submit(new SubmittedUpdate(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), temp, received, sha.GetHashAndReset(), volunteer.Id));
-            return new SubmitReply { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            engineCounts = true;
+            ticket = _engine.BeginSubmit(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), volunteer.Id);
+            engineCounts = false;
+            if (ticket.AlreadyAccepted is { } done) return Accepted(done);
+            byte[] payload = await UpdateStream.ReadPayloadAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, _limits, lengthIsVerified: true, watchdog.Token, watchdog);
+            Interlocked.Add(ref _bytesReceived, payload.LongLength);
+            engineCounts = true;
+            return Accepted(_engine.CompleteSubmit(ticket, payload));
         }
-        catch (ProtocolException e)
+        catch (OperationCanceledException) when (watchdog.Reason is not null)
         {
-            if (!submitted) _engine.CountRejection(e.Reason);
-            throw e.ToRpcException();
+            _engine.CountRejection(RejectReason.TooSlow);
+            throw watchdog.ToRejection();
         }
-        catch (InvalidDataException e)
+        catch (ProtocolException e) when (!engineCounts)
         {
-            // gRPC's own message-size limit, surfaced as a transport error.
-            _engine.CountRejection(RejectReason.Oversized);
-            throw RejectReasons.ToRpcException(RejectReason.Oversized, e.Message);
+            _engine.CountRejection(e.Reason);
+            throw;
         }
         finally
         {
-            if (File.Exists(temp)) File.Delete(temp);
+            ticket?.Dispose();
         }
     }
 
-    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) => Guard(() =>
+    private static SubmitReply Accepted(long seq) =>
+        new() { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         ProtocolVersion.Require(request.ProtocolVersion);
         var (valid, deadline) = _engine.Heartbeat(request.SessionToken, request.WorkUnitId);
-        return new HeartbeatReply { ProtocolVersion = ProtocolVersion.Current, Round = (ulong)_engine.Round, LeaseValid = valid, LeaseDeadlineUnixMs = valid ? deadline.ToUnixTimeMilliseconds() : 0 };
-    });
+        return Task.FromResult(new HeartbeatReply { ProtocolVersion = ProtocolVersion.Current, Round = (ulong)_engine.Round, LeaseValid = valid, LeaseDeadlineUnixMs = valid ? deadline.ToUnixTimeMilliseconds() : 0 });
+    }
 
-    public override Task<LeaveReply> Leave(LeaveRequest request, ServerCallContext context) => Guard(() =>
+    public override Task<LeaveReply> Leave(LeaveRequest request, ServerCallContext context)
     {
         _engine.Leave(request.SessionToken);
-        return new LeaveReply();
-    });
+        return Task.FromResult(new LeaveReply());
+    }
 
-    public override Task<StatusReply> GetStatus(StatusRequest request, ServerCallContext context) => Guard(() =>
+    public override Task<StatusReply> GetStatus(StatusRequest request, ServerCallContext context)
     {
         var s = _engine.Status();
         var reply = new StatusReply
@@ -209,8 +166,12 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             BytesSent = (ulong)_engine.BytesSent,
         };
         foreach (var (reason, count) in s.Rejections) reply.RejectionsByReason[reason] = (ulong)count;
-        return reply;
-    });
+        return Task.FromResult(reply);
+    }
+
+    /// <summary>The caller's address without its port: the unit join limits are charged to.</summary>
+    private static string Source(ServerCallContext context) =>
+        context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString() ?? context.Peer;
 
     private static WireWorkUnit ToWire(CoreWorkUnit unit, byte[] parametersSha256)
     {
@@ -249,17 +210,5 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             ModelConfigJson = JsonSerializer.Serialize(unit.Model),
             ParametersSha256 = ByteString.CopyFrom(parametersSha256),
         };
-    }
-
-    private static Task<T> Guard<T>(Func<T> body)
-    {
-        try
-        {
-            return Task.FromResult(body());
-        }
-        catch (ProtocolException e)
-        {
-            throw e.ToRpcException();
-        }
     }
 }

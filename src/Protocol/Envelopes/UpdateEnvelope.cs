@@ -98,11 +98,11 @@ public sealed class UpdateEnvelope
     [Key(9)]
     public byte[] PayloadSha256 { get; }
 
-    /// <summary>Training tokens the volunteer processed for this update (informational, used for weighting and free-rider checks).</summary>
+    /// <summary>Training tokens of the unit; the coordinator requires exactly its own count (inner steps × batch × sequence length) and weighs by that, never by this claim.</summary>
     [Key(10)]
     public ulong Tokens { get; }
 
-    /// <summary>Mean training loss the volunteer reports; informational, may be NaN for a diverged run.</summary>
+    /// <summary>Mean training loss the volunteer reports; informational, and must be finite (a diverged run has nothing to submit).</summary>
     [Key(11)]
     public double MeanLoss { get; }
 

@@ -32,7 +32,7 @@ public enum RejectReason
     UnleasedWorkUnit,
     /// <summary>The lease deadline has passed.</summary>
     ExpiredLease,
-    /// <summary>This update (or another for the same work unit) was already accepted.</summary>
+    /// <summary>Kept for wire stability; no longer sent: an identical resubmission is idempotent and a different one is <see cref="Equivocation"/>.</summary>
     Replay,
     /// <summary>The update is for a round that is not the current one.</summary>
     StaleRound,
@@ -58,6 +58,18 @@ public enum RejectReason
     HashMismatch,
     /// <summary>Too many requests from this peer; retry later.</summary>
     RateLimited,
-    /// <summary>The coordinator is shutting down or not ready; retry later.</summary>
+    /// <summary>The coordinator is shutting down, not ready, or receiving as many bytes as it allows at once; retry later.</summary>
     Unavailable,
+    /// <summary>The envelope's token count is not the unit's (inner steps × batch × sequence length); weights come from the unit, never from the volunteer.</summary>
+    WrongTokenCount,
+    /// <summary>Different signed content for a work unit whose update was already accepted: evidence against the key.</summary>
+    Equivocation,
+    /// <summary>Another submission for the same work unit is still being received.</summary>
+    SubmitInProgress,
+    /// <summary>The update stream was silent for too long or slower than the coordinator's minimum rate.</summary>
+    TooSlow,
+    /// <summary>The coordinator could not store the update (disk full, I/O error); keep the update and retry the submit later.</summary>
+    CoordinatorStorage,
+    /// <summary>A trunk update that is exactly zero: no training happened.</summary>
+    NoProgress,
 }

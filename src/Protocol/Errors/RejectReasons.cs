@@ -67,6 +67,18 @@ public static class RejectReasons
             "retry later with exponential backoff and jitter"),
         new(RejectReason.Unavailable, StatusCode.Unavailable, "unavailable",
             "retry later with exponential backoff and jitter"),
+        new(RejectReason.WrongTokenCount, StatusCode.InvalidArgument, "wrong-token-count",
+            "sign the unit's token count (inner_steps × batch_size × sequence_length of its hyperparameters)"),
+        new(RejectReason.Equivocation, StatusCode.AlreadyExists, "equivocation",
+            "resend exactly the bytes of the accepted update (a resend is idempotent); never sign two different updates for one unit"),
+        new(RejectReason.SubmitInProgress, StatusCode.Aborted, "submit-in-progress",
+            "wait for the reply to the first submission of this unit before sending it again"),
+        new(RejectReason.TooSlow, StatusCode.DeadlineExceeded, "too-slow",
+            "resend the update on a faster or steadier connection; the coordinator drops silent and very slow streams"),
+        new(RejectReason.CoordinatorStorage, StatusCode.Unavailable, "coordinator-storage",
+            "keep the trained update and resubmit it with backoff; the coordinator's storage failed (the operator is told)"),
+        new(RejectReason.NoProgress, StatusCode.InvalidArgument, "no-progress",
+            "train the unit before submitting; an all-zero update is never accepted"),
     ];
 
     private static readonly FrozenDictionary<RejectReason, RejectReasonInfo> ByReason = Table.ToFrozenDictionary(i => i.Reason);

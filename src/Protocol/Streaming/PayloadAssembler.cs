@@ -12,7 +12,13 @@ public sealed class PayloadAssembler : IDisposable
     /// <summary>Declared lengths up to this are allocated at once; above it the buffer doubles as data arrives, so a lying sender cannot make us allocate.</summary>
     private const int PreallocateBytes = 16 << 20;
 
+    /// <summary>With a verified length, hashing runs on another core in slices of this size while the next chunks arrive.</summary>
+    private const int HashSliceBytes = 4 << 20;
+
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly bool _pipelined;
+    private Task _hashing = Task.CompletedTask;
+    private long _hashed;
     private readonly byte[] _expectedSha256;
     private readonly int _maxChunkBytes;
     private readonly string _what;
@@ -24,7 +30,8 @@ public sealed class PayloadAssembler : IDisposable
     /// <param name="maxBytes">The limit for this kind of payload (<see cref="ProtocolLimits.MaxUpdateBytes"/> or <see cref="ProtocolLimits.MaxDownloadBytes"/>).</param>
     /// <param name="maxChunkBytes">Largest chunk accepted.</param>
     /// <param name="what">Names the payload in errors, e.g. "update for work unit r3-u7".</param>
-    public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what = "payload")
+    /// <param name="lengthIsVerified">True when the coordinator computed <paramref name="expectedLength"/> itself (an update of a leased shard): the whole buffer is then allocated at once.</param>
+    public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what = "payload", bool lengthIsVerified = false)
     {
         _what = what;
         if (expectedSha256.Length != SHA256.HashSizeInBytes)
@@ -36,7 +43,8 @@ public sealed class PayloadAssembler : IDisposable
         _expectedSha256 = expectedSha256.ToArray();
         _maxChunkBytes = maxChunkBytes;
         // Uninitialised: only the received prefix is ever read, and Complete requires it to be the whole buffer.
-        _buffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(expectedLength, PreallocateBytes));
+        _pipelined = lengthIsVerified;
+        _buffer = GC.AllocateUninitializedArray<byte>((int)(lengthIsVerified ? expectedLength : Math.Min(expectedLength, PreallocateBytes)));
     }
 
     public long ExpectedLength { get; }
@@ -59,8 +67,20 @@ public sealed class PayloadAssembler : IDisposable
             _buffer = grown;
         }
         chunk.CopyTo(_buffer.AsSpan((int)ReceivedLength));
-        _hash.AppendData(chunk);
         ReceivedLength = needed;
+        if (!_pipelined)
+        {
+            _hash.AppendData(chunk);
+            _hashed = ReceivedLength;
+        }
+        else if (ReceivedLength - _hashed >= HashSliceBytes && _hashing.IsCompleted)
+        {
+            _hashing.GetAwaiter().GetResult(); // surfaces a failure of the previous slice
+            // The buffer never moves when the length is verified, so the slice stays valid while more chunks land after it.
+            int from = (int)_hashed, count = (int)(ReceivedLength - _hashed);
+            _hashed = ReceivedLength;
+            _hashing = Task.Run(() => _hash.AppendData(_buffer, from, count));
+        }
     }
 
     /// <summary>The payload, once complete and matching its hash; throws <see cref="RejectReason.TruncatedStream"/> or <see cref="RejectReason.HashMismatch"/>.</summary>
@@ -68,8 +88,11 @@ public sealed class PayloadAssembler : IDisposable
     {
         ObjectDisposedException.ThrowIf(_completed, this);
         _completed = true;
+        _hashing.GetAwaiter().GetResult();
         if (ReceivedLength != ExpectedLength)
             throw new ProtocolException(RejectReason.TruncatedStream, $"the {_what} stream ended after {ReceivedLength} of {ExpectedLength} declared bytes");
+        if (_hashed < ReceivedLength) _hash.AppendData(_buffer, (int)_hashed, (int)(ReceivedLength - _hashed));
+        _hashed = ReceivedLength;
         byte[] actual = _hash.GetHashAndReset();
         if (!CryptographicOperations.FixedTimeEquals(actual, _expectedSha256))
             throw new ProtocolException(RejectReason.HashMismatch, $"the {_what} has SHA-256 {Convert.ToHexStringLower(actual)}, but {Convert.ToHexStringLower(_expectedSha256)} was declared");
@@ -79,6 +102,8 @@ public sealed class PayloadAssembler : IDisposable
     public void Dispose()
     {
         _completed = true;
+        // A slice may still be hashing after a failed stream; it must finish before the hash object goes.
+        _hashing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Wait();
         _hash.Dispose();
     }
 }

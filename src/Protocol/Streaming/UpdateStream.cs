@@ -50,9 +50,25 @@ public static class UpdateStream
         Func<UpdateHeader, SignedEnvelope, CancellationToken, ValueTask>? onEnvelope,
         CancellationToken cancellationToken)
     {
+        var (header, signed) = await ReadHeaderAsync(requestStream, limits, cancellationToken).ConfigureAwait(false);
+        if (onEnvelope is not null) await onEnvelope(header, signed, cancellationToken).ConfigureAwait(false);
+        var envelope = signed.Envelope;
+        if (envelope.PayloadLength > (ulong)limits.MaxUpdateBytes)
+            throw new ProtocolException(RejectReason.Oversized, $"the envelope declares a {envelope.PayloadLength}-byte payload, above the limit of {limits.MaxUpdateBytes}");
+        byte[] payload = await ReadPayloadAsync(requestStream, envelope, (long)envelope.PayloadLength, limits, lengthIsVerified: false, cancellationToken).ConfigureAwait(false);
+        return new ReceivedUpdate(header.SessionToken, signed, payload);
+    }
+
+    /// <summary>
+    /// The first message of an update stream: checks its shape (field sizes within limits) before decoding the envelope, then
+    /// decodes it and verifies its signature with the key it names. Reads no payload byte.
+    /// </summary>
+    public static async Task<(UpdateHeader Header, SignedEnvelope Envelope)> ReadHeaderAsync(
+        IAsyncStreamReader<UpdateChunk> requestStream, ProtocolLimits limits, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(limits);
-        if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        if (!await MoveNextAsync(requestStream, limits, 0, cancellationToken).ConfigureAwait(false))
             throw new ProtocolException(RejectReason.TruncatedStream, "the update stream ended before its header");
         var first = requestStream.Current;
         if (first.PartCase != UpdateChunk.PartOneofCase.Header)
@@ -60,15 +76,30 @@ public static class UpdateStream
         var header = first.Header;
         if (!ProtocolVersion.IsSupported(header.ProtocolVersion))
             throw new ProtocolException(RejectReason.ProtocolMismatch, $"client protocol version {header.ProtocolVersion} is not served; this coordinator speaks {ProtocolVersion.Minimum}..{ProtocolVersion.Current}");
+        if (header.SessionToken.Length > limits.MaxSessionTokenLength)
+            throw new ProtocolException(RejectReason.MalformedRequest, $"the session token has {header.SessionToken.Length} characters; tokens this coordinator issues have at most {limits.MaxSessionTokenLength}");
+        if (header.Envelope.Length > limits.MaxEnvelopeBytes)
+            throw new ProtocolException(RejectReason.Oversized, $"the envelope has {header.Envelope.Length} bytes; the limit is {limits.MaxEnvelopeBytes}");
         var signed = EnvelopeSigner.Open(header.Envelope.Memory, header.Signature.Memory, limits);
-        if (onEnvelope is not null) await onEnvelope(header, signed, cancellationToken).ConfigureAwait(false);
+        return (header, signed);
+    }
 
-        var envelope = signed.Envelope;
-        if (envelope.PayloadLength > (ulong)limits.MaxUpdateBytes)
-            throw new ProtocolException(RejectReason.Oversized, $"the envelope declares a {envelope.PayloadLength}-byte payload, above the limit of {limits.MaxUpdateBytes}");
-        using var assembler = new PayloadAssembler((long)envelope.PayloadLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes, $"update for work unit '{envelope.WorkUnitId}'");
+    /// <summary>
+    /// Reads the data chunks that follow the header into one buffer of exactly <paramref name="expectedLength"/> bytes, hashing as they
+    /// arrive. Rejects a chunk the moment the stream passes the expected length (<see cref="RejectReason.Oversized"/>), a stream that ends
+    /// short (<see cref="RejectReason.TruncatedStream"/>) and a hash that differs from the envelope's (<see cref="RejectReason.HashMismatch"/>).
+    /// </summary>
+    /// <param name="lengthIsVerified">True when the reader computed <paramref name="expectedLength"/> itself (not the sender's claim): the buffer is allocated at once.</param>
+    public static async Task<byte[]> ReadPayloadAsync(
+        IAsyncStreamReader<UpdateChunk> requestStream, UpdateEnvelope envelope, long expectedLength, ProtocolLimits limits, bool lengthIsVerified,
+        CancellationToken cancellationToken, IProgress<long>? received = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(envelope);
+        using var assembler = new PayloadAssembler(expectedLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes,
+            $"update for work unit '{envelope.WorkUnitId}'", lengthIsVerified);
         // Bounded by the assembler: every iteration appends at least one byte or fails.
-        while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        while (await MoveNextAsync(requestStream, limits, assembler.ReceivedLength, cancellationToken).ConfigureAwait(false))
         {
             var message = requestStream.Current;
             if (message.PartCase != UpdateChunk.PartOneofCase.Data)
@@ -76,7 +107,25 @@ public static class UpdateStream
             if (message.Data.IsEmpty)
                 throw new ProtocolException(RejectReason.MalformedRequest, $"an empty data chunk arrived after {assembler.ReceivedLength} bytes; send only non-empty chunks");
             assembler.Append(message.Data.Span);
+            received?.Report(assembler.ReceivedLength);
         }
-        return new ReceivedUpdate(header.SessionToken, signed, assembler.Complete());
+        return assembler.Complete();
+    }
+
+    /// <summary>gRPC refuses a message above its receive limit before we see it; that refusal is an <see cref="RejectReason.Oversized"/> chunk too.</summary>
+    private static async Task<bool> MoveNextAsync(IAsyncStreamReader<UpdateChunk> stream, ProtocolLimits limits, long receivedSoFar, CancellationToken ct)
+    {
+        try
+        {
+            return await stream.MoveNext(ct).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            throw new ProtocolException(RejectReason.Oversized, $"a message after {receivedSoFar} payload bytes exceeds the transport's limit (chunks are at most {limits.MaxChunkBytes} bytes): {e.Status.Detail}");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ProtocolException(RejectReason.Oversized, $"a message after {receivedSoFar} payload bytes exceeds the transport's limit (chunks are at most {limits.MaxChunkBytes} bytes): {e.Message}");
+        }
     }
 }

@@ -41,6 +41,19 @@ public static class TensorCodec
         return PayloadHeaderFormat.Length(list) + list.Sum(t => DataBytes(t.Count, codec));
     }
 
+    /// <summary>Exact payload length of tensors with these names and shapes, before any values exist (what a receiver expects).</summary>
+    public static long EncodedLength(IEnumerable<(string Name, long[] Shape)> tensors, PayloadCodec codec)
+    {
+        long length = PayloadHeaderFormat.FixedBytes;
+        foreach (var (name, shape) in tensors)
+        {
+            long count = 1;
+            foreach (long d in shape) count = checked(count * d);
+            length = checked(length + 2 + System.Text.Encoding.UTF8.GetByteCount(name) + 1 + 8L * shape.Length + DataBytes(count, codec));
+        }
+        return length;
+    }
+
     public static byte[] Encode(IEnumerable<NamedTensor> tensors, PayloadCodec codec, ProtocolLimits? limits = null)
     {
         var list = tensors.ToList();
@@ -110,13 +123,20 @@ public static class TensorCodec
     /// with a distinct <see cref="PayloadError"/> for each problem; sizes are checked against <paramref name="maxPayloadBytes"/> before allocating.
     /// Values are not checked for finiteness (fp32/fp16 can carry NaN): that is the verifier's job and its own rejection.
     /// </summary>
-    public static TensorPayload Decode(Stream source, long maxPayloadBytes, ProtocolLimits? limits = null)
+    public static TensorPayload Decode(Stream source, long maxPayloadBytes, ProtocolLimits? limits = null) => Decode(source, maxPayloadBytes, limits, null);
+
+    /// <summary>
+    /// As <see cref="Decode(Stream, long, ProtocolLimits?)"/>, but <paramref name="checkHeader"/> sees the names, shapes and codec
+    /// before any tensor memory is allocated, and throws to refuse them (e.g. names or shapes that are not the expected shard's).
+    /// </summary>
+    public static TensorPayload Decode(Stream source, long maxPayloadBytes, ProtocolLimits? limits, Action<PayloadHeader>? checkHeader)
     {
         ArgumentNullException.ThrowIfNull(source);
         EnsureLittleEndian();
         if (source.CanSeek && source.Length - source.Position > maxPayloadBytes)
             throw new PayloadFormatException(PayloadError.Oversized, $"the payload has {source.Length - source.Position} bytes, above the limit of {maxPayloadBytes}.");
         var header = ReadHeader(source, maxPayloadBytes, limits);
+        checkHeader?.Invoke(header);
         if (source.CanSeek && source.Length - source.Position < header.DataBytes)
             throw new PayloadFormatException(PayloadError.Truncated, $"the header declares {header.DataBytes} data bytes but only {source.Length - source.Position} follow.");
 

@@ -206,15 +206,70 @@ public sealed class VolunteerClient
         return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
     }
 
+    /// <summary>
+    /// Uploads a trained update, keeping it across failures that are not its fault (the coordinator's storage, a busy or restarting
+    /// coordinator, a broken or slow stream, a lost session): the same signed bytes are resent with backoff, which the coordinator
+    /// treats as idempotent, instead of retraining the unit.
+    /// </summary>
     private async Task SubmitAsync(TrainedUpdate update, CancellationToken ct)
     {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await SubmitOnceAsync(update, ct);
+                return;
+            }
+            catch (RpcException e) when (attempt + 1 < MaxSubmitAttempts && !ct.IsCancellationRequested && IsWorthResubmitting(e, out bool rejoin))
+            {
+                var wait = _backoff.Next(attempt);
+                _view.Info($"submit failed ({(RejectReasons.TryGetReason(e, out var r) ? r.Token() : e.StatusCode.ToString())}); keeping the update and resending in {wait.TotalSeconds:0.0} s");
+                await DelayAsync(wait, ct);
+                if (rejoin) await JoinAsync(ct);
+            }
+        }
+    }
+
+    /// <summary>Submit attempts for one trained update before it is given up.</summary>
+    public const int MaxSubmitAttempts = 8;
+
+    private static bool IsWorthResubmitting(RpcException e, out bool rejoin)
+    {
+        rejoin = false;
+        if (!RejectReasons.TryGetReason(e, out var reason)) return Backoff.IsTransient(e.StatusCode);
+        switch (reason)
+        {
+            case RejectReason.InvalidSession or RejectReason.UnknownVolunteer:
+                rejoin = true;
+                return true;
+            case RejectReason.CoordinatorStorage or RejectReason.Unavailable or RejectReason.SubmitInProgress or RejectReason.TooSlow
+                or RejectReason.TruncatedStream or RejectReason.HashMismatch or RejectReason.RateLimited:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private async Task SubmitOnceAsync(TrainedUpdate update, CancellationToken ct)
+    {
         var watch = Stopwatch.StartNew();
-        using var call = _client.SubmitUpdate(cancellationToken: ct);
-        await UpdateStream.WriteAsync(call.RequestStream, _session, update.Envelope, update.Payload);
+        using var call = _client.SubmitUpdate(deadline: DateTime.UtcNow + SubmitTimeout, cancellationToken: ct);
+        try
+        {
+            await UpdateStream.WriteAsync(call.RequestStream, _session, update.Envelope, update.Payload);
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+        {
+            // The coordinator may answer before reading the whole stream (a rejection, or the reply to an update it already has):
+            // its answer is in the response below.
+        }
         var reply = await call.ResponseAsync;
         _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
         _view.Submitted(reply.UpdateId, update.MeanLoss);
     }
+
+    /// <summary>Deadline of one upload attempt (streams are bounded in time too).</summary>
+    public static readonly TimeSpan SubmitTimeout = TimeSpan.FromMinutes(30);
 
     private async Task HeartbeatLoopAsync(string workUnitId, LastProgress progress, CancellationToken ct)
     {

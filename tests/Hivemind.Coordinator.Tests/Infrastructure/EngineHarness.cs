@@ -56,6 +56,12 @@ public sealed class EngineHarness : IDisposable
         Codec = "fp16",
         RoundTimeout = TimeSpan.FromMinutes(5),
         LeaseDuration = TimeSpan.FromMinutes(2),
+        // First-come and seeded: each engine test decides who asks when; the draw and probation have their own adversarial tests.
+        ParticipantDrawWindow = TimeSpan.Zero,
+        // Sessions outlive the fake clock's jumps past deadlines; session expiry has its own adversarial test.
+        HeartbeatInterval = TimeSpan.FromMinutes(10),
+        MaxLeaseDuration = TimeSpan.FromMinutes(30),
+        DeterministicPlanning = true,
     };
 
     /// <summary>Closes and reopens the engine on the same data directory, as a restart after a crash would.</summary>

@@ -36,6 +36,12 @@ public sealed class RejectReasonsTests
         { RejectReason.HashMismatch, StatusCode.DataLoss },
         { RejectReason.RateLimited, StatusCode.ResourceExhausted },
         { RejectReason.Unavailable, StatusCode.Unavailable },
+        { RejectReason.WrongTokenCount, StatusCode.InvalidArgument },
+        { RejectReason.Equivocation, StatusCode.AlreadyExists },
+        { RejectReason.SubmitInProgress, StatusCode.Aborted },
+        { RejectReason.TooSlow, StatusCode.DeadlineExceeded },
+        { RejectReason.CoordinatorStorage, StatusCode.Unavailable },
+        { RejectReason.NoProgress, StatusCode.InvalidArgument },
     };
 
     [Theory]

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Hivemind.Coordinator.Admission;
+
+/// <summary>
+/// Live sessions: one per volunteer key, known by the SHA-256 of their token (the token itself is never stored), each expiring
+/// after <see cref="Timeout"/> without a call, unless its volunteer holds a live lease (training is silent between heartbeats).
+/// </summary>
+public sealed class SessionBook
+{
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, (string VolunteerId, DateTimeOffset LastSeen)> _byHash = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _hashByVolunteer = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    /// <param name="timeout">Silence after which a session expires (the .proto promises 3 heartbeat intervals).</param>
+    public SessionBook(TimeProvider time, TimeSpan timeout)
+    {
+        _time = time;
+        Timeout = timeout;
+    }
+
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Lowercase hex SHA-256 of a token: what the store keeps.</summary>
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    /// <summary>A fresh token for <paramref name="volunteerId"/>; its previous session (if any) ends. Returns (token, its hash).</summary>
+    public (string Token, string Hash) Open(string volunteerId)
+    {
+        string token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        string hash = Hash(token);
+        Add(hash, volunteerId);
+        return (token, hash);
+    }
+
+    /// <summary>Restores a stored session (after a restart it counts as just seen).</summary>
+    public void Add(string hash, string volunteerId)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.Remove(volunteerId, out var old)) _byHash.Remove(old);
+            _byHash[hash] = (volunteerId, _time.GetUtcNow());
+            _hashByVolunteer[volunteerId] = hash;
+        }
+    }
+
+    /// <summary>The volunteer of a live session, refreshing it; null if unknown or expired (an expired session is forgotten).</summary>
+    public string? Authenticate(string token, Func<string, bool> holdsLiveLease)
+    {
+        if (string.IsNullOrEmpty(token)) return null;
+        string hash = Hash(token);
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (!_byHash.TryGetValue(hash, out var s)) return null;
+            if (now - s.LastSeen > Timeout && !holdsLiveLease(s.VolunteerId))
+            {
+                _byHash.Remove(hash);
+                _hashByVolunteer.Remove(s.VolunteerId);
+                return null;
+            }
+            _byHash[hash] = (s.VolunteerId, now);
+            return s.VolunteerId;
+        }
+    }
+
+    /// <summary>Counts as a call of the volunteer's session (an in-process submission carries no token).</summary>
+    public void Touch(string volunteerId)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.TryGetValue(volunteerId, out var hash)) _byHash[hash] = (volunteerId, _time.GetUtcNow());
+        }
+    }
+
+    public void Remove(string volunteerId)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.Remove(volunteerId, out var hash)) _byHash.Remove(hash);
+        }
+    }
+
+    /// <summary>Volunteers whose session was used within <paramref name="window"/>.</summary>
+    public int ActiveWithin(TimeSpan window)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate) return _byHash.Values.Count(s => now - s.LastSeen <= window);
+    }
+}

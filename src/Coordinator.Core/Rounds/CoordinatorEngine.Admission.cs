@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using System.Text;
+using Hivemind.Coordinator.Storage;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Identity;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>Admission: challenges, joins (limits charged after verification, per source), sessions.</summary>
+public sealed partial class CoordinatorEngine
+{
+    public (byte[] Nonce, DateTimeOffset Expires) IssueChallenge(byte[] publicKey)
+    {
+        if (publicKey.Length != VolunteerIdentity.PublicKeyBytes)
+            throw new ProtocolException(RejectReason.MalformedRequest, $"public_key has {publicKey.Length} bytes; an Ed25519 key has {VolunteerIdentity.PublicKeyBytes}");
+        return _challenges.Issue(publicKey);
+    }
+
+    /// <summary>
+    /// Admits a volunteer that signed a fresh challenge; returns its id and a new session token (its previous session ends).
+    /// Every check that needs no secret comes first; the join limit of <paramref name="source"/> is charged only once the admission
+    /// token and the signature verified, so junk joins cost nobody anything.
+    /// </summary>
+    public (string VolunteerId, string SessionToken) Join(uint protocolVersion, byte[] publicKey, byte[] nonce, byte[] signature, ulong memoryBytes, string device,
+        string admissionToken, string source = "", string clientName = "")
+    {
+        ProtocolVersion.Require(protocolVersion);
+        if (publicKey.Length != VolunteerIdentity.PublicKeyBytes)
+            throw Reject(RejectReason.MalformedRequest, $"public_key has {publicKey.Length} bytes; an Ed25519 key has {VolunteerIdentity.PublicKeyBytes}");
+        var limits = ProtocolLimits.Default;
+        if (device.Length > limits.MaxDeviceLength)
+            throw Reject(RejectReason.MalformedRequest, $"device has {device.Length} characters; at most {limits.MaxDeviceLength} are accepted (e.g. 'cpu', 'cuda:0')");
+        if (clientName.Length > limits.MaxClientNameLength)
+            throw Reject(RejectReason.MalformedRequest, $"client_name has {clientName.Length} characters; at most {limits.MaxClientNameLength} are accepted");
+        if (_options.AdmissionToken.Length > 0 &&
+            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(admissionToken), Encoding.UTF8.GetBytes(_options.AdmissionToken)))
+            throw Reject(RejectReason.BadAdmissionToken, "the admission token does not match");
+        if (_challenges.Check(nonce, publicKey) is { } why)
+            throw Reject(why.Contains("expired", StringComparison.Ordinal) ? RejectReason.ExpiredChallenge : RejectReason.BadChallenge, why);
+        if (!JoinChallenge.Verify(signature, protocolVersion, publicKey, nonce, memoryBytes, device, admissionToken))
+            throw Reject(RejectReason.BadSignature, "the join signature does not verify with the given public key");
+        // Verified: from here on the join is charged to its source.
+        if (!_joins.TryAcquire(source, out var retry))
+            throw Reject(RejectReason.RateLimited, $"more than {_options.JoinsPerMinute} joins per minute from {Sanitize(source, 64)}; retry in {retry.TotalSeconds:0.#} s");
+        if (_challenges.Full)
+            throw Reject(RejectReason.RateLimited, "too many joins in the last two minutes; retry in a minute");
+        if (_challenges.MarkUsed(nonce) is { } used)
+            throw Reject(RejectReason.BadChallenge, used);
+        string id = VolunteerIds.FromPublicKey(publicKey);
+        var existing = _store.GetVolunteer(id);
+        if (existing is { Banned: true })
+            throw Reject(RejectReason.Banned, $"volunteer {id[..12]}… is banned ({existing.BanReason})");
+        long memory = (long)Math.Min(memoryBytes, long.MaxValue);
+        try
+        {
+            _planner.ExpertsPerLayerFor(memory);
+        }
+        catch (ArgumentException e)
+        {
+            throw Reject(RejectReason.MalformedRequest, e.Message);
+        }
+        long now = NowMs();
+        string cleanDevice = Sanitize(device, limits.MaxDeviceLength);
+        _store.UpsertVolunteer(new VolunteerRecord(id, publicKey, cleanDevice, memory, now));
+        var (token, hash) = _sessions.Open(id);
+        _store.ReplaceSession(hash, id, now);
+        Log?.Invoke($"volunteer {id[..12]} joined ({cleanDevice}, {memoryBytes >> 20} MiB{(clientName.Length > 0 ? ", " + Sanitize(clientName, limits.MaxClientNameLength) : "")})");
+        return (id, token);
+    }
+
+    /// <summary>The volunteer behind a live session token, or an InvalidSession / Banned rejection.</summary>
+    public VolunteerRecord Authenticate(string sessionToken)
+    {
+        string? id = _sessions.Authenticate(sessionToken, HoldsLiveLease);
+        if (id is null) throw Reject(RejectReason.InvalidSession, $"the session token is unknown or expired (sessions end after {SilentIntervalsToExpire} silent heartbeat intervals, on a new join with the same key, or when the coordinator is reset)");
+        var v = _store.GetVolunteer(id) ?? throw Reject(RejectReason.UnknownVolunteer, $"volunteer {id} is not registered");
+        if (v.Banned) throw Reject(RejectReason.Banned, $"volunteer {id[..12]}… is banned ({v.BanReason})");
+        return v;
+    }
+
+    public void Leave(string sessionToken)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate)
+        {
+            Retire(v.Id, "volunteer left");
+        }
+        _sessions.Remove(v.Id);
+        _store.RemoveSessions(v.Id);
+    }
+
+    private bool HoldsLiveLease(string volunteerId)
+    {
+        long now = NowMs();
+        lock (_gate) return _leases.Values.Any(l => l.VolunteerId == volunteerId && l.State == "leased" && l.DeadlineMs >= now);
+    }
+
+    /// <summary>Free text from a volunteer, safe for the store and the log: control characters (newlines, escapes) become '?', length is capped.</summary>
+    public static string Sanitize(string text, int maxLength)
+    {
+        var sb = new StringBuilder(Math.Min(text.Length, maxLength));
+        foreach (char c in text.AsSpan(0, Math.Min(text.Length, maxLength)))
+            sb.Append(char.IsControl(c) || char.IsSurrogate(c) ? '?' : c);
+        return sb.ToString();
+    }
+}

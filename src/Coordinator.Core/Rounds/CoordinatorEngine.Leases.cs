@@ -1,0 +1,186 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Storage;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>Leases: who gets a unit (draw, probation, per-key share), downloads, heartbeats, expiry.</summary>
+public sealed partial class CoordinatorEngine
+{
+    /// <summary>Leases a work unit to the volunteer, or says when to ask again.</summary>
+    public WorkDecision RequestWork(string sessionToken)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate)
+        {
+            ExpireOverdueLeases();
+            if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
+            var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
+            if (mine is not null) return WorkDecision.Work(_units.Build(mine));
+            var now = _time.GetUtcNow();
+            _lastSeen[v.Id] = now;
+            // One identity may not fill several slots of a round while others wait: robust rules bound the share of
+            // Byzantine *inputs*, so a fast attacker must not turn one key into many inputs. Repeats are allowed only
+            // when there are fewer active volunteers than units (a small pool still reaches its quorum).
+            int active = _lastSeen.Values.Count(t => now - t <= ActiveWindow);
+            int cap = (int)Math.Ceiling((double)(_options.Quorum + _options.SpareLeases) / Math.Max(1, active));
+            int held = _leases.Values.Count(l => l.VolunteerId == v.Id && l.Round == _round && l.State != "expired");
+            if (held >= cap)
+                return WorkDecision.Wait(BusyRetry, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
+            if (_accepted.Count >= _options.Quorum)
+                return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
+            if (FreeSlots() <= 0)
+                return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
+            if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
+                return WorkDecision.Wait(wait, $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
+            return WorkDecision.Work(_units.Build(IssueLease(v, now)));
+        }
+    }
+
+    /// <summary>Units of this round not yet accepted, leased or promised to a drawn volunteer. Caller holds the lock.</summary>
+    private int FreeSlots()
+    {
+        int live = _leases.Values.Count(l => l.State == "leased" && l.Round == _round);
+        return _options.Quorum + _options.SpareLeases - _accepted.Count - live - _draw.Reserved(_round);
+    }
+
+    /// <summary>
+    /// The draw's winners from shuffled entrants: established keys first, then keys on probation, which together get at most
+    /// <see cref="CoordinatorOptions.ProbationSlots"/> units of the round unless established volunteers cannot fill the rest.
+    /// Caller holds the lock.
+    /// </summary>
+    private IReadOnlyList<string> PickParticipants(IReadOnlyList<string> shuffled)
+    {
+        int free = FreeSlots();
+        var established = shuffled.Where(id => !OnProbation(id)).ToList();
+        var probationary = shuffled.Where(OnProbation).ToList();
+        var now = _time.GetUtcNow();
+        int probationInRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId).Distinct().Count(OnProbation);
+        int establishedActive = _lastSeen.Where(p => now - p.Value <= ActiveWindow).Count(p => !OnProbation(p.Key));
+        int establishedInRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId).Distinct().Count(id => !OnProbation(id));
+        // Slots the established volunteers who are around could not fill anyway stay open to probation, so a new crowd can start.
+        int unfillable = Math.Max(0, _options.Quorum + _options.SpareLeases - Math.Max(establishedActive, establishedInRound));
+        int probationAllowed = Math.Max(0, Math.Max(_options.ProbationSlots, unfillable) - probationInRound);
+        var winners = established.Take(free).ToList();
+        winners.AddRange(probationary.Take(Math.Min(free - winners.Count, probationAllowed)));
+        return winners;
+    }
+
+    private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation;
+
+    private WorkUnitRecord IssueLease(Storage.VolunteerRecord v, DateTimeOffset now)
+    {
+        var shard = _planner.Plan(v.MemoryBytes, Coverage(), _rng, _options.MaxExpertsPerKey);
+        int index = _nextUnitIndex++;
+        var record = new WorkUnitRecord(
+            $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+            _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
+            (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
+        _store.AddWorkUnit(record);
+        _leases[record.Id] = record;
+        return record;
+    }
+
+    /// <summary>A copy of the parameters of a leased unit's shard at the current version.</summary>
+    public ParameterSet ShardParameters(string sessionToken, long version, string workUnitId)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate) return Shards.Extract(_global, CurrentLeaseShard(v, version, workUnitId));
+    }
+
+    /// <summary>The shard of a unit leased to this session's volunteer, at the current version (no download is counted).</summary>
+    public ShardSpec LeasedShard(string sessionToken, long version, string workUnitId)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate) return CurrentLeaseShard(v, version, workUnitId);
+    }
+
+    /// <summary>Like <see cref="LeasedShard"/>, and counts one download: a lease allows <see cref="CoordinatorOptions.MaxDownloadsPerLease"/>.</summary>
+    public ShardSpec BeginDownload(string sessionToken, long version, string workUnitId)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate)
+        {
+            var shard = CurrentLeaseShard(v, version, workUnitId);
+            int count = _downloads.GetValueOrDefault(workUnitId);
+            if (count >= _options.MaxDownloadsPerLease)
+                throw Reject(RejectReason.RateLimited, $"work unit '{workUnitId}' was already downloaded {count} times (the limit per lease is {_options.MaxDownloadsPerLease}); keep the parameters you downloaded or request new work");
+            _downloads[workUnitId] = count + 1;
+            return shard;
+        }
+    }
+
+    /// <summary>The shard of a live unit leased to <paramref name="v"/> when <paramref name="version"/> is current. Caller holds the lock.</summary>
+    private ShardSpec CurrentLeaseShard(Storage.VolunteerRecord v, long version, string workUnitId)
+    {
+        if (version != _round) throw Reject(RejectReason.StaleVersion, $"version {version} was requested; the current version is {_round}");
+        if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id)
+            throw Reject(RejectReason.UnleasedWorkUnit, $"work unit '{workUnitId}' is not leased to this volunteer");
+        if (lease.State != "leased" || lease.DeadlineMs < NowMs())
+            throw Reject(RejectReason.ExpiredLease, $"the lease on '{workUnitId}' is {(lease.State == "leased" ? "past its deadline" : lease.State)}; request new work");
+        return ShardText.Parse(lease.Shard);
+    }
+
+    /// <summary>
+    /// Keeps the session alive and, for a live lease, moves its deadline to at least <see cref="SilentIntervalsToExpire"/> heartbeat intervals
+    /// ahead, never past <see cref="CoordinatorOptions.MaxLeaseDuration"/> after issue. Returns whether the lease is valid and its deadline.
+    /// </summary>
+    public (bool Valid, DateTimeOffset Deadline) Heartbeat(string sessionToken, string workUnitId)
+    {
+        var v = Authenticate(sessionToken);
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            _lastSeen[v.Id] = now;
+            if (!_leases.TryGetValue(workUnitId, out var lease) || lease.VolunteerId != v.Id || lease.State != "leased")
+                return (false, default);
+            if (lease.DeadlineMs < now.ToUnixTimeMilliseconds())
+                return (false, DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs));
+            long wanted = (now + _options.HeartbeatInterval * SilentIntervalsToExpire).ToUnixTimeMilliseconds();
+            long bound = lease.IssuedAtMs + (long)_options.MaxLeaseDuration.TotalMilliseconds;
+            long deadline = Math.Max(lease.DeadlineMs, Math.Min(wanted, bound));
+            if (deadline != lease.DeadlineMs)
+            {
+                _store.SetWorkUnitDeadline(lease.Id, deadline);
+                _leases[lease.Id] = lease with { DeadlineMs = deadline };
+            }
+            return (true, DateTimeOffset.FromUnixTimeMilliseconds(deadline));
+        }
+    }
+
+    /// <summary>Frees a departing volunteer's leases for reissue and stops counting it as active. Caller holds the lock.</summary>
+    private void Retire(string volunteerId, string why)
+    {
+        foreach (var lease in _leases.Values.Where(l => l.VolunteerId == volunteerId && l.State == "leased").ToList())
+            ExpireLease(lease, why);
+        _lastSeen.Remove(volunteerId);
+    }
+
+    private void ExpireOverdueLeases()
+    {
+        long now = NowMs();
+        foreach (var lease in _leases.Values.Where(l => l.State == "leased" && l.DeadlineMs < now).ToList())
+            ExpireLease(lease, "deadline passed");
+    }
+
+    private void ExpireLease(WorkUnitRecord lease, string why)
+    {
+        _store.SetWorkUnitState(lease.Id, "expired");
+        _leases[lease.Id] = lease with { State = "expired" };
+        _downloads.Remove(lease.Id);
+        Log?.Invoke($"work unit {lease.Id} expired ({why}); its shard will be reissued");
+    }
+
+    private Dictionary<ExpertId, int> Coverage()
+    {
+        var coverage = new Dictionary<ExpertId, int>();
+        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round))
+        {
+            foreach (var id in ShardText.Parse(lease.Shard).Experts)
+                coverage[id] = coverage.GetValueOrDefault(id) + 1;
+        }
+        return coverage;
+    }
+}

@@ -1,0 +1,56 @@
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol.Envelopes;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>Restore: the last durable state after a restart.</summary>
+public sealed partial class CoordinatorEngine
+{
+    private void Restore()
+    {
+        // Partial uploads of a previous process are never part of any state: clear them.
+        string incoming = Path.Combine(_options.DataDirectory, "incoming");
+        if (Directory.Exists(incoming))
+            foreach (var leftover in Directory.EnumerateFiles(incoming)) TryDelete(leftover);
+
+        var rounds = _store.Rounds();
+        if (rounds.Count == 0)
+        {
+            _round = 0;
+            _checkpoints.Save(0, _global, _outer, _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
+            _store.OpenRound(0, 0, NowMs());
+            ResetRoundState();
+            return;
+        }
+        var current = rounds[^1];
+        _round = current.Round;
+        var (parameters, outerState, pipelineStates) = _checkpoints.Load(current.Version);
+        _global = parameters;
+        _outer = Training.OuterOptimizer.LoadState(outerState);
+        foreach (var (key, state) in pipelineStates)
+            if (_pipelines.TryGetValue(key, out var p) && state is { Length: > 0 }) p.ImportState(state);
+        _lastEvalLoss = rounds.LastOrDefault(r => r.EvalLoss is not null)?.EvalLoss;
+        ResetRoundState();
+        foreach (var v in _store.Volunteers()) _reputation.Load(v.Id, v.Reputation);
+        foreach (var (hash, volunteerId) in _store.Sessions()) _sessions.Add(hash, volunteerId);
+        for (long r = Math.Max(0, _round - _options.MaxStaleness); r <= _round; r++)
+        {
+            foreach (var w in _store.WorkUnits(r))
+            {
+                _leases[w.Id] = w;
+                if (r == _round) _nextUnitIndex = Math.Max(_nextUnitIndex, w.UnitIndex + 1);
+            }
+        }
+        foreach (var u in _store.Updates(_round))
+        {
+            var envelope = ParseEnvelope(u.Envelope);
+            var shard = ShardText.FromEnvelope(envelope);
+            int index = _store.GetWorkUnit(u.WorkUnitId)?.UnitIndex ?? int.MaxValue;
+            var payload = _verifier.Decode(Resolve(u.PayloadPath), shard, _units.Codec);
+            var norms = _verifier.Check(payload, shard);
+            foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
+            _accepted.Add(new AcceptedUpdate(u, payload, shard, index, norms.GetValueOrDefault(TensorGroups.Trunk)));
+        }
+        Log?.Invoke($"restored round {_round} from {_options.DataDirectory}: {_accepted.Count} accepted updates, {_leases.Count} work units");
+    }
+}
