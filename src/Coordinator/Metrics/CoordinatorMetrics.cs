@@ -49,7 +49,7 @@ public sealed class CoordinatorMetrics : IDisposable
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         _updates = factory.CreateCounter("hivemind_updates_total", "Submitted updates decided since start, by result (accepted, rejected) and reject reason.",
             new CounterConfiguration { LabelNames = ["result", "reason"] });
-        _bytes = factory.CreateCounter("hivemind_bytes_total", "Bytes since start by direction: in = update payloads streamed to the coordinator, out = parameters sent to volunteers.",
+        _bytes = factory.CreateCounter("hivemind_bytes_total", "Bytes since start by direction: in = update payloads read in full by the coordinator, out = parameters sent to volunteers.",
             new CounterConfiguration { LabelNames = ["direction"] });
         _submitSeconds = factory.CreateHistogram("hivemind_submit_duration_seconds", "Duration of SubmitUpdate calls (stream, verify, durable commit), accepted or not.",
             new HistogramConfiguration { Buckets = SubmitBuckets });

@@ -29,7 +29,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         _limits = limits;
     }
 
-    /// <summary>Payload bytes streamed in by SubmitUpdate, accepted or not, since this process started.</summary>
+    /// <summary>Payload bytes SubmitUpdate read in full (the announced length), accepted or not, since this process started; streams refused from their envelope are never read.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
     public override Task<ChallengeReply> GetChallenge(ChallengeRequest request, ServerCallContext context)

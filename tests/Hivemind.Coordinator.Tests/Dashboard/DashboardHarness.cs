@@ -101,4 +101,22 @@ public sealed class DashboardHarness : IAsyncDisposable
         await App.DisposeAsync();
         Harness.Dispose();
     }
+
+    /// <summary>
+    /// Different signed content for a unit whose update was accepted (the same payload, another mean loss): an
+    /// equivocation, which the engine rejects and counts against the volunteer. (A byte-identical resend is idempotent.)
+    /// </summary>
+    public static Hivemind.Protocol.Errors.ProtocolException Equivocate(EngineHarness.Volunteer v, TrainedUpdate accepted)
+    {
+        return Xunit.Assert.Throws<Hivemind.Protocol.Errors.ProtocolException>(() => v.Submit(Resigned(v.Identity, accepted)));
+    }
+
+    /// <summary><paramref name="accepted"/> with the same payload but another mean loss, signed again: different signed content for the same unit.</summary>
+    public static TrainedUpdate Resigned(Hivemind.Protocol.Identity.VolunteerIdentity identity, TrainedUpdate accepted)
+    {
+        var e = accepted.Envelope.Envelope;
+        var other = new Hivemind.Protocol.Envelopes.UpdateEnvelope(e.ProtocolVersion, e.VolunteerKey, e.WorkUnitId, e.Round, e.ModelVersion,
+            e.Experts, e.IncludesTrunk, e.Codec, e.PayloadLength, e.PayloadSha256, e.Tokens, e.MeanLoss + 1);
+        return accepted with { Envelope = Hivemind.Protocol.Envelopes.EnvelopeSigner.Sign(identity, other) };
+    }
 }

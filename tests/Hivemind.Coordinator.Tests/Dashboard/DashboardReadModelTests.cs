@@ -17,8 +17,8 @@ public sealed class DashboardReadModelTests
         var replayer = d.Volunteers[0];
         await d.RunRoundAsync((v, update) =>
         {
-            // A byte-identical resubmission of an accepted update is a replay: rejected and counted against its volunteer.
-            if (v == replayer) Assert.Equal(RejectReason.Replay, Assert.Throws<ProtocolException>(() => v.Submit(update)).Reason);
+            // Different signed content for an accepted unit is an equivocation: rejected and counted against its volunteer.
+            if (v == replayer) Assert.Equal(RejectReason.Equivocation, DashboardHarness.Equivocate(v, update).Reason);
         });
         await d.RunRoundAsync();
 
@@ -43,9 +43,9 @@ public sealed class DashboardReadModelTests
         }
         var replayed = s.Volunteers.Single(v => v.Id == replayer.Id);
         Assert.Equal(1, replayed.Rejected);
-        Assert.Equal(1, replayed.RejectionsByReason["replay"]);
+        Assert.Equal(1, replayed.RejectionsByReason["equivocation"]);
         Assert.Equal(0, s.Volunteers.Single(v => v.Id != replayer.Id).Rejected);
-        Assert.Equal(1, s.RejectionsByRound[0]["replay"]);
+        Assert.Equal(1, s.RejectionsByRound[0]["equivocation"]);
         Assert.Equal(1, s.Rounds[0].Rejections);
         Assert.Equal(d.Engine.Store.Rejections(), s.Status.RejectionsByReason);
         Assert.Equal(d.Engine.Store.LedgerCount(), s.Status.AcceptedUpdates);
@@ -60,6 +60,7 @@ public sealed class DashboardReadModelTests
         var unit = v.Lease();
         var honest = v.Train(unit);
         // The envelope's token count is the volunteer's word; a signed, otherwise valid update claims a billion times more.
+        // The engine refuses it (wrong-token-count), and the honest update that follows earns the coordinator's count.
         const ulong claimed = 1_000_000_000_000;
         var spec = EngineHarness.ToSpec(unit);
         var envelope = new UpdateEnvelope(
@@ -67,7 +68,8 @@ public sealed class DashboardReadModelTests
             spec.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, spec.Codec,
             (ulong)honest.Payload.Length, SHA256.HashData(honest.Payload), claimed, honest.MeanLoss);
         var inflated = new TrainedUpdate(EnvelopeSigner.Sign(v.Identity, envelope), honest.Payload, honest.MeanLoss, (long)claimed);
-        v.Submit(inflated);
+        Assert.Equal(RejectReason.WrongTokenCount, Assert.Throws<ProtocolException>(() => v.Submit(inflated)).Reason);
+        v.Submit(honest);
 
         var s = d.Snapshots.Refresh();
         var row = Assert.Single(s.Volunteers);
@@ -83,9 +85,9 @@ public sealed class DashboardReadModelTests
         var v = d.Volunteers[0];
         var update = v.Train(v.Lease());
         v.Submit(update);
-        // Each attributable replay costs reputation; below the ban threshold the volunteer is banned with evidence.
+        // Each equivocation costs reputation; below the ban threshold the volunteer is banned with evidence.
         for (int i = 0; i < 8 && d.Engine.Store.GetVolunteer(v.Id) is { Banned: false }; i++)
-            Assert.Throws<ProtocolException>(() => v.Submit(update));
+            DashboardHarness.Equivocate(v, update);
 
         var row = Assert.Single(d.Snapshots.Refresh().Volunteers);
         Assert.True(row.Banned);

@@ -35,7 +35,9 @@ public sealed class MetricsTests
         int len1 = update1.Payload.Length;
         await AssertRejectedAsync(RejectReason.TruncatedStream, () => SendAsync(client, session1, update1, update1.Payload[..(len1 / 2)]));
         Assert.True((await SendAsync(client, session1, update1, update1.Payload)).Accepted);
-        await AssertRejectedAsync(RejectReason.Replay, () => SendAsync(client, session1, update1, update1.Payload));
+        // An identical resend is idempotent (accepted again, not counted twice); different signed content is an equivocation.
+        var forged = DashboardHarness.Resigned(first, update1);
+        await AssertRejectedAsync(RejectReason.Equivocation, () => SendAsync(client, session1, forged, forged.Payload));
         await AssertRejectedAsync(RejectReason.InvalidSession, () => SendAsync(client, "not-a-session", update1, update1.Payload));
         var (session2, update2) = await LeaseAndTrainAsync(c, client, second);
         Assert.True((await SendAsync(client, session2, update2, update2.Payload)).Accepted);
@@ -54,7 +56,9 @@ public sealed class MetricsTests
             Assert.Equal(count, metrics[$"hivemind_updates_total{{result=\"rejected\",reason=\"{reason}\"}}"]);
         Assert.Equal(rejections.Values.Sum(), metrics.Where(m => m.Key.StartsWith("hivemind_updates_total{result=\"rejected\"", StringComparison.Ordinal)).Sum(m => m.Value));
         Assert.Equal(5, metrics["hivemind_submit_duration_seconds_count"]);
-        Assert.Equal(len1 / 2 + 2 * len1 + update2.Payload.Length, metrics["hivemind_bytes_total{direction=\"in\"}"]);
+        // Payloads read in full: the truncated stream never completes and the equivocation is refused from its envelope,
+        // before a payload byte is read (verify before read), so only the two accepted payloads count.
+        Assert.Equal(len1 + update2.Payload.Length, metrics["hivemind_bytes_total{direction=\"in\"}"]);
         Assert.Equal(c.Engine.BytesSent, metrics["hivemind_bytes_total{direction=\"out\"}"]);
         Assert.Equal(1, metrics["hivemind_aggregation_duration_seconds_count"]);
         Assert.Equal(1, metrics["hivemind_round_close_duration_seconds_count"]);
