@@ -49,7 +49,7 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
         return model;
     }
 
-    /// <summary>Logits [batch, seq, 256] for tokens [batch, seq].</summary>
+    /// <summary>Logits [batch, seq, VocabSize] for tokens [batch, seq].</summary>
     public override Tensor forward(Tensor tokens) => ForwardWithBalance(tokens).Logits;
 
     /// <summary>Logits and the mean load-balancing loss over MoE layers (0 for the dense variant).</summary>
