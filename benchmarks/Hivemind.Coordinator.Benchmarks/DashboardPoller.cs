@@ -17,6 +17,8 @@ internal sealed class DashboardPoller : IAsyncDisposable
         _loop = RunAsync(period);
     }
 
+    private bool _disposed;
+
     public int Polls => Volatile.Read(ref _polls);
 
     public int Failures => Volatile.Read(ref _failures);
@@ -46,6 +48,8 @@ internal sealed class DashboardPoller : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         await _stop.CancelAsync();
         await _loop;
         _http.Dispose();

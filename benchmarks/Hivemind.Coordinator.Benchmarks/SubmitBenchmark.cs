@@ -173,7 +173,12 @@ internal static class SubmitBenchmark
         Console.WriteLine($"full submit path: {mbps:0} MB/s median, {bytes / 1e6 / full.Best:0} MB/s best; target >= 300 MB/s: {(mbps >= 300 ? "MET" : "NOT MET")} (median)");
         Console.WriteLine($"full submit path, every repetition (ms): {string.Join(", ", full.All.Select(Ms))}; sink: {string.Join(", ", sinkGrpc.All.Select(Ms))}");
         Console.WriteLine($"accepted updates in the ledger: {engine.Store.LedgerCount()}");
-        if (poller is not null) Console.WriteLine($"dashboard polled {poller.Polls} times (once a second: status, series, rounds, volunteers, rejections, /metrics) during the run; {poller.Failures} failed");
+        if (poller is not null)
+        {
+            // Stop polling before the coordinator stops, or the last poll meets a closed port.
+            await poller.DisposeAsync();
+            Console.WriteLine($"dashboard polled {poller.Polls} times (once a second: status, series, rounds, volunteers, rejections, /metrics) during the run; {poller.Failures} failed");
+        }
         await app.StopAsync();
         await sink.StopAsync();
         await wideSink.StopAsync();
