@@ -97,26 +97,6 @@ public sealed class GrpcRejectionTests : IAsyncLifetime
         return (join.SessionToken, WorkUnitRunner.Run(unit, parameters, _identity));
     }
 
-    private async Task<SubmitReply> SendAsync(string session, TrainedUpdate update, IEnumerable<byte[]> chunks)
-    {
-        using var call = _client.SubmitUpdate();
-        await call.RequestStream.WriteAsync(new UpdateChunk
-        {
-            Header = new UpdateHeader
-            {
-                ProtocolVersion = ProtocolVersion.Current, SessionToken = session,
-                Envelope = ByteString.CopyFrom(update.Envelope.Bytes), Signature = ByteString.CopyFrom(update.Envelope.Signature),
-            },
-        });
-        try
-        {
-            foreach (var chunk in chunks) await call.RequestStream.WriteAsync(new UpdateChunk { Data = ByteString.CopyFrom(chunk) });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException)
-        {
-            // The server may reject before the client finishes writing; the reply below carries the status.
-        }
-        return await call.ResponseAsync;
-    }
+    private Task<SubmitReply> SendAsync(string session, TrainedUpdate update, IEnumerable<byte[]> chunks) =>
+        GrpcSubmit.SendAsync(_client, session, update, chunks);
 }

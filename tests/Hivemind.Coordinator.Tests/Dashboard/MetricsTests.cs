@@ -107,26 +107,6 @@ public sealed class MetricsTests
         return (join.SessionToken, WorkUnitRunner.Run(unit, c.Engine.ShardParameters(join.SessionToken, unit.Version, unit.Id), identity));
     }
 
-    private static async Task<SubmitReply> SendAsync(Protocol.V1.Coordinator.CoordinatorClient client, string session, TrainedUpdate update, byte[] payload)
-    {
-        using var call = client.SubmitUpdate();
-        await call.RequestStream.WriteAsync(new UpdateChunk
-        {
-            Header = new UpdateHeader
-            {
-                ProtocolVersion = ProtocolVersion.Current, SessionToken = session,
-                Envelope = ByteString.CopyFrom(update.Envelope.Bytes), Signature = ByteString.CopyFrom(update.Envelope.Signature),
-            },
-        });
-        try
-        {
-            await call.RequestStream.WriteAsync(new UpdateChunk { Data = ByteString.CopyFrom(payload) });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException)
-        {
-            // The server may reject before the client finishes writing; the reply below carries the status.
-        }
-        return await call.ResponseAsync;
-    }
+    private static Task<SubmitReply> SendAsync(Protocol.V1.Coordinator.CoordinatorClient client, string session, TrainedUpdate update, byte[] payload) =>
+        GrpcSubmit.SendAsync(client, session, update, [payload]);
 }
