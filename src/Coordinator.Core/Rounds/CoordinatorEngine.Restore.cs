@@ -17,7 +17,7 @@ public sealed partial class CoordinatorEngine
         if (rounds.Count == 0)
         {
             _round = 0;
-            _checkpoints.Save(0, _global, _outer, _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
+            _checkpoints.Save(0, _global, _outer, AggregatorStatesForCheckpoint(_aggregatorStates));
             _store.OpenRound(0, 0, NowMs());
             ResetRoundState();
             return;
@@ -28,7 +28,12 @@ public sealed partial class CoordinatorEngine
         _global = parameters;
         _outer = Training.OuterOptimizer.LoadState(outerState);
         foreach (var (key, state) in pipelineStates)
-            if (_pipelines.TryGetValue(key, out var p) && state is { Length: > 0 }) p.ImportState(state);
+        {
+            if (!_aggregatorStates.ContainsKey(key) || state is not { Length: > 0 }) continue;
+            // Importing into a throwaway pipeline checks the state fits the configured rule (it throws for a checkpoint of another rule).
+            Aggregation.AggregationPipeline.Parse(Closing.RoundRules.From(_options).RuleFor(key)).ImportState(state);
+            _aggregatorStates[key] = state;
+        }
         _lastEvalLoss = rounds.LastOrDefault(r => r.EvalLoss is not null)?.EvalLoss;
         ResetRoundState();
         foreach (var v in _store.Volunteers()) _reputation.Load(v.Id, v.Reputation);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Hivemind.Aggregation;
 using Hivemind.Coordinator.Reputation;
+using Hivemind.Coordinator.Rounds.Closing;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
 
@@ -55,91 +55,39 @@ public sealed partial class CoordinatorEngine
     }
 
     /// <summary>
-    /// Aggregates, steps and commits. Everything the close changes in memory (model, optimizer and aggregator state, round) is put back
-    /// if the checkpoint or the ledger commit fails, so a retry closes the same round with the same updates, exactly once.
-    /// Caller holds the lock.
+    /// Gathers the round's inputs, lets <see cref="RoundAggregation.Decide"/> compute the next state without touching this one, then commits:
+    /// checkpoint, ledger, and only then the in-memory swap. If the checkpoint or the ledger commit fails nothing has changed, so a retry
+    /// closes the same round with the same updates, exactly once. Caller holds the lock.
     /// </summary>
     private RoundSummary CloseRound(out ParameterSet? toEvaluate)
     {
         var watch = Stopwatch.StartNew();
         long round = _round;
-        var globalBefore = _global.Clone();
-        byte[] outerBefore = _outer.SaveState();
-        var pipelinesBefore = _pipelines.ToDictionary(p => p.Key, p => p.Value.ExportState());
-
-        var delta = new ParameterSet();
-        var skippedGroups = new List<string>();
-        int underReplicated = 0;
-        var outliers = new HashSet<string>(StringComparer.Ordinal);
-        // Aggregate in work-unit order, not arrival order: the result is then the same however the network
-        // interleaved the uploads (floating-point sums depend on order), so runs are reproducible.
-        var ordered = _accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
-        foreach (var key in _groups.Keys)
-        {
-            var contributors = ordered.Where(u => key == TensorGroups.Trunk || u.Payload.Contains(_groups.NamesOf(key)[0])).ToList();
-            if (contributors.Count == 0) continue;
-            if (key != TensorGroups.Trunk && contributors.Count < _options.Replication) underReplicated++;
-            if (key != TensorGroups.Trunk && contributors.Count < _options.MinExpertHolders)
-            {
-                // A robust rule over fewer inputs than it needs is no rule (the median of two is their mean): leave the group as it is.
-                skippedGroups.Add($"{key} ({contributors.Count} of {_options.MinExpertHolders} holders)");
-                continue;
-            }
-            var inputs = contributors.Select(u => (ReadOnlyMemory<float>)_groups.Flatten(key, u.Payload)).ToList();
-            // Weights are the units' token counts, which the coordinator sets (equal for every unit), never a volunteer's claim.
-            var weights = contributors.Select(u => (double)u.Record.Tokens).ToList();
-            AggregationOutcome outcome;
-            try
-            {
-                outcome = _pipelines[key].Aggregate(inputs, weights);
-            }
-            catch (AggregationConfigException e)
-            {
-                // Too few holders for a robust rule: leave this group as it is rather than trust fewer inputs.
-                skippedGroups.Add($"{key} ({e.Message})");
-                continue;
-            }
-            foreach (var t in _groups.Unflatten(key, outcome.Result)) delta.Add(t);
-            var ratios = ReputationBook.DistanceRatios(inputs, outcome.Result);
-            for (int i = 0; i < contributors.Count; i++)
-                if (ratios[i] > ReputationBook.OutlierRatio) outliers.Add(contributors[i].Record.VolunteerId);
-        }
         try
         {
-            if (delta.Count > 0) _outer.Step(_global, delta);
+            var inputs = _accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm)).ToList();
+            var decision = RoundAggregation.Decide(_groups, new RoundModelState(_global, _outer, _aggregatorStates), inputs, RoundRules.From(_options));
             var aggregationTime = watch.Elapsed;
-
-            double trainLoss = _accepted.Count == 0 ? double.NaN
-                : _accepted.Sum(u => u.Record.Loss * u.Record.Tokens) / _accepted.Sum(u => (double)u.Record.Tokens);
-            long next = round + 1;
-            string checkpoint = _checkpoints.Save(next, _global, _outer, _pipelines.ToDictionary(p => p.Key, p => (float[]?)p.Value.ExportState()));
-
-            // Reputation: useful work earns a little; an outlier or an update with (next to) no progress earns nothing. Distance from the
-            // aggregate never costs reputation, so colluders who agree with each other cannot push an honest key towards a ban.
-            double medianTrunk = Median(_accepted.Select(u => u.TrunkNorm));
-            var reputations = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var u in _accepted)
-            {
-                string id = u.Record.VolunteerId;
-                bool useful = !outliers.Contains(id) && u.TrunkNorm >= ReputationBook.MinProgressFraction * medianTrunk;
-                reputations[id] = Math.Min(ReputationBook.MaxScore, _reputation.Score(id) + (useful ? ReputationBook.Reward : 0));
-            }
-            _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, next, reputations);
+            var next = decision.Next;
+            string checkpoint = _checkpoints.Save(round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
+            var reputations = decision.ReputationDeltas.ToDictionary(d => d.Key, d => Math.Min(ReputationBook.MaxScore, _reputation.Score(d.Key) + d.Value), StringComparer.Ordinal);
+            double trainLoss = decision.TrainLoss;
+            _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations);
             // Committed: from here on nothing can fail half-way.
-            _round = next;
-            foreach (var (id, score) in reputations) _reputation.Load(id, score);
+            Commit(decision, reputations);
             var publishTime = watch.Elapsed; // the new version is durable and served from here on
 
             toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
-            if (underReplicated > 0)
-                Log?.Invoke($"round {round}: {underReplicated} expert groups had fewer than --replication {_options.Replication} holders " +
+            var skippedGroups = decision.SkippedGroups;
+            if (decision.UnderReplicatedGroups > 0)
+                Log?.Invoke($"round {round}: {decision.UnderReplicatedGroups} expert groups had fewer than --replication {_options.Replication} holders " +
                             "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");
             if (skippedGroups.Count > 0)
                 Log?.Invoke($"round {round}: not updated (too few holders for a robust aggregate): {string.Join(", ", skippedGroups)}");
             var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skippedGroups.Count, aggregationTime)
             {
                 PublishTime = publishTime,
-                UnderReplicatedGroups = underReplicated,
+                UnderReplicatedGroups = decision.UnderReplicatedGroups,
                 SkippedGroupNames = skippedGroups,
             };
             ResetRoundState();
@@ -149,16 +97,25 @@ public sealed partial class CoordinatorEngine
         }
         catch (Exception e)
         {
-            // Put back what the close changed in memory; the round stays open with the same accepted updates and is retried.
-            _global = globalBefore;
-            _outer = OuterOptimizer.LoadState(outerBefore);
-            foreach (var (key, state) in pipelinesBefore)
-                if (state.Length > 0) _pipelines[key].ImportState(state);
+            // Nothing in memory changed before the commit; the round stays open with the same accepted updates and is retried.
             Log?.Invoke($"STORAGE FAILURE: closing round {round} failed ({e.Message}); nothing was committed and the close will be retried. " +
                         "Free disk space or move the data directory; the coordinator keeps serving.");
             throw;
         }
     }
+
+    /// <summary>Swaps in a decided and durably committed round. Caller holds the lock.</summary>
+    private void Commit(RoundDecision decision, IReadOnlyDictionary<string, double> reputations)
+    {
+        _global = decision.Next.Global;
+        _outer = decision.Next.Outer;
+        _aggregatorStates = new Dictionary<string, float[]>(decision.Next.AggregatorStates, StringComparer.Ordinal);
+        _round++;
+        foreach (var (id, score) in reputations) _reputation.Load(id, score);
+    }
+
+    private static Dictionary<string, float[]?> AggregatorStatesForCheckpoint(IReadOnlyDictionary<string, float[]> states) =>
+        states.ToDictionary(s => s.Key, s => (float[]?)s.Value, StringComparer.Ordinal);
 
     /// <summary>
     /// Deletes the payload folders of units that can no longer reach an open round (older than the staleness window): their
@@ -182,12 +139,6 @@ public sealed partial class CoordinatorEngine
                 Log?.Invoke($"could not prune {dir} ({e.Message}); it is retried after the next round");
             }
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? 0 : sorted[sorted.Length / 2];
     }
 
     private void ResetRoundState()

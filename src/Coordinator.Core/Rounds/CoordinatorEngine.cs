@@ -38,7 +38,6 @@ public sealed partial class CoordinatorEngine : IDisposable
     private readonly TensorGroups _groups;
     private readonly ShardPlanner _planner;
     private readonly UpdateVerifier _verifier;
-    private readonly Dictionary<string, AggregationPipeline> _pipelines = new(StringComparer.Ordinal);
     private readonly ReputationBook _reputation = new();
     private readonly ChallengeBook _challenges;
     private readonly SourceRateLimiter _joins;
@@ -57,6 +56,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     private readonly Random _rng;
     private ParameterSet _global;
     private OuterOptimizer _outer;
+    private Dictionary<string, float[]> _aggregatorStates = new(StringComparer.Ordinal);
     private long _round;
     private int _nextUnitIndex;
     private DateTimeOffset _roundDeadline;
@@ -86,8 +86,9 @@ public sealed partial class CoordinatorEngine : IDisposable
         _groups = new TensorGroups(_global);
         _planner = new ShardPlanner(Model, Model.TrunkParameters, Model.ParametersPerExpert);
         _verifier = new UpdateVerifier(_groups, options.MaxUpdateNorm);
+        // Parsed once here so that a bad spec fails at start-up; each round close builds its own pipelines from the specs and saved states.
         foreach (var key in _groups.Keys)
-            _pipelines[key] = AggregationPipeline.Parse(key == TensorGroups.Trunk ? options.TrunkRule : options.ExpertRule);
+            _aggregatorStates[key] = AggregationPipeline.Parse(Closing.RoundRules.From(options).RuleFor(key)).ExportState();
         _outer = new OuterOptimizer(options.OuterLearningRate, options.OuterMomentum);
         OptimalLoss = _units.OptimalLoss;
         ExpectedTokens = (long)options.InnerSteps * options.BatchSize * options.SequenceLength;
