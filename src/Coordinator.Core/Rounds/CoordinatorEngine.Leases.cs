@@ -21,16 +21,15 @@ public sealed partial class CoordinatorEngine
             if (mine is not null) return WorkDecision.Work(_units.Build(mine));
             var now = _time.GetUtcNow();
             _lastSeen[v.Id] = now;
-            // One identity may not fill several slots of a round while others wait: robust rules bound the share of
-            // Byzantine *inputs*, so a fast attacker must not turn one key into many inputs. Repeats are allowed only
-            // when there are fewer active volunteers than units (a small pool still reaches its quorum).
-            int active = _lastSeen.Values.Count(t => now - t <= ActiveWindow);
-            int cap = (int)Math.Ceiling((double)(_options.Quorum + _options.SpareLeases) / Math.Max(1, active));
-            int held = _leases.Values.Count(l => l.VolunteerId == v.Id && l.Round == _round && l.State != "expired");
+            int cap = KeyCap(now, out int active);
+            int held = Held(v.Id);
             if (held >= cap)
                 return WorkDecision.Wait(BusyRetry, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
             if (_accepted.Count >= _options.Quorum)
                 return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
+            // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
+            if (_draw.TryClaim(_round, v.Id))
+                return WorkDecision.Work(_units.Build(IssueLease(v, now)));
             if (FreeSlots() <= 0)
                 return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
             if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
@@ -38,6 +37,20 @@ public sealed partial class CoordinatorEngine
             return WorkDecision.Work(_units.Build(IssueLease(v, now)));
         }
     }
+
+    /// <summary>
+    /// Most units of the round one key may hold. One identity may not fill several slots of a round while others wait: robust rules bound
+    /// the share of Byzantine *inputs*, so a fast attacker must not turn one key into many inputs. Repeats are allowed only when there
+    /// are fewer active volunteers than units (a small pool still reaches its quorum). Caller holds the lock.
+    /// </summary>
+    private int KeyCap(DateTimeOffset now, out int active)
+    {
+        active = _lastSeen.Values.Count(t => now - t <= ActiveWindow);
+        return (int)Math.Ceiling((double)(_options.Quorum + _options.SpareLeases) / Math.Max(1, active));
+    }
+
+    /// <summary>Units of the current round leased to <paramref name="volunteerId"/> that did not expire (live or submitted). Caller holds the lock.</summary>
+    private int Held(string volunteerId) => _leases.Values.Count(l => l.VolunteerId == volunteerId && l.Round == _round && l.State != "expired");
 
     /// <summary>Units of this round not yet accepted, leased or promised to a drawn volunteer. Caller holds the lock.</summary>
     private int FreeSlots()
@@ -47,24 +60,29 @@ public sealed partial class CoordinatorEngine
     }
 
     /// <summary>
-    /// The draw's winners from shuffled entrants: established keys first, then keys on probation, which together get at most
-    /// <see cref="CoordinatorOptions.ProbationSlots"/> units of the round unless established volunteers cannot fill the rest.
+    /// The draw's winners from shuffled entrants, one unit each, as many as there are free slots: established keys first, then keys on
+    /// probation, which together (leased or reserved) get at most <see cref="CoordinatorOptions.ProbationSlots"/> units of the round unless
+    /// established volunteers cannot fill the rest. A key already at its cap or holding a live unit of the round is passed over.
     /// Caller holds the lock.
     /// </summary>
     private IReadOnlyList<string> PickParticipants(IReadOnlyList<string> shuffled)
     {
         int free = FreeSlots();
-        var established = shuffled.Where(id => !OnProbation(id)).ToList();
-        var probationary = shuffled.Where(OnProbation).ToList();
         var now = _time.GetUtcNow();
-        int probationInRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId).Distinct().Count(OnProbation);
+        int cap = KeyCap(now, out _);
+        var eligible = shuffled.Where(id => Held(id) < cap && !_leases.Values.Any(l => l.VolunteerId == id && l.Round == _round && l.State == "leased")).ToList();
+        var established = eligible.Where(id => !OnProbation(id)).ToList();
+        var probationary = eligible.Where(OnProbation).ToList();
+        var inRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId)
+            .Concat(_draw.ReservedKeys(_round)).Distinct(StringComparer.Ordinal).ToList();
+        int probationInRound = inRound.Count(OnProbation);
         int establishedActive = _lastSeen.Where(p => now - p.Value <= ActiveWindow).Count(p => !OnProbation(p.Key));
-        int establishedInRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId).Distinct().Count(id => !OnProbation(id));
+        int establishedInRound = inRound.Count(id => !OnProbation(id));
         // Slots the established volunteers who are around could not fill anyway stay open to probation, so a new crowd can start.
         int unfillable = Math.Max(0, _options.Quorum + _options.SpareLeases - Math.Max(establishedActive, establishedInRound));
         int probationAllowed = Math.Max(0, Math.Max(_options.ProbationSlots, unfillable) - probationInRound);
         var winners = established.Take(free).ToList();
-        winners.AddRange(probationary.Take(Math.Min(free - winners.Count, probationAllowed)));
+        winners.AddRange(probationary.Take(Math.Max(0, Math.Min(free - winners.Count, probationAllowed))));
         return winners;
     }
 

@@ -81,7 +81,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         // Who trains and which experts they hold must not be predictable to a volunteer (it could time its asks or pick its
         // keys to land in one expert group); simulations ask for reproducible runs instead.
         _rng = options.DeterministicPlanning ? new Random(unchecked((int)options.Seed)) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
-        _draw = new ParticipantDraw(time, options.ParticipantDrawWindow, _rng);
+        _draw = new ParticipantDraw(time, options.ParticipantDrawWindow, options.DeterministicPlanning ? _rng : null);
         _global = ModelInit.Initialize(Model, options.Seed);
         _groups = new TensorGroups(_global);
         _planner = new ShardPlanner(Model, Model.TrunkParameters, Model.ParametersPerExpert);
