@@ -161,7 +161,7 @@ internal static class RoundBenchmark
     {
         var identity = VolunteerIdentity.Create();
         var (nonce, _) = engine.IssueChallenge(identity.PublicKey);
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)memory, "cpu", "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, engine.RunId, nonce, (ulong)memory, "cpu", "");
         var (_, session) = engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
         return (identity, session);
     }

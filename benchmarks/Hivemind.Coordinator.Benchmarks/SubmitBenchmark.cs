@@ -188,12 +188,13 @@ internal static class SubmitBenchmark
     private static async Task<string> JoinAsync(CoordinatorClient client, VolunteerIdentity identity, long memory)
     {
         var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, (ulong)memory, "cpu", "");
+        byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, (ulong)memory, "cpu", "");
         var reply = await client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
             PublicKey = ByteString.CopyFrom(identity.PublicKey),
             Nonce = challenge.Nonce,
+            RunId = challenge.RunId,
             Signature = ByteString.CopyFrom(signature),
             DeclaredMemoryBytes = (ulong)memory,
             Device = "cpu",

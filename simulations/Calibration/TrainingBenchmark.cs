@@ -51,7 +51,7 @@ public static class TrainingBenchmark
             var model = engine.Model;
             long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(model.Experts);
             var (nonce, _) = engine.IssueChallenge(identity.PublicKey);
-            var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)memory, "cpu", "");
+            var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, engine.RunId, nonce, (ulong)memory, "cpu", "");
             var (_, session) = engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
             var unit = engine.RequestWork(session).Unit
                 ?? throw new InvalidOperationException($"the {preset} engine leased no unit to its only volunteer; check CoordinatorOptions");

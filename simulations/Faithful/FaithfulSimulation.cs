@@ -219,7 +219,7 @@ public sealed class FaithfulSimulation : IDisposable
         var device = PickDevice();
         var identity = VolunteerIdentity.Create();
         var (nonce, _) = _engine.IssueChallenge(identity.PublicKey);
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)_memory, device.Name, "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, _engine.RunId, nonce, (ulong)_memory, device.Name, "");
         var (_, session) = _engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)_memory, device.Name, "");
         double down = _config.DownloadMbps.Sample(_random);
         double up = _config.UploadMbps.Sample(_random);
@@ -436,7 +436,7 @@ public sealed class FaithfulSimulation : IDisposable
     /// <summary>A core work unit as the volunteer sees it.</summary>
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec);
+        unit.Codec) { RunId = unit.RunId };
 
     /// <inheritdoc />
     public void Dispose()

@@ -24,7 +24,7 @@ public sealed class JoinTests
                 var challenge = await attacker.Client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(junk.PublicKey) });
                 var e = await Assert.ThrowsAsync<RpcException>(async () => await attacker.Client.JoinAsync(new JoinRequest
                 {
-                    ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(junk.PublicKey), Nonce = challenge.Nonce,
+                    ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(junk.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
                     Signature = ByteString.CopyFrom(new byte[VolunteerIdentity.SignatureBytes]), DeclaredMemoryBytes = 2L << 30, Device = "cpu",
                 }));
                 Assert.Equal(RejectReason.BadSignature, Attacker.ReasonOf(e));
@@ -53,10 +53,10 @@ public sealed class JoinTests
             for (int i = 0; i < 10_001; i++) c.Engine.IssueChallenge(flooder.PublicKey); // the old book held 10,000
             for (int i = 0; i < 200; i++)
                 await attacker.Client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(flooder.PublicKey) });
-            var signature = JoinChallenge.Sign(honest, ProtocolVersion.Current, challenge.Nonce.Span, 2L << 30, "cpu", "");
+            var signature = JoinChallenge.Sign(honest, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, 2L << 30, "cpu", "");
             var join = await attacker.Client.JoinAsync(new JoinRequest
             {
-                ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(honest.PublicKey), Nonce = challenge.Nonce,
+                ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(honest.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
                 Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = 2L << 30, Device = "cpu",
             });
             Assert.Equal(VolunteerIds.FromPublicKey(honest.PublicKey), join.VolunteerId);

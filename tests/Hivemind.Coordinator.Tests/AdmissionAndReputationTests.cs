@@ -17,13 +17,13 @@ public sealed class AdmissionAndReputationTests
         using var h = new EngineHarness(o => o with { AdmissionToken = "let-me-in" });
         using var identity = VolunteerIdentity.Create();
         var (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, EngineHarness.VolunteerMemory, "cpu", "guess");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, EngineHarness.VolunteerMemory, "cpu", "guess");
         var e = Assert.Throws<ProtocolException>(() => h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, EngineHarness.VolunteerMemory, "cpu", "guess"));
         Assert.Equal(RejectReason.BadAdmissionToken, e.Reason);
         Assert.Empty(h.Engine.Store.Volunteers());
 
         (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
-        signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, EngineHarness.VolunteerMemory, "cpu", "let-me-in");
+        signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, EngineHarness.VolunteerMemory, "cpu", "let-me-in");
         h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, EngineHarness.VolunteerMemory, "cpu", "let-me-in");
         Assert.Single(h.Engine.Store.Volunteers());
     }
@@ -34,13 +34,13 @@ public sealed class AdmissionAndReputationTests
         using var h = new EngineHarness();
         using var identity = VolunteerIdentity.Create();
         var (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, EngineHarness.VolunteerMemory, "cpu", "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, EngineHarness.VolunteerMemory, "cpu", "");
         h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, EngineHarness.VolunteerMemory, "cpu", "");
         var replay = Assert.Throws<ProtocolException>(() => h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, EngineHarness.VolunteerMemory, "cpu", ""));
         Assert.Equal(RejectReason.BadChallenge, replay.Reason);
 
         (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
-        signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, EngineHarness.VolunteerMemory, "cpu", "");
+        signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, EngineHarness.VolunteerMemory, "cpu", "");
         h.Time.Advance(ChallengeBook.Lifetime + TimeSpan.FromSeconds(1));
         var late = Assert.Throws<ProtocolException>(() => h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, EngineHarness.VolunteerMemory, "cpu", ""));
         Assert.Equal(RejectReason.ExpiredChallenge, late.Reason);
@@ -66,7 +66,7 @@ public sealed class AdmissionAndReputationTests
         using var identity = VolunteerIdentity.Create();
         var (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
         const long Tiny = 64L << 20;
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, Tiny, "cpu", "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, Tiny, "cpu", "");
         var e = Assert.Throws<ProtocolException>(() => h.Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, Tiny, "cpu", ""));
         Assert.Equal(RejectReason.MalformedRequest, e.Reason);
         Assert.Contains("64 MiB", e.Message);

@@ -70,12 +70,13 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
                 ProtocolVersion = ProtocolVersion.Current,
                 PublicKey = ByteString.CopyFrom(identity.PublicKey),
             }, deadline: Deadline(), cancellationToken: ct);
-            byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, memory, "cpu", settings.AdmissionToken);
+            byte[] signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, memory, "cpu", settings.AdmissionToken);
             return await client.JoinAsync(new JoinRequest
             {
                 ProtocolVersion = ProtocolVersion.Current,
                 PublicKey = ByteString.CopyFrom(identity.PublicKey),
                 Nonce = challenge.Nonce,
+                RunId = challenge.RunId,
                 Signature = ByteString.CopyFrom(signature),
                 DeclaredMemoryBytes = memory,
                 Device = "cpu",
@@ -160,7 +161,7 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
         var envelope = new UpdateEnvelope(
             ProtocolVersion.Current, identity.PublicKey, unit.WorkUnitId, unit.Round, unit.ModelVersion,
             unit.Shard.Experts.Select(ProtoMapping.FromProto).ToList(), unit.Shard.IncludesTrunk, codec,
-            (ulong)payload.Length, SHA256.HashData(payload), tokens, ReportedLoss);
+            (ulong)payload.Length, SHA256.HashData(payload), tokens, ReportedLoss, unit.RunId.ToByteArray());
         return (EnvelopeSigner.Sign(identity, envelope), payload);
     }
 

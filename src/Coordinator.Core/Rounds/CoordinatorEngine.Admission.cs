@@ -20,12 +20,15 @@ public sealed partial class CoordinatorEngine
     /// <summary>
     /// Admits a volunteer that signed a fresh challenge; returns its id and a new session token (its previous session ends).
     /// Every check that needs no secret comes first; the join limit of <paramref name="source"/> is charged only once the admission
-    /// token and the signature verified, so junk joins cost nobody anything.
+    /// token and the signature verified, so junk joins cost nobody anything. The signature is always checked over this run's id;
+    /// <paramref name="runId"/> is the id the client says it signed (null from in-process callers), compared first for a clear <c>wrong-run</c>.
     /// </summary>
     public (string VolunteerId, string SessionToken) Join(uint protocolVersion, byte[] publicKey, byte[] nonce, byte[] signature, ulong memoryBytes, string device,
-        string admissionToken, string source = "", string clientName = "")
+        string admissionToken, string source = "", string clientName = "", byte[]? runId = null)
     {
         ProtocolVersion.Require(protocolVersion);
+        if (runId is not null && !runId.AsSpan().SequenceEqual(RunId))
+            throw Reject(RejectReason.WrongRun, $"the join names run {Protocol.Identity.RunId.Format(runId)}{(runId.Length == 0 ? " (empty)" : "")}; this coordinator's run is {Protocol.Identity.RunId.Format(RunId)}");
         if (publicKey.Length != VolunteerIdentity.PublicKeyBytes)
             throw Reject(RejectReason.MalformedRequest, $"public_key has {publicKey.Length} bytes; an Ed25519 key has {VolunteerIdentity.PublicKeyBytes}");
         var limits = ProtocolLimits.Default;
@@ -38,7 +41,7 @@ public sealed partial class CoordinatorEngine
             throw Reject(RejectReason.BadAdmissionToken, "the admission token does not match");
         if (_challenges.Check(nonce, publicKey) is { } why)
             throw Reject(why.Contains("expired", StringComparison.Ordinal) ? RejectReason.ExpiredChallenge : RejectReason.BadChallenge, why);
-        if (!JoinChallenge.Verify(signature, protocolVersion, publicKey, nonce, memoryBytes, device, admissionToken))
+        if (!JoinChallenge.Verify(signature, protocolVersion, RunId, publicKey, nonce, memoryBytes, device, admissionToken))
             throw Reject(RejectReason.BadSignature, "the join signature does not verify with the given public key");
         // Verified: from here on the join is charged to its source.
         if (!_joins.TryAcquire(source, out var retry))

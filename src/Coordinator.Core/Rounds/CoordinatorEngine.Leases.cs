@@ -18,7 +18,7 @@ public sealed partial class CoordinatorEngine
             ExpireOverdueLeases();
             if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
             var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
-            if (mine is not null) return WorkDecision.Work(_units.Build(mine));
+            if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
             var now = _time.GetUtcNow();
             _lastSeen[v.Id] = now;
             int cap = KeyCap(now, out int active);
@@ -29,12 +29,12 @@ public sealed partial class CoordinatorEngine
                 return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
             // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
             if (_draw.TryClaim(_round, v.Id))
-                return WorkDecision.Work(_units.Build(IssueLease(v, now)));
+                return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
             if (FreeSlots() <= 0)
                 return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
             if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
                 return WorkDecision.Wait(wait, $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
-            return WorkDecision.Work(_units.Build(IssueLease(v, now)));
+            return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
         }
     }
 
@@ -85,6 +85,9 @@ public sealed partial class CoordinatorEngine
         winners.AddRange(probationary.Take(Math.Max(0, Math.Min(free - winners.Count, probationAllowed))));
         return winners;
     }
+
+    /// <summary>The full unit of a lease, naming this run (the volunteer signs it into the envelope).</summary>
+    private WorkUnit BuildUnit(WorkUnitRecord lease) => _units.Build(lease) with { RunId = RunId };
 
     private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation;
 

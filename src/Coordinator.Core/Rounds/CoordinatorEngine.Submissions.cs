@@ -26,6 +26,8 @@ public sealed partial class CoordinatorEngine
         {
             var envelope = ParseEnvelope(envelopeBytes);
             ProtocolVersion.Require(envelope.ProtocolVersion);
+            if (!envelope.RunId.AsSpan().SequenceEqual(RunId))
+                throw Reject(RejectReason.WrongRun, $"the envelope is signed for run {Protocol.Identity.RunId.Format(envelope.RunId)}; this coordinator's run is {Protocol.Identity.RunId.Format(RunId)}");
             string volunteerId = VolunteerIds.FromPublicKey(envelope.VolunteerKey);
             var volunteer = _store.GetVolunteer(volunteerId) ?? throw Reject(RejectReason.UnknownVolunteer, $"volunteer {volunteerId} never joined");
             if (volunteer.Banned) throw Reject(RejectReason.Banned, $"volunteer {volunteerId[..12]}… is banned ({volunteer.BanReason})");

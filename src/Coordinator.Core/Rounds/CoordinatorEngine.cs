@@ -73,6 +73,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         Model.Validate();
         Directory.CreateDirectory(options.DataDirectory);
         _store = new CoordinatorStore(Path.Combine(options.DataDirectory, "coordinator.db"));
+        RunId = _store.RunId(Protocol.Identity.RunId.Draw);
         _checkpoints = new CheckpointStore(Path.Combine(options.DataDirectory, "checkpoints"));
         _challenges = new ChallengeBook(time);
         _joins = new SourceRateLimiter(time, options.JoinsPerMinute);
@@ -107,6 +108,12 @@ public sealed partial class CoordinatorEngine : IDisposable
     public event Action<UpdateDecision>? UpdateDecided;
 
     public ModelConfig Model { get; }
+
+    /// <summary>
+    /// This run's random id (16 bytes, kept in the store, so it survives restarts): signed into every join and update, so nothing
+    /// signed for another coordinator or an earlier run of this one is accepted here.
+    /// </summary>
+    public byte[] RunId { get; }
 
     public CoordinatorOptions Options => _options;
 

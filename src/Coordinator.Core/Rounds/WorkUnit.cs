@@ -15,7 +15,11 @@ public sealed record WorkUnit(
     DataSpec Data,
     LocalTrainingOptions Training,
     PayloadCodec Codec,
-    DateTimeOffset Deadline);
+    DateTimeOffset Deadline)
+{
+    /// <summary>The coordinator run the unit belongs to; the volunteer signs it into the update envelope.</summary>
+    public byte[] RunId { get; init; } = [];
+}
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>
 public sealed record WorkDecision(WorkUnit? Unit, TimeSpan RetryAfter, string Reason)

@@ -27,6 +27,7 @@ public sealed class CoordinatorStore : IDisposable
             round INTEGER PRIMARY KEY, version INTEGER NOT NULL, opened_at INTEGER NOT NULL, closed_at INTEGER,
             updates INTEGER NOT NULL DEFAULT 0, train_loss REAL, eval_loss REAL, checkpoint TEXT);
         CREATE TABLE IF NOT EXISTS rejections(reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS run(only INTEGER PRIMARY KEY CHECK (only = 0), run_id BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS evidence(
             seq INTEGER PRIMARY KEY AUTOINCREMENT, volunteer_id TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL,
             envelope BLOB, signature BLOB);
@@ -319,6 +320,20 @@ public sealed class CoordinatorStore : IDisposable
                     r.IsDBNull(5) ? null : r.GetDouble(5), r.IsDBNull(6) ? null : r.GetDouble(6), r.IsDBNull(7) ? null : r.GetString(7)));
             }
             return list;
+        }
+    }
+
+    // ---- run ---------------------------------------------------------------------------------
+
+    /// <summary>This store's run id: drawn by <paramref name="draw"/> and committed the first time, read back on every later open.</summary>
+    public byte[] RunId(Func<byte[]> draw)
+    {
+        lock (_gate)
+        {
+            if (Scalar("SELECT run_id FROM run WHERE only = 0") is byte[] existing) return existing;
+            byte[] fresh = draw();
+            Execute("INSERT INTO run(only, run_id) VALUES(0, $id)", ("$id", fresh));
+            return fresh;
         }
     }
 

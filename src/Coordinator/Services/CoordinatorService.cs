@@ -36,13 +36,13 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     {
         ProtocolVersion.Require(request.ProtocolVersion);
         var (nonce, expires) = _engine.IssueChallenge(request.PublicKey.ToByteArray());
-        return Task.FromResult(new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds() });
+        return Task.FromResult(new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds(), RunId = ByteString.CopyFrom(_engine.RunId) });
     }
 
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
     {
         var (id, token) = _engine.Join(request.ProtocolVersion, request.PublicKey.ToByteArray(), request.Nonce.ToByteArray(), request.Signature.ToByteArray(),
-            request.DeclaredMemoryBytes, request.Device, request.AdmissionToken, Source(context), request.ClientName);
+            request.DeclaredMemoryBytes, request.Device, request.AdmissionToken, Source(context), request.ClientName, request.RunId.ToByteArray());
         return Task.FromResult(new JoinReply
         {
             ProtocolVersion = ProtocolVersion.Current,
@@ -52,6 +52,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             MaxUpdateBytes = (ulong)_limits.MaxUpdateBytes,
             MaxDownloadBytes = (ulong)_limits.MaxDownloadBytes,
             MaxChunkBytes = (uint)_limits.MaxChunkBytes,
+            RunId = ByteString.CopyFrom(_engine.RunId),
         });
     }
 
@@ -189,6 +190,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         return new WireWorkUnit
         {
             WorkUnitId = unit.Id,
+            RunId = ByteString.CopyFrom(unit.RunId),
             Round = (ulong)unit.Round,
             ModelVersion = (ulong)unit.Version,
             Shard = shard,

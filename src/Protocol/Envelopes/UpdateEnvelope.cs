@@ -5,7 +5,7 @@ using MessagePack;
 namespace Hivemind.Protocol.Envelopes;
 
 /// <summary>What a volunteer signs about one update: who, for which work unit, round, version and shard, and the payload's length and hash.</summary>
-/// <remarks>Serialized by <see cref="EnvelopeSerializer"/> as a MessagePack array (keys 0..11), canonical so equal envelopes have equal bytes.</remarks>
+/// <remarks>Serialized by <see cref="EnvelopeSerializer"/> as a MessagePack array (keys 0..12), canonical so equal envelopes have equal bytes.</remarks>
 [MessagePackObject]
 public sealed class UpdateEnvelope
 {
@@ -25,12 +25,14 @@ public sealed class UpdateEnvelope
         ulong payloadLength,
         byte[] payloadSha256,
         ulong tokens,
-        double meanLoss)
+        double meanLoss,
+        byte[] runId)
     {
         ArgumentNullException.ThrowIfNull(volunteerKey);
         ArgumentNullException.ThrowIfNull(workUnitId);
         ArgumentNullException.ThrowIfNull(experts);
         ArgumentNullException.ThrowIfNull(payloadSha256);
+        ArgumentNullException.ThrowIfNull(runId);
         if (volunteerKey.Length != VolunteerIdentity.PublicKeyBytes)
             throw new ArgumentException($"the volunteer key has {volunteerKey.Length} bytes; an Ed25519 public key has {VolunteerIdentity.PublicKeyBytes}.", nameof(volunteerKey));
         if (workUnitId.Length == 0 || workUnitId.Length > ProtocolLimits.Default.MaxWorkUnitIdLength)
@@ -41,6 +43,8 @@ public sealed class UpdateEnvelope
             throw new ArgumentException($"codec {(byte)codec} is not one of {string.Join(", ", Enum.GetNames<PayloadCodec>())}.", nameof(codec));
         if (payloadSha256.Length != HashBytes)
             throw new ArgumentException($"the payload hash has {payloadSha256.Length} bytes; a SHA-256 has {HashBytes}.", nameof(payloadSha256));
+        if (runId.Length != Identity.RunId.Bytes)
+            throw new ArgumentException($"the run id has {runId.Length} bytes; it has {Identity.RunId.Bytes} (take it from JoinReply.run_id or WorkUnit.run_id).", nameof(runId));
 
         // Sorted so that the same shard always signs to the same bytes, whatever order the caller listed it in.
         var sorted = experts.ToArray();
@@ -63,6 +67,7 @@ public sealed class UpdateEnvelope
         PayloadSha256 = (byte[])payloadSha256.Clone();
         Tokens = tokens;
         MeanLoss = meanLoss;
+        RunId = (byte[])runId.Clone();
     }
 
     [Key(0)]
@@ -105,6 +110,10 @@ public sealed class UpdateEnvelope
     /// <summary>Mean training loss the volunteer reports; informational, and must be finite (a diverged run has nothing to submit).</summary>
     [Key(11)]
     public double MeanLoss { get; }
+
+    /// <summary>The coordinator run the update is for (16 bytes); any other run rejects it (<c>wrong-run</c>).</summary>
+    [Key(12)]
+    public byte[] RunId { get; }
 
     [IgnoreMember]
     public string VolunteerId => VolunteerIds.FromPublicKey(VolunteerKey);

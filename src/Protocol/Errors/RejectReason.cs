@@ -72,4 +72,6 @@ public enum RejectReason
     CoordinatorStorage,
     /// <summary>A trunk update that is exactly zero: no training happened.</summary>
     NoProgress,
+    /// <summary>The join or update was signed for another run (another coordinator, or this one's data directory before a reset).</summary>
+    WrongRun,
 }

@@ -16,7 +16,7 @@ public static class RejectReasons
         new(RejectReason.MalformedRequest, StatusCode.InvalidArgument, "malformed-request",
             "fill every required field as hivemind.proto describes; this is a client bug"),
         new(RejectReason.MalformedEnvelope, StatusCode.InvalidArgument, "malformed-envelope",
-            "build the envelope with the protocol library (canonical MessagePack, integer keys 0..11)"),
+            "build the envelope with the protocol library (canonical MessagePack, integer keys 0..12)"),
         new(RejectReason.MalformedPayload, StatusCode.InvalidArgument, "malformed-payload",
             "encode the update with TensorCodec of the same protocol version"),
         new(RejectReason.BadSignature, StatusCode.Unauthenticated, "bad-signature",
@@ -79,6 +79,8 @@ public static class RejectReasons
             "keep the trained update and resubmit it with backoff; the coordinator's storage failed (the operator is told)"),
         new(RejectReason.NoProgress, StatusCode.InvalidArgument, "no-progress",
             "train the unit before submitting; an all-zero update is never accepted"),
+        new(RejectReason.WrongRun, StatusCode.FailedPrecondition, "wrong-run",
+            "join this coordinator again (GetChallenge and JoinReply name its run_id) and sign joins and envelopes with that run_id"),
     ];
 
     private static readonly FrozenDictionary<RejectReason, RejectReasonInfo> ByReason = Table.ToFrozenDictionary(i => i.Reason);

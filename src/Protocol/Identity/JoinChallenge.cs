@@ -13,10 +13,13 @@ public static class JoinChallenge
     public const int NonceBytes = 32;
 
     /// <summary>
-    /// <c>Domain || u32be protocolVersion || publicKey || nonce || u64be declaredMemoryBytes || UTF-8 device || 0x00 || UTF-8 admissionToken</c>.
+    /// <c>Domain || u32be protocolVersion || runId (16) || publicKey || nonce || u64be declaredMemoryBytes || UTF-8 device || 0x00 || UTF-8 admissionToken</c>.
+    /// The run id makes a join signed for one coordinator (or one run of it) worthless at any other.
     /// </summary>
-    public static byte[] BuildMessage(uint protocolVersion, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
+    public static byte[] BuildMessage(uint protocolVersion, ReadOnlySpan<byte> runId, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
     {
+        if (runId.Length != RunId.Bytes)
+            throw new ArgumentException($"a run id has {RunId.Bytes} bytes, got {runId.Length}; take it from ChallengeReply.run_id.", nameof(runId));
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(admissionToken);
         if (publicKey.Length != VolunteerIdentity.PublicKeyBytes)
@@ -29,12 +32,14 @@ public static class JoinChallenge
 
         int deviceBytes = Encoding.UTF8.GetByteCount(device);
         int tokenBytes = Encoding.UTF8.GetByteCount(admissionToken);
-        var message = new byte[Domain.Length + 4 + publicKey.Length + nonce.Length + 8 + deviceBytes + 1 + tokenBytes];
+        var message = new byte[Domain.Length + 4 + RunId.Bytes + publicKey.Length + nonce.Length + 8 + deviceBytes + 1 + tokenBytes];
         var span = message.AsSpan();
         Domain.CopyTo(span);
         span = span[Domain.Length..];
         BinaryPrimitives.WriteUInt32BigEndian(span, protocolVersion);
         span = span[4..];
+        runId.CopyTo(span);
+        span = span[RunId.Bytes..];
         publicKey.CopyTo(span);
         span = span[publicKey.Length..];
         nonce.CopyTo(span);
@@ -47,15 +52,15 @@ public static class JoinChallenge
         return message;
     }
 
-    public static byte[] Sign(VolunteerIdentity identity, uint protocolVersion, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
+    public static byte[] Sign(VolunteerIdentity identity, uint protocolVersion, ReadOnlySpan<byte> runId, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        return identity.Sign(BuildMessage(protocolVersion, identity.PublicKey, nonce, declaredMemoryBytes, device, admissionToken));
+        return identity.Sign(BuildMessage(protocolVersion, runId, identity.PublicKey, nonce, declaredMemoryBytes, device, admissionToken));
     }
 
-    public static bool Verify(ReadOnlySpan<byte> signature, uint protocolVersion, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
+    public static bool Verify(ReadOnlySpan<byte> signature, uint protocolVersion, ReadOnlySpan<byte> runId, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> nonce, ulong declaredMemoryBytes, string device, string admissionToken)
     {
-        if (publicKey.Length != VolunteerIdentity.PublicKeyBytes || nonce.Length != NonceBytes || device.Contains('\0')) return false;
-        return VolunteerIdentity.Verify(publicKey, BuildMessage(protocolVersion, publicKey, nonce, declaredMemoryBytes, device, admissionToken), signature);
+        if (runId.Length != RunId.Bytes || publicKey.Length != VolunteerIdentity.PublicKeyBytes || nonce.Length != NonceBytes || device.Contains('\0')) return false;
+        return VolunteerIdentity.Verify(publicKey, BuildMessage(protocolVersion, runId, publicKey, nonce, declaredMemoryBytes, device, admissionToken), signature);
     }
 }

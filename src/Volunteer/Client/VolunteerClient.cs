@@ -124,7 +124,7 @@ public sealed class VolunteerClient
             ProtocolVersion = ProtocolVersion.Current,
             PublicKey = ByteString.CopyFrom(_identity.PublicKey),
         }, deadline: Deadline(), cancellationToken: ct);
-        byte[] signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.Nonce.Span, (ulong)_options.MemoryBytes, _options.Device, _options.AdmissionToken);
+        byte[] signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, (ulong)_options.MemoryBytes, _options.Device, _options.AdmissionToken);
         var reply = await _client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
@@ -135,6 +135,7 @@ public sealed class VolunteerClient
             Device = _options.Device,
             AdmissionToken = _options.AdmissionToken,
             ClientName = "hivemind-volunteer/1 (.NET)",
+            RunId = challenge.RunId,
         }, deadline: Deadline(), cancellationToken: ct);
         _session = reply.SessionToken;
         _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
@@ -346,7 +347,7 @@ public sealed class VolunteerClient
         {
             throw new InvalidDataException($"the work unit names codec {w.Codec}, which this volunteer does not know; upgrade the volunteer.");
         }
-        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec);
+        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec) { RunId = w.RunId.ToByteArray() };
     }
 
     private sealed class LastProgress

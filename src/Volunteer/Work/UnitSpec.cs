@@ -13,4 +13,8 @@ public sealed record UnitSpec(
     ShardSpec Shard,
     DataSpec Data,
     LocalTrainingOptions Training,
-    PayloadCodec Codec);
+    PayloadCodec Codec)
+{
+    /// <summary>The coordinator run the unit belongs to (16 bytes, from WorkUnit.run_id); signed into the update envelope.</summary>
+    public byte[] RunId { get; init; } = [];
+}

@@ -47,7 +47,7 @@ public static class WorkUnitRunner
         var envelope = new UpdateEnvelope(
             ProtocolVersion.Current, identity.PublicKey, unit.Id, (ulong)unit.Round, (ulong)unit.Version,
             unit.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, unit.Codec,
-            (ulong)payload.Length, SHA256.HashData(payload), (ulong)tokens, meanLoss);
+            (ulong)payload.Length, SHA256.HashData(payload), (ulong)tokens, meanLoss, unit.RunId);
         return new TrainedUpdate(EnvelopeSigner.Sign(identity, envelope), payload, meanLoss, tokens);
     }
 }

@@ -43,10 +43,10 @@ public sealed class Attacker : IAsyncDisposable
     {
         identity ??= NewIdentity();
         var challenge = await Client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, EngineHarness.VolunteerMemory, device, "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, device, "");
         var join = await Client.JoinAsync(new JoinRequest
         {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce,
+            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
             Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = device,
         });
         return new Key(identity, join.SessionToken, join.VolunteerId);
@@ -83,12 +83,13 @@ public sealed class Attacker : IAsyncDisposable
     }
 
     /// <summary>Re-signs a payload with any envelope fields the attacker chooses.</summary>
-    public static SignedEnvelope Sign(Key key, Protocol.V1.WorkUnit unit, byte[] payload, ulong? tokens = null, double meanLoss = 3.0, ulong? payloadLength = null)
+    public static SignedEnvelope Sign(Key key, Protocol.V1.WorkUnit unit, byte[] payload, ulong? tokens = null, double meanLoss = 3.0, ulong? payloadLength = null, byte[]? runId = null)
     {
         var spec = VolunteerClient.ToSpec(unit);
         var envelope = new UpdateEnvelope(ProtocolVersion.Current, key.Identity.PublicKey, unit.WorkUnitId, unit.Round, unit.ModelVersion,
             spec.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, spec.Codec,
-            payloadLength ?? (ulong)payload.Length, SHA256.HashData(payload), tokens ?? (ulong)(spec.Training.InnerSteps * spec.Training.BatchSize * spec.Training.SeqLen), meanLoss);
+            payloadLength ?? (ulong)payload.Length, SHA256.HashData(payload), tokens ?? (ulong)(spec.Training.InnerSteps * spec.Training.BatchSize * spec.Training.SeqLen), meanLoss,
+            runId ?? spec.RunId);
         return EnvelopeSigner.Sign(key.Identity, envelope);
     }
 

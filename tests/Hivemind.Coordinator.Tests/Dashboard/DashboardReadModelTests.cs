@@ -66,7 +66,7 @@ public sealed class DashboardReadModelTests
         var envelope = new UpdateEnvelope(
             ProtocolVersion.Current, v.Identity.PublicKey, spec.Id, (ulong)spec.Round, (ulong)spec.Version,
             spec.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, spec.Codec,
-            (ulong)honest.Payload.Length, SHA256.HashData(honest.Payload), claimed, honest.MeanLoss);
+            (ulong)honest.Payload.Length, SHA256.HashData(honest.Payload), claimed, honest.MeanLoss, spec.RunId);
         var inflated = new TrainedUpdate(EnvelopeSigner.Sign(v.Identity, envelope), honest.Payload, honest.MeanLoss, (long)claimed);
         Assert.Equal(RejectReason.WrongTokenCount, Assert.Throws<ProtocolException>(() => v.Submit(inflated)).Reason);
         v.Submit(honest);

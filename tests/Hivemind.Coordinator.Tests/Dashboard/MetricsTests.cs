@@ -96,7 +96,7 @@ public sealed class MetricsTests
     private static async Task<(string Session, TrainedUpdate Update)> LeaseAndTrainAsync(LoopbackCoordinator c, Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
     {
         var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
         var join = await client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce,

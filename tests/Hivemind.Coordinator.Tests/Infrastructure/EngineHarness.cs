@@ -76,14 +76,14 @@ public sealed class EngineHarness : IDisposable
         var identity = VolunteerIdentity.Create();
         _identities.Add(identity);
         var (nonce, _) = Engine.IssueChallenge(identity.PublicKey);
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)memory, "cpu", "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, Engine.RunId, nonce, (ulong)memory, "cpu", "");
         var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
         return new Volunteer(this, identity, id, session);
     }
 
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec);
+        unit.Codec) { RunId = unit.RunId };
 
     /// <summary>Writes a trained update's payload as the gRPC service would and builds the submission.</summary>
     public SubmittedUpdate Submission(TrainedUpdate update, string? sessionVolunteerId = null, byte[]? payloadOverride = null)

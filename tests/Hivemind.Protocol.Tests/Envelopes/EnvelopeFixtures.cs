@@ -20,5 +20,6 @@ internal static class EnvelopeFixtures
         payloadLength: 123_456_789,
         payloadSha256: SHA256.HashData("payload"u8),
         tokens: 65_536,
-        meanLoss: 2.25);
+        meanLoss: 2.25,
+        runId: [.. Enumerable.Range(0x40, RunId.Bytes).Select(i => (byte)i)]);
 }

@@ -36,6 +36,7 @@ public sealed class EnvelopeSerializerTests
         Assert.Equal(original.PayloadSha256, back.PayloadSha256);
         Assert.Equal(original.Tokens, back.Tokens);
         Assert.Equal(original.MeanLoss, back.MeanLoss);
+        Assert.Equal(original.RunId, back.RunId);
         Assert.Equal(identity.VolunteerId, back.VolunteerId);
     }
 

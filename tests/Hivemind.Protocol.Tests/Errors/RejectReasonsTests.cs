@@ -42,6 +42,7 @@ public sealed class RejectReasonsTests
         { RejectReason.TooSlow, StatusCode.DeadlineExceeded },
         { RejectReason.CoordinatorStorage, StatusCode.Unavailable },
         { RejectReason.NoProgress, StatusCode.InvalidArgument },
+        { RejectReason.WrongRun, StatusCode.FailedPrecondition },
     };
 
     [Theory]

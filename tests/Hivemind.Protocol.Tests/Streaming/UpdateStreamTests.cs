@@ -21,7 +21,7 @@ public sealed class UpdateStreamTests
     {
         byte[] payload = TensorCodec.Encode(TensorFixtures.Mixed(), PayloadCodec.Int8Block);
         var envelope = new UpdateEnvelope(ProtocolVersion.Current, identity.PublicKey, "r1-u1", 1, 1, [new ExpertKey(0, 3)], true,
-            PayloadCodec.Int8Block, (ulong)payload.Length, SHA256.HashData(payload), 4096, 3.5);
+            PayloadCodec.Int8Block, (ulong)payload.Length, SHA256.HashData(payload), 4096, 3.5, new byte[RunId.Bytes]);
         return (EnvelopeSigner.Sign(identity, envelope), payload);
     }
 
