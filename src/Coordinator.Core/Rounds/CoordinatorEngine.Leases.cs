@@ -70,11 +70,19 @@ public sealed partial class CoordinatorEngine
         int free = FreeSlots();
         var now = _time.GetUtcNow();
         int cap = KeyCap(now, out _);
-        var eligible = shuffled.Where(id => Held(id) < cap && !_leases.Values.Any(l => l.VolunteerId == id && l.Round == _round && l.State == "leased")).ToList();
+        // One pass over the leases (a draw can have a thousand entrants; a scan per entrant would hold the lock for long).
+        var held = new Dictionary<string, int>(StringComparer.Ordinal);
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var l in _leases.Values)
+        {
+            if (l.Round != _round || l.State == "expired") continue;
+            held[l.VolunteerId] = held.GetValueOrDefault(l.VolunteerId) + 1;
+            if (l.State == "leased") live.Add(l.VolunteerId);
+        }
+        var eligible = shuffled.Where(id => held.GetValueOrDefault(id) < cap && !live.Contains(id)).ToList();
         var established = eligible.Where(id => !OnProbation(id)).ToList();
         var probationary = eligible.Where(OnProbation).ToList();
-        var inRound = _leases.Values.Where(l => l.Round == _round && l.State != "expired").Select(l => l.VolunteerId)
-            .Concat(_draw.ReservedKeys(_round)).Distinct(StringComparer.Ordinal).ToList();
+        var inRound = held.Keys.Concat(_draw.ReservedKeys(_round)).Distinct(StringComparer.Ordinal).ToList();
         int probationInRound = inRound.Count(OnProbation);
         int establishedActive = _lastSeen.Where(p => now - p.Value <= ActiveWindow).Count(p => !OnProbation(p.Key));
         int establishedInRound = inRound.Count(id => !OnProbation(id));
