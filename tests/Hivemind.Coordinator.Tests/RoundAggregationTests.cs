@@ -27,12 +27,12 @@ public sealed class RoundAggregationTests
 
     private static RoundRules Rules(string rule = "median", int minHolders = 3) => new(rule, rule, Replication: 3, MinExpertHolders: minHolders);
 
-    private static RoundInput Update(string id, int unit, float trunk, float? expertA = null, float? expertB = null)
+    private static RoundInput Update(string id, int unit, float trunk, float? expertA = null, float? expertB = null, bool probation = false)
     {
         var payload = new ParameterSet([new NamedTensor(TrunkName, [2], [trunk, trunk])]);
         if (expertA is { } a) payload.Add(new NamedTensor(ExpertA, [1], [a]));
         if (expertB is { } b) payload.Add(new NamedTensor(ExpertB, [1], [b]));
-        return new RoundInput(id, Version: 0, unit, payload, Weight: 1024, Loss: 2.0 + unit, TrunkNorm: Math.Sqrt(2) * Math.Abs(trunk));
+        return new RoundInput(id, Version: 0, unit, payload, Weight: 1024, Loss: 2.0 + unit, TrunkNorm: Math.Sqrt(2) * Math.Abs(trunk), OnProbation: probation);
     }
 
     [Fact]
@@ -124,5 +124,32 @@ public sealed class RoundAggregationTests
         Assert.ThrowsAny<Exception>(() => RoundAggregation.Decide(new TensorGroups(current.Global), current, [bad], Rules("mean", minHolders: 1)));
         Assert.Equal([10f, 10f], current.Global[TrunkName].Values);
         Assert.Equal(0, current.Outer.Steps);
+    }
+
+    [Fact]
+    public void KeysOnProbationGetABoundedShareOfAnExpertGroupWithEstablishedHolders()
+    {
+        var current = State();
+        // Two established holders of expert A, three fresh keys that all hold it and push it far: one probation slot per group.
+        var updates = new[]
+        {
+            Update("a", 0, 1f, expertA: 1f),
+            Update("b", 1, 1f, expertA: 2f),
+            Update("p1", 2, 1f, expertA: 100f, probation: true),
+            Update("p2", 3, 1f, expertA: 100f, probation: true),
+            Update("p3", 4, 1f, expertA: 100f, probation: true),
+        };
+        var rules = Rules() with { ProbationSlots = 1 };
+        var decision = RoundAggregation.Decide(new TensorGroups(current.Global), current, updates, rules);
+
+        Assert.Equal([3f], decision.Next.Global[ExpertA].Values); // 5 − median(1, 2, 100): without the bound, median(1, 2, 100, 100, 100) = 100
+        Assert.Equal(2, Assert.Single(decision.Groups, g => g.Key == TensorGroups.ExpertKey(new ExpertId(0, 0))).ProbationLeftOut);
+        Assert.Equal(5, Assert.Single(decision.Groups, g => g.Key == TensorGroups.Trunk).Holders); // the trunk keeps every input
+
+        // A group held only by new keys (a new crowd, before anyone is established) keeps all of them.
+        var fresh = updates.Select(u => u with { OnProbation = true }).ToArray();
+        var bootstrap = RoundAggregation.Decide(new TensorGroups(current.Global), current, fresh, rules);
+        Assert.Equal([-95f], bootstrap.Next.Global[ExpertA].Values);
+        Assert.All(bootstrap.Groups, g => Assert.Equal(0, g.ProbationLeftOut));
     }
 }

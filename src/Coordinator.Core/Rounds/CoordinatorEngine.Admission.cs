@@ -65,9 +65,17 @@ public sealed partial class CoordinatorEngine
         }
         long now = NowMs();
         string cleanDevice = Sanitize(device, limits.MaxDeviceLength);
-        _store.UpsertVolunteer(new VolunteerRecord(id, publicKey, cleanDevice, memory, now));
         var (token, hash) = _sessions.Open(id);
-        _store.ReplaceSession(hash, id, now);
+        try
+        {
+            _store.Admit(new VolunteerRecord(id, publicKey, cleanDevice, memory, now), hash, now);
+        }
+        catch
+        {
+            // Not durable, so not admitted: the new session must not outlive the failed commit.
+            _sessions.Remove(id);
+            throw;
+        }
         Log?.Invoke($"volunteer {id[..12]} joined ({cleanDevice}, {memoryBytes >> 20} MiB{(clientName.Length > 0 ? ", " + Sanitize(clientName, limits.MaxClientNameLength) : "")})");
         return (id, token);
     }

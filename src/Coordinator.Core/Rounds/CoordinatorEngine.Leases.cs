@@ -32,8 +32,10 @@ public sealed partial class CoordinatorEngine
                 return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
             if (FreeSlots() <= 0)
                 return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
+            // Never ask a volunteer to stay silent longer than its session allows (3 heartbeat intervals): a short heartbeat interval
+            // with a longer draw window expired the sessions of volunteers that waited as told, and they rejoined in a storm.
             if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
-                return WorkDecision.Wait(wait, $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
+                return WorkDecision.Wait(wait < _options.HeartbeatInterval ? wait : _options.HeartbeatInterval, $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
             return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
         }
     }

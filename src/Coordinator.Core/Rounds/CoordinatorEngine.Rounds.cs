@@ -65,7 +65,8 @@ public sealed partial class CoordinatorEngine
         long round = _round;
         try
         {
-            var inputs = _accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm)).ToList();
+            var inputs = _accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
+                OnProbation(u.Record.VolunteerId))).ToList();
             var decision = RoundAggregation.Decide(_groups, new RoundModelState(_global, _outer, _aggregatorStates), inputs, RoundRules.From(_options));
             var aggregationTime = watch.Elapsed;
             var next = decision.Next;
@@ -84,6 +85,8 @@ public sealed partial class CoordinatorEngine
                             "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");
             if (skippedGroups.Count > 0)
                 Log?.Invoke($"round {round}: not updated (too few holders for a robust aggregate): {string.Join(", ", skippedGroups)}");
+            if (decision.Groups.Sum(g => g.ProbationLeftOut) is > 0 and var leftOut)
+                Log?.Invoke($"round {round}: {leftOut} expert inputs of keys on probation left out (beyond --probation-slots {_options.ProbationSlots} per expert group)");
             var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skippedGroups.Count, aggregationTime)
             {
                 PublishTime = publishTime,

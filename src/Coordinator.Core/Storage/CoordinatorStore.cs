@@ -61,14 +61,27 @@ public sealed class CoordinatorStore : IDisposable
 
     public void UpsertVolunteer(VolunteerRecord v)
     {
+        lock (_gate) Upsert(v);
+    }
+
+    /// <summary>Registers (or updates) a volunteer and replaces its session in one transaction: a join costs one durable commit, not two.</summary>
+    public void Admit(VolunteerRecord v, string tokenSha256, long atMs)
+    {
         lock (_gate)
         {
-            Execute("""
-                INSERT INTO volunteers(id, public_key, device, memory_bytes, joined_at) VALUES($id, $pk, $dev, $mem, $at)
-                ON CONFLICT(id) DO UPDATE SET device = $dev, memory_bytes = $mem;
-                """, ("$id", v.Id), ("$pk", v.PublicKey), ("$dev", v.Device), ("$mem", v.MemoryBytes), ("$at", v.JoinedAtMs));
+            InTransaction(() =>
+            {
+                Upsert(v);
+                SetSession(tokenSha256, v.Id, atMs);
+            });
         }
     }
+
+    private void Upsert(VolunteerRecord v) =>
+        Execute("""
+            INSERT INTO volunteers(id, public_key, device, memory_bytes, joined_at) VALUES($id, $pk, $dev, $mem, $at)
+            ON CONFLICT(id) DO UPDATE SET device = $dev, memory_bytes = $mem;
+            """, ("$id", v.Id), ("$pk", v.PublicKey), ("$dev", v.Device), ("$mem", v.MemoryBytes), ("$at", v.JoinedAtMs));
 
     public VolunteerRecord? GetVolunteer(string id)
     {
@@ -133,12 +146,14 @@ public sealed class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
-            InTransaction(() =>
-            {
-                Execute("DELETE FROM session_hashes WHERE volunteer_id = $v", ("$v", volunteerId));
-                Execute("INSERT INTO session_hashes(token_sha256, volunteer_id, created_at) VALUES($t, $v, $at)", ("$t", tokenSha256), ("$v", volunteerId), ("$at", atMs));
-            });
+            InTransaction(() => SetSession(tokenSha256, volunteerId, atMs));
         }
+    }
+
+    private void SetSession(string tokenSha256, string volunteerId, long atMs)
+    {
+        Execute("DELETE FROM session_hashes WHERE volunteer_id = $v", ("$v", volunteerId));
+        Execute("INSERT INTO session_hashes(token_sha256, volunteer_id, created_at) VALUES($t, $v, $at)", ("$t", tokenSha256), ("$v", volunteerId), ("$at", atMs));
     }
 
     /// <summary>Every stored session: (token hash, volunteer id).</summary>

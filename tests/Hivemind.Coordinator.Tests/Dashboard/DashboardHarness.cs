@@ -116,7 +116,7 @@ public sealed class DashboardHarness : IAsyncDisposable
     {
         var e = accepted.Envelope.Envelope;
         var other = new Hivemind.Protocol.Envelopes.UpdateEnvelope(e.ProtocolVersion, e.VolunteerKey, e.WorkUnitId, e.Round, e.ModelVersion,
-            e.Experts, e.IncludesTrunk, e.Codec, e.PayloadLength, e.PayloadSha256, e.Tokens, e.MeanLoss + 1);
+            e.Experts, e.IncludesTrunk, e.Codec, e.PayloadLength, e.PayloadSha256, e.Tokens, e.MeanLoss + 1, e.RunId);
         return accepted with { Envelope = Hivemind.Protocol.Envelopes.EnvelopeSigner.Sign(identity, other) };
     }
 }

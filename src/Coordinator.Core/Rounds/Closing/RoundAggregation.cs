@@ -35,11 +35,13 @@ public static class RoundAggregation
             string first = groups.NamesOf(key)[0];
             var holders = ordered.Where(u => trunk || u.Payload.Contains(first)).ToList();
             if (holders.Count == 0) continue;
+            int leftOut = 0;
+            if (!trunk) (holders, leftOut) = WithinProbationShare(holders, rules);
             if (!trunk && holders.Count < rules.Replication) underReplicated++;
             if (!trunk && holders.Count < rules.MinExpertHolders)
             {
                 // A robust rule over fewer inputs than it needs is no rule (the median of two is their mean): leave the group as it is.
-                results.Add(new GroupResult(key, holders.Count, $"{holders.Count} of {rules.MinExpertHolders} holders"));
+                results.Add(new GroupResult(key, holders.Count, $"{holders.Count} of {rules.MinExpertHolders} holders") { ProbationLeftOut = leftOut });
                 continue;
             }
             var inputs = holders.Select(u => (ReadOnlyMemory<float>)groups.Flatten(key, u.Payload)).ToList();
@@ -56,12 +58,12 @@ public static class RoundAggregation
             catch (AggregationConfigException e)
             {
                 // Too few holders for the rule's f: leave this group as it is rather than trust fewer inputs.
-                results.Add(new GroupResult(key, holders.Count, e.Message));
+                results.Add(new GroupResult(key, holders.Count, e.Message) { ProbationLeftOut = leftOut });
                 continue;
             }
             states[key] = pipeline.ExportState();
             foreach (var t in groups.Unflatten(key, outcome.Result)) delta.Add(t);
-            results.Add(new GroupResult(key, holders.Count, null));
+            results.Add(new GroupResult(key, holders.Count, null) { ProbationLeftOut = leftOut });
             var ratios = ReputationBook.DistanceRatios(inputs, outcome.Result);
             for (int i = 0; i < holders.Count; i++)
                 if (ratios[i] > ReputationBook.OutlierRatio) outliers.Add(holders[i].VolunteerId);
@@ -73,6 +75,23 @@ public static class RoundAggregation
 
         double trainLoss = updates.Count == 0 ? double.NaN : updates.Sum(u => u.Loss * u.Weight) / updates.Sum(u => u.Weight);
         return new RoundDecision(new RoundModelState(global, outer, states), results, ReputationDeltas(updates, outliers), trainLoss, underReplicated);
+    }
+
+    /// <summary>
+    /// An expert group with established holders takes at most <see cref="RoundRules.ProbationSlots"/> inputs from keys on probation, or as
+    /// many as its established holders leave short of <see cref="RoundRules.MinExpertHolders"/>; the first in unit order are kept. Fresh
+    /// keys that all land on one expert group therefore cannot outvote its established holders, whatever the round's draw did. A group
+    /// held only by new keys keeps them all (there is nobody to outvote, and fewer inputs would only lower the rule's breakdown point);
+    /// there the bound rests on admission control, as it does for a round of new keys.
+    /// </summary>
+    private static (List<RoundInput> Kept, int LeftOut) WithinProbationShare(List<RoundInput> holders, RoundRules rules)
+    {
+        int established = holders.Count(u => !u.OnProbation);
+        if (established == 0) return (holders, 0);
+        int allowed = Math.Max(rules.ProbationSlots, rules.MinExpertHolders - established);
+        int seen = 0;
+        var kept = holders.Where(u => !u.OnProbation || seen++ < allowed).ToList();
+        return (kept, holders.Count - kept.Count);
     }
 
     /// <summary>
