@@ -62,7 +62,7 @@ public sealed partial class CoordinatorEngine
         }
         long now = NowMs();
         string cleanDevice = Sanitize(device, limits.MaxDeviceLength);
-        _store.UpsertVolunteer(new VolunteerRecord(id, publicKey, cleanDevice, memory, now));
+        RecordJoin(new VolunteerRecord(id, publicKey, cleanDevice, memory, now));
         var (token, hash) = _sessions.Open(id);
         _store.ReplaceSession(hash, id, now);
         Log?.Invoke($"volunteer {id[..12]} joined ({cleanDevice}, {memoryBytes >> 20} MiB{(clientName.Length > 0 ? ", " + Sanitize(clientName, limits.MaxClientNameLength) : "")})");

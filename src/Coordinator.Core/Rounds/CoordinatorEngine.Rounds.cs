@@ -124,7 +124,7 @@ public sealed partial class CoordinatorEngine
                 bool useful = !outliers.Contains(id) && u.TrunkNorm >= ReputationBook.MinProgressFraction * medianTrunk;
                 reputations[id] = Math.Min(ReputationBook.MaxScore, _reputation.Score(id) + (useful ? ReputationBook.Reward : 0));
             }
-            _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, next, reputations);
+            RecordRound(round, next, trainLoss, checkpoint, delta, () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, next, reputations));
             // Committed: from here on nothing can fail half-way.
             _round = next;
             foreach (var (id, score) in reputations) _reputation.Load(id, score);
