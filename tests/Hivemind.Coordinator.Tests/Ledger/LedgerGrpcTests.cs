@@ -62,6 +62,16 @@ public sealed class LedgerGrpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_volunteer_client_checks_the_receipt_of_each_acknowledgement()
+    {
+        var (client, view) = _c.Volunteer(maxUnits: 1);
+        Assert.Equal(0, await client.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3)));
+        Assert.Single(view.Accepted);
+        Assert.Equal((1, 0), (client.ReceiptsVerified, client.ReceiptsFailed));
+        Assert.Empty(view.Errors);
+    }
+
+    [Fact]
     public async Task The_volunteer_refuses_a_receipt_that_does_not_prove_its_update()
     {
         var (session, update) = await LeaseAndTrainAsync();
