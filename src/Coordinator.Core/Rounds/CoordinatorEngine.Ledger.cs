@@ -61,12 +61,21 @@ public sealed partial class CoordinatorEngine
                 groups.Add((key, $"holders={holders} skipped"));
                 continue;
             }
-            double norm = Math.Sqrt(_groups.Flatten(key, delta).Sum(x => (double)x * x));
+            double sumOfSquares = 0;
+            foreach (var name in names) sumOfSquares += SumOfSquares(delta[name].Values);
+            double norm = Math.Sqrt(sumOfSquares);
             groups.Add((key, LedgerEntries.GroupSummary(holders, norm)));
         }
         byte[] model;
         using (var file = File.OpenRead(checkpoint)) model = SHA256.HashData(file);
         var entry = LedgerEntries.Round(round, next, ordered.Select(u => u.Record.WorkUnitId).ToList(), trainLoss, groups, model, NowMs());
         _ledger.Record(commit, entry);
+    }
+
+    private static double SumOfSquares(float[] values)
+    {
+        double sum = 0;
+        foreach (float x in values) sum += (double)x * x;
+        return sum;
     }
 }
