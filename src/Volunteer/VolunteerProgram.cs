@@ -58,7 +58,9 @@ public static class VolunteerProgram
                 CacheDirectory = parse.GetValue(cache)!,
                 MaxUnits = parse.GetValue(maxUnits),
                 Threads = parse.GetValue(threads),
-                CoordinatorKey = parse.GetValue(coordinatorKey) is { } pinned ? CheckCoordinatorKey(pinned) : null,
+                CoordinatorKey = parse.GetValue(coordinatorKey) is { } pinned
+                    ? Protocol.Ledger.TreeHead.ParseKey(pinned) ?? throw new UsageException($"--coordinator-key '{pinned}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').")
+                    : null,
             };
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
@@ -80,19 +82,6 @@ public static class VolunteerProgram
             return code;
         });
         return root;
-    }
-
-    private static byte[] CheckCoordinatorKey(string hex)
-    {
-        try
-        {
-            byte[] key = Convert.FromHexString(hex);
-            if (key.Length == VolunteerIdentity.PublicKeyBytes) return key;
-        }
-        catch (FormatException)
-        {
-        }
-        throw new UsageException($"--coordinator-key '{hex}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').");
     }
 
     private static string CheckAddress(string address)

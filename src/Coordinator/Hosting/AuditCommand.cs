@@ -39,7 +39,9 @@ public static class AuditCommand
             string? address = parse.GetValue(coordinator), file = parse.GetValue(ledger);
             if ((address is null) == (file is null))
                 throw new UsageException("give exactly one of --coordinator <address> (a live coordinator) and --ledger <file> (an export-ledger file).");
-            byte[]? pinned = parse.GetValue(key) is { } hex ? ParseKey(hex) : null;
+            byte[]? pinned = parse.GetValue(key) is { } hex
+                ? TreeHead.ParseKey(hex) ?? throw new UsageException($"--coordinator-key '{hex}' is not an Ed25519 public key; give its 64 hex digits (the coordinator logs them at start).")
+                : null;
             var old = parse.GetValue(oldHead) is { } o ? ReadHead(o, "--old-head") : null;
             var given = parse.GetValue(newHead) is { } n ? ReadHead(n, "--new-head") : null;
             var report = address is not null
@@ -164,19 +166,6 @@ public static class AuditCommand
         {
             throw new UsageException($"{flag}: {e.Message}", e);
         }
-    }
-
-    private static byte[] ParseKey(string hex)
-    {
-        try
-        {
-            byte[] key = Convert.FromHexString(hex);
-            if (key.Length == Protocol.Identity.VolunteerIdentity.PublicKeyBytes) return key;
-        }
-        catch (FormatException)
-        {
-        }
-        throw new UsageException($"--coordinator-key '{hex}' is not an Ed25519 public key; give its 64 hex digits (the coordinator logs them at start).");
     }
 
     private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;

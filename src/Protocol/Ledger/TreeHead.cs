@@ -20,6 +20,20 @@ public sealed record TreeHead(long TreeSize, byte[] RootHash, long TimestampUnix
     public bool VerifySignature(ReadOnlySpan<byte> publicKey) =>
         TreeSize >= 0 && RootHash.Length == MerkleHash.Size && VolunteerIdentity.Verify(publicKey, SigningMessage(TreeSize, RootHash, TimestampUnixMs), Signature);
 
+    /// <summary>A coordinator key written as 64 hex digits (as <c>serve</c> logs it), or null when <paramref name="hex"/> is not one.</summary>
+    public static byte[]? ParseKey(string hex)
+    {
+        try
+        {
+            byte[] key = Convert.FromHexString(hex);
+            return key.Length == VolunteerIdentity.PublicKeyBytes ? key : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     public static byte[] SigningMessage(long treeSize, ReadOnlySpan<byte> rootHash, long timestampUnixMs)
     {
         var message = new byte[Domain.Length + 16 + rootHash.Length];

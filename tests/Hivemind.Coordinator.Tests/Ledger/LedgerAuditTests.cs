@@ -103,6 +103,9 @@ public sealed class LedgerAuditTests
         var badKey = await CliRun.RunAsync("audit", "--ledger", "x.json", "--coordinator-key", "zz");
         Assert.Equal(2, badKey.ExitCode);
         Assert.Contains("--coordinator-key 'zz'", badKey.Error);
+        var volunteerKey = await CliRun.RunAsync("volunteer", "--coordinator-key", "abcd");
+        Assert.Equal(2, volunteerKey.ExitCode);
+        Assert.Contains("--coordinator-key 'abcd'", volunteerKey.Error);
         var missing = await CliRun.RunAsync("audit", "--ledger", Path.Combine(Path.GetTempPath(), "no-such-export.json"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("does not exist", missing.Error);
