@@ -40,9 +40,10 @@ public static class VolunteerProgram
         var maxUnits = Flags.Int("--max-units", "Stop after this many work units (0 = until Ctrl+C)", 0, min: 0);
         var threads = Flags.Int("--threads", "CPU threads libtorch may use for training", defaults.Threads, min: 1, max: MaxThreads);
         var name = Flags.Text("--name", "Label printed at the start of each progress line", "volunteer");
+        var coordinatorKey = new Option<string>("--coordinator-key") { Description = "The coordinator's ledger key (64 hex digits, logged at its start) to check every acknowledgement's ledger receipt against; learned at the first join without it" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, coordinatorKey,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -57,6 +58,9 @@ public static class VolunteerProgram
                 CacheDirectory = parse.GetValue(cache)!,
                 MaxUnits = parse.GetValue(maxUnits),
                 Threads = parse.GetValue(threads),
+                CoordinatorKey = parse.GetValue(coordinatorKey) is { } pinned
+                    ? Protocol.Ledger.TreeHead.ParseKey(pinned) ?? throw new UsageException($"--coordinator-key '{pinned}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').")
+                    : null,
             };
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
@@ -71,7 +75,7 @@ public static class VolunteerProgram
                 MaxReceiveMessageSize = MaxMessageBytes,
                 MaxSendMessageSize = MaxMessageBytes,
             });
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
+            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel));
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14

@@ -68,7 +68,7 @@ public sealed partial class CoordinatorEngine
         var (token, hash) = _sessions.Open(id);
         try
         {
-            _store.Admit(new VolunteerRecord(id, publicKey, cleanDevice, memory, now), hash, now);
+            RecordJoin(new VolunteerRecord(id, publicKey, cleanDevice, memory, now), hash, now);
         }
         catch
         {

@@ -109,7 +109,7 @@ public sealed partial class CoordinatorEngine
             $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
-        _store.AddWorkUnit(record);
+        RecordLease(record);
         _leases[record.Id] = record;
         return record;
     }

@@ -73,7 +73,8 @@ public sealed partial class CoordinatorEngine
             string checkpoint = _checkpoints.Save(round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
             var reputations = decision.ReputationDeltas.ToDictionary(d => d.Key, d => Math.Min(ReputationBook.MaxScore, _reputation.Score(d.Key) + d.Value), StringComparer.Ordinal);
             double trainLoss = decision.TrainLoss;
-            _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations);
+            RecordRound(round, round + 1, trainLoss, checkpoint, decision.Delta,
+                () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations));
             // Committed: from here on nothing can fail half-way.
             Commit(decision, reputations);
             var publishTime = watch.Elapsed; // the new version is durable and served from here on

@@ -237,7 +237,7 @@ public sealed partial class CoordinatorEngine
                 long seq;
                 try
                 {
-                    seq = _store.AcceptUpdate(record);
+                    seq = RecordAccept(record, envelope.PayloadSha256);
                 }
                 catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
                 {
@@ -299,7 +299,7 @@ public sealed partial class CoordinatorEngine
     /// <summary>Bans with evidence, frees the volunteer's leases for reissue and stops counting it as active. Caller holds the lock.</summary>
     private void BanLocked(string volunteerId, string reason, byte[] envelope, byte[] signature)
     {
-        _store.Ban(volunteerId, reason, NowMs(), envelope, signature);
+        RecordBan(volunteerId, reason, envelope, signature);
         Retire(volunteerId, "volunteer banned");
     }
 }

@@ -74,6 +74,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         Directory.CreateDirectory(options.DataDirectory);
         _store = new CoordinatorStore(Path.Combine(options.DataDirectory, "coordinator.db"));
         RunId = _store.RunId(Protocol.Identity.RunId.Draw);
+        _ledger = Hivemind.Coordinator.Ledger.DecisionLedger.Open(_store, options.DataDirectory, time);
         _checkpoints = new CheckpointStore(Path.Combine(options.DataDirectory, "checkpoints"));
         _challenges = new ChallengeBook(time);
         _joins = new SourceRateLimiter(time, options.JoinsPerMinute);
@@ -194,7 +195,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     /// <summary>Counts a rejection in the store and tells <see cref="UpdateDecided"/>'s listeners.</summary>
     private void RecordRejection(string? volunteerId, RejectReason reason)
     {
-        _store.CountRejection(RejectReasons.Token(reason));
+        RecordRejectionEntry(volunteerId, RejectReasons.Token(reason));
         UpdateDecided?.Invoke(UpdateDecision.Reject(volunteerId, reason));
     }
 
@@ -245,6 +246,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     public void Dispose()
     {
         _store.Dispose();
+        _ledger.Dispose();
         _signal.Dispose();
     }
 

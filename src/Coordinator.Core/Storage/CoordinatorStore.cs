@@ -7,7 +7,7 @@ namespace Hivemind.Coordinator.Storage;
 /// the accepted-update ledger, rounds, rejection counts and ban evidence. Every method that a reply
 /// acknowledges commits before it returns.
 /// </summary>
-public sealed class CoordinatorStore : IDisposable
+public sealed partial class CoordinatorStore : IDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS volunteers(
@@ -31,6 +31,7 @@ public sealed class CoordinatorStore : IDisposable
         CREATE TABLE IF NOT EXISTS evidence(
             seq INTEGER PRIMARY KEY AUTOINCREMENT, volunteer_id TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL,
             envelope BLOB, signature BLOB);
+        CREATE TABLE IF NOT EXISTS ledger(leaf_index INTEGER PRIMARY KEY, entry BLOB NOT NULL);
         """;
 
     private readonly SqliteConnection _db;
@@ -391,9 +392,15 @@ public sealed class CoordinatorStore : IDisposable
     private static WorkUnitRecord ReadWorkUnit(SqliteDataReader r) =>
         new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8));
 
-    // Microsoft.Data.Sqlite requires every command inside a transaction to name it, hence _tx.
+    // Microsoft.Data.Sqlite requires every command inside a transaction to name it, hence _tx. Re-entrant: a write that runs
+    // inside Atomically (a decision and its ledger entry) joins the outer transaction.
     private void InTransaction(Action body)
     {
+        if (_tx is not null)
+        {
+            body();
+            return;
+        }
         _tx = _db.BeginTransaction();
         try
         {

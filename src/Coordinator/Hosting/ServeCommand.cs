@@ -78,6 +78,7 @@ public static class ServeCommand
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("coordinator");
         foreach (var warning in warnings) log.LogWarning("{Warning}", warning);
         engine.Log += m => log.LogInformation("{Message}", m);
+        log.LogInformation("ledger: {Entries} entries, coordinator key {Key} (volunteers may pin it with --coordinator-key)", engine.Ledger.Size, Convert.ToHexString(engine.Ledger.PublicKey).ToLowerInvariant());
         engine.RoundClosed += s => log.LogInformation(
             "round {Round} closed: {Updates} updates, train loss {Train:0.000}, eval loss {Eval:0.000} (optimum {Opt:0.000}), aggregation {Agg:0} ms",
             s.Round, s.Updates, s.MeanTrainLoss, s.EvalLoss ?? double.NaN, engine.OptimalLoss, s.AggregationTime.TotalMilliseconds);

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
@@ -131,8 +132,19 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         }
     }
 
-    private static SubmitReply Accepted(long seq) =>
-        new() { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    /// <summary>The acknowledgement of an accepted update, with its ledger receipt (SubmitReply fields 30-33).</summary>
+    private SubmitReply Accepted(long seq)
+    {
+        var reply = new SubmitReply { ProtocolVersion = ProtocolVersion.Current, Accepted = true, UpdateId = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (_engine.Ledger.ReceiptForUpdate(seq) is { } receipt)
+        {
+            reply.LedgerLeafIndex = (ulong)receipt.LeafIndex;
+            reply.LedgerEntry = ByteString.CopyFrom(receipt.Entry);
+            reply.LedgerTreeHead = receipt.Head.ToWire();
+            reply.LedgerInclusionProof.AddRange(receipt.Proof.Select(ByteString.CopyFrom));
+        }
+        return reply;
+    }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {

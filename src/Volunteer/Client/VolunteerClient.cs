@@ -7,6 +7,7 @@ using Hivemind.Data;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
@@ -29,6 +30,8 @@ public sealed class VolunteerClient
     private readonly IVolunteerView _view;
     private readonly TimeProvider _time;
     private readonly Backoff _backoff = new();
+    private readonly Protocol.V1.Ledger.LedgerClient? _ledger;
+    private byte[]? _coordinatorKey;
 
     /// <summary>Deadline of every unary call: a coordinator that does not answer within it is treated as unreachable.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
@@ -36,9 +39,13 @@ public sealed class VolunteerClient
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private TrainedUpdate? _previous;
 
-    public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null)
+    /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
+    public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
+        Protocol.V1.Ledger.LedgerClient? ledger = null)
     {
         _client = client;
+        _ledger = ledger;
+        _coordinatorKey = options.CoordinatorKey;
         _identity = identity;
         _options = options;
         _view = view;
@@ -48,6 +55,12 @@ public sealed class VolunteerClient
     public int UnitsSubmitted { get; private set; }
 
     public int UnitsRejected { get; private set; }
+
+    /// <summary>Acknowledgements whose ledger receipt verified (issue 12).</summary>
+    public int ReceiptsVerified { get; private set; }
+
+    /// <summary>Acknowledgements whose ledger receipt was missing or did not verify; each is logged as an error.</summary>
+    public int ReceiptsFailed { get; private set; }
 
     /// <summary>Runs until cancelled, banned, or <see cref="VolunteerOptions.MaxUnits"/> units were submitted. Returns a process exit code.</summary>
     public async Task<int> RunAsync(CancellationToken ct)
@@ -140,6 +153,43 @@ public sealed class VolunteerClient
         _session = reply.SessionToken;
         _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
         _view.Joined(reply.VolunteerId);
+        await LearnCoordinatorKeyAsync(ct);
+    }
+
+    /// <summary>Trust on first use when no key is pinned: the key that signs the ledger's head at the first join.</summary>
+    private async Task LearnCoordinatorKeyAsync(CancellationToken ct)
+    {
+        if (_coordinatorKey is not null || _ledger is null) return;
+        try
+        {
+            var head = await _ledger.GetTreeHeadAsync(new TreeHeadRequest { ProtocolVersion = ProtocolVersion.Current }, deadline: Deadline(), cancellationToken: ct);
+            _coordinatorKey = head.PublicKey.ToByteArray();
+            _view.Info($"coordinator ledger key {Convert.ToHexString(_coordinatorKey).ToLowerInvariant()} (learned at join; pin it with --coordinator-key)");
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            _view.Info("this coordinator has no public ledger; acknowledgements cannot be checked against one");
+        }
+    }
+
+    /// <summary>Checks the acknowledgement's ledger receipt; a failure is logged loudly, never silently accepted.</summary>
+    private void CheckReceipt(SubmitReply reply, TrainedUpdate update)
+    {
+        if (_coordinatorKey is null && reply.LedgerTreeHead is { } first)
+        {
+            _coordinatorKey = first.PublicKey.ToByteArray();
+            _view.Info($"coordinator ledger key {Convert.ToHexString(_coordinatorKey).ToLowerInvariant()} (learned from the first receipt; pin it with --coordinator-key)");
+        }
+        string? problem = _coordinatorKey is null
+            ? "no coordinator key is known to check the receipt against (pin one with --coordinator-key)"
+            : LedgerReceiptCheck.Verify(reply, update.Envelope.Bytes, _coordinatorKey);
+        if (problem is null)
+        {
+            ReceiptsVerified++;
+            return;
+        }
+        ReceiptsFailed++;
+        _view.Error($"LEDGER RECEIPT FAILED for update {reply.UpdateId}: {problem}. The coordinator acknowledged the update but does not prove it logged it; keep this output and report it.");
     }
 
     private async Task WorkOnceAsync(CancellationToken ct)
@@ -267,6 +317,7 @@ public sealed class VolunteerClient
         var reply = await call.ResponseAsync;
         _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
         _view.Submitted(reply.UpdateId, update.MeanLoss);
+        CheckReceipt(reply, update);
     }
 
     /// <summary>Deadline of one upload attempt (streams are bounded in time too).</summary>

@@ -26,6 +26,9 @@ public sealed record VolunteerOptions
     /// <summary>Stop after this many units (0 = until stopped).</summary>
     public int MaxUnits { get; init; }
 
+    /// <summary>The coordinator's Ed25519 ledger key (32 bytes), pinned; null learns it at the first join (trust on first use).</summary>
+    public byte[]? CoordinatorKey { get; init; }
+
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
 }

@@ -9,7 +9,7 @@ namespace Hivemind.Coordinator.Tests.Cli;
 /// <summary>Every option of every command says what it does in <c>--help</c>.</summary>
 public sealed class HelpTests
 {
-    public static TheoryData<string> Commands => new() { "serve", "demo", "volunteer" };
+    public static TheoryData<string> Commands => new() { "serve", "demo", "volunteer", "audit", "export-ledger" };
 
     [Fact]
     public void EveryCoordinatorSettingHasADescription()
@@ -51,6 +51,8 @@ public sealed class HelpTests
         {
             "serve" => ServeCommand.Create(console),
             "demo" => DemoCommand.Create(console),
+            "audit" => AuditCommand.Create(console),
+            "export-ledger" => AuditCommand.CreateExport(console),
             _ => VolunteerProgram.CreateCommand(),
         };
     }

@@ -26,6 +26,6 @@ public static class TestVolunteer
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
         };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view), view);
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel)), view);
     }
 }

@@ -74,7 +74,7 @@ public static class RoundAggregation
         if (delta.Count > 0) outer.Step(global, delta);
 
         double trainLoss = updates.Count == 0 ? double.NaN : updates.Sum(u => u.Loss * u.Weight) / updates.Sum(u => u.Weight);
-        return new RoundDecision(new RoundModelState(global, outer, states), results, ReputationDeltas(updates, outliers), trainLoss, underReplicated);
+        return new RoundDecision(new RoundModelState(global, outer, states), delta, results, ReputationDeltas(updates, outliers), trainLoss, underReplicated);
     }
 
     /// <summary>

@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Ledger;
+using Hivemind.Coordinator.Storage;
+using Hivemind.Protocol.Ledger;
+using Hivemind.Protocol.Tensors;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>
+/// The public ledger (issue 12): each decision's store write and its <see cref="LedgerEntry"/> commit in one transaction. The other
+/// seams call one of these helpers where they decide, instead of writing the store directly.
+/// </summary>
+public sealed partial class CoordinatorEngine
+{
+    private readonly DecisionLedger _ledger;
+
+    /// <summary>The decision log: signed tree heads, receipts, proofs and entries for the Ledger service and audits.</summary>
+    public DecisionLedger Ledger => _ledger;
+
+    /// <summary>
+    /// Records a decision taken outside the engine's own seams (e.g. a spot check's result, <see cref="LedgerEntries.SpotCheck"/>):
+    /// <paramref name="write"/> (its store writes, if any) and the entry commit together.
+    /// </summary>
+    public void RecordDecision(LedgerEntry entry, Action? write = null) => _ledger.Record(write ?? (() => { }), entry);
+
+    private void RecordJoin(VolunteerRecord v, string tokenSha256, long atMs) => _ledger.Record(() => _store.Admit(v, tokenSha256, atMs), LedgerEntries.Join(v, atMs));
+
+    private void RecordLease(WorkUnitRecord w) => _ledger.Record(() => _store.AddWorkUnit(w), LedgerEntries.Lease(w));
+
+    private long RecordAccept(UpdateRecord u, byte[] payloadSha256) =>
+        _ledger.Record(() => _store.AcceptUpdate(u), seq => LedgerEntries.Accept(u, seq, payloadSha256));
+
+    /// <summary>Counts the rejection; one attributed to an authenticated volunteer is also a ledger entry.</summary>
+    private void RecordRejectionEntry(string? volunteerId, string reasonToken)
+    {
+        if (volunteerId is null) _store.CountRejection(reasonToken);
+        else _ledger.Record(() => _store.CountRejection(reasonToken), LedgerEntries.Reject(volunteerId, reasonToken, NowMs()));
+    }
+
+    private void RecordBan(string volunteerId, string reason, byte[]? envelope, byte[]? signature)
+    {
+        long now = NowMs();
+        _ledger.Record(() => _store.Ban(volunteerId, reason, now, envelope, signature), LedgerEntries.Ban(volunteerId, reason, envelope, now));
+    }
+
+    /// <summary>
+    /// Commits a round close (<paramref name="commit"/>, the store's write) with its entry: the updates aggregated, a summary per tensor
+    /// group of <paramref name="delta"/> and the SHA-256 of the new checkpoint. Caller holds the lock.
+    /// </summary>
+    private void RecordRound(long round, long next, double trainLoss, string checkpoint, ParameterSet delta, Action commit)
+    {
+        var ordered = _accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
+        var groups = new List<(string, string)>();
+        foreach (var key in _groups.Keys)
+        {
+            var names = _groups.NamesOf(key);
+            int holders = ordered.Count(u => key == TensorGroups.Trunk || u.Payload.Contains(names[0]));
+            if (holders == 0) continue;
+            if (!names.All(delta.Contains))
+            {
+                groups.Add((key, $"holders={holders} skipped"));
+                continue;
+            }
+            double sumOfSquares = 0;
+            foreach (var name in names) sumOfSquares += SumOfSquares(delta[name].Values);
+            double norm = Math.Sqrt(sumOfSquares);
+            groups.Add((key, LedgerEntries.GroupSummary(holders, norm)));
+        }
+        byte[] model;
+        using (var file = File.OpenRead(checkpoint)) model = SHA256.HashData(file);
+        var entry = LedgerEntries.Round(round, next, ordered.Select(u => u.Record.WorkUnitId).ToList(), trainLoss, groups, model, NowMs());
+        _ledger.Record(commit, entry);
+    }
+
+    private static double SumOfSquares(float[] values)
+    {
+        double sum = 0;
+        foreach (float x in values) sum += (double)x * x;
+        return sum;
+    }
+}
