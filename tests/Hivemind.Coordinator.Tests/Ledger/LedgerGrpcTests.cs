@@ -118,7 +118,7 @@ public sealed class LedgerGrpcTests : IAsyncLifetime
     private async Task<(string Session, TrainedUpdate Update)> LeaseAndTrainAsync()
     {
         var challenge = await _client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(_identity.PublicKey) });
-        var signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
+        var signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
         var join = await _client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(_identity.PublicKey), Nonce = challenge.Nonce,
