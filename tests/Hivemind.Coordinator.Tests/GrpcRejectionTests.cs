@@ -88,7 +88,7 @@ public sealed class GrpcRejectionTests : IAsyncLifetime
         var signature = JoinChallenge.Sign(_identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
         var join = await _client.JoinAsync(new JoinRequest
         {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(_identity.PublicKey), Nonce = challenge.Nonce,
+            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(_identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
             Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
         });
         var work = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });

@@ -99,7 +99,7 @@ public sealed class MetricsTests
         var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
         var join = await client.JoinAsync(new JoinRequest
         {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce,
+            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
             Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
         });
         var work = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });
