@@ -19,6 +19,7 @@ public static class CoordinatorCli
         {
             ServeCommand.Create(console, logging),
             DemoCommand.Create(console),
+            SpotChecks.CalibrateChecksCommand.Create(console),
         };
         return CommandLineRunner.RunAsync(root, args, console, ct);
     }
