@@ -157,7 +157,7 @@ public sealed record CoordinatorOptions
     public double SpotCheckProbability { get; init; } = 0.05;
 
     /// <summary>The same chance for a key on probation (new keys are checked more often until they have passed <see cref="SpotCheckProbationPasses"/> checks).</summary>
-    public double SpotCheckProbationProbability { get; init; } = 0.5;
+    public double SpotCheckProbationProbability { get; init; } = 0.25;
 
     /// <summary>Passed spot checks a key needs, besides <see cref="ProbationReputation"/>, to leave probation (when spot checks are on).</summary>
     public int SpotCheckProbationPasses { get; init; } = 2;
@@ -171,8 +171,6 @@ public sealed record CoordinatorOptions
     /// <summary>A recomputation fails when any tensor group's cosine with the claim is below this (calibrated in docs/verification.md).</summary>
     public double SpotCheckMinCosine { get; init; } = 0.9999;
 
-    /// <summary>Where recomputations run: coordinator (its own trainer) or volunteer (leased blind, as an ordinary unit, to another established key).</summary>
-    public string SpotCheckMode { get; init; } = "coordinator";
 
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
@@ -211,6 +209,5 @@ public sealed record CoordinatorOptions
         Require(SpotCheckQueueCapacity >= 1, $"spot-check-queue-capacity {SpotCheckQueueCapacity} must be at least 1.");
         Require(SpotCheckMaxRelativeL2 > 0 && SpotCheckMinCosine is >= -1 and <= 1,
             $"spot-check-max-relative-l2 {SpotCheckMaxRelativeL2} must be positive and spot-check-min-cosine {SpotCheckMinCosine} between -1 and 1.");
-        Require(SpotCheckMode is "coordinator" or "volunteer", $"spot-check-mode '{SpotCheckMode}' is not one of coordinator, volunteer.");
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class CoordinatorEngine
         return winners;
     }
 
-    private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation;
+    private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation || !PassedEnoughSpotChecks(volunteerId);
 
     private WorkUnitRecord IssueLease(Storage.VolunteerRecord v, DateTimeOffset now)
     {

@@ -7,7 +7,7 @@ namespace Hivemind.Coordinator.Storage;
 /// the accepted-update ledger, rounds, rejection counts and ban evidence. Every method that a reply
 /// acknowledges commits before it returns.
 /// </summary>
-public sealed class CoordinatorStore : IDisposable
+public sealed partial class CoordinatorStore : IDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS volunteers(
@@ -47,6 +47,7 @@ public sealed class CoordinatorStore : IDisposable
             // FULL: a commit is on disk before the call returns, so an acknowledged update survives SIGKILL and power loss.
             Execute("PRAGMA synchronous=FULL;");
             Execute(Schema);
+            Execute(SpotCheckSchema);
         }
         catch (SqliteException e)
         {

@@ -5,7 +5,7 @@ using Hivemind.Volunteer.CommandLine;
 
 namespace Hivemind.Coordinator.Hosting;
 
-/// <summary>The coordinator executable's commands (<c>serve</c>, <c>demo</c>, and <c>volunteer</c> for the demo's child processes), runnable in-process.</summary>
+/// <summary>The coordinator executable's commands (<c>serve</c>, <c>demo</c>, <c>verify-evidence</c>, <c>calibrate-checks</c>, and <c>volunteer</c> for the demo's child processes), runnable in-process.</summary>
 public static class CoordinatorCli
 {
     /// <summary>First argument that makes this executable act as a volunteer (the demo and tests start volunteers this way).</summary>
@@ -19,6 +19,7 @@ public static class CoordinatorCli
         {
             ServeCommand.Create(console, logging),
             DemoCommand.Create(console),
+            SpotChecks.VerifyEvidenceCommand.Create(console),
             SpotChecks.CalibrateChecksCommand.Create(console),
         };
         return CommandLineRunner.RunAsync(root, args, console, ct);
