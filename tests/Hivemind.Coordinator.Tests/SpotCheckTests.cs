@@ -56,7 +56,7 @@ public sealed class SpotCheckTests : IDisposable
         var honest = h.Join();
         var cheater = h.Join();
         honest.Work();
-        cheater.Work(); // sign-flip and label-flip pass every check the submit path makes: only the recomputation sees them
+        cheater.Work(cheat); // sign-flip and label-flip pass every check the submit path makes: only the recomputation sees them
         await waiter.WaitForCountAsync(2, CheckTimeout);
 
         var failed = Assert.Single(waiter.Outcomes, o => o.Verdict == SpotCheckVerdict.Failed);

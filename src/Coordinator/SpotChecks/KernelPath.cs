@@ -13,6 +13,8 @@ public sealed record KernelPath(string Name, string AtenCapability, bool DotnetA
         ["DOTNET_EnableAVX512F"] = DotnetAvx512 ? "1" : "0",
         // Matrix products go through MKL, which picks its own kernels: hold it to the same instruction family.
         ["MKL_ENABLE_INSTRUCTIONS"] = AtenCapability switch { "default" => "SSE4_2", "avx2" => "AVX2", _ => "AVX512" },
+        // Idle OpenMP threads sleep instead of spinning: no effect on results, but two spinning threads on a busy machine run 100× slower.
+        ["OMP_WAIT_POLICY"] = "PASSIVE",
     };
 
     /// <summary>Every path this CPU can run: scalar, AVX2 and (when present) AVX-512 kernels at 1 and 2 threads, and AVX-512 kernels with .NET held to 256-bit vectors.</summary>
