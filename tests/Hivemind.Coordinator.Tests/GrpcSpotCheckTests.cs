@@ -25,7 +25,7 @@ public sealed class GrpcSpotCheckTests
         var waiter = new SpotCheckWaiter(c.Engine);
         var (honest1, _) = c.Volunteer(maxUnits: 2, name: "honest1");
         var (honest2, _) = c.Volunteer(maxUnits: 2, name: "honest2");
-        var (cheater, _) = c.Volunteer(Behavior.SignFlip, maxUnits: 3, name: "cheater");
+        var (cheater, _) = c.Volunteer(Behavior.SignFlip, name: "cheater"); // works until it is banned
         using var stop = new CancellationTokenSource();
         var runs = new[] { honest1, honest2, cheater }.Select(v => Task.Run(() => v.RunAsync(stop.Token))).ToList();
         try
