@@ -18,7 +18,10 @@ public sealed partial class CoordinatorEngine
     private readonly Dictionary<string, int> _spotCheckPasses = new(StringComparer.Ordinal);
     private SpotCheckQueue? _spotCheckQueue;
 
-    /// <summary>Raised (outside the lock) after every spot-check outcome is durable: passed, failed, skipped or not computable.</summary>
+    /// <summary>
+    /// Raised on the check worker (outside the lock) once a check that ran is durable: passed, failed or not computable. A check
+    /// skipped because the queue was full is decided under the submit path's lock and only recorded in the store.
+    /// </summary>
     public event Action<SpotCheckOutcome>? SpotCheckDecided;
 
     /// <summary>Spot checks queued or running.</summary>
