@@ -5,7 +5,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" 
 {
     Console.WriteLine("""
         usage: Hivemind.Coordinator.Benchmarks submit [--reps 5] [--warmup 4] [--experts-per-layer 4] [--codec fp16] [--chunk-bytes 1048576] [--dir /tmp/...] [--keep]
-               Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--spot-check-probability 0] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks load   [--volunteers 1000] [--seconds 180] [--ramp-seconds 20] [--quorum 50] [--work-ms 3000] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks dashboard [--volunteers 1000] [--rounds 10000] [--requests 500] [--warmup 50] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,

@@ -27,16 +27,18 @@ internal static class RoundBenchmark
         TorchRuntime.EnsureLoaded();
         int reps = args.Get("--reps", 3);
         int updates = args.Get("--updates", 4);
+        // Issue 12's overhead check: the same rounds with spot checks drawn at this probability (0 = off).
+        double spotChecks = double.Parse(args.Get("--spot-check-probability", "0"), System.Globalization.CultureInfo.InvariantCulture);
         var configs = new (string Rule, int Eval)[] { ("mean", 4), ("mean", 0), ("trimmed-mean(f=1)", 4), ("trimmed-mean(f=1)", 0) };
         var rows = new List<string>();
         foreach (var (rule, eval) in configs)
         {
-            var (tick, aggregation, evaluation, gc, values, publish) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps);
+            var (tick, aggregation, evaluation, gc, values, publish) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps, spotChecks);
             rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | {Ms(gc.Median)} | {Ratio(tick.Median / aggregation.Median)} | {Ms(publish.Median)} | **{Ratio(publish.Median / aggregation.Median)}** | {Ratio(publish.Best / aggregation.Best)} |");
             Console.WriteLine($"  {rule}, eval {eval}: {updates} updates of {values:N0} values; tick {Ms(tick.Median)} ms, aggregation {Ms(aggregation.Median)} ms");
         }
         Console.WriteLine();
-        Console.WriteLine($"## round: 'small', {updates} updates (every expert in every update), {reps} closed rounds per row (+1 warm-up), {Machine.Load()}");
+        Console.WriteLine($"## round: 'small', {updates} updates (every expert in every update), {reps} closed rounds per row (+1 warm-up), spot-check probability {spotChecks}, {Machine.Load()}");
         Console.WriteLine();
         Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | eval alone ms (EvaluateCurrent, separately) | GC pause inside Tick ms | Tick / aggregation (median) | publish ms: last update in -> new version durable and served (median) | **publish / aggregation (median)** | publish / aggregation (best) |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -52,7 +54,7 @@ internal static class RoundBenchmark
         return 0;
     }
 
-    private static (Samples Tick, Samples Aggregation, Samples Eval, Samples Gc, long Values, Samples Publish) Measure(string dir, string rule, int evalBatches, int updates, int reps)
+    private static (Samples Tick, Samples Aggregation, Samples Eval, Samples Gc, long Values, Samples Publish) Measure(string dir, string rule, int evalBatches, int updates, int reps, double spotChecks)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
         var options = new CoordinatorOptions
@@ -68,6 +70,12 @@ internal static class RoundBenchmark
             Codec = "fp16",
             ParticipantDrawWindow = TimeSpan.Zero, // volunteers lease in-process, one after the other
             MinExpertHolders = 1, // the benchmark measures aggregation of every group, whatever the rule
+            SpotCheckProbability = spotChecks,
+            SpotCheckProbationProbability = spotChecks,
+            // The benchmark's updates are random, not trained: its checks must pass to keep its volunteers, and a recomputation
+            // costs the same whatever its verdict.
+            SpotCheckMaxRelativeL2 = double.MaxValue,
+            SpotCheckMinCosine = -1,
         };
         var model = ModelConfig.Preset(options.Preset);
         long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(model.Experts);

@@ -151,6 +151,30 @@ public sealed record CoordinatorOptions
     /// <summary>Work units leased beyond the quorum, so that one straggler does not hold up the round (0 makes runs reproducible).</summary>
     public int SpareLeases { get; init; } = 1;
 
+    // ---- Spot checks (issue 12, verified work): a secret random sample of accepted updates is re-run and compared ----
+
+    /// <summary>
+    /// Chance that an accepted update of an established key is recomputed and compared. 0 (with <see cref="SpotCheckProbationProbability"/> 0)
+    /// turns spot checks off, the default until the test harnesses and benchmarks that submit crafted updates pin it; recommended: 0.05.
+    /// </summary>
+    public double SpotCheckProbability { get; init; }
+
+    /// <summary>The same chance for a key on probation (new keys are checked more often until they have passed <see cref="SpotCheckProbationPasses"/> checks); recommended: 0.25.</summary>
+    public double SpotCheckProbationProbability { get; init; }
+
+    /// <summary>Passed spot checks a key needs, besides <see cref="ProbationReputation"/>, to leave probation (when spot checks are on).</summary>
+    public int SpotCheckProbationPasses { get; init; } = 2;
+
+    /// <summary>Checks waiting to run at once; a check drawn while the queue is full is skipped (recorded, logged), never blocking a submission.</summary>
+    public int SpotCheckQueueCapacity { get; init; } = 16;
+
+    /// <summary>A recomputation fails when any tensor group's relative L2 distance exceeds this (calibrated in docs/verification.md).</summary>
+    public double SpotCheckMaxRelativeL2 { get; init; } = 1e-3;
+
+    /// <summary>A recomputation fails when any tensor group's cosine with the claim is below this (calibrated in docs/verification.md).</summary>
+    public double SpotCheckMinCosine { get; init; } = 0.9999;
+
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {
@@ -182,5 +206,11 @@ public sealed record CoordinatorOptions
         Require(MaxExpertsPerKey >= 0, $"max-experts-per-key {MaxExpertsPerKey} must not be negative (0 = no cap).");
         Require(SubmitIdleTimeout > TimeSpan.Zero && SubmitMinimumBytesPerSecond >= 0, "submit-idle-timeout must be positive and submit-minimum-bytes-per-second not negative.");
         Require(MaxReceivingBytes >= 1 << 20, $"max-receiving-bytes {MaxReceivingBytes} must be at least 1 MiB.");
+        Require(SpotCheckProbability is >= 0 and <= 1 && SpotCheckProbationProbability is >= 0 and <= 1,
+            $"spot-check-probability {SpotCheckProbability} and spot-check-probation-probability {SpotCheckProbationProbability} must be between 0 and 1.");
+        Require(SpotCheckProbationPasses >= 0, $"spot-check-probation-passes {SpotCheckProbationPasses} must not be negative.");
+        Require(SpotCheckQueueCapacity >= 1, $"spot-check-queue-capacity {SpotCheckQueueCapacity} must be at least 1.");
+        Require(SpotCheckMaxRelativeL2 > 0 && SpotCheckMinCosine is >= -1 and <= 1,
+            $"spot-check-max-relative-l2 {SpotCheckMaxRelativeL2} must be positive and spot-check-min-cosine {SpotCheckMinCosine} between -1 and 1.");
     }
 }

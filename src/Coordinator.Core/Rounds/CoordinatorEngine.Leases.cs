@@ -99,7 +99,7 @@ public sealed partial class CoordinatorEngine
     /// <summary>The full unit of a lease, naming this run (the volunteer signs it into the envelope).</summary>
     private WorkUnit BuildUnit(WorkUnitRecord lease) => _units.Build(lease) with { RunId = RunId };
 
-    private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation;
+    private bool OnProbation(string volunteerId) => _reputation.Score(volunteerId) < _options.ProbationReputation || !PassedEnoughSpotChecks(volunteerId);
 
     private WorkUnitRecord IssueLease(Storage.VolunteerRecord v, DateTimeOffset now)
     {

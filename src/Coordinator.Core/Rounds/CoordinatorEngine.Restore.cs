@@ -56,6 +56,7 @@ public sealed partial class CoordinatorEngine
             foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
             _accepted.Add(new AcceptedUpdate(u, payload, shard, index, norms.GetValueOrDefault(TensorGroups.Trunk)));
         }
+        RestoreSpotChecks();
         Log?.Invoke($"restored round {_round} from {_options.DataDirectory}: {_accepted.Count} accepted updates, {_leases.Count} work units");
     }
 }

@@ -249,6 +249,7 @@ public sealed partial class CoordinatorEngine
                 _sessions.Touch(ticket.VolunteerId);
                 foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
                 _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, update, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
+                ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, update, ticket.Shard);
                 _signal.Release();
                 return seq;
             }

@@ -94,6 +94,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         _outer = new OuterOptimizer(options.OuterLearningRate, options.OuterMomentum);
         OptimalLoss = _units.OptimalLoss;
         ExpectedTokens = (long)options.InnerSteps * options.BatchSize * options.SequenceLength;
+        StartSpotChecks();
     }
 
     /// <summary>Raised (outside the lock) after each round closes and its checkpoint is durable.</summary>
@@ -245,6 +246,7 @@ public sealed partial class CoordinatorEngine : IDisposable
 
     public void Dispose()
     {
+        StopSpotChecks();
         _store.Dispose();
         _ledger.Dispose();
         _signal.Dispose();

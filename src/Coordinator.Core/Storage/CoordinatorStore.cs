@@ -49,6 +49,7 @@ public sealed partial class CoordinatorStore : IDisposable
             // FULL: a commit is on disk before the call returns, so an acknowledged update survives SIGKILL and power loss.
             Execute("PRAGMA synchronous=FULL;");
             Execute(Schema);
+            Execute(SpotCheckSchema);
         }
         catch (SqliteException e)
         {

@@ -5,7 +5,7 @@ using Hivemind.Volunteer.CommandLine;
 
 namespace Hivemind.Coordinator.Hosting;
 
-/// <summary>The coordinator executable's commands (<c>serve</c>, <c>demo</c>, <c>audit</c>, <c>export-ledger</c>, and <c>volunteer</c> for the demo's child processes), runnable in-process.</summary>
+/// <summary>The coordinator executable's commands (<c>serve</c>, <c>demo</c>, <c>audit</c>, <c>export-ledger</c>, <c>verify-evidence</c>, <c>calibrate-checks</c>, and <c>volunteer</c> for the demo's child processes), runnable in-process.</summary>
 public static class CoordinatorCli
 {
     /// <summary>First argument that makes this executable act as a volunteer (the demo and tests start volunteers this way).</summary>
@@ -21,6 +21,8 @@ public static class CoordinatorCli
             DemoCommand.Create(console),
             AuditCommand.Create(console),
             AuditCommand.CreateExport(console),
+            SpotChecks.VerifyEvidenceCommand.Create(console),
+            SpotChecks.CalibrateChecksCommand.Create(console),
         };
         return CommandLineRunner.RunAsync(root, args, console, ct);
     }

@@ -58,6 +58,13 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.MaxStaleness)] = "Rounds an update may lag and still be accepted (0 = synchronous DiLoCo)",
         [nameof(CoordinatorOptions.TorchThreads)] = "libtorch threads the coordinator uses for evaluation",
         [nameof(CoordinatorOptions.SpareLeases)] = "Work units leased beyond the quorum so one straggler cannot hold a round (0 makes runs reproducible)",
+        // Spot checks (issue 12)
+        [nameof(CoordinatorOptions.SpotCheckProbability)] = "Chance that an accepted update is secretly re-run on the coordinator and compared (0 = no spot checks)",
+        [nameof(CoordinatorOptions.SpotCheckProbationProbability)] = "The same chance for keys on probation",
+        [nameof(CoordinatorOptions.SpotCheckProbationPasses)] = "Passed spot checks a key needs (besides --probation-reputation) to leave probation",
+        [nameof(CoordinatorOptions.SpotCheckQueueCapacity)] = "Spot checks waiting at once; one drawn while the queue is full is skipped and logged (a submission never waits)",
+        [nameof(CoordinatorOptions.SpotCheckMaxRelativeL2)] = "A recomputation fails if any tensor group is farther than this (relative L2; calibrated in docs/verification.md)",
+        [nameof(CoordinatorOptions.SpotCheckMinCosine)] = "A recomputation fails if any tensor group's cosine with the claim is below this",
     };
 
     /// <summary>The settings a flag can set: every writable property of <see cref="CoordinatorOptions"/>.</summary>

@@ -1,0 +1,167 @@
+using Hivemind.Coordinator.Storage;
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>
+/// Spot checks: after an update is accepted, a CSPRNG draw (probability higher on probation) queues a recomputation of its unit
+/// on the coordinator's own trainer, off the lock; a disagreement beyond the calibrated tolerance keeps an evidence file, bans the
+/// key and drops its updates that are not aggregated yet. Every outcome goes through <see cref="RecordSpotCheck"/>.
+/// </summary>
+public sealed partial class CoordinatorEngine
+{
+    /// <summary>Folder (under the data directory) of failed checks' evidence files.</summary>
+    public const string EvidenceFolder = "evidence";
+
+    private readonly Dictionary<string, int> _spotCheckPasses = new(StringComparer.Ordinal);
+    private SpotCheckQueue? _spotCheckQueue;
+
+    /// <summary>
+    /// Raised on the check worker (outside the lock) once a check that ran is durable: passed, failed or not computable. A check
+    /// skipped because the queue was full is decided under the submit path's lock and only recorded in the store.
+    /// </summary>
+    public event Action<SpotCheckOutcome>? SpotCheckDecided;
+
+    /// <summary>Spot checks queued or running.</summary>
+    public int PendingSpotChecks => _spotCheckQueue?.Pending ?? 0;
+
+    private SpotCheckThresholds Thresholds => new(_options.SpotCheckMaxRelativeL2, _options.SpotCheckMinCosine);
+
+    private bool SpotChecksOn => _options.SpotCheckProbability > 0 || _options.SpotCheckProbationProbability > 0;
+
+    private void StartSpotChecks()
+    {
+        if (SpotChecksOn) _spotCheckQueue = new SpotCheckQueue(_options.SpotCheckQueueCapacity, RunSpotCheck, SpotCheckCrashed);
+    }
+
+    private void StopSpotChecks() => _spotCheckQueue?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>With spot checks on, a key also needs <see cref="CoordinatorOptions.SpotCheckProbationPasses"/> passed checks to leave probation. Caller holds the lock.</summary>
+    private bool PassedEnoughSpotChecks(string volunteerId) =>
+        !SpotChecksOn || _spotCheckPasses.GetValueOrDefault(volunteerId) >= _options.SpotCheckProbationPasses;
+
+    /// <summary>
+    /// The hook on an accepted update: draws whether to check it and, if so, queues the check with what it needs (the start
+    /// parameters are copied now when the unit trained from the current version). Never throws and never waits. Caller holds the lock.
+    /// </summary>
+    private void ConsiderSpotCheck(UpdateRecord record, WorkUnitRecord lease, byte[] payload, ParameterSet claimed, ShardSpec shard)
+    {
+        if (_spotCheckQueue is null) return;
+        try
+        {
+            double p = OnProbation(record.VolunteerId) ? _options.SpotCheckProbationProbability : _options.SpotCheckProbability;
+            if (!SpotCheckDraw.Draw(p)) return;
+            var start = lease.Version == _round ? Shards.Extract(_global, shard) : null;
+            var job = new SpotCheckJob(record, payload, claimed, UnitRecipe.From(_options, lease), start);
+            if (!_spotCheckQueue.TryEnqueue(job))
+                RecordSpotCheckLocked(Outcome(job, SpotCheckVerdict.Skipped, null,
+                    $"the check queue was full ({_options.SpotCheckQueueCapacity} waiting; raise --spot-check-queue-capacity or lower --spot-check-probability)"), null, null);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            Log?.Invoke($"spot check of {record.WorkUnitId} not queued ({e.Message}); the update stays accepted");
+        }
+    }
+
+    /// <summary>The worker: recomputes the unit, compares, and on a disagreement writes the evidence before recording it.</summary>
+    private void RunSpotCheck(SpotCheckJob job, CancellationToken ct)
+    {
+        var start = job.Start ?? StartFromCheckpoint(job);
+        var unit = _units.Build(new WorkUnitRecord(job.Recipe.WorkUnitId, job.Recipe.Round, job.Recipe.Version, job.Update.VolunteerId, job.Recipe.Shard, job.Recipe.UnitIndex, 0, 0, "completed"));
+        var recomputed = Recomputation.Run(unit, start, ct);
+        var divergence = UpdateDivergence.Measure(job.Claimed, recomputed);
+        if (Thresholds.Passes(divergence))
+        {
+            RecordSpotCheck(Outcome(job, SpotCheckVerdict.Passed, divergence, divergence.ToString()), null, null);
+            return;
+        }
+        string relative = Path.Combine(EvidenceFolder, $"{job.Update.WorkUnitId}.evidence");
+        new SpotCheckEvidence(job.Recipe, job.Update.VolunteerId, job.Update.Sequence, Thresholds, divergence, NowMs(),
+            job.Update.Envelope, job.Update.Signature, job.Payload, start, recomputed).Write(Path.Combine(_options.DataDirectory, relative));
+        RecordSpotCheck(Outcome(job, SpotCheckVerdict.Failed, divergence, divergence.ToString()) with { EvidencePath = relative }, job.Update.Envelope, job.Update.Signature);
+    }
+
+    private ParameterSet StartFromCheckpoint(SpotCheckJob job)
+    {
+        string path = _checkpoints.ParametersPath(job.Recipe.Version);
+        if (!File.Exists(path))
+            throw new InvalidDataException($"the checkpoint of version {job.Recipe.Version} ({path}) was pruned before the check ran");
+        return Shards.Extract(SafeTensors.Read(path), ShardText.Parse(job.Recipe.Shard));
+    }
+
+    private void SpotCheckCrashed(SpotCheckJob job, Exception e)
+    {
+        try
+        {
+            RecordSpotCheck(Outcome(job, SpotCheckVerdict.Error, null, $"{e.GetType().Name}: {e.Message}"), null, null);
+        }
+        catch (Exception again) when (again is Microsoft.Data.Sqlite.SqliteException or IOException or ObjectDisposedException)
+        {
+            Log?.Invoke($"spot check of {job.Update.WorkUnitId} failed to run ({e.Message}) and could not be recorded ({again.Message})");
+        }
+    }
+
+    private SpotCheckOutcome Outcome(SpotCheckJob job, SpotCheckVerdict verdict, UpdateDivergence? d, string detail) =>
+        new(job.Update.Sequence, job.Update.WorkUnitId, job.Update.VolunteerId, verdict, d?.WorstRelativeL2 ?? double.NaN, d?.WorstCosine ?? double.NaN,
+            null, 0, detail, NowMs());
+
+    /// <summary>
+    /// The one place a spot-check outcome takes effect: it is stored durably; a pass counts towards leaving probation; a failure
+    /// drops the key's updates not yet aggregated (every round inside the staleness window feeds the open round), keeps the signed
+    /// envelope as evidence and bans the key. Then <see cref="SpotCheckDecided"/> is raised.
+    /// </summary>
+    private void RecordSpotCheck(SpotCheckOutcome outcome, byte[]? envelope, byte[]? signature)
+    {
+        lock (_gate) outcome = RecordSpotCheckLocked(outcome, envelope, signature);
+        SpotCheckDecided?.Invoke(outcome);
+    }
+
+    private SpotCheckOutcome RecordSpotCheckLocked(SpotCheckOutcome outcome, byte[]? envelope, byte[]? signature)
+    {
+        string id = outcome.VolunteerId;
+        if (outcome.Verdict == SpotCheckVerdict.Failed)
+            outcome = outcome with { DroppedUpdates = _accepted.RemoveAll(u => u.Record.VolunteerId == id) };
+        var checkedOutcome = outcome;
+        if (outcome.Verdict is SpotCheckVerdict.Passed or SpotCheckVerdict.Failed)
+        {
+            // A check that ran is a decision: its row and its ledger entry commit together (audit voids a failed unit's credit).
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["max_relative_l2"] = outcome.MaxRelativeL2,
+                ["min_cosine"] = outcome.MinCosine,
+            };
+            _ledger.Record(() => _store.AddSpotCheck(checkedOutcome), Hivemind.Coordinator.Ledger.LedgerEntries.SpotCheck(
+                id, outcome.WorkUnitId, outcome.UpdateSequence, outcome.Verdict == SpotCheckVerdict.Passed, "coordinator", metrics, outcome.AtMs));
+        }
+        else
+        {
+            _store.AddSpotCheck(outcome);
+        }
+        switch (outcome.Verdict)
+        {
+            case SpotCheckVerdict.Passed:
+                _spotCheckPasses[id] = _spotCheckPasses.GetValueOrDefault(id) + 1;
+                break;
+            case SpotCheckVerdict.Failed:
+                BanLocked(id, $"failed spot check of {outcome.WorkUnitId} ({outcome.Detail}); evidence {outcome.EvidencePath}", envelope ?? [], signature ?? []);
+                Log?.Invoke($"banned volunteer {id[..12]}: its update for {outcome.WorkUnitId} failed a spot check ({outcome.Detail}); " +
+                            $"{outcome.DroppedUpdates} of its updates dropped from round {_round}; evidence in {outcome.EvidencePath}");
+                break;
+            case SpotCheckVerdict.Skipped:
+            case SpotCheckVerdict.Error:
+                Log?.Invoke($"spot check of {outcome.WorkUnitId} {outcome.Verdict.ToString().ToLowerInvariant()}: {outcome.Detail}");
+                break;
+        }
+        return outcome;
+    }
+
+    /// <summary>After a restart: passed checks count again, and updates of keys banned by a check are not aggregated. Caller is Restore.</summary>
+    private void RestoreSpotChecks()
+    {
+        foreach (var (id, passes) in _store.PassedSpotChecks()) _spotCheckPasses[id] = passes;
+        var banned = _accepted.Select(u => u.Record.VolunteerId).Distinct().Where(id => _store.GetVolunteer(id)?.Banned == true).ToHashSet(StringComparer.Ordinal);
+        _accepted.RemoveAll(u => banned.Contains(u.Record.VolunteerId));
+    }
+}

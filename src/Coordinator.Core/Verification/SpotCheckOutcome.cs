@@ -1,0 +1,10 @@
+namespace Hivemind.Coordinator.Verification;
+
+/// <summary>
+/// The durable record of one drawn spot check: which accepted update (ledger sequence, unit, key), the verdict, the worst-group
+/// divergence, the evidence file of a failure (relative to the data directory) and how many of the key's not-yet-aggregated
+/// updates were dropped.
+/// </summary>
+public sealed record SpotCheckOutcome(
+    long UpdateSequence, string WorkUnitId, string VolunteerId, SpotCheckVerdict Verdict, double MaxRelativeL2, double MinCosine,
+    string? EvidencePath, int DroppedUpdates, string Detail, long AtMs);

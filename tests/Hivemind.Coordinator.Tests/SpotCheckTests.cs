@@ -1,0 +1,182 @@
+using Hivemind.Coordinator.Tests.Infrastructure;
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol.Errors;
+using Hivemind.Volunteer.Behaviors;
+
+namespace Hivemind.Coordinator.Tests;
+
+/// <summary>
+/// Spot checks on the engine (fake clock, real trainer): honest updates pass, a cheat is caught with evidence that re-checks,
+/// its key is banned and its pending updates dropped, probation draws more checks, and a full queue never blocks a submission.
+/// </summary>
+public sealed class SpotCheckTests : IDisposable
+{
+    /// <summary>A tiny unit recomputes in about a second; this bounds a wait on a loaded 2-core machine.</summary>
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromMinutes(2);
+
+    private EngineHarness? _h;
+
+    public void Dispose() => _h?.Dispose();
+
+    private EngineHarness Harness(double p, double probationP, int passes = 2, int capacity = 16, int quorum = 8) =>
+        _h = new EngineHarness(o => o with
+        {
+            Quorum = quorum,
+            SpotCheckProbability = p,
+            SpotCheckProbationProbability = probationP,
+            SpotCheckProbationPasses = passes,
+            SpotCheckQueueCapacity = capacity,
+        });
+
+    [Fact]
+    public async Task HonestUpdatesPassEveryCheck()
+    {
+        var h = Harness(p: 1, probationP: 1);
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var a = h.Join();
+        var b = h.Join();
+        a.Work();
+        b.Work();
+        a.Work();
+        await waiter.WaitForCountAsync(3, CheckTimeout);
+        Assert.All(waiter.Outcomes, o => Assert.Equal(SpotCheckVerdict.Passed, o.Verdict));
+        Assert.All(waiter.Outcomes, o => Assert.True(o.MaxRelativeL2 <= h.Options.SpotCheckMaxRelativeL2, $"{o.WorkUnitId}: {o.Detail}"));
+        Assert.Equal(3, h.Engine.Store.SpotChecks().Count(o => o.Verdict == SpotCheckVerdict.Passed));
+        Assert.Equal(3, h.Engine.Status().AcceptedThisRound);
+        Assert.DoesNotContain(h.Engine.Store.Volunteers(), v => v.Banned);
+    }
+
+    [Theory]
+    [InlineData(Behavior.SignFlip)]
+    [InlineData(Behavior.LabelFlip)]
+    public async Task CheatIsBannedWithEvidenceAndItsPendingUpdatesAreDropped(Behavior cheat)
+    {
+        var h = Harness(p: 1, probationP: 1);
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var honest = h.Join();
+        var cheater = h.Join();
+        honest.Work();
+        cheater.Work(cheat); // sign-flip and label-flip pass every check the submit path makes: only the recomputation sees them
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+
+        var failed = Assert.Single(waiter.Outcomes, o => o.Verdict == SpotCheckVerdict.Failed);
+        Assert.Equal(cheater.Id, failed.VolunteerId);
+        Assert.Equal(SpotCheckVerdict.Passed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == honest.Id).Verdict);
+        Assert.Equal(1, failed.DroppedUpdates);
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound); // only the honest update will be aggregated
+        Assert.Equal(2, h.Engine.Store.LedgerCount()); // the ledger keeps what was accepted
+        var stored = Assert.Single(h.Engine.Store.SpotChecks(cheater.Id));
+        Assert.Equal(SpotCheckVerdict.Failed, stored.Verdict);
+        Assert.Equal(failed.EvidencePath, stored.EvidencePath);
+        Assert.True(h.Engine.Store.GetVolunteer(cheater.Id)!.Banned);
+        Assert.False(h.Engine.Store.GetVolunteer(honest.Id)!.Banned);
+
+        // The evidence re-checks on its own: signature, payload hash, and a fresh recomputation that disagrees again.
+        var evidence = SpotCheckEvidence.Read(Path.Combine(h.Options.DataDirectory, failed.EvidencePath!));
+        var check = EvidenceCheck.Run(evidence);
+        Assert.True(check.Confirmed, string.Join("; ", check.Problems));
+        Assert.True(check.Reproduction!.WorstRelativeL2 <= h.Options.SpotCheckMaxRelativeL2, $"the coordinator's recomputation did not reproduce: {check.Reproduction}");
+
+        // Banned: its next submission is refused before any payload byte.
+        var e = Assert.Throws<ProtocolException>(() => cheater.Lease());
+        Assert.Equal(RejectReason.Banned, e.Reason);
+    }
+
+    [Fact]
+    public async Task DroppedUpdatesStayDroppedAfterARestart()
+    {
+        var h = Harness(p: 1, probationP: 1);
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var honest = h.Join();
+        var cheater = h.Join();
+        honest.Work();
+        cheater.Work(Behavior.SignFlip);
+        await waiter.WaitAsync(o => o.Any(x => x.Verdict == SpotCheckVerdict.Failed) && o.Count >= 2, CheckTimeout, "the cheat's failed check");
+        h.Restart();
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+    }
+
+    [Fact]
+    public void EvidenceThatDoesNotReproduceIsNotConfirmed()
+    {
+        var h = Harness(p: 0, probationP: 0);
+        var v = h.Join();
+        var unit = v.Lease();
+        var update = v.Train(unit);
+        var start = h.Engine.ShardParameters(v.Session, unit.Version, unit.Id);
+        var lease = h.Engine.Store.GetWorkUnit(unit.Id)!;
+        var claimed = Hivemind.Protocol.Tensors.TensorCodec.Decode(update.Payload, update.Payload.LongLength).Tensors;
+        // An honest update presented as evidence (as a coordinator framing a volunteer would): the re-check must refuse it.
+        var framed = new SpotCheckEvidence(UnitRecipe.From(h.Options, lease), v.Id, 1, new SpotCheckThresholds(h.Options.SpotCheckMaxRelativeL2, h.Options.SpotCheckMinCosine),
+            UpdateDivergence.Measure(claimed, claimed), 0, update.Envelope.Bytes, update.Envelope.Signature, update.Payload, start, claimed);
+        string path = Path.Combine(h.Scratch, "framed.evidence");
+        framed.Write(path);
+        var check = EvidenceCheck.Run(SpotCheckEvidence.Read(path));
+        Assert.False(check.Confirmed);
+        Assert.Contains(check.Problems, p => p.Contains("agrees with the payload", StringComparison.Ordinal));
+
+        // A tampered payload breaks the tie to the signature.
+        var tampered = framed with { Payload = [.. update.Payload.Take(update.Payload.Length - 1), (byte)(update.Payload[^1] ^ 1)] };
+        var broken = EvidenceCheck.Run(tampered);
+        Assert.False(broken.Confirmed);
+        Assert.Contains(broken.Problems, p => p.Contains("SHA-256", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ProbationDrawsMoreChecksUntilEnoughPass()
+    {
+        // Reputation alone would end probation at once; the two required passes keep the key checked at the probation rate (1)
+        // until they are in, then the ordinary rate (0) applies.
+        _h = new EngineHarness(o => o with
+        {
+            Quorum = 8, ProbationReputation = 0, SpotCheckProbability = 0, SpotCheckProbationProbability = 1, SpotCheckProbationPasses = 2,
+        });
+        var waiter = new SpotCheckWaiter(_h.Engine);
+        var v = _h.Join();
+        v.Work();
+        await waiter.WaitForCountAsync(1, CheckTimeout);
+        v.Work();
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        v.Work();
+        v.Work();
+        Assert.Equal(0, _h.Engine.PendingSpotChecks);
+        Assert.Equal(2, _h.Engine.Store.SpotChecks(v.Id).Count);
+        Assert.All(_h.Engine.Store.SpotChecks(v.Id), o => Assert.Equal(SpotCheckVerdict.Passed, o.Verdict));
+    }
+
+    [Fact]
+    public async Task AFullQueueSkipsTheCheckAndNeverBlocksTheSubmission()
+    {
+        var h = Harness(p: 1, probationP: 1, capacity: 1);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The worker reports its first outcome, then is held: the queue behind it fills up.
+        h.Engine.SpotCheckDecided += _ =>
+        {
+            entered.TrySetResult();
+            gate.Task.Wait(CheckTimeout);
+        };
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var a = h.Join();
+        a.Work();
+        await entered.Task.WaitAsync(CheckTimeout);
+        a.Work(); // waits in the queue (capacity 1)
+        var third = Task.Run(() => a.Work()); // the queue is full: the check is skipped, the submission completes
+        await third.WaitAsync(CheckTimeout);
+        var skipped = Assert.Single(h.Engine.Store.SpotChecks(), o => o.Verdict == SpotCheckVerdict.Skipped);
+        Assert.Contains("queue was full", skipped.Detail, StringComparison.Ordinal);
+        Assert.Equal(3, h.Engine.Status().AcceptedThisRound);
+        gate.SetResult();
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        Assert.Equal(2, h.Engine.Store.SpotChecks().Count(o => o.Verdict == SpotCheckVerdict.Passed));
+    }
+
+    [Fact]
+    public void BadSpotCheckOptionsAreRefusedWithTheFlag()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (new CoordinatorOptions { SpotCheckProbability = 1.5 }).Validate());
+        Assert.Contains("spot-check-probability 1.5", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => (new CoordinatorOptions { SpotCheckQueueCapacity = 0 }).Validate());
+        Assert.Contains("spot-check-queue-capacity 0", e.Message, StringComparison.Ordinal);
+    }
+}
