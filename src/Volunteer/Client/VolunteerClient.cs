@@ -12,6 +12,7 @@ using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
 using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Relay;
 using Hivemind.Volunteer.Work;
 using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
 
@@ -35,14 +36,21 @@ public sealed class VolunteerClient
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private TrainedUpdate? _previous;
+    private readonly RelayNode? _relay;
+    private readonly RelayFetcher? _relayFetcher;
 
-    public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null)
+    /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
+    /// <param name="relayFetcher">Downloads from the relays the coordinator lists; null downloads from the coordinator only.</param>
+    public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
+        RelayNode? relay = null, RelayFetcher? relayFetcher = null)
     {
         _client = client;
         _identity = identity;
         _options = options;
         _view = view;
         _time = time ?? TimeProvider.System;
+        _relay = relay;
+        _relayFetcher = relayFetcher;
     }
 
     public int UnitsSubmitted { get; private set; }
@@ -139,6 +147,7 @@ public sealed class VolunteerClient
         _session = reply.SessionToken;
         _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
         _view.Joined(reply.VolunteerId);
+        if (_relay is not null) await _relay.RegisterAsync(_session, _view, ct);
     }
 
     private async Task WorkOnceAsync(CancellationToken ct)
@@ -153,7 +162,7 @@ public sealed class VolunteerClient
         var wire = reply.WorkUnit;
         var unit = ToSpec(wire);
         _view.UnitStarted(unit);
-        var parameters = await DownloadAsync(wire, ct);
+        var parameters = await DownloadAsync(wire, reply.Relays, ct);
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new LastProgress();
@@ -182,16 +191,49 @@ public sealed class VolunteerClient
         UnitsSubmitted++;
     }
 
-    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, CancellationToken ct)
+    /// <summary>From the disk cache, else from a listed relay (verified against the unit's hash), else from the coordinator; a relay (--relay) then serves it too.</summary>
+    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
     {
         string hash = Convert.ToHexStringLower(unit.ParametersSha256.Span);
-        var cached = ParameterDiskCache.TryLoad(_options.CacheDirectory, hash);
+        var cached = ParameterDiskCache.TryLoadBytes(_options.CacheDirectory, hash);
         if (cached is not null)
         {
             _view.Transfer("download (cached)", 0, TimeSpan.Zero);
-            return cached;
+            _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, cached);
+            return TensorCodec.Decode(cached, cached.LongLength).Tensors;
         }
+        _relay?.Server.Holdings.Expect(unit.ModelVersion, unit.ParametersSha256.Span);
+        try
+        {
+            var (buffer, isTheUnits) = await DownloadBytesAsync(unit, relays, ct);
+            // A relay passes on only bytes with the hash the coordinator put in the unit.
+            if (isTheUnits) _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, buffer);
+            else _relay?.Server.Holdings.Abandon(unit.ModelVersion, unit.ParametersSha256.Span);
+            return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+        }
+        catch
+        {
+            _relay?.Server.Holdings.Abandon(unit.ModelVersion, unit.ParametersSha256.Span);
+            throw;
+        }
+    }
+
+    /// <summary>The payload, and whether it has exactly the unit's SHA-256 (a relay's bytes always do: they are checked against it; the coordinator's are checked against its metadata).</summary>
+    private async Task<(byte[] Payload, bool IsTheUnits)> DownloadBytesAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
+    {
         var watch = Stopwatch.StartNew();
+        if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        {
+            var outcome = await _relayFetcher.FetchAsync(relays, unit.ModelVersion, unit.ParametersSha256.Memory, ct);
+            foreach (var fault in outcome.Faults) _view.Info($"{fault}; trying the next source");
+            if (outcome.Payload is { } fromRelay)
+            {
+                _view.Transfer($"download from relay {outcome.Relay}", fromRelay.Length, watch.Elapsed);
+                ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), fromRelay);
+                return (fromRelay, true);
+            }
+            watch.Restart();
+        }
         using var call = _client.DownloadParameters(new DownloadRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
@@ -203,7 +245,7 @@ public sealed class VolunteerClient
         var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
         _view.Transfer("download", buffer.Length, watch.Elapsed);
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
-        return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+        return (buffer, metadata.ContentSha256.Span.SequenceEqual(unit.ParametersSha256.Span));
     }
 
     /// <summary>
