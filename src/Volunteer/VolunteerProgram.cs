@@ -5,6 +5,7 @@ using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
 using Hivemind.Volunteer.CommandLine;
+using Hivemind.Volunteer.Relay;
 using Hivemind.Volunteer.Terminal;
 
 namespace Hivemind.Volunteer;
@@ -40,9 +41,15 @@ public static class VolunteerProgram
         var maxUnits = Flags.Int("--max-units", "Stop after this many work units (0 = until Ctrl+C)", 0, min: 0);
         var threads = Flags.Int("--threads", "CPU threads libtorch may use for training", defaults.Threads, min: 1, max: MaxThreads);
         var name = Flags.Text("--name", "Label printed at the start of each progress line", "volunteer");
+        // Relay (issue 17): serve the parameters this volunteer downloads to other volunteers.
+        var relay = new Option<bool>("--relay") { Description = "Also serve the model versions you download to other volunteers (needs an inbound TCP port; see --relay-port)" };
+        var relayPort = Flags.Int("--relay-port", "TCP port the relay listens on", DefaultRelayPort, min: 1, max: 65535);
+        var relayBind = Flags.Text("--relay-bind", "Address the relay listens on (0.0.0.0 or :: to be reachable from outside)", "0.0.0.0");
+        var relayPublicPort = Flags.Int("--relay-public-port", "The port others reach the relay on, when your router forwards another external port (0 = --relay-port)", 0, min: 0, max: 65535);
+        var relayUpload = Flags.Text("--relay-upload", "Upload cap of the relay, per second, e.g. 2MiB (0 = no cap)", "0");
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -61,6 +68,9 @@ public static class VolunteerProgram
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
             CheckCache(options.CacheDirectory);
+            var relayOptions = parse.GetValue(relay)
+                ? RelayOptionsFrom(parse.GetValue(relayPort), parse.GetValue(relayBind)!, parse.GetValue(relayPublicPort), parse.GetValue(relayUpload)!)
+                : null;
             var view = LiveProgressView.Create(parse.GetValue(name)!); // live bars on a terminal, lines when redirected (issue 14)
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
@@ -71,13 +81,58 @@ public static class VolunteerProgram
                 MaxReceiveMessageSize = MaxMessageBytes,
                 MaxSendMessageSize = MaxMessageBytes,
             });
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
+            using var fetcher = new RelayFetcher(new Uri(options.Coordinator));
+            await using var relayServer = relayOptions is null ? null : await StartRelayAsync(relayOptions, identity, cancel);
+            var node = relayServer is null ? null : new RelayNode(relayServer, relayOptions!, new Protocol.V1.Reachability.ReachabilityClient(channel),
+                new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
+            if (relayServer is not null) view.Info($"relay listening on {relayOptions!.Bind}:{relayServer.Port}");
+            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, relay: node, relayFetcher: fetcher);
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
             return code;
         });
         return root;
+    }
+
+    /// <summary>The relay's default port (the coordinator's default is 5000).</summary>
+    private const int DefaultRelayPort = 7000;
+
+    private static RelayOptions RelayOptionsFrom(int port, string bind, int publicPort, string upload)
+    {
+        if (!System.Net.IPAddress.TryParse(bind, out var address))
+            throw new UsageException($"--relay-bind '{bind}' is not an IP address; use 0.0.0.0 (all IPv4 interfaces), :: (all IPv6) or one of this computer's addresses.");
+        long cap;
+        try
+        {
+            cap = upload.Trim() == "0" ? 0 : ByteSize.Parse(upload, "--relay-upload");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var options = new RelayOptions(port, address, publicPort, cap);
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        return options;
+    }
+
+    private static async Task<RelayServer> StartRelayAsync(RelayOptions options, VolunteerIdentity identity, CancellationToken ct)
+    {
+        try
+        {
+            return await RelayServer.StartAsync(options, identity, TimeProvider.System, ct);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
     }
 
     private static string CheckAddress(string address)
