@@ -49,8 +49,8 @@ public static class RelayAddressPolicy
     /// </summary>
     public static IPAddress VantageOf(Uri coordinator)
     {
-        if (coordinator.IsLoopback) return IPAddress.Loopback;
-        return IPAddress.TryParse(coordinator.Host.Trim('[', ']'), out var literal) ? Normalise(literal) : PublicStandIn;
+        if (IPAddress.TryParse(coordinator.Host.Trim('[', ']'), out var literal)) return Normalise(literal);
+        return coordinator.IsLoopback ? IPAddress.Loopback : PublicStandIn;
     }
 
     /// <summary>A documentation address (TEST-NET-3) standing for "somewhere on the internet".</summary>
