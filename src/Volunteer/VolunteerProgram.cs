@@ -47,9 +47,10 @@ public static class VolunteerProgram
         var relayBind = Flags.Text("--relay-bind", "Address the relay listens on (0.0.0.0 or :: to be reachable from outside)", "0.0.0.0");
         var relayPublicPort = Flags.Int("--relay-public-port", "The port others reach the relay on, when your router forwards another external port (0 = --relay-port)", 0, min: 0, max: 65535);
         var relayUpload = Flags.Text("--relay-upload", "Upload cap of the relay, per second, e.g. 2MiB (0 = no cap)", "0");
+        var relayUpnp = new Option<bool>("--upnp") { Description = "With --relay: ask the home router to forward the relay's port (UPnP-IGD, then NAT-PMP); removed on exit" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -68,6 +69,8 @@ public static class VolunteerProgram
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
             CheckCache(options.CacheDirectory);
+            if (parse.GetValue(relayUpnp) && !parse.GetValue(relay))
+                throw new UsageException("--upnp maps the relay's port, so it needs --relay; a plain volunteer only dials out and needs no mapping.");
             var relayOptions = parse.GetValue(relay)
                 ? RelayOptionsFrom(parse.GetValue(relayPort), parse.GetValue(relayBind)!, parse.GetValue(relayPublicPort), parse.GetValue(relayUpload)!)
                 : null;
@@ -83,6 +86,8 @@ public static class VolunteerProgram
             });
             using var fetcher = new RelayFetcher(new Uri(options.Coordinator));
             await using var relayServer = relayOptions is null ? null : await StartRelayAsync(relayOptions, identity, cancel);
+            await using var mapping = relayServer is not null && parse.GetValue(relayUpnp) ? await MapRelayPortAsync(relayServer.Port, view, cancel) : null;
+            if (mapping is not null) relayOptions = relayOptions! with { PublicPort = mapping.Current.ExternalPort };
             var node = relayServer is null ? null : new RelayNode(relayServer, relayOptions!, new Protocol.V1.Reachability.ReachabilityClient(channel),
                 new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
             if (relayServer is not null) view.Info($"relay listening on {relayOptions!.Bind}:{relayServer.Port}");
@@ -121,6 +126,22 @@ public static class VolunteerProgram
             throw new UsageException(e.Message, e);
         }
         return options;
+    }
+
+    /// <summary>Maps the relay's port; a failure is reported with the manual fix and the volunteer goes on (the dial-back then says whether it is reachable).</summary>
+    private static async Task<PortMapping.PortMappingLease?> MapRelayPortAsync(int port, IVolunteerView view, CancellationToken ct)
+    {
+        try
+        {
+            var lease = await PortMapping.PortMapper.MapAsync(PortMapping.PortMappingRequest.Tcp(port, "Hivemind relay"), PortMapping.PortMapperOptions.Default, ct: ct);
+            view.Info($"relay port mapped: {lease.Current.ExternalEndPoint} via {lease.Current.Method}; removed on exit");
+            return lease;
+        }
+        catch (PortMapping.PortMappingException e)
+        {
+            view.Info($"--upnp: {e.Message} Forward TCP port {port} to this computer in your router, or run without --relay.");
+            return null;
+        }
     }
 
     private static async Task<RelayServer> StartRelayAsync(RelayOptions options, VolunteerIdentity identity, CancellationToken ct)
