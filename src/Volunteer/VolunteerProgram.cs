@@ -66,14 +66,14 @@ public static class VolunteerProgram
                 MaxUnits = parse.GetValue(maxUnits),
                 Threads = parse.GetValue(threads),
             };
-            // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
-            using var identity = LoadKey(options.KeyFile);
-            CheckCache(options.CacheDirectory);
             if (parse.GetValue(relayUpnp) && !parse.GetValue(relay))
                 throw new UsageException("--upnp maps the relay's port, so it needs --relay; a plain volunteer only dials out and needs no mapping.");
             var relayOptions = parse.GetValue(relay)
                 ? RelayOptionsFrom(parse.GetValue(relayPort), parse.GetValue(relayBind)!, parse.GetValue(relayPublicPort), parse.GetValue(relayUpload)!)
                 : null;
+            // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
+            using var identity = LoadKey(options.KeyFile);
+            CheckCache(options.CacheDirectory);
             var view = LiveProgressView.Create(parse.GetValue(name)!); // live bars on a terminal, lines when redirected (issue 14)
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
