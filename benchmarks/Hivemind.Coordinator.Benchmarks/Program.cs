@@ -1,12 +1,13 @@
 using Hivemind.Coordinator.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Hivemind.Coordinator.Benchmarks -- submit|round|load [--reps N] [--dir PATH] ...
-if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round" or "load" or "dashboard"))
+if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" or "round" or "load" or "dashboard" or "relays"))
 {
     Console.WriteLine("""
         usage: Hivemind.Coordinator.Benchmarks submit [--reps 5] [--warmup 4] [--experts-per-layer 4] [--codec fp16] [--chunk-bytes 1048576] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--spot-check-probability 0] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks load   [--volunteers 1000] [--seconds 180] [--ramp-seconds 20] [--quorum 50] [--work-ms 3000] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks relays [--volunteers 6] [--relays 0,2,4] [--rounds 3] [--preset small] [--inner-steps 2] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks dashboard [--volunteers 1000] [--rounds 10000] [--requests 500] [--warmup 50] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
                   against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
@@ -15,6 +16,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" 
           load    simulated volunteers (no TorchSharp: join, lease, download, heartbeat, submit tiny updates) against a
                   real `serve --preset tiny` process on loopback; p50/p99 per call, errors by status and reason,
                   the coordinator's RSS over time; exit code 1 if any call failed.
+          relays  the coordinator's egress per round and the round time with 0, 2 and 4 relays among 6 real volunteers on loopback
+                  (issue 17); exit code 1 if 4 relays do not halve the egress.
           dashboard  latency percentiles of the dashboard's JSON API and /metrics on a generated store of that size.
           submit --poll-dashboard  the submit benchmark with the dashboard on and polled once a second, as an open page does.
         """);
@@ -31,6 +34,7 @@ try
         "submit" => await SubmitBenchmark.RunAsync(options, root),
         "load" => await Hivemind.Coordinator.Benchmarks.Load.LoadCommand.RunAsync(options, root),
         "dashboard" => await DashboardBenchmark.RunAsync(options, root),
+        "relays" => await RelayBenchmark.RunAsync(options, root),
         _ => RoundBenchmark.Run(options, root),
     };
 }

@@ -5,6 +5,7 @@ using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Client;
 using Hivemind.Volunteer.CommandLine;
+using Hivemind.Volunteer.Relay;
 using Hivemind.Volunteer.Terminal;
 
 namespace Hivemind.Volunteer;
@@ -41,9 +42,16 @@ public static class VolunteerProgram
         var threads = Flags.Int("--threads", "CPU threads libtorch may use for training", defaults.Threads, min: 1, max: MaxThreads);
         var name = Flags.Text("--name", "Label printed at the start of each progress line", "volunteer");
         var coordinatorKey = new Option<string>("--coordinator-key") { Description = "The coordinator's ledger key (64 hex digits, logged at its start) to check every acknowledgement's ledger receipt against; learned at the first join without it" };
+        // Relay (issue 17): serve the parameters this volunteer downloads to other volunteers.
+        var relay = new Option<bool>("--relay") { Description = "Also serve the model versions you download to other volunteers (needs an inbound TCP port; see --relay-port)" };
+        var relayPort = Flags.Int("--relay-port", "TCP port the relay listens on", DefaultRelayPort, min: 1, max: 65535);
+        var relayBind = Flags.Text("--relay-bind", "Address the relay listens on (0.0.0.0 or :: to be reachable from outside)", "0.0.0.0");
+        var relayPublicPort = Flags.Int("--relay-public-port", "The port others reach the relay on, when your router forwards another external port (0 = --relay-port)", 0, min: 0, max: 65535);
+        var relayUpload = Flags.Text("--relay-upload", "Upload cap of the relay, per second, e.g. 2MiB (0 = no cap)", "0");
+        var relayUpnp = new Option<bool>("--upnp") { Description = "With --relay: ask the home router to forward the relay's port (UPnP-IGD, then NAT-PMP); removed on exit" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, coordinatorKey,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp, coordinatorKey,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -62,6 +70,11 @@ public static class VolunteerProgram
                     ? Protocol.Ledger.TreeHead.ParseKey(pinned) ?? throw new UsageException($"--coordinator-key '{pinned}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').")
                     : null,
             };
+            if (parse.GetValue(relayUpnp) && !parse.GetValue(relay))
+                throw new UsageException("--upnp maps the relay's port, so it needs --relay; a plain volunteer only dials out and needs no mapping.");
+            var relayOptions = parse.GetValue(relay)
+                ? RelayOptionsFrom(parse.GetValue(relayPort), parse.GetValue(relayBind)!, parse.GetValue(relayPublicPort), parse.GetValue(relayUpload)!)
+                : null;
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
             CheckCache(options.CacheDirectory);
@@ -75,13 +88,76 @@ public static class VolunteerProgram
                 MaxReceiveMessageSize = MaxMessageBytes,
                 MaxSendMessageSize = MaxMessageBytes,
             });
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel));
+            using var fetcher = new RelayFetcher(new Uri(options.Coordinator));
+            await using var relayServer = relayOptions is null ? null : await StartRelayAsync(relayOptions, identity, cancel);
+            await using var mapping = relayServer is not null && parse.GetValue(relayUpnp) ? await MapRelayPortAsync(relayServer.Port, view, cancel) : null;
+            if (mapping is not null) relayOptions = relayOptions! with { PublicPort = mapping.Current.ExternalPort };
+            var node = relayServer is null ? null : new RelayNode(relayServer, relayOptions!, new Protocol.V1.Reachability.ReachabilityClient(channel),
+                new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
+            if (relayServer is not null) view.Info($"relay listening on {relayOptions!.Bind}:{relayServer.Port}");
+            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: node, relayFetcher: fetcher);
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
             return code;
         });
         return root;
+    }
+
+    /// <summary>The relay's default port (the coordinator's default is 5000).</summary>
+    private const int DefaultRelayPort = 7000;
+
+    private static RelayOptions RelayOptionsFrom(int port, string bind, int publicPort, string upload)
+    {
+        if (!System.Net.IPAddress.TryParse(bind, out var address))
+            throw new UsageException($"--relay-bind '{bind}' is not an IP address; use 0.0.0.0 (all IPv4 interfaces), :: (all IPv6) or one of this computer's addresses.");
+        long cap;
+        try
+        {
+            cap = upload.Trim() == "0" ? 0 : ByteSize.Parse(upload, "--relay-upload");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var options = new RelayOptions(port, address, publicPort, cap);
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        return options;
+    }
+
+    /// <summary>Maps the relay's port; a failure is reported with the manual fix and the volunteer goes on (the dial-back then says whether it is reachable).</summary>
+    private static async Task<PortMapping.PortMappingLease?> MapRelayPortAsync(int port, IVolunteerView view, CancellationToken ct)
+    {
+        try
+        {
+            var lease = await PortMapping.PortMapper.MapAsync(PortMapping.PortMappingRequest.Tcp(port, "Hivemind relay"), PortMapping.PortMapperOptions.Default, ct: ct);
+            view.Info($"relay port mapped: {lease.Current.ExternalEndPoint} via {lease.Current.Method}; removed on exit");
+            return lease;
+        }
+        catch (PortMapping.PortMappingException e)
+        {
+            view.Info($"--upnp: {e.Message} Forward TCP port {port} to this computer in your router, or run without --relay.");
+            return null;
+        }
+    }
+
+    private static async Task<RelayServer> StartRelayAsync(RelayOptions options, VolunteerIdentity identity, CancellationToken ct)
+    {
+        try
+        {
+            return await RelayServer.StartAsync(options, identity, TimeProvider.System, ct);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
     }
 
     private static string CheckAddress(string address)

@@ -66,6 +66,19 @@ public sealed class SessionBook
         }
     }
 
+    /// <summary>The volunteer of a live session, without counting as a call (a relay's listing must not keep its session alive); null if unknown or expired.</summary>
+    public string? Peek(string token, Func<string, bool> holdsLiveLease)
+    {
+        if (string.IsNullOrEmpty(token)) return null;
+        string hash = Hash(token);
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (!_byHash.TryGetValue(hash, out var s)) return null;
+            return now - s.LastSeen > Timeout && !holdsLiveLease(s.VolunteerId) ? null : s.VolunteerId;
+        }
+    }
+
     /// <summary>Counts as a call of the volunteer's session (an in-process submission carries no token).</summary>
     public void Touch(string volunteerId)
     {

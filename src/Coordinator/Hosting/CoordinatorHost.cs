@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Reachability;
+using Hivemind.Coordinator.Relays;
 using Hivemind.Coordinator.Services;
 using Hivemind.Protocol;
 using Hivemind.Training;
@@ -20,7 +21,8 @@ public sealed record ListenSettings(string Host = "127.0.0.1", int Port = 5000, 
 public static class CoordinatorHost
 {
     public static WebApplication Build(CoordinatorEngine engine, ListenSettings listen, Action<ILoggingBuilder>? logging = null,
-        DashboardSettings? dashboard = null) // dashboard hook (issue 14)
+        DashboardSettings? dashboard = null, // dashboard hook (issue 14)
+        ReachabilityOptions? reachability = null) // relays on one address (tests, the relay benchmark) need a shorter per-caller interval (issue 17)
     {
         var builder = WebApplication.CreateSlimBuilder();
         LoggingDefaults.Apply(builder.Configuration);
@@ -55,7 +57,8 @@ public static class CoordinatorHost
             o.EnableDetailedErrors = false;
             o.Interceptors.Add<RejectionInterceptor>();
         });
-        builder.Services.AddReachability();
+        builder.Services.AddReachability(reachability);
+        builder.Services.AddRelays();
         builder.Services.AddGrpcReflection();
         builder.Services.AddHostedService<RoundLoop>();
         if (dashboard is not null) builder.AddDashboard(engine, dashboard); // dashboard hook (issue 14)
@@ -63,6 +66,7 @@ public static class CoordinatorHost
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcService<LedgerService>(); // public decision ledger (issue 12)
         app.MapReachability();
+        app.MapRelays();
         app.MapGrpcReflectionService();
         return app;
     }

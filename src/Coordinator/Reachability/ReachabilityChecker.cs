@@ -19,6 +19,28 @@ public sealed class ReachabilityChecker
     private readonly Lock _gate = new();
     private readonly Dictionary<IPAddress, DateTimeOffset> _lastByCaller = [];
     private readonly Queue<DateTimeOffset> _recent = new();
+    private readonly Dictionary<IPEndPoint, DateTimeOffset> _confirmed = [];
+
+    /// <summary>Confirmations kept for relay registration (issue 17); the oldest go first beyond it.</summary>
+    private const int MaxConfirmations = 4096;
+
+    /// <summary>True when a dial-back to exactly <paramref name="caller"/>:<paramref name="port"/> connected within <paramref name="within"/> (relay registration requires one).</summary>
+    public bool ConfirmedRecently(IPAddress caller, int port, TimeSpan within)
+    {
+        if (caller.IsIPv4MappedToIPv6) caller = caller.MapToIPv4();
+        lock (_gate)
+            return _confirmed.TryGetValue(new IPEndPoint(caller, port), out var at) && _time.GetUtcNow() - at <= within;
+    }
+
+    private void Confirm(IPEndPoint target)
+    {
+        lock (_gate)
+        {
+            if (_confirmed.Count >= MaxConfirmations && !_confirmed.ContainsKey(target))
+                _confirmed.Remove(_confirmed.MinBy(kv => kv.Value).Key);
+            _confirmed[target] = _time.GetUtcNow();
+        }
+    }
 
     public ReachabilityChecker(ReachabilityOptions options, ITcpDialer dialer, TimeProvider time)
     {
@@ -45,6 +67,7 @@ public sealed class ReachabilityChecker
         try
         {
             await _dialer.DialAsync(target, linked.Token);
+            Confirm(target);
             var elapsed = Stopwatch.GetElapsedTime(started);
             var advice = isPrivate
                 ? $"reachable from the coordinator's own network only: {target} accepted a TCP connection, but {caller} is a private address, so this says nothing about the internet."

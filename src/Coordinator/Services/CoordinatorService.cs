@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
+using Hivemind.Coordinator.Relays;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
@@ -21,13 +22,16 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     private readonly CoordinatorEngine _engine;
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
+    private readonly RelayDirectory? _relays;
     private long _bytesReceived;
 
-    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits)
+    /// <param name="relays">Live relays to list in work replies (issue 17); null lists none.</param>
+    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits, RelayDirectory? relays = null)
     {
         _engine = engine;
         _parameters = parameters;
         _limits = limits;
+        _relays = relays;
     }
 
     /// <summary>Payload bytes SubmitUpdate read in full (the announced length), accepted or not, since this process started; streams refused from their envelope are never read.</summary>
@@ -65,7 +69,13 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } });
         var unit = decision.Unit;
         var encoded = _parameters.Get(unit.Version, unit.Shard, () => _engine.ShardParameters(request.SessionToken, unit.Version, unit.Id));
-        return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, WorkUnit = ToWire(unit, encoded.Sha256) });
+        var reply = new WorkReply { ProtocolVersion = ProtocolVersion.Current, WorkUnit = ToWire(unit, encoded.Sha256) };
+        if (_relays is not null)
+        {
+            var requester = context.GetHttpContext()?.Connection.RemoteIpAddress;
+            reply.Relays.AddRange(_relays.Lease(_engine.Authenticate(request.SessionToken).Id, requester, unit.Version, encoded.Sha256));
+        }
+        return Task.FromResult(reply);
     }
 
     public override async Task DownloadParameters(DownloadRequest request, IServerStreamWriter<DownloadChunk> responseStream, ServerCallContext context)

@@ -9,7 +9,11 @@ public static class ParameterDiskCache
     /// <summary>Files kept; the oldest are deleted beyond it.</summary>
     public const int MaxFiles = 16;
 
-    public static ParameterSet? TryLoad(string directory, string sha256Hex)
+    public static ParameterSet? TryLoad(string directory, string sha256Hex) =>
+        TryLoadBytes(directory, sha256Hex) is { } bytes ? TensorCodec.Decode(bytes, bytes.LongLength).Tensors : null;
+
+    /// <summary>The cached payload, verified against its name; null when missing or corrupt (a corrupt file is deleted).</summary>
+    public static byte[]? TryLoadBytes(string directory, string sha256Hex)
     {
         if (sha256Hex.Length == 0) return null;
         string path = Path.Combine(directory, sha256Hex + ".bin");
@@ -20,7 +24,7 @@ public static class ParameterDiskCache
             File.Delete(path); // corrupt or truncated: fetch again
             return null;
         }
-        return TensorCodec.Decode(bytes, bytes.LongLength).Tensors;
+        return bytes;
     }
 
     public static void Store(string directory, string sha256Hex, byte[] bytes)

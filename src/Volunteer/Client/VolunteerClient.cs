@@ -13,6 +13,7 @@ using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
 using Hivemind.Training;
 using Hivemind.Volunteer.Behaviors;
+using Hivemind.Volunteer.Relay;
 using Hivemind.Volunteer.Work;
 using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
 
@@ -38,10 +39,14 @@ public sealed class VolunteerClient
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private TrainedUpdate? _previous;
+    private readonly RelayNode? _relay;
+    private readonly RelayFetcher? _relayFetcher;
 
     /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
+    /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
+    /// <param name="relayFetcher">Downloads from the relays the coordinator lists; null downloads from the coordinator only.</param>
     public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
-        Protocol.V1.Ledger.LedgerClient? ledger = null)
+        Protocol.V1.Ledger.LedgerClient? ledger = null, RelayNode? relay = null, RelayFetcher? relayFetcher = null)
     {
         _client = client;
         _ledger = ledger;
@@ -50,6 +55,8 @@ public sealed class VolunteerClient
         _options = options;
         _view = view;
         _time = time ?? TimeProvider.System;
+        _relay = relay;
+        _relayFetcher = relayFetcher;
     }
 
     public int UnitsSubmitted { get; private set; }
@@ -154,6 +161,7 @@ public sealed class VolunteerClient
         _heartbeat = TimeSpan.FromMilliseconds(Math.Max(100, reply.HeartbeatIntervalMs));
         _view.Joined(reply.VolunteerId);
         await LearnCoordinatorKeyAsync(ct);
+        if (_relay is not null) await _relay.RegisterAsync(_session, _view, ct);
     }
 
     /// <summary>Trust on first use when no key is pinned: the key that signs the ledger's head at the first join.</summary>
@@ -204,7 +212,7 @@ public sealed class VolunteerClient
         var wire = reply.WorkUnit;
         var unit = ToSpec(wire);
         _view.UnitStarted(unit);
-        var parameters = await DownloadAsync(wire, ct);
+        var parameters = await DownloadAsync(wire, reply.Relays, ct);
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new LastProgress();
@@ -233,16 +241,49 @@ public sealed class VolunteerClient
         UnitsSubmitted++;
     }
 
-    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, CancellationToken ct)
+    /// <summary>From the disk cache, else from a listed relay (verified against the unit's hash), else from the coordinator; a relay (--relay) then serves it too.</summary>
+    private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
     {
         string hash = Convert.ToHexStringLower(unit.ParametersSha256.Span);
-        var cached = ParameterDiskCache.TryLoad(_options.CacheDirectory, hash);
+        var cached = ParameterDiskCache.TryLoadBytes(_options.CacheDirectory, hash);
         if (cached is not null)
         {
             _view.Transfer("download (cached)", 0, TimeSpan.Zero);
-            return cached;
+            _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, cached);
+            return TensorCodec.Decode(cached, cached.LongLength).Tensors;
         }
+        _relay?.Server.Holdings.Expect(unit.ModelVersion, unit.ParametersSha256.Span);
+        try
+        {
+            var (buffer, isTheUnits) = await DownloadBytesAsync(unit, relays, ct);
+            // A relay passes on only bytes with the hash the coordinator put in the unit.
+            if (isTheUnits) _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, buffer);
+            else _relay?.Server.Holdings.Abandon(unit.ModelVersion, unit.ParametersSha256.Span);
+            return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+        }
+        catch
+        {
+            _relay?.Server.Holdings.Abandon(unit.ModelVersion, unit.ParametersSha256.Span);
+            throw;
+        }
+    }
+
+    /// <summary>The payload, and whether it has exactly the unit's SHA-256 (a relay's bytes always do: they are checked against it; the coordinator's are checked against its metadata).</summary>
+    private async Task<(byte[] Payload, bool IsTheUnits)> DownloadBytesAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
+    {
         var watch = Stopwatch.StartNew();
+        if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        {
+            var outcome = await _relayFetcher.FetchAsync(relays, unit.ModelVersion, unit.ParametersSha256.Memory, ct);
+            foreach (var fault in outcome.Faults) _view.Info($"{fault}; trying the next source");
+            if (outcome.Payload is { } fromRelay)
+            {
+                _view.Transfer($"download from relay {outcome.Relay}", fromRelay.Length, watch.Elapsed);
+                ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), fromRelay);
+                return (fromRelay, true);
+            }
+            watch.Restart();
+        }
         using var call = _client.DownloadParameters(new DownloadRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
@@ -254,7 +295,7 @@ public sealed class VolunteerClient
         var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
         _view.Transfer("download", buffer.Length, watch.Elapsed);
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
-        return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+        return (buffer, metadata.ContentSha256.Span.SequenceEqual(unit.ParametersSha256.Span));
     }
 
     /// <summary>

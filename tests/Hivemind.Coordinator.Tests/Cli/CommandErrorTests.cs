@@ -48,6 +48,10 @@ public sealed class CommandErrorTests
         { ["volunteer", "--device", "gpu", "--cache", "{dir}"], ["--device 'gpu'", "auto, cpu, cuda"] },
         { ["volunteer", "--device", "cuda", "--cache", "{dir}"], ["--device cuda", "--device cpu"] },
         { ["volunteer", "--max-units", "-1", "--cache", "{dir}"], ["--max-units '-1'", "at least 0"] },
+        { ["volunteer", "--relay", "--relay-bind", "my-laptop", "--cache", "{dir}"], ["--relay-bind 'my-laptop'", "0.0.0.0"] },
+        { ["volunteer", "--relay", "--relay-port", "70000", "--cache", "{dir}"], ["--relay-port '70000'", "from 1 to 65535"] },
+        { ["volunteer", "--relay", "--relay-upload", "fast", "--cache", "{dir}"], ["--relay-upload 'fast'", "512MiB"] },
+        { ["volunteer", "--upnp", "--cache", "{dir}"], ["--upnp", "needs --relay"] },
     };
 
     [Theory]

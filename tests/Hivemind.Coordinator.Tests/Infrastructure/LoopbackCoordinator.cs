@@ -50,14 +50,15 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
     /// <summary>The dashboard's address, or null when started without one.</summary>
     public string? DashboardAddress => _app!.DashboardAddress();
 
-    public static async Task<LoopbackCoordinator> StartAsync(Func<string, CoordinatorOptions> options, TimeProvider? time = null, DashboardSettings? dashboard = null)
+    public static async Task<LoopbackCoordinator> StartAsync(Func<string, CoordinatorOptions> options, TimeProvider? time = null, DashboardSettings? dashboard = null,
+        Hivemind.Coordinator.Reachability.ReachabilityOptions? reachability = null)
     {
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         var dir = new TempDirectory();
         var engine = CoordinatorEngine.Open(options(Path.Combine(dir.Path, "data")), time ?? TimeProvider.System);
         var c = new LoopbackCoordinator(engine, dir);
-        c._app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning), dashboard);
+        c._app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning), dashboard, reachability);
         await c._app.StartAsync();
         c.Address = CoordinatorHost.Address(c._app);
         return c;
@@ -114,7 +115,19 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
         public void Step(TrainingProgress progress) { }
 
-        public void Transfer(string what, long bytes, TimeSpan elapsed) { }
+        private readonly TaskCompletionSource _downloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Every transfer's label ("download", "download from relay 127.0.0.1:…", "upload"), in order.</summary>
+        public List<string> Transfers { get; } = [];
+
+        /// <summary>Completes when the volunteer has its first unit's parameters (from anywhere).</summary>
+        public Task Downloaded => _downloaded.Task;
+
+        public void Transfer(string what, long bytes, TimeSpan elapsed)
+        {
+            lock (Transfers) Transfers.Add(what);
+            if (what.StartsWith("download", StringComparison.Ordinal)) _downloaded.TrySetResult();
+        }
 
         public void Submitted(string updateId, double meanLoss)
         {

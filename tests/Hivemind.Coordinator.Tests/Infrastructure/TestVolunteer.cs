@@ -10,9 +10,10 @@ public static class TestVolunteer
 {
     /// <summary>Creates the client; the key and channel are added to <paramref name="owned"/> for the caller to dispose.</summary>
     public static (VolunteerClient Client, LoopbackCoordinator.RecordingView View) Create(
-        string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0)
+        string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0,
+        Hivemind.Volunteer.Relay.RelayFetcher? relayFetcher = null, Hivemind.Volunteer.Relay.RelayNode? relay = null, VolunteerIdentity? identity = null)
     {
-        var identity = VolunteerIdentity.Create();
+        identity ??= VolunteerIdentity.Create();
         var channel = GrpcChannel.ForAddress(address);
         owned.Add(identity);
         owned.Add(channel);
@@ -26,6 +27,6 @@ public static class TestVolunteer
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
         };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel)), view);
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher), view);
     }
 }

@@ -1,0 +1,21 @@
+using Hivemind.Coordinator.Rounds;
+
+namespace Hivemind.Coordinator.Relays;
+
+/// <summary>Registers the relay registry (issue 17) in a coordinator host.</summary>
+public static class RelayHosting
+{
+    public static IServiceCollection AddRelays(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new RelayDirectory(sp.GetRequiredService<CoordinatorEngine>().IsSessionLive));
+        services.AddSingleton<RelayProbe>();
+        services.AddSingleton<RelayRegistryService>();
+        return services;
+    }
+
+    public static WebApplication MapRelays(this WebApplication app)
+    {
+        app.MapGrpcService<RelayRegistryService>();
+        return app;
+    }
+}
