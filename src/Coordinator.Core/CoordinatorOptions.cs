@@ -151,6 +151,14 @@ public sealed record CoordinatorOptions
     /// <summary>Work units leased beyond the quorum, so that one straggler does not hold up the round (0 makes runs reproducible).</summary>
     public int SpareLeases { get; init; } = 1;
 
+    // ---- Real text (issue 13) ----
+
+    /// <summary>
+    /// Corpus folder to train on (train.tokens/.idx and held-out.tokens/.idx, as scripts/build-mini-pile.sh writes); its training
+    /// tokens are served to volunteers as content-addressed slices. Empty (default): the synthetic corpus.
+    /// </summary>
+    public string Data { get; init; } = "";
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {

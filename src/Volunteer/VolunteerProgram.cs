@@ -40,9 +40,10 @@ public static class VolunteerProgram
         var maxUnits = Flags.Int("--max-units", "Stop after this many work units (0 = until Ctrl+C)", 0, min: 0);
         var threads = Flags.Int("--threads", "CPU threads libtorch may use for training", defaults.Threads, min: 1, max: MaxThreads);
         var name = Flags.Text("--name", "Label printed at the start of each progress line", "volunteer");
+        var dataMirror = new Option<string>("--data-mirror") { Description = "Fetch real-text data slices from this mirror (http(s):// URL or folder of SHA256.tokens files, see `hivemind-corpus mirror`) instead of the coordinator; still checked against the coordinator's SHA-256" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, dataMirror,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -57,6 +58,7 @@ public static class VolunteerProgram
                 CacheDirectory = parse.GetValue(cache)!,
                 MaxUnits = parse.GetValue(maxUnits),
                 Threads = parse.GetValue(threads),
+                DataMirror = CheckMirror(parse.GetValue(dataMirror)),
             };
             // Before libtorch loads: a bad key file is the commonest mistake and should not wait on a 600 MB library.
             using var identity = LoadKey(options.KeyFile);
@@ -71,7 +73,8 @@ public static class VolunteerProgram
                 MaxReceiveMessageSize = MaxMessageBytes,
                 MaxSendMessageSize = MaxMessageBytes,
             });
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view);
+            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view,
+                data: new Protocol.V1.DataDistribution.DataDistributionClient(channel));
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
@@ -85,6 +88,16 @@ public static class VolunteerProgram
         if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new UsageException($"--coordinator '{address}' is not an http:// or https:// address; write it like http://127.0.0.1:5000.");
         return address;
+    }
+
+    private static string? CheckMirror(string? mirror)
+    {
+        if (string.IsNullOrEmpty(mirror)) return null;
+        if (Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return mirror;
+        string folder = mirror.StartsWith("file://", StringComparison.Ordinal) ? new Uri(mirror).LocalPath : mirror;
+        if (!Directory.Exists(folder))
+            throw new UsageException($"--data-mirror '{mirror}' is neither an http:// or https:// URL nor an existing folder; give the mirror's URL or a folder of SHA256.tokens files (`hivemind-corpus mirror`).");
+        return mirror;
     }
 
     private static string CheckDevice(string device)

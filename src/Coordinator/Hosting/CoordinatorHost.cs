@@ -61,6 +61,7 @@ public static class CoordinatorHost
         if (dashboard is not null) builder.AddDashboard(engine, dashboard); // dashboard hook (issue 14)
         var app = builder.Build();
         app.MapGrpcService<CoordinatorService>();
+        app.MapGrpcService<DataDistributionService>(); // real-text slices (issue 13)
         app.MapReachability();
         app.MapGrpcReflectionService();
         return app;

@@ -26,6 +26,9 @@ public sealed record VolunteerOptions
     /// <summary>Stop after this many units (0 = until stopped).</summary>
     public int MaxUnits { get; init; }
 
+    /// <summary>Real text (issue 13): fetch data slices from this mirror (http(s) URL or folder of SHA256.tokens files) instead of the coordinator; still verified against the unit's hash.</summary>
+    public string? DataMirror { get; init; }
+
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
 }
