@@ -26,6 +26,7 @@ public static class TestVolunteer
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
         };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view), view);
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view,
+            data: new Protocol.V1.DataDistribution.DataDistributionClient(channel)), view);
     }
 }
