@@ -12,6 +12,13 @@ namespace Hivemind.Coordinator.Demo;
 /// </summary>
 public static class CentralReplay
 {
+    /// <summary>
+    /// Steps per LocalTrainer call; AdamW's moments restart between calls (the parameters carry over). Single calls of 500+ steps
+    /// died with a native access violation twice on the loaded host (PileRun and this replay), while the volunteers' 10-step calls
+    /// never did; until that is found, the replay stays in calls of this size.
+    /// </summary>
+    private const int ChunkSteps = 200;
+
     /// <summary>Trains centrally on the accepted units' tokens and returns the final parameters and the tokens trained on.</summary>
     public static (ParameterSet Parameters, long Tokens) Train(CoordinatorEngine engine, IProgress<TrainingProgress>? progress = null)
     {
@@ -38,18 +45,25 @@ public static class CentralReplay
         }
         int steps = sources.Sum(s => s.Batches);
         if (steps == 0) throw new InvalidOperationException("no accepted updates to replay; train at least one round first.");
-        var start = ModelInit.Initialize(engine.Model, options.Seed);
-        var training = units.TrainingOptions(options.Seed) with { InnerSteps = steps };
-        var result = LocalTrainer.Train(engine.Model, start, ShardSpec.Full(engine.Model), new ReplaySource(sources), training, progress);
-        var end = new ParameterSet();
-        foreach (var t in start)
+        var current = ModelInit.Initialize(engine.Model, options.Seed);
+        var replay = new ReplaySource(sources);
+        long trained = 0;
+        for (int done = 0; done < steps; done += ChunkSteps)
         {
-            float[] delta = result.PseudoGradient[t.Name].Values;
-            var values = new float[delta.Length];
-            for (int i = 0; i < values.Length; i++) values[i] = t.Values[i] - delta[i];
-            end.Add(new NamedTensor(t.Name, t.Shape, values));
+            var training = units.TrainingOptions(options.Seed + done) with { InnerSteps = Math.Min(ChunkSteps, steps - done) };
+            var result = LocalTrainer.Train(engine.Model, current, ShardSpec.Full(engine.Model), replay, training, progress);
+            var next = new ParameterSet();
+            foreach (var t in current)
+            {
+                float[] delta = result.PseudoGradient[t.Name].Values;
+                var values = new float[delta.Length];
+                for (int i = 0; i < values.Length; i++) values[i] = t.Values[i] - delta[i];
+                next.Add(new NamedTensor(t.Name, t.Shape, values));
+            }
+            current = next;
+            trained += result.Tokens;
         }
-        return (end, result.Tokens);
+        return (current, trained);
     }
 
     /// <summary>Each unit's batches in turn, exactly as that unit's volunteer drew them.</summary>
