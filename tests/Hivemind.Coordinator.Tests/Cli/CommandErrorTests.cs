@@ -48,6 +48,11 @@ public sealed class CommandErrorTests
         { ["volunteer", "--device", "gpu", "--cache", "{dir}"], ["--device 'gpu'", "auto, cpu, cuda"] },
         { ["volunteer", "--device", "cuda", "--cache", "{dir}"], ["--device cuda", "--device cpu"] },
         { ["volunteer", "--max-units", "-1", "--cache", "{dir}"], ["--max-units '-1'", "at least 0"] },
+        { ["serve", "--data", "/no/such/corpus", "--data-directory", "{dir}"], ["--data '/no/such/corpus'", "build-mini-pile.sh"] },
+        { ["demo", "--data", "/no/such/corpus", "--data-directory", "{dir}"], ["--data '/no/such/corpus'", "build-mini-pile.sh"] },
+        { ["demo", "--data", "mini-pile", "--data-directory", "{dir}"], ["mini-pile is not built", "bash scripts/build-mini-pile.sh"] },
+        { ["demo", "--compare-central", "--data-directory", "{dir}"], ["--compare-central", "--data mini-pile"] },
+        { ["volunteer", "--data-mirror", "/no/such/mirror", "--cache", "{dir}"], ["--data-mirror '/no/such/mirror'", "hivemind-corpus mirror"] },
     };
 
     [Theory]

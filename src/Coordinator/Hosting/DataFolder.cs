@@ -1,10 +1,10 @@
 using Hivemind.Data;
 using Hivemind.Volunteer.CommandLine;
 
-namespace Hivemind.Coordinator.Demo;
+namespace Hivemind.Coordinator.Hosting;
 
-/// <summary>Where <c>demo --data</c> finds its corpus: the name <c>mini-pile</c> or a folder, refused with the command that builds it when missing.</summary>
-public static class DemoData
+/// <summary>Where <c>serve --data</c> and <c>demo --data</c> find a corpus: the name <c>mini-pile</c> or a folder, refused with the command that builds it when missing.</summary>
+public static class DataFolder
 {
     /// <summary>The corpus the README's real-text demo names.</summary>
     public const string MiniPile = "mini-pile";
