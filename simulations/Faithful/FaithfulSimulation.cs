@@ -58,6 +58,7 @@ public sealed class FaithfulSimulation : IDisposable
     private readonly double _evalFlops;
     private double _openedAt;
     private long _bytesDown;
+    private readonly DataFetchModel _dataFetches = new(); // issue 13
     private long _bytesUp;
     private int _leased;
     private int _lost;
@@ -318,7 +319,7 @@ public sealed class FaithfulSimulation : IDisposable
             _attacker?.SawHonest(flight.Update);
         }
 
-        long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32);
+        long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
         long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.Codec);
         flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
         flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);

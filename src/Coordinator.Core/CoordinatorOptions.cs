@@ -174,6 +174,13 @@ public sealed record CoordinatorOptions
     /// <summary>A recomputation fails when any tensor group's cosine with the claim is below this (calibrated in docs/verification.md).</summary>
     public double SpotCheckMinCosine { get; init; } = 0.9999;
 
+    // ---- Real text (issue 13) ----
+
+    /// <summary>
+    /// Corpus folder to train on (train.tokens/.idx and held-out.tokens/.idx, as scripts/build-mini-pile.sh writes); its training
+    /// tokens are served to volunteers as content-addressed slices. Empty (default): the synthetic corpus.
+    /// </summary>
+    public string Data { get; init; } = "";
 
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()

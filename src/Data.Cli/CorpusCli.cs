@@ -24,6 +24,7 @@ public static class CorpusCli
             TokenizeCommand(output, error),
             BaselineCommand(output, error),
             RoundTripCommand(output, error),
+            MirrorCommand(output, error),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
@@ -139,6 +140,21 @@ public static class CorpusCli
             double seconds = clock.Elapsed.TotalSeconds;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{h.Tokenizer}: {h.Documents} documents, {h.Tokens} tokens ({(double)h.TextBytes / Math.Max(1, h.Tokens - h.Documents):F2} bytes/token), {h.TextBytes} text bytes, {seconds:F1} s ({h.Tokens / Math.Max(seconds, 1e-9):F0} tokens/s); tokens sha256 {h.TokensSha256}"));
+        }));
+        return command;
+    }
+
+    private static Command MirrorCommand(TextWriter output, TextWriter error)
+    {
+        var data = new Option<string>("--data") { Description = "Corpus folder, as the coordinator's --data (train.tokens/.idx, held-out.tokens/.idx).", Required = true };
+        var folder = new Option<string>("--out") { Description = "Folder to write SHA256.tokens files into; serve it over http(s) or share it, and give it to volunteers as --data-mirror.", Required = true };
+        var command = new Command("mirror", "Write the training slices a coordinator serves with --data, one file per slice named by its SHA-256 (what --data-mirror serves).") { data, folder };
+        command.SetAction(parse => Guarded(error, () =>
+        {
+            using TokenCorpus corpus = TokenCorpus.Open(parse.GetValue(data)!);
+            corpus.WriteMirror(parse.GetValue(folder)!);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{corpus.Slices.Count} slices of {TokenCorpus.DefaultSliceTokens} {corpus.Tokenizer} tokens ({corpus.Train.Length} in all) written to {parse.GetValue(folder)}"));
         }));
         return command;
     }

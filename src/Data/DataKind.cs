@@ -8,4 +8,7 @@ public enum DataKind
 
     /// <summary>A byte range of an LMD file's decompressed stream, named by the file's SHA-256.</summary>
     File = 1,
+
+    /// <summary>A content-addressed slice of a pre-tokenized corpus (raw little-endian token ids), named by the slice's SHA-256.</summary>
+    TokenSlice = 2,
 }

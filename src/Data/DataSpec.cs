@@ -8,9 +8,9 @@ namespace Hivemind.Data;
 /// <param name="DomainMix">Synthetic only: weight of each domain; each row draws its domain from it.</param>
 /// <param name="Split">Synthetic only: train or held-out; the split is mixed into every stream seed.</param>
 /// <param name="SliceSeed">Synthetic only: which slice of the infinite stream; different seeds, independent rows.</param>
-/// <param name="FileSha256">File only: lowercase hex SHA-256 of the file as stored (compressed).</param>
-/// <param name="ByteOffset">File only: start of the range in the decompressed stream; a line start.</param>
-/// <param name="ByteLength">File only: length of the range in the decompressed stream; ends at a line end or the stream end.</param>
+/// <param name="FileSha256">File: lowercase hex SHA-256 of the file as stored (compressed). Token slice: SHA-256 of the slice's bytes.</param>
+/// <param name="ByteOffset">File: start of the range in the decompressed stream; a line start. Token slice: 0 (the whole slice).</param>
+/// <param name="ByteLength">File: length of the range in the decompressed stream; ends at a line end or the stream end. Token slice: the slice's length in bytes.</param>
 public sealed record DataSpec(
     DataKind Kind,
     SyntheticCorpusConfig? Corpus,
@@ -35,6 +35,19 @@ public sealed record DataSpec(
     public static DataSpec File(string fileSha256, long byteOffset, long byteLength) =>
         new(DataKind.File, null, null, DataSplit.Train, 0, fileSha256, byteOffset, byteLength);
 
+    /// <summary>Token slice only: bytes per stored token id (2 or 4, little-endian), as the corpus's token file stores them.</summary>
+    public int TokenBytes { get; init; }
+
+    /// <summary>Token slice only: the vocabulary the ids come from (a model trains on them only with this VocabSize).</summary>
+    public int VocabSize { get; init; }
+
+    /// <summary>
+    /// A whole content-addressed slice of a pre-tokenized corpus (<see cref="TokenCorpus"/>): <paramref name="byteLength"/> bytes of
+    /// <paramref name="tokenBytes"/>-byte ids, whose rows are drawn from <paramref name="sliceSeed"/>.
+    /// </summary>
+    public static DataSpec TokenSlice(string sliceSha256, long byteLength, int tokenBytes, int vocabSize, long sliceSeed) =>
+        new(DataKind.TokenSlice, null, null, DataSplit.Train, sliceSeed, sliceSha256, 0, byteLength) { TokenBytes = tokenBytes, VocabSize = vocabSize };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field, its value and the fix.</summary>
     public void Validate()
     {
@@ -56,6 +69,9 @@ public sealed record DataSpec(
                     throw new ArgumentException($"A synthetic DataSpec must not name a file (FileSha256 = {FileSha256 ?? "null"}, ByteOffset = {ByteOffset}, ByteLength = {ByteLength}); clear those fields.");
                 }
                 break;
+            case DataKind.TokenSlice:
+                ValidateTokenSlice();
+                break;
             case DataKind.File:
                 if (FileSha256 is null || FileSha256.Length != Sha256HexLength || !FileSha256.All(char.IsAsciiHexDigitLower))
                 {
@@ -75,7 +91,31 @@ public sealed record DataSpec(
                 }
                 break;
             default:
-                throw new ArgumentException($"Kind = {(int)Kind} is unknown; use Synthetic (0) or File (1).");
+                throw new ArgumentException($"Kind = {(int)Kind} is unknown; use Synthetic (0), File (1) or TokenSlice (2).");
+        }
+    }
+
+    private void ValidateTokenSlice()
+    {
+        if (FileSha256 is null || FileSha256.Length != Sha256HexLength || !FileSha256.All(char.IsAsciiHexDigitLower))
+        {
+            throw new ArgumentException($"FileSha256 = '{FileSha256}' is not a SHA-256; a token slice is named by 64 lowercase hex digits (TokenCorpus computes them).");
+        }
+        if (TokenBytes is not (sizeof(ushort) or sizeof(int)))
+        {
+            throw new ArgumentException($"TokenBytes = {TokenBytes} is not 2 or 4; use the token file's width (TokenFileHeader.TokenBytes).");
+        }
+        if (VocabSize < 2)
+        {
+            throw new ArgumentException($"VocabSize = {VocabSize} is below 2; use the token file's vocabulary (TokenFileHeader.VocabSize).");
+        }
+        if (ByteOffset != 0 || ByteLength < 2L * TokenBytes || ByteLength % TokenBytes != 0)
+        {
+            throw new ArgumentException($"ByteOffset = {ByteOffset}, ByteLength = {ByteLength}: a token slice starts at 0 and holds a whole number (at least 2) of {TokenBytes}-byte ids.");
+        }
+        if (Corpus is not null || this.DomainMix is not null)
+        {
+            throw new ArgumentException("A token-slice DataSpec must not carry a synthetic Corpus or DomainMix; clear those fields.");
         }
     }
 
@@ -90,7 +130,9 @@ public sealed record DataSpec(
         && SliceSeed == other.SliceSeed
         && FileSha256 == other.FileSha256
         && ByteOffset == other.ByteOffset
-        && ByteLength == other.ByteLength;
+        && ByteLength == other.ByteLength
+        && TokenBytes == other.TokenBytes
+        && VocabSize == other.VocabSize;
 
     /// <inheritdoc/>
     public override int GetHashCode()
@@ -107,14 +149,19 @@ public sealed record DataSpec(
         hash.Add(FileSha256);
         hash.Add(ByteOffset);
         hash.Add(ByteLength);
+        hash.Add(TokenBytes);
+        hash.Add(VocabSize);
         return hash.ToHashCode();
     }
 
     private bool PrintMembers(StringBuilder builder)
     {
-        builder.Append(Kind == DataKind.Synthetic
-            ? $"Kind = Synthetic, Corpus = {Corpus}, DomainMix = [{string.Join(", ", this.DomainMix ?? [])}], Split = {Split}, SliceSeed = {SliceSeed}"
-            : $"Kind = File, FileSha256 = {FileSha256}, ByteOffset = {ByteOffset}, ByteLength = {ByteLength}");
+        builder.Append(Kind switch
+        {
+            DataKind.Synthetic => $"Kind = Synthetic, Corpus = {Corpus}, DomainMix = [{string.Join(", ", this.DomainMix ?? [])}], Split = {Split}, SliceSeed = {SliceSeed}",
+            DataKind.TokenSlice => $"Kind = TokenSlice, FileSha256 = {FileSha256}, ByteLength = {ByteLength}, TokenBytes = {TokenBytes}, VocabSize = {VocabSize}, SliceSeed = {SliceSeed}",
+            _ => $"Kind = File, FileSha256 = {FileSha256}, ByteOffset = {ByteOffset}, ByteLength = {ByteLength}",
+        });
         return true;
     }
 }

@@ -49,9 +49,10 @@ public static class VolunteerProgram
         var relayPublicPort = Flags.Int("--relay-public-port", "The port others reach the relay on, when your router forwards another external port (0 = --relay-port)", 0, min: 0, max: 65535);
         var relayUpload = Flags.Text("--relay-upload", "Upload cap of the relay, per second, e.g. 2MiB (0 = no cap)", "0");
         var relayUpnp = new Option<bool>("--upnp") { Description = "With --relay: ask the home router to forward the relay's port (UPnP-IGD, then NAT-PMP); removed on exit" };
+        var dataMirror = new Option<string>("--data-mirror") { Description = "Fetch real-text data slices from this mirror (http(s):// URL or folder of SHA256.tokens files, see `hivemind-corpus mirror`) instead of the coordinator; still checked against the coordinator's SHA-256" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp, coordinatorKey,
+            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp, coordinatorKey, dataMirror,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -69,6 +70,7 @@ public static class VolunteerProgram
                 CoordinatorKey = parse.GetValue(coordinatorKey) is { } pinned
                     ? Protocol.Ledger.TreeHead.ParseKey(pinned) ?? throw new UsageException($"--coordinator-key '{pinned}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').")
                     : null,
+                DataMirror = CheckMirror(parse.GetValue(dataMirror)),
             };
             if (parse.GetValue(relayUpnp) && !parse.GetValue(relay))
                 throw new UsageException("--upnp maps the relay's port, so it needs --relay; a plain volunteer only dials out and needs no mapping.");
@@ -95,7 +97,8 @@ public static class VolunteerProgram
             var node = relayServer is null ? null : new RelayNode(relayServer, relayOptions!, new Protocol.V1.Reachability.ReachabilityClient(channel),
                 new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
             if (relayServer is not null) view.Info($"relay listening on {relayOptions!.Bind}:{relayServer.Port}");
-            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: node, relayFetcher: fetcher);
+            var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: node, relayFetcher: fetcher,
+                data: new Protocol.V1.DataDistribution.DataDistributionClient(channel));
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14
@@ -165,6 +168,16 @@ public static class VolunteerProgram
         if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new UsageException($"--coordinator '{address}' is not an http:// or https:// address; write it like http://127.0.0.1:5000.");
         return address;
+    }
+
+    private static string? CheckMirror(string? mirror)
+    {
+        if (string.IsNullOrEmpty(mirror)) return null;
+        if (Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return mirror;
+        string folder = mirror.StartsWith("file://", StringComparison.Ordinal) ? new Uri(mirror).LocalPath : mirror;
+        if (!Directory.Exists(folder))
+            throw new UsageException($"--data-mirror '{mirror}' is neither an http:// or https:// URL nor an existing folder; give the mirror's URL or a folder of SHA256.tokens files (`hivemind-corpus mirror`).");
+        return mirror;
     }
 
     private static string CheckDevice(string device)

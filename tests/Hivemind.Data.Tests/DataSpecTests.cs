@@ -26,7 +26,7 @@ public sealed class DataSpecTests
         { DataSpec.File(Hash.ToUpperInvariant(), 0, 10), $"FileSha256 = '{Hash.ToUpperInvariant()}' is not a SHA-256; give 64 lowercase hex digits (LmdSlicer computes it)." },
         { DataSpec.File(Hash, -1, 10), "ByteOffset = -1 is negative; use a line start in the decompressed stream (LmdSlicer gives them)." },
         { DataSpec.File(Hash, 0, 0), "ByteLength = 0 is not positive; a file slice must hold at least one line." },
-        { DataSpec.File(Hash, 0, 1) with { Kind = (DataKind)7 }, "Kind = 7 is unknown; use Synthetic (0) or File (1)." },
+        { DataSpec.File(Hash, 0, 1) with { Kind = (DataKind)7 }, "Kind = 7 is unknown; use Synthetic (0), File (1) or TokenSlice (2)." },
     };
 
     [Theory]

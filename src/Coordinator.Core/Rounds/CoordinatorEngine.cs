@@ -6,6 +6,7 @@ using Hivemind.Coordinator.Planning;
 using Hivemind.Coordinator.Reputation;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Coordinator.Verification;
+using Hivemind.Data;
 using Hivemind.Protocol.Envelopes;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Tensors;
@@ -69,7 +70,9 @@ public sealed partial class CoordinatorEngine : IDisposable
         options.Validate();
         _options = options;
         _time = time;
-        Model = ModelConfig.Preset(options.Preset);
+        // Real text (issue 13): the corpus fixes the vocabulary; opened first so a bad --data changes nothing on disk.
+        _text = options.Data.Length > 0 ? TokenCorpus.Open(options.Data) : null;
+        Model = WorkUnitFactory.ModelFor(options, _text);
         Model.Validate();
         Directory.CreateDirectory(options.DataDirectory);
         _store = new CoordinatorStore(Path.Combine(options.DataDirectory, "coordinator.db"));
@@ -79,7 +82,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         _challenges = new ChallengeBook(time);
         _joins = new SourceRateLimiter(time, options.JoinsPerMinute);
         _sessions = new SessionBook(time, options.HeartbeatInterval * SilentIntervalsToExpire);
-        _units = new WorkUnitFactory(options, Model);
+        _units = new WorkUnitFactory(options, Model, _text);
         // Who trains and which experts they hold must not be predictable to a volunteer (it could time its asks or pick its
         // keys to land in one expert group); simulations ask for reproducible runs instead.
         _rng = options.DeterministicPlanning ? new Random(unchecked((int)options.Seed)) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
@@ -250,6 +253,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         _store.Dispose();
         _ledger.Dispose();
         _signal.Dispose();
+        _text?.Dispose();
     }
 
     private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard, int UnitIndex, double TrunkNorm);

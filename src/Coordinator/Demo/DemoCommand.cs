@@ -31,9 +31,12 @@ public static class DemoCommand
         var rule = Flags.Text("--rule", "Aggregation spec for trunk and experts, e.g. median or \"nnm(f=1) | trimmed-mean(f=1)\"", d.Rule);
         var corpusOrder = Flags.Int("--corpus-order", "Markov order of the synthetic domains (1 learns in minutes; 2 needs many more rounds)", d.CorpusOrder, min: MinCorpusOrder, max: MaxCorpusOrder);
         var dashboardPort = Flags.Int("--dashboard-port", "Port of the live dashboard (0 = any free port; the URL is printed)", 0, min: 0, max: ServeSettings.MaxPort);
+        var data = Flags.Text("--data", $"Train on real text: '{DataFolder.MiniPile}' ({DataFolder.MiniPileFolder}, built by scripts/build-mini-pile.sh) or a corpus folder; empty = the synthetic corpus", "");
+        var compareCentral = new Option<bool>("--compare-central") { Description = "With --data: afterwards train the same model centrally on the accepted units' tokens and print both held-out tables" };
+        var seed = Flags.Int("--seed", "Seed of the initial model and of the units' data", 1, min: 0);
         var demo = new Command("demo", "Start a coordinator on its embedded store plus local volunteer processes, train, and summarise.")
         {
-            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder, dashboardPort,
+            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder, dashboardPort, data, compareCentral, seed,
         };
         demo.SetAction(async (parse, ct) =>
         {
@@ -53,7 +56,12 @@ public static class DemoCommand
             var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
             {
                 DashboardPort = parse.GetValue(dashboardPort),
+                Data = DataFolder.Resolve(parse.GetValue(data)!),
+                CompareCentral = parse.GetValue(compareCentral),
+                Seed = parse.GetValue(seed),
             };
+            if (settings.CompareCentral && settings.Data is null)
+                throw new UsageException("--compare-central compares on real text; add --data mini-pile (or a corpus folder).");
             return await DemoRunner.RunAsync(settings, console, ct);
         });
         return demo;

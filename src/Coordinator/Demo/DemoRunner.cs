@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hivemind.Coordinator.Dashboard;
 using Hivemind.Coordinator.Hosting;
+using Hivemind.Coordinator.Planning;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Training;
 using Hivemind.Volunteer.CommandLine;
@@ -46,9 +47,11 @@ public static class DemoRunner
             ExpertRule = settings.Rule,
             RoundTimeout = TimeSpan.FromMinutes(2),
             LeaseDuration = TimeSpan.FromMinutes(2),
+            Data = settings.Data ?? "",
+            Seed = settings.Seed,
         };
         var terminal = AnsiConsole.Console;
-        using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
+        using var engine = OpenEngine(options);
         await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning),
             new DashboardSettings(settings.DashboardPort)); // dashboard hook (issue 14)
         await app.StartAsync(ct);
@@ -59,16 +62,21 @@ public static class DemoRunner
         terminal.MarkupLine($"model '{model.Name}': {model.TotalParameters / 1e6:0.00}M parameters ({model.Layers} layers × {model.Experts} experts, top-{model.TopK}), " +
                            $"{settings.Volunteers} volunteers{(attack ? $" + 1 RED-TEAM '{Markup.Escape(settings.Byzantine)}'" : "")}, {settings.Rounds} rounds, rule '{Markup.Escape(settings.Rule)}'");
         terminal.MarkupLine($"[bold]dashboard[/]: {app.DashboardAddress()} (live; JSON under /api, Prometheus at /metrics)"); // dashboard hook (issue 14)
-        terminal.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
-                           $"optimum {engine.OptimalLoss:0.000} (exact), uniform ln 256 = {Math.Log(256):0.000}");
+        if (engine.Text is { } text)
+            terminal.MarkupLine($"real text: {Markup.Escape(text.Folder)}, {text.Tokenizer} tokens ({text.Train.Length:N0} to train on, in {text.Slices.Count} slices the volunteers fetch by SHA-256); " +
+                               $"held-out loss at start {initial:0.000} nats/token, uniform ln {model.VocabSize} = {Math.Log(model.VocabSize):0.000}");
+        else
+            terminal.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
+                               $"optimum {engine.OptimalLoss:0.000} (exact), uniform ln 256 = {Math.Log(256):0.000}");
 
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var watch = Stopwatch.StartNew();
         engine.RoundClosed += s =>
         {
             double gap = (s.EvalLoss ?? double.NaN) - engine.OptimalLoss;
+            string toOptimum = double.IsFinite(engine.OptimalLoss) ? $"gap to optimum {gap:0.000}  " : "";
             terminal.MarkupLine($"[bold green]round {s.Round + 1,3}/{settings.Rounds}[/] {s.Updates} updates  train {s.MeanTrainLoss:0.000}  " +
-                               $"held-out [bold]{s.EvalLoss:0.000}[/]  gap to optimum {gap:0.000}  aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({watch.Elapsed:mm\\:ss})");
+                               $"held-out [bold]{s.EvalLoss:0.000}[/]  {toOptimum}aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({watch.Elapsed:mm\\:ss})");
             if (s.NewVersion >= settings.Rounds) finished.TrySetResult();
         };
 
@@ -78,7 +86,7 @@ public static class DemoRunner
             for (int i = 0; i < settings.Volunteers + (attack ? 1 : 0); i++)
             {
                 bool red = attack && i == settings.Volunteers;
-                processes.Add(StartVolunteer(address, dir, red ? "red" : $"v{i + 1}", red ? settings.Byzantine : "honest", console));
+                processes.Add(StartVolunteer(address, dir, red ? "red" : $"v{i + 1}", red ? settings.Byzantine : "honest", VolunteerMemoryFor(model), console));
             }
             var exited = Task.WhenAll(processes.Select(p => p.WaitForExitAsync(ct)));
             var done = await Task.WhenAny(finished.Task, exited, Task.Delay(Timeout.Infinite, ct));
@@ -99,10 +107,34 @@ public static class DemoRunner
         }
         PrintSummary(terminal, engine, initial, watch.Elapsed);
         await app.StopAsync(CancellationToken.None);
+        if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
         return finished.Task.IsCompleted ? 0 : 1;
     }
 
-    private static Process StartVolunteer(string address, string dir, string name, string behavior, CliConsole console)
+    private static CoordinatorEngine OpenEngine(CoordinatorOptions options)
+    {
+        try
+        {
+            return CoordinatorEngine.Open(options, TimeProvider.System);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException && options.Data.Length > 0)
+        {
+            throw new UsageException($"--data '{options.Data}' cannot be trained on: {e.Message.TrimEnd('.')}.", e);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="VolunteerMemory"/> for byte models; a larger vocabulary (GPT-2's 50,257 rows in the embedding and the head) grows the
+    /// trunk, so the demo declares what the trunk plus half the experts of each layer need, and volunteers still train shards.
+    /// </summary>
+    private static string VolunteerMemoryFor(ModelConfig model)
+    {
+        if (model.VocabSize == ModelConfig.ByteVocabSize) return VolunteerMemory;
+        long bytes = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(Math.Max(1, model.Experts / 2));
+        return $"{(bytes >> 20) + 1}MiB";
+    }
+
+    private static Process StartVolunteer(string address, string dir, string name, string behavior, string memory, CliConsole console)
     {
         var (file, prefix) = SelfCommand();
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -110,7 +142,7 @@ public static class DemoRunner
         foreach (var a in new[]
                  {
                      CoordinatorCli.VolunteerVerb, "--coordinator", address, "--key", Path.Combine(dir, "keys", name + ".key"), "--name", name,
-                     "--memory", VolunteerMemory, "--cache", Path.Combine(dir, "cache", name), "--threads", "1", "--behavior", behavior,
+                     "--memory", memory, "--cache", Path.Combine(dir, "cache", name), "--threads", "1", "--behavior", behavior,
                  })
             start.ArgumentList.Add(a);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start volunteer process {file}");
@@ -137,12 +169,16 @@ public static class DemoRunner
         double closed = initial - engine.OptimalLoss <= 0 ? 0 : (initial - final) / (initial - engine.OptimalLoss);
         var table = new Table().Title("[bold]Hivemind demo summary[/]").AddColumn("what").AddColumn("value");
         table.AddRow("rounds", status.Round.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        table.AddRow("held-out loss (nats/byte)", $"{initial:0.000} → {final:0.000}");
-        table.AddRow("optimum / gap to optimum", $"{engine.OptimalLoss:0.000} / {final - engine.OptimalLoss:0.000}");
-        table.AddRow("share of the initial gap closed", $"{closed:P0}");
+        bool text = engine.Text is not null;
+        table.AddRow(text ? "held-out loss (nats/token)" : "held-out loss (nats/byte)", $"{initial:0.000} → {final:0.000}");
+        if (!text)
+        {
+            table.AddRow("optimum / gap to optimum", $"{engine.OptimalLoss:0.000} / {final - engine.OptimalLoss:0.000}");
+            table.AddRow("share of the initial gap closed", $"{closed:P0}");
+        }
         table.AddRow("accepted updates", status.AcceptedUpdates.ToString(System.Globalization.CultureInfo.InvariantCulture));
         table.AddRow("rejected updates", status.Rejections.Count == 0 ? "0" : string.Join(", ", status.Rejections.Select(r => $"{r.Key}: {r.Value}")));
-        table.AddRow("bytes moved", $"{status.BytesReceived / 1e6:0.0} MB of updates in, {status.BytesSent / 1e6:0.0} MB of parameters out");
+        table.AddRow("bytes moved", $"{status.BytesReceived / 1e6:0.0} MB of updates in, {status.BytesSent / 1e6:0.0} MB of parameters{(text ? " and data" : "")} out");
         table.AddRow("wall time", $"{elapsed:mm\\:ss}");
         console.Write(table);
     }

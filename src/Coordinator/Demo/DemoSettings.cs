@@ -6,5 +6,16 @@ public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, str
     /// <summary>The demo's dashboard port; 0 takes any free port (the URL is printed at start).</summary>
     public int DashboardPort { get; init; } // dashboard hook (issue 14)
 
+    // ---- Real text (issue 13) ----
+
+    /// <summary>Corpus folder to train on (resolved from --data); null trains the synthetic corpus.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>After the sharded run, train the same model centrally on the accepted units' tokens and compare (real text only).</summary>
+    public bool CompareCentral { get; init; }
+
+    /// <summary>Seed of θ_0 and of every unit's data draw.</summary>
+    public long Seed { get; init; } = 1;
+
     public static DemoSettings Default { get; } = new(3, 20, "small", Path.Combine(Path.GetTempPath(), "hivemind-demo"), "", "mean", 1);
 }

@@ -65,6 +65,7 @@ public static class CoordinatorHost
         var app = builder.Build();
         app.MapGrpcService<CoordinatorService>();
         app.MapGrpcService<LedgerService>(); // public decision ledger (issue 12)
+        app.MapGrpcService<DataDistributionService>(); // real-text slices (issue 13)
         app.MapReachability();
         app.MapRelays();
         app.MapGrpcReflectionService();

@@ -57,6 +57,7 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.BanThreshold)] = "A volunteer whose reputation falls below this is banned (its signed evidence is kept)",
         [nameof(CoordinatorOptions.MaxStaleness)] = "Rounds an update may lag and still be accepted (0 = synchronous DiLoCo)",
         [nameof(CoordinatorOptions.TorchThreads)] = "libtorch threads the coordinator uses for evaluation",
+        [nameof(CoordinatorOptions.Data)] = "Corpus folder to train on (train.tokens/.idx, held-out.tokens/.idx from scripts/build-mini-pile.sh); volunteers fetch its slices by SHA-256. Empty = synthetic corpus",
         [nameof(CoordinatorOptions.SpareLeases)] = "Work units leased beyond the quorum so one straggler cannot hold a round (0 makes runs reproducible)",
         // Spot checks (issue 12)
         [nameof(CoordinatorOptions.SpotCheckProbability)] = "Chance that an accepted update is secretly re-run on the coordinator and compared (0 = no spot checks)",

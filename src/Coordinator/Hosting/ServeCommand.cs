@@ -140,5 +140,9 @@ public static class ServeCommand
         {
             throw new UsageException($"--data-directory '{options.DataDirectory}' cannot be used ({e.Message.TrimEnd('.')}); give a folder you can write to.", e);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException && options.Data.Length > 0)
+        {
+            throw new UsageException($"--data '{options.Data}' cannot be served: {e.Message.TrimEnd('.')}.", e);
+        }
     }
 }

@@ -40,6 +40,8 @@ public sealed record ServeSettings(CoordinatorOptions Options, ListenSettings Li
         }
         CheckDataDirectory(options.DataDirectory);
         CheckListen(listen);
+        // Real text (issue 13): `--data mini-pile` names the script's folder; a folder without token files is refused here, before the store opens.
+        if (options.Data.Length > 0) options = options with { Data = DataFolder.Resolve(options.Data)! };
         return new ServeSettings(options, listen);
     }
 

@@ -8,6 +8,7 @@ using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
+using Hivemind.Volunteer.Work;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
 using WireWorkUnit = Hivemind.Protocol.V1.WorkUnit;
 
@@ -200,14 +201,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     {
         var shard = new Shard { IncludesTrunk = true };
         shard.Experts.AddRange(unit.Shard.Experts.Select(e => new ExpertRef { Layer = (uint)e.Layer, Expert = (uint)e.Expert }));
-        var data = new DataSlice
-        {
-            Kind = DatasetKind.Synthetic,
-            CorpusSeed = (ulong)unit.Data.Corpus!.Seed,
-            CorpusOrder = (uint)unit.Data.Corpus.Order,
-            SliceSeed = (ulong)unit.Data.SliceSeed,
-        };
-        data.DomainMix.AddRange(unit.Data.DomainMix!.Select((w, d) => new DomainWeight { Domain = (uint)d, Weight = w }));
+        var data = DataSliceWire.ToWire(unit.Data);
         var t = unit.Training;
         return new WireWorkUnit
         {

@@ -25,7 +25,9 @@ public static class BatchSources
         {
             throw new ArgumentException($"The DataSpec names file {spec.FileSha256}; pass fileForHash to map it to a local copy.", nameof(fileForHash));
         }
-        return new FileBatchSource(fileForHash(spec.FileSha256!), spec.ByteOffset, spec.ByteLength);
+        return spec.Kind == DataKind.TokenSlice
+            ? TokenSliceBatchSource.Open(fileForHash(spec.FileSha256!), spec)
+            : new FileBatchSource(fileForHash(spec.FileSha256!), spec.ByteOffset, spec.ByteLength);
     }
 
     /// <summary>The corpus for a config, built once and cached.</summary>

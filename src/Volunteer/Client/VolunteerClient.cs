@@ -42,13 +42,18 @@ public sealed class VolunteerClient
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
 
+    private readonly DataSliceFetcher _data;
+
+    /// <param name="data">Fetches the token slices real-text units name (needed unless a <c>--data-mirror</c> serves them).</param>
     /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
     /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
     /// <param name="relayFetcher">Downloads from the relays the coordinator lists; null downloads from the coordinator only.</param>
     public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
-        Protocol.V1.Ledger.LedgerClient? ledger = null, RelayNode? relay = null, RelayFetcher? relayFetcher = null)
+        Protocol.V1.Ledger.LedgerClient? ledger = null, RelayNode? relay = null, RelayFetcher? relayFetcher = null,
+        DataDistribution.DataDistributionClient? data = null)
     {
         _client = client;
+        _data = new DataSliceFetcher(data, options.CacheDirectory, options.DataMirror);
         _ledger = ledger;
         _coordinatorKey = options.CoordinatorKey;
         _identity = identity;
@@ -213,6 +218,14 @@ public sealed class VolunteerClient
         var unit = ToSpec(wire);
         _view.UnitStarted(unit);
         var parameters = await DownloadAsync(wire, reply.Relays, ct);
+        Func<string, string>? fileForHash = null;
+        if (unit.Data.Kind == DataKind.TokenSlice)
+        {
+            var watch = Stopwatch.StartNew();
+            var (path, bytes, source) = await _data.FetchAsync(unit.Data, _session, ct);
+            _view.Transfer(bytes == 0 ? "data (cached)" : $"data from the {source}", bytes, watch.Elapsed);
+            fileForHash = _ => path;
+        }
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new LastProgress();
@@ -227,7 +240,7 @@ public sealed class VolunteerClient
             });
             // One dedicated thread for the whole unit: TorchSharp dispose scopes are thread-static.
             trained = await Task.Factory.StartNew(
-                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct),
+                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct, fileForHash: fileForHash),
                 ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         finally
@@ -422,11 +435,9 @@ public sealed class VolunteerClient
         var model = JsonSerializer.Deserialize<ModelConfig>(w.ModelConfigJson) ?? ModelConfig.Preset(w.ModelPreset);
         model.Validate();
         var shard = new ShardSpec(w.Shard.Experts.Select(e => new ExpertId((int)e.Layer, (int)e.Expert)).ToList());
-        if (w.Data.Kind != DatasetKind.Synthetic)
-            throw new NotSupportedException($"dataset kind {w.Data.Kind} is not supported by this volunteer yet; only the synthetic corpus is.");
-        var mix = w.Data.DomainMix.OrderBy(d => d.Domain).Select(d => d.Weight).ToArray();
-        var corpus = new SyntheticCorpusConfig((long)w.Data.CorpusSeed, Domains: mix.Length, Order: w.Data.CorpusOrder == 0 ? 2 : (int)w.Data.CorpusOrder);
-        var data = DataSpec.Synthetic(corpus, mix, (long)w.Data.SliceSeed);
+        var data = DataSliceWire.FromWire(w.Data);
+        if (data.Kind == DataKind.TokenSlice && data.VocabSize != model.VocabSize)
+            throw new InvalidDataException($"the work unit's data has ids below {data.VocabSize} but its model has VocabSize {model.VocabSize}; the coordinator is misconfigured.");
         var h = w.Hyperparameters;
         var training = new LocalTrainingOptions((int)h.InnerSteps, (int)h.BatchSize, (int)h.SequenceLength, h.LearningRate, h.WeightDecay,
             (int)h.WarmupSteps, h.ClipNorm, (long)h.Seed);

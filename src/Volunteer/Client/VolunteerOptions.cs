@@ -29,6 +29,9 @@ public sealed record VolunteerOptions
     /// <summary>The coordinator's Ed25519 ledger key (32 bytes), pinned; null learns it at the first join (trust on first use).</summary>
     public byte[]? CoordinatorKey { get; init; }
 
+    /// <summary>Real text (issue 13): fetch data slices from this mirror (http(s) URL or folder of SHA256.tokens files) instead of the coordinator; still verified against the unit's hash.</summary>
+    public string? DataMirror { get; init; }
+
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
 }

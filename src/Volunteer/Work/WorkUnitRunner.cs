@@ -22,17 +22,17 @@ public static class WorkUnitRunner
 {
     public static TrainedUpdate Run(
         UnitSpec unit, ParameterSet shardParameters, VolunteerIdentity identity, Behavior behavior = Behavior.Honest,
-        IProgress<TrainingProgress>? progress = null, int? attackSeed = null, CancellationToken ct = default)
+        IProgress<TrainingProgress>? progress = null, int? attackSeed = null, CancellationToken ct = default, Func<string, string>? fileForHash = null)
     {
         var options = behavior == Behavior.LabelFlip ? unit.Training with { TargetTransform = LabelFlip.Apply } : unit.Training;
-        var result = LocalTrainer.Train(unit.Model, shardParameters, unit.Shard, BatchSources.Open(unit.Data), options, progress, ct);
+        var result = LocalTrainer.Train(unit.Model, shardParameters, unit.Shard, BatchSources.Open(unit.Data, fileForHash), options, progress, ct);
         var honest = new List<ParameterSet> { result.PseudoGradient };
         if (UpdateTampering.NeedsEstimates(behavior))
         {
             for (int i = 1; i < UpdateTampering.EstimationRuns; i++)
             {
                 var other = unit.Data with { SliceSeed = unit.Data.SliceSeed ^ (0x5A5A_0000L + i) };
-                honest.Add(LocalTrainer.Train(unit.Model, shardParameters, unit.Shard, BatchSources.Open(other), unit.Training with { Seed = unit.Training.Seed + i }, null, ct).PseudoGradient);
+                honest.Add(LocalTrainer.Train(unit.Model, shardParameters, unit.Shard, BatchSources.Open(other, fileForHash), unit.Training with { Seed = unit.Training.Seed + i }, null, ct).PseudoGradient);
             }
         }
         var rng = new Random(attackSeed ?? unchecked((int)unit.Training.Seed));

@@ -52,6 +52,11 @@ public sealed class CommandErrorTests
         { ["volunteer", "--relay", "--relay-port", "70000", "--cache", "{dir}"], ["--relay-port '70000'", "from 1 to 65535"] },
         { ["volunteer", "--relay", "--relay-upload", "fast", "--cache", "{dir}"], ["--relay-upload 'fast'", "512MiB"] },
         { ["volunteer", "--upnp", "--cache", "{dir}"], ["--upnp", "needs --relay"] },
+        { ["serve", "--data", "/no/such/corpus", "--data-directory", "{dir}"], ["--data '/no/such/corpus'", "build-mini-pile.sh"] },
+        { ["demo", "--data", "/no/such/corpus", "--data-directory", "{dir}"], ["--data '/no/such/corpus'", "build-mini-pile.sh"] },
+        { ["demo", "--data", "mini-pile", "--data-directory", "{dir}"], ["mini-pile is not built", "bash scripts/build-mini-pile.sh"] },
+        { ["demo", "--compare-central", "--data-directory", "{dir}"], ["--compare-central", "--data mini-pile"] },
+        { ["volunteer", "--data-mirror", "/no/such/mirror", "--cache", "{dir}"], ["--data-mirror '/no/such/mirror'", "hivemind-corpus mirror"] },
     };
 
     [Theory]

@@ -27,6 +27,7 @@ public static class TestVolunteer
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
         };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher), view);
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher,
+            data: new Protocol.V1.DataDistribution.DataDistributionClient(channel)), view);
     }
 }

@@ -1,0 +1,86 @@
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Data;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+
+namespace Hivemind.Coordinator.Demo;
+
+/// <summary>
+/// The sharded run's control (doubt 1 of GPT-Neo's FAQ, on real text): the same trainer (LocalTrainer, the units' AdamW settings) on
+/// the whole model in one place, from the same θ_0, on exactly the tokens of the units the coordinator accepted (each unit's slice and
+/// seed replayed in round order), so the two runs differ only in how the training was split and merged.
+/// </summary>
+public static class CentralReplay
+{
+    /// <summary>
+    /// Steps per LocalTrainer call; AdamW's moments restart between calls (the parameters carry over). Single calls of 500+ steps
+    /// died with a native access violation twice on the loaded host (PileRun and this replay), while the volunteers' 10-step calls
+    /// never did; until that is found, the replay stays in calls of this size.
+    /// </summary>
+    private const int ChunkSteps = 200;
+
+    /// <summary>Trains centrally on the accepted units' tokens and returns the final parameters and the tokens trained on.</summary>
+    public static (ParameterSet Parameters, long Tokens) Train(CoordinatorEngine engine, IProgress<TrainingProgress>? progress = null)
+    {
+        var options = engine.Options;
+        var corpus = engine.Text ?? throw new InvalidOperationException("the central replay needs a real-text corpus (--data).");
+        var units = new WorkUnitFactory(options, engine.Model, corpus);
+        var sources = new List<(IBatchSource Source, int Batches)>();
+        var slices = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (long round = 0; round < engine.Round; round++)
+        {
+            foreach (var update in engine.Store.Updates(round).OrderBy(u => u.WorkUnitId, StringComparer.Ordinal))
+            {
+                var unit = engine.Store.GetWorkUnit(update.WorkUnitId)!;
+                DataSpec spec = units.Data(WorkUnitFactory.SliceSeed(options.Seed, unit.Round, unit.UnitIndex));
+                if (!slices.TryGetValue(spec.FileSha256!, out var bytes))
+                {
+                    corpus.TryFind(spec.FileSha256!, out var slice);
+                    bytes = new byte[slice.ByteLength];
+                    corpus.Read(slice, 0, bytes);
+                    slices[spec.FileSha256!] = bytes;
+                }
+                sources.Add((new TokenSliceBatchSource(bytes, spec.TokenBytes, spec.VocabSize, spec.SliceSeed), options.InnerSteps));
+            }
+        }
+        int steps = sources.Sum(s => s.Batches);
+        if (steps == 0) throw new InvalidOperationException("no accepted updates to replay; train at least one round first.");
+        var current = ModelInit.Initialize(engine.Model, options.Seed);
+        var replay = new ReplaySource(sources);
+        long trained = 0;
+        for (int done = 0; done < steps; done += ChunkSteps)
+        {
+            var training = units.TrainingOptions(options.Seed + done) with { InnerSteps = Math.Min(ChunkSteps, steps - done) };
+            var result = LocalTrainer.Train(engine.Model, current, ShardSpec.Full(engine.Model), replay, training, progress);
+            var next = new ParameterSet();
+            foreach (var t in current)
+            {
+                float[] delta = result.PseudoGradient[t.Name].Values;
+                var values = new float[delta.Length];
+                for (int i = 0; i < values.Length; i++) values[i] = t.Values[i] - delta[i];
+                next.Add(new NamedTensor(t.Name, t.Shape, values));
+            }
+            current = next;
+            trained += result.Tokens;
+        }
+        return (current, trained);
+    }
+
+    /// <summary>Each unit's batches in turn, exactly as that unit's volunteer drew them.</summary>
+    private sealed class ReplaySource(IReadOnlyList<(IBatchSource Source, int Batches)> units) : IBatchSource
+    {
+        private int _unit;
+        private int _taken;
+
+        public TokenBatch Next(int batchSize, int seqLen)
+        {
+            if (_taken == units[_unit].Batches)
+            {
+                _unit++;
+                _taken = 0;
+            }
+            _taken++;
+            return units[_unit].Source.Next(batchSize, seqLen);
+        }
+    }
+}
