@@ -107,6 +107,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             if (delta.Count > 0) _outer.Step(_global, delta);
+            var step = EncodeStep(round, globalBefore);
             var aggregationTime = watch.Elapsed;
 
             double trainLoss = _accepted.Count == 0 ? double.NaN
@@ -127,6 +128,7 @@ public sealed partial class CoordinatorEngine
             _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, next, reputations);
             // Committed: from here on nothing can fail half-way.
             _round = next;
+            CommitStep(step);
             foreach (var (id, score) in reputations) _reputation.Load(id, score);
             var publishTime = watch.Elapsed; // the new version is durable and served from here on
 

@@ -15,7 +15,14 @@ public sealed record WorkUnit(
     DataSpec Data,
     LocalTrainingOptions Training,
     PayloadCodec Codec,
-    DateTimeOffset Deadline);
+    DateTimeOffset Deadline)
+{
+    /// <summary>Values kept per block when <see cref="Codec"/> is a top-k codec; 0 otherwise.</summary>
+    public int KeptPerBlock { get; init; }
+
+    /// <summary>The update codec with its parameter.</summary>
+    public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
+}
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>
 public sealed record WorkDecision(WorkUnit? Unit, TimeSpan RetryAfter, string Reason)

@@ -13,4 +13,11 @@ public sealed record UnitSpec(
     ShardSpec Shard,
     DataSpec Data,
     LocalTrainingOptions Training,
-    PayloadCodec Codec);
+    PayloadCodec Codec)
+{
+    /// <summary>Values kept per block when <see cref="Codec"/> is a top-k codec (the work unit's kept_per_block); 0 otherwise.</summary>
+    public int KeptPerBlock { get; init; }
+
+    /// <summary>The update codec with its parameter.</summary>
+    public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
+}

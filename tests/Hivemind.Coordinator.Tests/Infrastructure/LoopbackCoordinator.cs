@@ -114,7 +114,13 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
         public void Step(TrainingProgress progress) { }
 
-        public void Transfer(string what, long bytes, TimeSpan elapsed) { }
+        /// <summary>Every download and upload: what (e.g. "download (3 steps)") and its bytes.</summary>
+        public List<(string What, long Bytes)> Transfers { get; } = [];
+
+        public void Transfer(string what, long bytes, TimeSpan elapsed)
+        {
+            lock (Transfers) Transfers.Add((what, bytes));
+        }
 
         public void Submitted(string updateId, double meanLoss)
         {
