@@ -43,8 +43,8 @@ public static class SparseBlockCodec
     /// <summary>Encodes <paramref name="values"/> (a whole number of blocks, or a tensor's tail) into <paramref name="destination"/>.</summary>
     internal static void Encode(ReadOnlySpan<float> values, int keptPerBlock, int bits, Span<byte> destination)
     {
-        Span<float> magnitude = stackalloc float[BlockSize];
         Span<int> positions = stackalloc int[MaxKeptPerBlock];
+        Span<float> magnitudes = stackalloc float[MaxKeptPerBlock];
         float half = ((1 << bits) - 1) / 2f;
         int maxCode = (1 << bits) - 1;
         int offset = 0;
@@ -52,29 +52,26 @@ public static class SparseBlockCodec
         {
             var block = values.Slice(start, Math.Min(BlockSize, values.Length - start));
             int kept = KeptIn(block.Length, keptPerBlock);
-            var mags = magnitude[..block.Length];
-            TensorPrimitives.Abs(block, mags);
-            // k passes of a vectorised arg-max beat sorting for k ≪ 256; the first index wins ties, so the choice is deterministic.
-            float maxAbs = 0;
-            for (int j = 0; j < kept; j++)
-            {
-                int at = TensorPrimitives.IndexOfMax<float>(mags);
-                if (j == 0) maxAbs = mags[at];
-                positions[j] = at;
-                mags[at] = float.NegativeInfinity;
-            }
-            var chosen = positions[..kept];
-            chosen.Sort();
             var output = destination.Slice(offset, BlockBytes(kept, bits));
             offset += output.Length;
-            for (int j = 0; j < kept; j++) output[j] = (byte)chosen[j];
-            Half scale16 = !float.IsFinite(maxAbs) ? (Half)maxAbs // NaN or Inf stays in the scale, where receivers reject it
-                : (Half)Math.Min(maxAbs / half, (float)Half.MaxValue);
-            BinaryPrimitives.WriteHalfLittleEndian(output[kept..], scale16);
             var codes = output[(kept + ScaleBytes)..];
             codes.Clear();
+            float maxAbs = MathF.Abs(TensorPrimitives.MaxMagnitude(block));
+            if (!float.IsFinite(maxAbs))
+            {
+                // NaN or Inf stays in the scale, where receivers reject it; the positions only need to be well formed.
+                for (int j = 0; j < kept; j++) output[j] = (byte)j;
+                BinaryPrimitives.WriteHalfLittleEndian(output[kept..], (Half)maxAbs);
+                continue;
+            }
+            var chosen = positions[..kept];
+            SelectLargest(block, magnitudes[..kept], chosen);
+            chosen.Sort();
+            for (int j = 0; j < kept; j++) output[j] = (byte)chosen[j];
+            Half scale16 = (Half)Math.Min(maxAbs / half, (float)Half.MaxValue);
+            BinaryPrimitives.WriteHalfLittleEndian(output[kept..], scale16);
             float scale = (float)scale16;
-            if (!(scale > 0) || !float.IsFinite(scale)) continue; // zero (or tiny) block: every code decodes to 0 × scale
+            if (!(scale > 0)) continue; // zero (or tiny) block: every code decodes to 0 × scale
             float inverse = 1f / scale;
             for (int j = 0; j < kept; j++)
             {
@@ -82,6 +79,36 @@ public static class SparseBlockCodec
                 int bit = j * bits;
                 codes[bit >> 3] |= (byte)(code << (bit & 7));
             }
+        }
+    }
+
+    /// <summary>
+    /// The positions of the k largest |x|, first index on ties, in one pass: a short list sorted by magnitude (descending) that a value
+    /// enters only when strictly larger than its last entry; for k ≪ 256 almost every value costs one comparison.
+    /// </summary>
+    private static void SelectLargest(ReadOnlySpan<float> block, Span<float> magnitudes, Span<int> positions)
+    {
+        int k = positions.Length;
+        for (int j = 0; j < k; j++)
+        {
+            magnitudes[j] = -1f;
+            positions[j] = -1;
+        }
+        float floor = -1f;
+        for (int i = 0; i < block.Length; i++)
+        {
+            float m = MathF.Abs(block[i]);
+            if (m <= floor) continue;
+            int at = k - 1;
+            while (at > 0 && magnitudes[at - 1] < m)
+            {
+                magnitudes[at] = magnitudes[at - 1];
+                positions[at] = positions[at - 1];
+                at--;
+            }
+            magnitudes[at] = m;
+            positions[at] = i;
+            floor = magnitudes[k - 1];
         }
     }
 
