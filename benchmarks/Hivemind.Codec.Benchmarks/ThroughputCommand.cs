@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hivemind.Protocol.Tensors;
 
 namespace Hivemind.Codec.Benchmarks;
@@ -8,8 +7,8 @@ internal static class ThroughputCommand
 {
     public static int Run(Args options)
     {
-        int count = options.Get("--values", 16 << 20);
-        int reps = options.Get("--reps", 7);
+        int count = options.Get("--values", 4 << 20);
+        int reps = options.Get("--reps", 15);
         int kept = options.Get("--kept", 5);
         var random = new Random(1);
         var values = new float[count];
@@ -18,33 +17,43 @@ internal static class ThroughputCommand
         var tensor = new NamedTensor("w", [count], values);
         double gb = count * 4.0 / 1e9;
         var copy = new float[count];
-        double memcpy = Median(reps, () => values.AsSpan().CopyTo(copy));
-        Console.WriteLine($"{count} fp32 values ({gb * 1e3:0} MB), {reps} reps, median; one thread");
-        Console.WriteLine($"| codec | bytes / fp32 byte | encode GB/s | decode GB/s | encode ÷ memcpy | decode ÷ memcpy |");
-        Console.WriteLine($"|---|---:|---:|---:|---:|---:|");
-        Console.WriteLine($"| memcpy | 1 | {gb / memcpy:0.00} | {gb / memcpy:0.00} | 1 | 1 |");
+        Action memcpy = () => values.AsSpan().CopyTo(copy);
+        Console.WriteLine($"{count} fp32 values ({gb * 1e3:0} MB), {reps} reps; thread CPU time, each rep times memcpy right before the codec; medians; one thread");
+        Console.WriteLine("| codec | bytes / fp32 byte | encode GB/s | decode GB/s | memcpy GB/s | encode ÷ memcpy | decode ÷ memcpy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         CodecSettings[] codecs = [PayloadCodec.Fp16, PayloadCodec.Int8Block, new(PayloadCodec.TopK4, kept), new(PayloadCodec.TopK2, kept)];
         foreach (var codec in codecs)
         {
             byte[] payload = TensorCodec.Encode([tensor], codec);
-            double encode = Median(reps, () => TensorCodec.Encode([tensor], codec));
-            double decode = Median(reps, () => TensorCodec.Decode(payload, payload.LongLength));
-            Console.WriteLine($"| {codec} | {payload.Length / (count * 4.0):0.0000} | {gb / encode:0.00} | {gb / decode:0.00} | {memcpy / encode:0.000} | {memcpy / decode:0.000} |");
+            var encode = Paired(reps, memcpy, () => TensorCodec.Encode([tensor], codec));
+            var decode = Paired(reps, memcpy, () => TensorCodec.Decode(payload, payload.LongLength));
+            Console.WriteLine($"| {codec} | {payload.Length / (count * 4.0):0.0000} | {gb / encode.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / encode.Peer:0.00} | {encode.Ratio:0.000} | {decode.Ratio:0.000} |");
         }
         return 0;
     }
 
-    private static double Median(int reps, Action action)
+    /// <summary>Median time of <paramref name="action"/>, of <paramref name="peer"/>, and median per-rep ratio peer ÷ action (throughput ratio).</summary>
+    private static (double Seconds, double Peer, double Ratio) Paired(int reps, Action peer, Action action)
     {
+        peer();
         action(); // warm-up: JIT and first-touch page faults
         var times = new double[reps];
+        var peers = new double[reps];
+        var ratios = new double[reps];
         for (int i = 0; i < reps; i++)
         {
-            var watch = Stopwatch.StartNew();
+            double t0 = ThreadClock.Now();
+            peer();
+            double t1 = ThreadClock.Now();
             action();
-            times[i] = watch.Elapsed.TotalSeconds;
+            double t2 = ThreadClock.Now();
+            peers[i] = t1 - t0;
+            times[i] = t2 - t1;
+            ratios[i] = peers[i] / times[i];
         }
         Array.Sort(times);
-        return times[reps / 2];
+        Array.Sort(peers);
+        Array.Sort(ratios);
+        return (times[reps / 2], peers[reps / 2], ratios[reps / 2]);
     }
 }
