@@ -104,14 +104,20 @@ internal static class QualityRun
         }
     }
 
-    /// <summary>What the gRPC client downloads for this unit: nothing (cached), the steps since its held version, or the full fp32 shard.</summary>
+    /// <summary>
+    /// What the gRPC client downloads for this unit: nothing (cached), the steps since its held version for the tensors it holds plus the
+    /// shard's other tensors in fp32, or the full fp32 shard.
+    /// </summary>
     private static long DownloadBytes(Member m, WorkUnit unit, ParameterSet shard, CodecSettings? stepCodec, int maxSteps)
     {
         var shapes = shard.Select(t => (t.Name, t.Shape)).ToList();
         if (m.HeldVersion == unit.Version && m.HeldShard is { } same && unit.Shard.Experts.All(same.HoldsExpert)) return 0;
-        if (stepCodec is { } codec && m.HeldVersion is { } held && m.HeldShard is { } heldShard && held < unit.Version
-            && unit.Version - held <= maxSteps && unit.Shard.Experts.All(heldShard.HoldsExpert))
-            return (unit.Version - held) * TensorCodec.EncodedLength(shapes, codec);
+        if (stepCodec is { } codec && m.HeldVersion is { } held && m.HeldShard is { } heldShard && held < unit.Version && unit.Version - held <= maxSteps)
+        {
+            var heldShapes = shapes.Where(s => heldShard.Holds(s.Name)).ToList();
+            var others = shapes.Where(s => !heldShard.Holds(s.Name)).ToList();
+            return (unit.Version - held) * TensorCodec.EncodedLength(heldShapes, codec) + (others.Count == 0 ? 0 : TensorCodec.EncodedLength(others, PayloadCodec.Fp32));
+        }
         return TensorCodec.EncodedLength(shapes, PayloadCodec.Fp32);
     }
 

@@ -1,5 +1,6 @@
 using Hivemind.Coordinator.Broadcast;
 using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
 
 namespace Hivemind.Coordinator.Rounds;
 
@@ -27,14 +28,19 @@ public sealed partial class CoordinatorEngine
     }
 
     /// <summary>
-    /// The steps of a leased unit's shard from <paramref name="heldVersion"/> to the current version, each restricted to the shard's
-    /// tensors byte for byte; null when they are not all kept (the caller sends the full shard).
+    /// A small download for a leased unit: the steps from <paramref name="heldVersion"/> to the current version restricted byte for byte
+    /// to the shard's tensors the volunteer holds (trunk plus <paramref name="heldExperts"/>), then one fp32 payload of the shard's other
+    /// tensors (null when there are none). Null when a step is no longer kept (the caller sends the full shard).
     /// </summary>
-    public IReadOnlyList<byte[]>? ShardSteps(string sessionToken, long version, string workUnitId, long heldVersion)
+    public (IReadOnlyList<byte[]> Steps, byte[]? NotHeld)? ShardSteps(string sessionToken, long version, string workUnitId, long heldVersion, ShardSpec heldExperts)
     {
         var shard = LeasedShard(sessionToken, version, workUnitId);
         var steps = Broadcast?.StepsBetween(heldVersion, version);
         if (steps is null) return null;
-        return steps.Select(s => TensorCodec.Subset(s, shard.Holds, long.MaxValue)).ToList();
+        bool Held(string name) => shard.Holds(name) && heldExperts.Holds(name);
+        var subsets = steps.Select(s => TensorCodec.Subset(s, Held, long.MaxValue)).ToList();
+        ParameterSet rest;
+        lock (_gate) rest = Shards.Extract(_global, shard).Where(n => !heldExperts.Holds(n));
+        return (subsets, rest.Count == 0 ? null : TensorCodec.Encode(rest, PayloadCodec.Fp32));
     }
 }

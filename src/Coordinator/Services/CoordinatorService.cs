@@ -6,6 +6,7 @@ using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
+using Hivemind.Training;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
 using WireWorkUnit = Hivemind.Protocol.V1.WorkUnit;
 
@@ -93,9 +94,18 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     private (ParameterMetadata Metadata, byte[] Bytes)? SmallDownload(DownloadRequest request)
     {
         if (!request.HasHeldVersion || _engine.StepCodec is not { } codec) return null;
-        var steps = _engine.ShardSteps(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId, (long)request.HeldVersion);
-        if (steps is null) return null;
-        byte[] bytes = [.. steps.SelectMany(s => s)];
+        ShardSpec held;
+        try
+        {
+            held = new ShardSpec(request.HeldExperts.Select(e => new ExpertId((int)Math.Min(e.Layer, int.MaxValue), (int)Math.Min(e.Expert, int.MaxValue))).ToList());
+        }
+        catch (ArgumentException)
+        {
+            return null; // a malformed list of held experts earns the full shard, as if nothing were held
+        }
+        if (_engine.ShardSteps(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId, (long)request.HeldVersion, held) is not { } found) return null;
+        var (steps, rest) = found;
+        byte[] bytes = [.. steps.SelectMany(s => s), .. rest ?? []];
         return (new ParameterMetadata
         {
             ModelVersion = request.ModelVersion,

@@ -42,6 +42,13 @@ public static class ParameterSteps
     /// </summary>
     public static void ApplyAll(ParameterSet parameters, byte[] concatenated, int count, long maxBytes)
     {
+        if (ApplyAll(parameters, concatenated, count, maxBytes, allowTrailing: false) != concatenated.Length)
+            throw new InvalidOperationException("unreachable: trailing bytes were refused");
+    }
+
+    /// <summary>As <see cref="ApplyAll(ParameterSet, byte[], int, long)"/>; with <paramref name="allowTrailing"/>, bytes may follow the steps. Returns where the steps end.</summary>
+    public static long ApplyAll(ParameterSet parameters, byte[] concatenated, int count, long maxBytes, bool allowTrailing)
+    {
         ArgumentNullException.ThrowIfNull(concatenated);
         using var stream = new MemoryStream(concatenated, writable: false);
         var steps = new List<ParameterSet>(count);
@@ -57,10 +64,11 @@ public static class ParameterSteps
             steps.Add(TensorCodec.Decode(concatenated.AsSpan((int)start, (int)length).ToArray(), maxBytes).Tensors);
             stream.Position = start + length;
         }
-        if (stream.Position != concatenated.Length)
+        if (!allowTrailing && stream.Position != concatenated.Length)
             throw new PayloadFormatException(PayloadError.TrailingBytes, $"{concatenated.Length - stream.Position} bytes follow the {count} steps the download announces.");
         // Everything is checked before anything changes: a bad download leaves the held parameters as they were.
         foreach (var step in steps) Check(parameters, step);
         foreach (var step in steps) Add(parameters, step);
+        return stream.Position;
     }
 }

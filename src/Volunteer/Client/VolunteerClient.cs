@@ -207,9 +207,13 @@ public sealed class VolunteerClient
             ModelVersion = unit.ModelVersion,
             WorkUnitId = unit.WorkUnitId,
         };
-        // Small downloads: offer the held version when it covers this unit's shard; the coordinator may answer with steps only.
-        var held = _held is { } h && h.Version < (long)unit.ModelVersion && shard.Experts.All(h.Shard.HoldsExpert) ? h : null;
-        if (held is not null) request.HeldVersion = (ulong)held.Version;
+        // Small downloads: offer the held version and experts; the coordinator may answer with steps (plus the tensors not held).
+        var held = _held is { } h && h.Version < (long)unit.ModelVersion ? h : null;
+        if (held is not null)
+        {
+            request.HeldVersion = (ulong)held.Version;
+            request.HeldExperts.AddRange(held.Shard.Experts.Select(e => new ExpertRef { Layer = (uint)e.Layer, Expert = (uint)e.Expert }));
+        }
         using var call = _client.DownloadParameters(request, cancellationToken: ct);
         // Metadata first, announced size within our limit, every byte accounted for, SHA-256 checked.
         var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
@@ -237,7 +241,17 @@ public sealed class VolunteerClient
         if (held is null || metadata.BaseVersion != (ulong)held.Version || metadata.BaseVersion + metadata.StepCount != version)
             throw new InvalidDataException($"the coordinator sent {metadata.StepCount} steps from version {metadata.BaseVersion} to {version}; this volunteer holds {(held is null ? "no version" : $"version {held.Version}")}.");
         var parameters = new ParameterSet(held.Parameters.Where(t => shard.Holds(t.Name)).Select(t => t.Clone()));
-        ParameterSteps.ApplyAll(parameters, steps, (int)metadata.StepCount, ProtocolLimits.Default.MaxDownloadBytes);
+        long end = ParameterSteps.ApplyAll(parameters, steps, (int)metadata.StepCount, ProtocolLimits.Default.MaxDownloadBytes, allowTrailing: true);
+        // The shard's tensors this volunteer did not hold follow the steps in full.
+        if (end < steps.Length)
+        {
+            foreach (var t in TensorCodec.Decode(steps[(int)end..], ProtocolLimits.Default.MaxDownloadBytes).Tensors)
+            {
+                if (!shard.Holds(t.Name) || parameters.Contains(t.Name))
+                    throw new InvalidDataException($"the download's full tensors include '{t.Name}', which is held already or not in the shard.");
+                parameters.Add(t);
+            }
+        }
         return parameters;
     }
 
