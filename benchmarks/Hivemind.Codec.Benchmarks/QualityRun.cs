@@ -11,7 +11,11 @@ using Microsoft.Extensions.Time.Testing;
 namespace Hivemind.Codec.Benchmarks;
 
 /// <summary>Outcome of one in-process run: final held-out loss and traffic.</summary>
-internal sealed record QualityResult(QualitySetting Setting, long Seed, double FinalLoss, long BytesUp, long BytesDown, long Tokens, long ModelParameters, int InnerSteps, long TokensPerStep);
+internal sealed record QualityResult(QualitySetting Setting, long Seed, double FinalLoss, long BytesUp, long BytesDown, long Tokens, long ModelParameters, int InnerSteps, long TokensPerStep)
+{
+    /// <summary>Bytes of each volunteer's very first download (the full shard, once per volunteer, however long the run).</summary>
+    public long BytesFirstDownloads { get; init; }
+}
 
 /// <summary>
 /// One DiLoCo run in process: the real engine (aggregation, outer step, step broadcast), the real volunteer runner and codecs, with
@@ -60,7 +64,7 @@ internal static class QualityRun
             for (int i = 0; i < volunteers; i++) pool.Add(Member.Join(engine));
             long parameters = ModelInit.Initialize(engine.Model, seed).ElementCount;
             var stepCodec = setting.Down == "full" ? (CodecSettings?)null : WorkUnitFactory.ParseCodec(setting.Down, setting.DownDensity);
-            long up = 0, down = 0, tokens = 0;
+            long up = 0, down = 0, tokens = 0, first = 0;
             double loss = double.NaN;
             for (int r = 0; r < rounds; r++)
             {
@@ -68,7 +72,10 @@ internal static class QualityRun
                 {
                     var unit = engine.RequestWork(m.Session).Unit ?? throw new InvalidOperationException($"round {r}: no work for a volunteer");
                     var shard = engine.ShardParameters(m.Session, unit.Version, unit.Id);
-                    down += DownloadBytes(m, unit, shard, stepCodec, options.MaxDownloadSteps);
+                    long bytes = DownloadBytes(m, unit, shard, stepCodec, options.MaxDownloadSteps);
+                    down += bytes;
+                    if (!m.Started) first += bytes;
+                    m.Started = true;
                     m.HeldVersion = unit.Version;
                     m.HeldShard = unit.Shard;
                     var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec) { KeptPerBlock = unit.KeptPerBlock };
@@ -88,7 +95,7 @@ internal static class QualityRun
                 var summary = engine.Tick() ?? throw new InvalidOperationException($"round {r} did not close with {volunteers} updates");
                 loss = summary.EvalLoss ?? double.NaN;
             }
-            return new QualityResult(setting, seed, loss, up, down, tokens, parameters, innerSteps, 4L * 32);
+            return new QualityResult(setting, seed, loss, up, down, tokens, parameters, innerSteps, 4L * 32) { BytesFirstDownloads = first };
         }
         finally
         {
@@ -133,6 +140,9 @@ internal static class QualityRun
         public ErrorFeedback Feedback { get; } = new();
 
         public long? HeldVersion { get; set; }
+
+        /// <summary>Whether this volunteer has downloaded before (its first download is a one-time cost).</summary>
+        public bool Started { get; set; }
 
         public ShardSpec? HeldShard { get; set; }
 
