@@ -320,7 +320,7 @@ public sealed class FaithfulSimulation : IDisposable
         }
 
         long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
-        long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.Codec);
+        long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.CodecSettings);
         flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
         flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);
         _bytesDown += down;
@@ -437,7 +437,7 @@ public sealed class FaithfulSimulation : IDisposable
     /// <summary>A core work unit as the volunteer sees it.</summary>
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec) { RunId = unit.RunId };
+        unit.Codec) { RunId = unit.RunId, KeptPerBlock = unit.KeptPerBlock };
 
     /// <inheritdoc />
     public void Dispose()

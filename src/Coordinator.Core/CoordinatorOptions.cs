@@ -82,7 +82,7 @@ public sealed record CoordinatorOptions
 
     public double OuterMomentum { get; init; } = 0.9;
 
-    /// <summary>Codec volunteers must use for updates: fp32, fp16 or int8.</summary>
+    /// <summary>Codec volunteers must use for updates: fp32, fp16, int8, or the sparse topk4 / topk2 (see <see cref="CodecDensity"/>).</summary>
     public string Codec { get; init; } = "fp16";
 
     /// <summary>Absolute ceiling: an update whose L2 norm over a tensor group exceeds this is rejected (NormTooLarge) and costs reputation.</summary>
@@ -182,6 +182,23 @@ public sealed record CoordinatorOptions
     /// </summary>
     public string Data { get; init; } = "";
 
+    // Sparse low-bit updates and small downloads (issue 16).
+
+    /// <summary>Fraction of each block's values the topk4 / topk2 update codecs keep (0.01..0.03 is typical; whole values per 256).</summary>
+    public double CodecDensity { get; init; } = 0.02;
+
+    /// <summary>
+    /// How versions reach volunteers: "full" (the fp32 shard each time) or "topk4" / "topk2": every new version is defined as the previous
+    /// one plus an encoded step, and a volunteer that holds a recent version downloads only the steps since.
+    /// </summary>
+    public string DownloadCodec { get; init; } = "full";
+
+    /// <summary>Fraction of each block's values a step download keeps (the step's error feedback stays on the coordinator).</summary>
+    public double DownloadDensity { get; init; } = 0.03;
+
+    /// <summary>Steps kept for small downloads; a volunteer further behind (or new) downloads the full shard.</summary>
+    public int MaxDownloadSteps { get; init; } = 16;
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {
@@ -197,7 +214,11 @@ public sealed record CoordinatorOptions
         Require(InnerSteps >= 1, $"inner-steps {InnerSteps} must be at least 1.");
         Require(BatchSize >= 1 && SequenceLength >= 2, $"batch-size {BatchSize} and sequence-length {SequenceLength} must be at least 1 and 2.");
         Require(RoundTimeout > TimeSpan.Zero && LeaseDuration > TimeSpan.Zero, $"round-timeout {RoundTimeout.TotalSeconds} s and lease-duration {LeaseDuration.TotalSeconds} s must be positive.");
-        Require(Codec is "fp32" or "fp16" or "int8", $"codec '{Codec}' is not one of fp32, fp16, int8.");
+        Require(Codec is "fp32" or "fp16" or "int8" or "topk4" or "topk2", $"codec '{Codec}' is not one of fp32, fp16, int8, topk4, topk2.");
+        Require(CodecDensity is > 0 and <= 0.25, $"codec-density {CodecDensity} must be in (0, 0.25] (0.02 keeps 2%).");
+        Require(DownloadCodec is "full" or "topk4" or "topk2", $"download-codec '{DownloadCodec}' is not one of full, topk4, topk2.");
+        Require(DownloadDensity is > 0 and <= 0.25, $"download-density {DownloadDensity} must be in (0, 0.25] (0.03 keeps 3%).");
+        Require(MaxDownloadSteps >= 1, $"max-download-steps {MaxDownloadSteps} must be at least 1.");
         Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-learning-rate {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");
         Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
         Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");

@@ -54,7 +54,7 @@ public sealed class RelayTests
             Assert.True(relay.Requests >= 1, "the coordinator never listed the relay, so nothing was attacked");
             Assert.Single(view.Accepted);
             Assert.Contains(view.Waits, w => w.Contains($"relay 127.0.0.1:{relay.Port} sent bad data ({reason}", StringComparison.Ordinal));
-            Assert.Equal(["download", "upload"], view.Transfers);
+            Assert.Equal(["download", "upload"], view.Transfers.Select(t => t.What));
             // The volunteer fell back: the coordinator sent it the whole payload.
             Assert.Equal(relay.Payload.Length, c.Engine.BytesSent - sentBefore);
             Assert.Empty(view.Errors);
@@ -86,7 +86,7 @@ public sealed class RelayTests
 
             Assert.Single(view.Accepted);
             Assert.Contains(view.Waits, w => w.Contains($"relay 127.0.0.1:{relay.Port} was silent", StringComparison.Ordinal));
-            Assert.Equal(["download", "upload"], view.Transfers);
+            Assert.Equal(["download", "upload"], view.Transfers.Select(t => t.What));
         }
         finally
         {
@@ -118,7 +118,7 @@ public sealed class RelayTests
             Assert.Equal(ExitCodes.Ok, await client.RunAsync(CancellationToken.None).WaitAsync(Bound));
 
             Assert.Single(view.Accepted);
-            Assert.Equal([$"download from relay {node.Advertised}", "upload"], view.Transfers);
+            Assert.Equal([$"download from relay {node.Advertised}", "upload"], view.Transfers.Select(t => t.What));
             Assert.Equal(sent, c.Engine.BytesSent);
             Assert.True(server.Service.BytesServed > 0);
             await stop.CancelAsync();

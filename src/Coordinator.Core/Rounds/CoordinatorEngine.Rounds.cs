@@ -68,6 +68,8 @@ public sealed partial class CoordinatorEngine
             var inputs = _accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
                 OnProbation(u.Record.VolunteerId))).ToList();
             var decision = RoundAggregation.Decide(_groups, new RoundModelState(_global, _outer, _aggregatorStates), inputs, RoundRules.From(_options));
+            // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
+            var step = EncodeStep(round, _global, decision.Next.Global);
             var aggregationTime = watch.Elapsed;
             var next = decision.Next;
             string checkpoint = _checkpoints.Save(round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
@@ -77,6 +79,7 @@ public sealed partial class CoordinatorEngine
                 () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations));
             // Committed: from here on nothing can fail half-way.
             Commit(decision, reputations);
+            CommitStep(step);
             var publishTime = watch.Elapsed; // the new version is durable and served from here on
 
             toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;

@@ -73,8 +73,8 @@ public sealed partial class CoordinatorEngine
                 throw Reject(RejectReason.Equivocation, $"work unit '{lease.Id}' already has an accepted update (#{accepted.Sequence}) with different signed content");
             }
             CheckLease(envelope, lease, atCompletion: false);
-            if (envelope.Codec != _units.Codec)
-                throw Reject(RejectReason.WrongCodec, $"the update uses codec {envelope.Codec}; this coordinator requires {_units.Codec}");
+            if (envelope.Codec != _units.Codec.Codec)
+                throw Reject(RejectReason.WrongCodec, $"the update uses codec {envelope.Codec}; this coordinator requires {_units.Codec.Codec}");
             if (envelope.Tokens != (ulong)ExpectedTokens)
                 throw Reject(RejectReason.WrongTokenCount, $"the envelope claims {envelope.Tokens} tokens; the unit trains exactly {ExpectedTokens} ({_options.InnerSteps} steps × {_options.BatchSize} × {_options.SequenceLength})");
             if (!double.IsFinite(envelope.MeanLoss))

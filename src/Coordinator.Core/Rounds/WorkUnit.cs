@@ -19,6 +19,12 @@ public sealed record WorkUnit(
 {
     /// <summary>The coordinator run the unit belongs to; the volunteer signs it into the update envelope.</summary>
     public byte[] RunId { get; init; } = [];
+
+    /// <summary>Values kept per block when <see cref="Codec"/> is a top-k codec; 0 otherwise.</summary>
+    public int KeptPerBlock { get; init; }
+
+    /// <summary>The update codec with its parameter.</summary>
+    public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
 }
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>

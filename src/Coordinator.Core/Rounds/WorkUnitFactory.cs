@@ -35,16 +35,22 @@ public sealed class WorkUnitFactory
         _mix = DomainMix.Uniform(corpus.Domains);
         // Real text has no known optimum; the synthetic corpus's exact one would mislead.
         OptimalLoss = text is null ? corpus.OptimalLoss(_mix, options.SequenceLength) : double.NaN;
-        Codec = options.Codec switch
-        {
-            "fp32" => PayloadCodec.Fp32,
-            "fp16" => PayloadCodec.Fp16,
-            "int8" => PayloadCodec.Int8Block,
-            _ => throw new ArgumentException($"codec '{options.Codec}' is not one of fp32, fp16, int8."),
-        };
+        Codec = ParseCodec(options.Codec, options.CodecDensity);
     }
 
-    public PayloadCodec Codec { get; }
+    /// <summary>The update codec and, for a top-k codec, its kept-per-block count.</summary>
+    public CodecSettings Codec { get; }
+
+    /// <summary>A codec option's name with, for the sparse codecs, their density: "topk4" at 0.02 keeps 5 of 256.</summary>
+    public static CodecSettings ParseCodec(string name, double density) => name switch
+    {
+        "fp32" => PayloadCodec.Fp32,
+        "fp16" => PayloadCodec.Fp16,
+        "int8" => PayloadCodec.Int8Block,
+        "topk4" => CodecSettings.FromDensity(PayloadCodec.TopK4, density),
+        "topk2" => CodecSettings.FromDensity(PayloadCodec.TopK2, density),
+        _ => throw new ArgumentException($"codec '{name}' is not one of fp32, fp16, int8, topk4, topk2."),
+    };
 
     public double OptimalLoss { get; }
 
@@ -65,8 +71,8 @@ public sealed class WorkUnitFactory
             lease.Id, lease.Round, lease.Version, _options.Preset, _model, ShardText.Parse(lease.Shard),
             Data(sliceSeed),
             TrainingOptions(sliceSeed),
-            Codec,
-            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs));
+            Codec.Codec,
+            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs)) { KeptPerBlock = Codec.KeptPerBlock };
     }
 
     /// <summary>The unit's data: a synthetic slice, or the token slice the seed picks (every slice as likely).</summary>

@@ -23,24 +23,24 @@ public sealed class UpdateVerifier
     }
 
     /// <summary>The exact length of an update of <paramref name="shard"/> in <paramref name="codec"/>: every other length is refused before a payload byte is read.</summary>
-    public long ExpectedLength(ShardSpec shard, PayloadCodec codec) =>
+    public long ExpectedLength(ShardSpec shard, CodecSettings codec) =>
         TensorCodec.EncodedLength(_groups.NamesFor(shard).Select(n => (n, _groups.ShapeOf(n))), codec);
 
     /// <summary>Decodes a payload file (restart: payloads accepted before).</summary>
-    public ParameterSet Decode(string payloadPath, ShardSpec shard, PayloadCodec expectedCodec)
+    public ParameterSet Decode(string payloadPath, ShardSpec shard, CodecSettings expectedCodec)
     {
         using var file = new FileStream(payloadPath, FileMode.Open, FileAccess.Read, FileShare.Read, 16 << 10, FileOptions.SequentialScan);
         return Decode(file, file.Length, shard, expectedCodec);
     }
 
     /// <summary>Decodes a received payload whose length and hash were already checked; names and shapes are checked from its header first.</summary>
-    public ParameterSet Decode(byte[] payload, ShardSpec shard, PayloadCodec expectedCodec)
+    public ParameterSet Decode(byte[] payload, ShardSpec shard, CodecSettings expectedCodec)
     {
         using var stream = new MemoryStream(payload, writable: false);
         return Decode(stream, payload.LongLength, shard, expectedCodec);
     }
 
-    private ParameterSet Decode(Stream source, long length, ShardSpec shard, PayloadCodec expectedCodec)
+    private ParameterSet Decode(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
     {
         try
         {
@@ -57,10 +57,10 @@ public sealed class UpdateVerifier
     }
 
     /// <summary>Codec, names and shapes from the payload header, against the leased shard.</summary>
-    public void CheckHeader(PayloadHeader header, ShardSpec shard, PayloadCodec expectedCodec)
+    public void CheckHeader(PayloadHeader header, ShardSpec shard, CodecSettings expectedCodec)
     {
-        if (header.Codec != expectedCodec)
-            throw new ProtocolException(RejectReason.WrongCodec, $"the payload is encoded as {header.Codec}; the work unit says {expectedCodec}");
+        if (header.Codec != expectedCodec.Codec || header.KeptPerBlock != expectedCodec.KeptPerBlock)
+            throw new ProtocolException(RejectReason.WrongCodec, $"the payload is encoded as {header.Settings}; the work unit says {expectedCodec}");
         var expected = _groups.NamesFor(shard);
         var names = header.Tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var missing = expected.Where(n => !names.Contains(n)).Take(3).ToList();

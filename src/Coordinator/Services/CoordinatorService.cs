@@ -9,6 +9,7 @@ using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
 using Hivemind.Volunteer.Work;
+using Hivemind.Training;
 using CoreWorkUnit = Hivemind.Coordinator.Rounds.WorkUnit;
 using WireWorkUnit = Hivemind.Protocol.V1.WorkUnit;
 
@@ -85,21 +86,48 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         // Only while the lease is live, and a bounded number of times per lease.
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        var metadata = new ParameterMetadata
+        var (metadata, bytes) = SmallDownload(request) ?? (new ParameterMetadata
         {
             ModelVersion = request.ModelVersion,
             ContentSha256 = ByteString.CopyFrom(entry.Sha256),
             TotalBytes = (ulong)entry.Bytes.Length,
             Codec = Codec.Fp32,
-        };
+        }, entry.Bytes);
         foreach (var (name, shape) in entry.Tensors)
         {
             var info = new TensorInfo { Name = name };
             info.Shape.AddRange(shape);
             metadata.Tensors.Add(info);
         }
-        await DownloadStream.WriteAsync(responseStream, metadata, entry.Bytes, context.CancellationToken);
-        _engine.CountBytesSent(entry.Bytes.Length);
+        await DownloadStream.WriteAsync(responseStream, metadata, bytes, context.CancellationToken);
+        _engine.CountBytesSent(bytes.Length);
+    }
+
+    /// <summary>The steps from the volunteer's held version to the requested one, when it holds one and they are all kept (issue 16).</summary>
+    private (ParameterMetadata Metadata, byte[] Bytes)? SmallDownload(DownloadRequest request)
+    {
+        if (!request.HasHeldVersion || _engine.StepCodec is not { } codec) return null;
+        ShardSpec held;
+        try
+        {
+            held = new ShardSpec(request.HeldExperts.Select(e => new ExpertId((int)Math.Min(e.Layer, int.MaxValue), (int)Math.Min(e.Expert, int.MaxValue))).ToList());
+        }
+        catch (ArgumentException)
+        {
+            return null; // a malformed list of held experts earns the full shard, as if nothing were held
+        }
+        if (_engine.ShardSteps(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId, (long)request.HeldVersion, held) is not { } found) return null;
+        var (steps, rest) = found;
+        byte[] bytes = [.. steps.SelectMany(s => s), .. rest ?? []];
+        return (new ParameterMetadata
+        {
+            ModelVersion = request.ModelVersion,
+            ContentSha256 = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(bytes)),
+            TotalBytes = (ulong)bytes.Length,
+            Codec = codec.Codec.ToProto(),
+            BaseVersion = request.HeldVersion,
+            StepCount = (uint)steps.Count,
+        }, bytes);
     }
 
     /// <summary>
@@ -227,6 +255,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             ModelPreset = unit.Preset,
             ModelConfigJson = JsonSerializer.Serialize(unit.Model),
             ParametersSha256 = ByteString.CopyFrom(parametersSha256),
+            KeptPerBlock = (uint)unit.KeptPerBlock,
         };
     }
 }

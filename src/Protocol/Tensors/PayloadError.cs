@@ -27,6 +27,10 @@ public enum PayloadError
     RankTooLarge,
     /// <summary>A dimension is negative, or the element count overflows.</summary>
     BadShape,
-    /// <summary>An int8 block scale is NaN, infinite or negative.</summary>
+    /// <summary>An int8 or top-k block scale is NaN, infinite or negative.</summary>
     NonFiniteScale,
+    /// <summary>A top-k block's positions are out of range, unsorted or repeated, or its padding bits are not zero.</summary>
+    BadIndex,
+    /// <summary>The header's codec parameter (values kept per block) is outside the codec's range.</summary>
+    BadCodecParameter,
 }

@@ -5,7 +5,8 @@ namespace Hivemind.Protocol.Tensors;
 
 /// <summary>
 /// Writes and reads the payload header, little-endian:
-/// <c>"HMTP" | u8 format=1 | u8 codec | u16 reserved=0 | u32 count | count × (u16 nameLength | UTF-8 name | u8 rank | rank × i64 dim)</c>.
+/// <c>"HMTP" | u8 format=1 | u8 codec | u16 parameter | u32 count | count × (u16 nameLength | UTF-8 name | u8 rank | rank × i64 dim)</c>.
+/// The parameter is 0 (reserved) for dense codecs and the values kept per block for the top-k codecs.
 /// </summary>
 internal static class PayloadHeaderFormat
 {
@@ -24,15 +25,18 @@ internal static class PayloadHeaderFormat
         return length;
     }
 
-    public static void Write(Stream destination, IReadOnlyList<NamedTensor> tensors, PayloadCodec codec, ProtocolLimits limits)
+    public static void Write(Stream destination, IReadOnlyList<NamedTensor> tensors, CodecSettings codec, ProtocolLimits limits) =>
+        Write(destination, tensors.Select(t => new TensorDescriptor(t.Name, t.Shape)).ToList(), codec, limits);
+
+    public static void Write(Stream destination, IReadOnlyList<TensorDescriptor> tensors, CodecSettings codec, ProtocolLimits limits)
     {
         if (tensors.Count > limits.MaxTensorCount)
             throw new ArgumentException($"{tensors.Count} tensors exceed the payload limit of {limits.MaxTensorCount}.", nameof(tensors));
         Span<byte> fixedPart = stackalloc byte[FixedBytes];
         Magic.CopyTo(fixedPart);
         fixedPart[4] = FormatVersion;
-        fixedPart[5] = (byte)codec;
-        BinaryPrimitives.WriteUInt16LittleEndian(fixedPart[6..], 0);
+        fixedPart[5] = (byte)codec.Codec;
+        BinaryPrimitives.WriteUInt16LittleEndian(fixedPart[6..], (ushort)codec.KeptPerBlock);
         BinaryPrimitives.WriteUInt32LittleEndian(fixedPart[8..], (uint)tensors.Count);
         destination.Write(fixedPart);
 
@@ -70,8 +74,12 @@ internal static class PayloadHeaderFormat
         if (!Enum.IsDefined(codec))
             throw new PayloadFormatException(PayloadError.UnknownCodec, $"codec byte {fixedPart[5]} is not a known codec ({string.Join(", ", Enum.GetValues<PayloadCodec>().Select(c => $"{(byte)c}={c}"))}).");
         ushort reserved = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[6..]);
-        if (reserved != 0)
-            throw new PayloadFormatException(PayloadError.ReservedNotZero, $"reserved header bytes are 0x{reserved:x4}, must be zero.");
+        bool sparse = CodecSettings.IsSparse(codec);
+        if (reserved != 0 && !sparse)
+            throw new PayloadFormatException(PayloadError.ReservedNotZero, $"reserved header bytes are 0x{reserved:x4}, must be zero for codec {codec}.");
+        if (sparse && reserved is < 1 or > SparseBlockCodec.MaxKeptPerBlock)
+            throw new PayloadFormatException(PayloadError.BadCodecParameter, $"codec {codec} declares {reserved} kept values per block; it keeps 1..{SparseBlockCodec.MaxKeptPerBlock} of {SparseBlockCodec.BlockSize}.");
+        var settings = new CodecSettings(codec, sparse ? reserved : 0);
         uint count = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[8..]);
         if (count > limits.MaxTensorCount)
             throw new PayloadFormatException(PayloadError.TooManyTensors, $"the payload declares {count} tensors, above the limit of {limits.MaxTensorCount}.");
@@ -118,12 +126,12 @@ internal static class PayloadHeaderFormat
             if (elements > Array.MaxLength)
                 throw new PayloadFormatException(PayloadError.Oversized, $"tensor '{name}' [{string.Join(", ", shape)}] has more elements than one array can hold ({Array.MaxLength}).");
             headerBytes += 2 + nameLength + 1 + 8L * rank;
-            dataBytes += TensorCodec.DataBytes(elements, codec);
+            dataBytes += TensorCodec.DataBytes(elements, settings);
             if (headerBytes + dataBytes > maxPayloadBytes)
                 throw new PayloadFormatException(PayloadError.Oversized, $"the payload declares at least {headerBytes + dataBytes} bytes by tensor '{name}', above the limit of {maxPayloadBytes}.");
             tensors.Add(new TensorDescriptor(name, shape));
         }
-        return new PayloadHeader(codec, tensors, (int)headerBytes, dataBytes);
+        return new PayloadHeader(codec, tensors, (int)headerBytes, dataBytes) { KeptPerBlock = settings.KeptPerBlock };
     }
 
     public static void ReadExactly(Stream source, Span<byte> buffer, string what)

@@ -9,7 +9,7 @@ namespace Hivemind.Protocol.Tensors;
 /// </summary>
 /// <remarks>
 /// Data layout per tensor, little-endian: fp32 = n × f32; fp16 = n × f16; int8 = ⌈n/256⌉ blocks of (f32 scale, up to 256 × i8),
-/// value = i8 × scale. A Python reader needs only numpy: <c>np.frombuffer(..., '&lt;f2')</c> and so on.
+/// value = i8 × scale; top-k 4/2-bit: see <see cref="SparseBlockCodec"/>. A Python reader needs only numpy: <c>np.frombuffer(..., '&lt;f2')</c> and so on.
 /// </remarks>
 public static class TensorCodec
 {
@@ -26,23 +26,25 @@ public static class TensorCodec
     private const int SliceValues = 64 * Int8BlockSize;
 
     /// <summary>Bytes of data (no header) for <paramref name="count"/> values in <paramref name="codec"/>.</summary>
-    public static long DataBytes(long count, PayloadCodec codec) => codec switch
+    /// <remarks>The size function the simulator's byte model calls: a payload of a shard is its header plus this per tensor.</remarks>
+    public static long DataBytes(long count, CodecSettings codec) => codec.Codec switch
     {
         PayloadCodec.Fp32 => checked(count * 4),
         PayloadCodec.Fp16 => checked(count * 2),
         PayloadCodec.Int8Block => checked(count + 4 * ((count + Int8BlockSize - 1) / Int8BlockSize)),
+        PayloadCodec.TopK4 or PayloadCodec.TopK2 => SparseBlockCodec.DataBytes(count, codec.KeptPerBlock, codec.Bits),
         _ => throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec."),
     };
 
     /// <summary>Exact payload length, to sign into an envelope before streaming.</summary>
-    public static long EncodedLength(IEnumerable<NamedTensor> tensors, PayloadCodec codec)
+    public static long EncodedLength(IEnumerable<NamedTensor> tensors, CodecSettings codec)
     {
         var list = tensors.ToList();
         return PayloadHeaderFormat.Length(list) + list.Sum(t => DataBytes(t.Count, codec));
     }
 
     /// <summary>Exact payload length of tensors with these names and shapes, before any values exist (what a receiver expects).</summary>
-    public static long EncodedLength(IEnumerable<(string Name, long[] Shape)> tensors, PayloadCodec codec)
+    public static long EncodedLength(IEnumerable<(string Name, long[] Shape)> tensors, CodecSettings codec)
     {
         long length = PayloadHeaderFormat.FixedBytes;
         foreach (var (name, shape) in tensors)
@@ -54,7 +56,7 @@ public static class TensorCodec
         return length;
     }
 
-    public static byte[] Encode(IEnumerable<NamedTensor> tensors, PayloadCodec codec, ProtocolLimits? limits = null)
+    public static byte[] Encode(IEnumerable<NamedTensor> tensors, CodecSettings codec, ProtocolLimits? limits = null)
     {
         var list = tensors.ToList();
         long length = EncodedLength(list, codec);
@@ -68,11 +70,11 @@ public static class TensorCodec
     }
 
     /// <summary>Writes the payload to <paramref name="destination"/> slice by slice; memory use is one slice, not the payload.</summary>
-    public static void Encode(IEnumerable<NamedTensor> tensors, PayloadCodec codec, Stream destination, ProtocolLimits? limits = null)
+    public static void Encode(IEnumerable<NamedTensor> tensors, CodecSettings codec, Stream destination, ProtocolLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(destination);
-        if (!Enum.IsDefined(codec)) throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec.");
+        if (!Enum.IsDefined(codec.Codec)) throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec.");
         EnsureLittleEndian();
         var list = tensors as IReadOnlyList<NamedTensor> ?? tensors.ToList();
         PayloadHeaderFormat.Write(destination, list, codec, limits ?? ProtocolLimits.Default);
@@ -83,7 +85,7 @@ public static class TensorCodec
             foreach (var tensor in list)
             {
                 var values = tensor.Values.AsSpan();
-                if (codec == PayloadCodec.Fp32)
+                if (codec.Codec == PayloadCodec.Fp32)
                 {
                     destination.Write(MemoryMarshal.AsBytes(values));
                     continue;
@@ -92,7 +94,8 @@ public static class TensorCodec
                 {
                     var slice = values.Slice(start, Math.Min(SliceValues, values.Length - start));
                     int bytes = (int)DataBytes(slice.Length, codec);
-                    if (codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, buffer);
+                    if (codec.Codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, buffer);
+                    else if (codec.Sparse) SparseBlockCodec.Encode(slice, codec.KeptPerBlock, codec.Bits, buffer);
                     else ValueCodec.EncodeInt8(slice, buffer);
                     destination.Write(buffer, 0, bytes);
                 }
@@ -148,7 +151,7 @@ public static class TensorCodec
             {
                 // Uninitialised: ReadValues fills every element or throws.
                 var values = GC.AllocateUninitializedArray<float>((int)descriptor.ElementCount);
-                ReadValues(source, header.Codec, descriptor, values, buffer);
+                ReadValues(source, header.Settings, descriptor, values, buffer);
                 tensors.Add(new NamedTensor(descriptor.Name, descriptor.Shape, values));
             }
         }
@@ -161,10 +164,10 @@ public static class TensorCodec
         return new TensorPayload(header, tensors);
     }
 
-    private static void ReadValues(Stream source, PayloadCodec codec, TensorDescriptor descriptor, float[] values, byte[] buffer)
+    private static void ReadValues(Stream source, CodecSettings codec, TensorDescriptor descriptor, float[] values, byte[] buffer)
     {
         string what = $"the data of tensor '{descriptor.Name}'";
-        if (codec == PayloadCodec.Fp32)
+        if (codec.Codec == PayloadCodec.Fp32)
         {
             PayloadHeaderFormat.ReadExactly(source, MemoryMarshal.AsBytes(values.AsSpan()), what);
             return;
@@ -174,9 +177,19 @@ public static class TensorCodec
             var slice = values.AsSpan(start, Math.Min(SliceValues, values.Length - start));
             var bytes = buffer.AsSpan(0, (int)DataBytes(slice.Length, codec));
             PayloadHeaderFormat.ReadExactly(source, bytes, what);
-            if (codec == PayloadCodec.Fp16)
+            if (codec.Codec == PayloadCodec.Fp16)
             {
                 ValueCodec.DecodeFp16(bytes, slice);
+                continue;
+            }
+            if (codec.Sparse)
+            {
+                if (SparseBlockCodec.Decode(bytes, slice, codec.KeptPerBlock, codec.Bits) is { } bad)
+                {
+                    long block = start / SparseBlockCodec.BlockSize + bad.Block;
+                    throw new PayloadFormatException(bad.Error,
+                        $"{codec.Codec} block {block} of tensor '{descriptor.Name}' {bad.Problem}.");
+                }
                 continue;
             }
             int badBlock = ValueCodec.DecodeInt8(bytes, slice);
@@ -187,6 +200,38 @@ public static class TensorCodec
                 throw new PayloadFormatException(PayloadError.NonFiniteScale, $"int8 block {block} of tensor '{descriptor.Name}' has scale {scale}; scales must be finite and non-negative (the sender's values were NaN or infinite).");
             }
         }
+    }
+
+    /// <summary>
+    /// The payload restricted to the tensors <paramref name="keep"/> accepts, in the original order, data copied byte for byte (so a
+    /// shard's part of a step decodes to exactly the values the whole step does).
+    /// </summary>
+    public static byte[] Subset(byte[] payload, Func<string, bool> keep, long maxPayloadBytes)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentNullException.ThrowIfNull(keep);
+        using var source = new MemoryStream(payload, writable: false);
+        var header = ReadHeader(source, maxPayloadBytes);
+        if (header.TotalBytes != payload.LongLength)
+            throw new PayloadFormatException(header.TotalBytes > payload.LongLength ? PayloadError.Truncated : PayloadError.TrailingBytes,
+                $"the payload has {payload.LongLength} bytes; its header declares {header.TotalBytes}.");
+        var kept = new List<TensorDescriptor>();
+        var ranges = new List<(long Start, long Length)>();
+        long at = header.HeaderBytes;
+        foreach (var t in header.Tensors)
+        {
+            long length = DataBytes(t.ElementCount, header.Settings);
+            if (keep(t.Name))
+            {
+                kept.Add(t);
+                ranges.Add((at, length));
+            }
+            at += length;
+        }
+        using var output = new MemoryStream();
+        PayloadHeaderFormat.Write(output, kept, header.Settings, ProtocolLimits.Default);
+        foreach (var (start, length) in ranges) output.Write(payload, (int)start, (int)length);
+        return output.ToArray();
     }
 
     private static void EnsureLittleEndian()

@@ -41,6 +41,11 @@ public sealed class VolunteerClient
     private TrainedUpdate? _previous;
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
+    private HeldParameters? _held;
+    private ErrorFeedback? _feedback;
+
+    /// <summary>File in the cache directory that keeps this key's error-feedback residual across restarts (the cache may be shared).</summary>
+    public string ResidualFile => $"residual-{VolunteerIds.FromPublicKey(_identity.PublicKey)[..16]}.fp32";
 
     private readonly DataSliceFetcher _data;
 
@@ -239,9 +244,11 @@ public sealed class VolunteerClient
                 _view.Step(p);
             });
             // One dedicated thread for the whole unit: TorchSharp dispose scopes are thread-static.
+            var feedback = unit.CodecSettings.Sparse ? Feedback() : null;
             trained = await Task.Factory.StartNew(
-                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct, fileForHash: fileForHash),
+                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct, fileForHash: fileForHash, feedback: feedback),
                 ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            if (feedback is not null) SaveFeedback(feedback);
         }
         finally
         {
@@ -258,21 +265,22 @@ public sealed class VolunteerClient
     private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
     {
         string hash = Convert.ToHexStringLower(unit.ParametersSha256.Span);
+        var shard = ToSpec(unit).Shard;
         var cached = ParameterDiskCache.TryLoadBytes(_options.CacheDirectory, hash);
         if (cached is not null)
         {
             _view.Transfer("download (cached)", 0, TimeSpan.Zero);
             _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, cached);
-            return TensorCodec.Decode(cached, cached.LongLength).Tensors;
+            return Hold((long)unit.ModelVersion, shard, TensorCodec.Decode(cached, cached.LongLength).Tensors);
         }
         _relay?.Server.Holdings.Expect(unit.ModelVersion, unit.ParametersSha256.Span);
         try
         {
-            var (buffer, isTheUnits) = await DownloadBytesAsync(unit, relays, ct);
+            var (buffer, isTheUnits, parameters) = await DownloadBytesAsync(unit, relays, shard, ct);
             // A relay passes on only bytes with the hash the coordinator put in the unit.
             if (isTheUnits) _relay?.Server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, buffer);
             else _relay?.Server.Holdings.Abandon(unit.ModelVersion, unit.ParametersSha256.Span);
-            return TensorCodec.Decode(buffer, buffer.LongLength).Tensors;
+            return Hold((long)unit.ModelVersion, shard, parameters);
         }
         catch
         {
@@ -281,8 +289,13 @@ public sealed class VolunteerClient
         }
     }
 
-    /// <summary>The payload, and whether it has exactly the unit's SHA-256 (a relay's bytes always do: they are checked against it; the coordinator's are checked against its metadata).</summary>
-    private async Task<(byte[] Payload, bool IsTheUnits)> DownloadBytesAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, CancellationToken ct)
+    /// <summary>
+    /// The full fp32 payload, whether it has exactly the unit's SHA-256 (a relay's bytes always do: they are checked against it; the
+    /// coordinator's are checked against its metadata; steps applied to the held version are checked against the unit's hash), and the
+    /// decoded parameters.
+    /// </summary>
+    private async Task<(byte[] Payload, bool IsTheUnits, ParameterSet Parameters)> DownloadBytesAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays,
+        ShardSpec shard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
@@ -293,23 +306,98 @@ public sealed class VolunteerClient
             {
                 _view.Transfer($"download from relay {outcome.Relay}", fromRelay.Length, watch.Elapsed);
                 ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), fromRelay);
-                return (fromRelay, true);
+                return (fromRelay, true, TensorCodec.Decode(fromRelay, fromRelay.LongLength).Tensors);
             }
             watch.Restart();
         }
-        using var call = _client.DownloadParameters(new DownloadRequest
+        var request = new DownloadRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
             SessionToken = _session,
             ModelVersion = unit.ModelVersion,
             WorkUnitId = unit.WorkUnitId,
-        }, cancellationToken: ct);
+        };
+        // Small downloads: offer the held version and experts; the coordinator may answer with steps (plus the tensors not held).
+        var held = _held is { } h && h.Version < (long)unit.ModelVersion ? h : null;
+        if (held is not null)
+        {
+            request.HeldVersion = (ulong)held.Version;
+            request.HeldExperts.AddRange(held.Shard.Experts.Select(e => new ExpertRef { Layer = (uint)e.Layer, Expert = (uint)e.Expert }));
+        }
+        using var call = _client.DownloadParameters(request, cancellationToken: ct);
         // Metadata first, announced size within our limit, every byte accounted for, SHA-256 checked.
         var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
-        _view.Transfer("download", buffer.Length, watch.Elapsed);
-        ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
-        return (buffer, metadata.ContentSha256.Span.SequenceEqual(unit.ParametersSha256.Span));
+        if (metadata.StepCount == 0)
+        {
+            _view.Transfer("download", buffer.Length, watch.Elapsed);
+            ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(metadata.ContentSha256.Span), buffer);
+            return (buffer, metadata.ContentSha256.Span.SequenceEqual(unit.ParametersSha256.Span), TensorCodec.Decode(buffer, buffer.LongLength).Tensors);
+        }
+        _view.Transfer($"download ({metadata.StepCount} steps)", buffer.Length, watch.Elapsed);
+        var parameters = StepsOnto(held, metadata, buffer, shard, unit.ModelVersion);
+        byte[] full = TensorCodec.Encode(parameters, PayloadCodec.Fp32);
+        if (!System.Security.Cryptography.SHA256.HashData(full).AsSpan().SequenceEqual(unit.ParametersSha256.Span))
+        {
+            _held = null; // the next unit downloads the full shard
+            throw new InvalidDataException($"the parameters after applying {metadata.StepCount} steps to version {held!.Version} differ from version {unit.ModelVersion}'s hash; the next download is the full shard.");
+        }
+        ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), full);
+        return (full, true, parameters);
     }
+
+    /// <summary>The held parameters of this shard's tensors plus the downloaded steps; the held copy itself is left unchanged.</summary>
+    private static ParameterSet StepsOnto(HeldParameters? held, ParameterMetadata metadata, byte[] steps, ShardSpec shard, ulong version)
+    {
+        if (held is null || metadata.BaseVersion != (ulong)held.Version || metadata.BaseVersion + metadata.StepCount != version)
+            throw new InvalidDataException($"the coordinator sent {metadata.StepCount} steps from version {metadata.BaseVersion} to {version}; this volunteer holds {(held is null ? "no version" : $"version {held.Version}")}.");
+        var parameters = new ParameterSet(held.Parameters.Where(t => shard.Holds(t.Name)).Select(t => t.Clone()));
+        long end = ParameterSteps.ApplyAll(parameters, steps, (int)metadata.StepCount, ProtocolLimits.Default.MaxDownloadBytes, allowTrailing: true);
+        // The shard's tensors this volunteer did not hold follow the steps in full.
+        if (end < steps.Length)
+        {
+            foreach (var t in TensorCodec.Decode(steps[(int)end..], ProtocolLimits.Default.MaxDownloadBytes).Tensors)
+            {
+                if (!shard.Holds(t.Name) || parameters.Contains(t.Name))
+                    throw new InvalidDataException($"the download's full tensors include '{t.Name}', which is held already or not in the shard.");
+                parameters.Add(t);
+            }
+        }
+        return parameters;
+    }
+
+    private ParameterSet Hold(long version, ShardSpec shard, ParameterSet parameters)
+    {
+        _held = new HeldParameters(version, shard, parameters);
+        return parameters;
+    }
+
+    /// <summary>The residual of earlier sparse updates: from memory, else from the cache directory, else empty.</summary>
+    private ErrorFeedback Feedback()
+    {
+        if (_feedback is not null) return _feedback;
+        string path = Path.Combine(_options.CacheDirectory, ResidualFile);
+        try
+        {
+            _feedback = File.Exists(path) ? ErrorFeedback.Load(File.ReadAllBytes(path), ProtocolLimits.Default.MaxDownloadBytes) : new ErrorFeedback();
+        }
+        catch (Exception e) when (e is PayloadFormatException or IOException)
+        {
+            _view.Info($"the saved residual {path} is unreadable ({e.Message}); starting without one");
+            _feedback = new ErrorFeedback();
+        }
+        return _feedback;
+    }
+
+    private void SaveFeedback(ErrorFeedback feedback)
+    {
+        Directory.CreateDirectory(_options.CacheDirectory);
+        string path = Path.Combine(_options.CacheDirectory, ResidualFile);
+        File.WriteAllBytes(path + ".tmp", feedback.Save());
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    /// <summary>The exact fp32 parameters of the last shard this volunteer trained from, the base of small downloads.</summary>
+    private sealed record HeldParameters(long Version, ShardSpec Shard, ParameterSet Parameters);
 
     /// <summary>
     /// Uploads a trained update, keeping it across failures that are not its fault (the coordinator's storage, a busy or restarting
@@ -450,7 +538,10 @@ public sealed class VolunteerClient
         {
             throw new InvalidDataException($"the work unit names codec {w.Codec}, which this volunteer does not know; upgrade the volunteer.");
         }
-        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec) { RunId = w.RunId.ToByteArray() };
+        bool sparse = CodecSettings.IsSparse(codec);
+        if (sparse ? w.KeptPerBlock is < 1 or > SparseBlockCodec.MaxKeptPerBlock : w.KeptPerBlock != 0)
+            throw new InvalidDataException($"the work unit's kept_per_block {w.KeptPerBlock} does not fit codec {codec} (top-k codecs keep 1..{SparseBlockCodec.MaxKeptPerBlock}, dense ones 0).");
+        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec) { RunId = w.RunId.ToByteArray(), KeptPerBlock = (int)w.KeptPerBlock };
     }
 
     private sealed class LastProgress

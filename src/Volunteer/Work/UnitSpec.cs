@@ -17,4 +17,10 @@ public sealed record UnitSpec(
 {
     /// <summary>The coordinator run the unit belongs to (16 bytes, from WorkUnit.run_id); signed into the update envelope.</summary>
     public byte[] RunId { get; init; } = [];
+
+    /// <summary>Values kept per block when <see cref="Codec"/> is a top-k codec (the work unit's kept_per_block); 0 otherwise.</summary>
+    public int KeptPerBlock { get; init; }
+
+    /// <summary>The update codec with its parameter.</summary>
+    public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
 }

@@ -22,7 +22,8 @@ public static class WorkUnitRunner
 {
     public static TrainedUpdate Run(
         UnitSpec unit, ParameterSet shardParameters, VolunteerIdentity identity, Behavior behavior = Behavior.Honest,
-        IProgress<TrainingProgress>? progress = null, int? attackSeed = null, CancellationToken ct = default, Func<string, string>? fileForHash = null)
+        IProgress<TrainingProgress>? progress = null, int? attackSeed = null, CancellationToken ct = default, Func<string, string>? fileForHash = null,
+        ErrorFeedback? feedback = null)
     {
         var options = behavior == Behavior.LabelFlip ? unit.Training with { TargetTransform = LabelFlip.Apply } : unit.Training;
         var result = LocalTrainer.Train(unit.Model, shardParameters, unit.Shard, BatchSources.Open(unit.Data, fileForHash), options, progress, ct);
@@ -37,13 +38,16 @@ public static class WorkUnitRunner
         }
         var rng = new Random(attackSeed ?? unchecked((int)unit.Training.Seed));
         var update = UpdateTampering.Apply(behavior, honest, rng);
-        return Seal(unit, update, identity, result.MeanLoss, result.Tokens);
+        return Seal(unit, update, identity, result.MeanLoss, result.Tokens, feedback);
     }
 
-    /// <summary>Encodes and signs an update for a unit.</summary>
-    public static TrainedUpdate Seal(UnitSpec unit, ParameterSet update, VolunteerIdentity identity, double meanLoss, long tokens)
+    /// <summary>
+    /// Encodes and signs an update for a unit. With a lossy codec and <paramref name="feedback"/>, the residual of earlier updates is
+    /// added first and what this payload does not carry becomes the new residual (error feedback).
+    /// </summary>
+    public static TrainedUpdate Seal(UnitSpec unit, ParameterSet update, VolunteerIdentity identity, double meanLoss, long tokens, ErrorFeedback? feedback = null)
     {
-        byte[] payload = TensorCodec.Encode(update, unit.Codec);
+        byte[] payload = feedback is not null && unit.CodecSettings.Sparse ? feedback.Encode(update, unit.CodecSettings) : TensorCodec.Encode(update, unit.CodecSettings);
         var envelope = new UpdateEnvelope(
             ProtocolVersion.Current, identity.PublicKey, unit.Id, (ulong)unit.Round, (ulong)unit.Version,
             unit.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, unit.Codec,

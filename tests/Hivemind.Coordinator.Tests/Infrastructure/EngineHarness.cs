@@ -83,7 +83,7 @@ public sealed class EngineHarness : IDisposable
 
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec) { RunId = unit.RunId };
+        unit.Codec) { RunId = unit.RunId, KeptPerBlock = unit.KeptPerBlock };
 
     /// <summary>Writes a trained update's payload as the gRPC service would and builds the submission.</summary>
     public SubmittedUpdate Submission(TrainedUpdate update, string? sessionVolunteerId = null, byte[]? payloadOverride = null)

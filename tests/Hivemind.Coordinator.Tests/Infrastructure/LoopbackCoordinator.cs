@@ -117,15 +117,15 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
         private readonly TaskCompletionSource _downloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Every transfer's label ("download", "download from relay 127.0.0.1:…", "upload"), in order.</summary>
-        public List<string> Transfers { get; } = [];
+        /// <summary>Every download and upload, in order: what ("download", "download (3 steps)", "download from relay 127.0.0.1:…", "upload") and its bytes.</summary>
+        public List<(string What, long Bytes)> Transfers { get; } = [];
 
         /// <summary>Completes when the volunteer has its first unit's parameters (from anywhere).</summary>
         public Task Downloaded => _downloaded.Task;
 
         public void Transfer(string what, long bytes, TimeSpan elapsed)
         {
-            lock (Transfers) Transfers.Add(what);
+            lock (Transfers) Transfers.Add((what, bytes));
             if (what.StartsWith("download", StringComparison.Ordinal)) _downloaded.TrySetResult();
         }
 

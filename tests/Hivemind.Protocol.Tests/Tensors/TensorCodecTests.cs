@@ -127,8 +127,9 @@ public sealed class TensorCodecTests
     {
         // 70 000 values spans more than one 16 384-value slice, with a partial last slice and block.
         var tensors = new ParameterSet([TensorFixtures.Tensor(new Random(3), "big", [70_000], 2f)]);
-        foreach (var codec in Enum.GetValues<PayloadCodec>())
+        foreach (var c in Enum.GetValues<PayloadCodec>())
         {
+            var codec = CodecSettings.IsSparse(c) ? new CodecSettings(c, 5) : c;
             using var stream = new MemoryStream();
             TensorCodec.Encode(tensors, codec, stream);
             Assert.Equal(TensorCodec.Encode(tensors, codec), stream.ToArray());
