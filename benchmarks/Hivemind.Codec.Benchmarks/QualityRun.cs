@@ -150,7 +150,7 @@ internal static class QualityRun
         {
             var identity = VolunteerIdentity.Create();
             var (nonce, _) = engine.IssueChallenge(identity.PublicKey);
-            var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, nonce, (ulong)VolunteerMemory, "cpu", "");
+            var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, engine.RunId, nonce, (ulong)VolunteerMemory, "cpu", "");
             var (id, session) = engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)VolunteerMemory, "cpu", "", "127.0.0.1", "bench");
             return new Member { Identity = identity, Id = id, Session = session };
         }

@@ -23,7 +23,7 @@ public sealed class SparseCodecEngineTests : IDisposable
         long tokens = _h.Engine.ExpectedTokens;
         var envelope = new UpdateEnvelope(ProtocolVersion.Current, v.Identity.PublicKey, unit.Id, (ulong)unit.Round, (ulong)unit.Version,
             unit.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, codec, (ulong)payload.Length, SHA256.HashData(payload),
-            (ulong)tokens, 3.0);
+            (ulong)tokens, 3.0, _h.Engine.RunId);
         return new TrainedUpdate(EnvelopeSigner.Sign(v.Identity, envelope), payload, 3.0, tokens);
     }
 

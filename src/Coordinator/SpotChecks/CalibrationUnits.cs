@@ -33,7 +33,7 @@ public sealed class CalibrationUnits
 
     public ModelConfig Model { get; }
 
-    public PayloadCodec Codec => new WorkUnitFactory(_options, Model).Codec;
+    public PayloadCodec Codec => new WorkUnitFactory(_options, Model).Codec.Codec;
 
     /// <summary>θ_0 (the seeded initialisation).</summary>
     public ParameterSet InitialParameters() => ModelInit.Initialize(Model, _options.Seed);
