@@ -70,6 +70,19 @@ public static class FaithfulReportWriter
             sb.Append('\n');
         }
 
+        if (o.NotRun.Count > 0)
+        {
+            sb.Append("## Runs not done (time budget)\n\n")
+              .Append($"The wall-time budget ran out after {o.Runs.Count + o.Failures.Count} of {o.Runs.Count + o.Failures.Count + o.NotRun.Count} runs; ")
+              .Append("these were not run and are missing from every table below:\n\n");
+            foreach (string n in o.NotRun)
+            {
+                sb.Append($"- {n}\n");
+            }
+
+            sb.Append('\n');
+        }
+
         switch ((s.Faithful ?? new FaithfulSection()).Experiment)
         {
             case FaithfulExperiment.MoeVsDense:
@@ -98,17 +111,24 @@ public static class FaithfulReportWriter
     private static void AppendConfiguration(StringBuilder sb, FaithfulOutcome o)
     {
         var b = o.Base;
+        var e = b.Engine;
+        var f = o.Scenario.Faithful ?? new FaithfulSection();
         var t = new MarkdownTable("quantity", "value");
-        t.Add("model preset", b.Preset);
-        t.Add("work unit", $"H={b.InnerSteps} × batch {b.BatchSize} × sequence {b.SequenceLength} = {Num.N(b.TokensPerUnit)} tokens; inner lr {Num.G(b.InnerLearningRate)}, outer lr {Num.G(b.OuterLearningRate)}, momentum {Num.G(b.OuterMomentum)}");
-        t.Add("volunteers / quorum / rounds", $"{b.Volunteers} / {b.Quorum} / {b.Rounds}");
-        t.Add("aggregation (trunk / experts)", $"`{b.TrunkRule}` / `{b.ExpertRule}`");
-        t.Add("upload codec", b.Codec);
+        t.Add("model preset", e.Preset);
+        t.Add("work unit", $"H={e.InnerSteps} × batch {e.BatchSize} × sequence {e.SequenceLength} = {Num.N(b.TokensPerUnit)} tokens; inner lr {Num.G(e.InnerLearningRate)}, outer lr {Num.G(e.OuterLearningRate)}, momentum {Num.G(e.OuterMomentum)}");
+        t.Add("volunteers / quorum / spare leases / rounds", $"{b.Volunteers} / {b.Quorum} / {e.SpareLeases} / {b.Rounds}");
+        t.Add("aggregation (trunk / experts)", $"`{e.TrunkRule}` / `{e.ExpertRule}`");
+        t.Add("engine defences", $"replication {e.Replication}, min expert holders {e.MinExpertHolders}, norm bound {Num.G(e.NormBoundFactor)}× running median, "
+            + $"probation below reputation {Num.G(e.ProbationReputation)} ({e.ProbationSlots} slot), participant draw window {Num.G(e.ParticipantDrawWindow.TotalSeconds)} s, ban below {Num.G(e.BanThreshold)}");
+        t.Add("upload codec", e.Codec);
+        t.Add("data", f.AlphaSweep.Count > 0 ? $"each volunteer's domain mix ~ Dirichlet(α), α swept over {string.Join(", ", f.AlphaSweep.Select(Num.G))}"
+            : b.DomainAlpha is { } alpha ? $"each volunteer's domain mix ~ Dirichlet({Num.G(alpha)})" : "every volunteer trains the engine's uniform mix (i.i.d.)");
+        t.Add("seeds per cell", $"{Math.Max(1, f.Seeds)} (seed {o.Scenario.Seed} onwards); intervals are 95% Student-t over seeds");
         t.Add("devices", string.Join(", ", b.DeviceMix.Select(d => $"{d.Device.Name}×{Num.G(d.Weight)} ({Num.G(d.Device.SustainedFlops(b.Precision) / 1e9)} GFLOP/s sustained)")));
         t.Add("links (Mb/s) down / up; latency (ms)", $"{b.DownloadMbps} / {b.UploadMbps}; {b.LatencyMs}");
         t.Add("sessions / offline gaps (h)", $"{b.SessionHours?.ToString() ?? "no churn"} / {b.OfflineHours}");
         t.Add("stragglers", $"{Num.Pct(b.StragglerFraction)} of volunteers, {Num.G(b.StragglerSlowdown)}× slower");
-        t.Add("deadline / lease", $"{Num.G(b.DeadlineSeconds)} s / {Num.G(b.LeaseSeconds)} s");
+        t.Add("deadline / lease", $"{Num.G(e.RoundTimeout.TotalSeconds)} s / {Num.G(e.LeaseDuration.TotalSeconds)} s");
         sb.Append("## Configuration\n\n").Append(t).Append('\n');
     }
 }
