@@ -73,7 +73,6 @@ public static class ScenarioRunner
         ExpertsPerShard = s.Training.ExpertsPerShard,
         Upload = s.Codec.Upload,
         Download = s.Codec.Download,
-        Int8BlockSize = s.Codec.Int8BlockSize,
         Volunteers = s.Volunteers.Count,
         DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device], d.Weight)).ToList(),
         DownloadMbps = s.Volunteers.DownloadMbps,
@@ -117,7 +116,6 @@ public static class ScenarioRunner
         UploadMbps = point.BandwidthMbps is { } up ? b.UploadMbps.WithCenter(up) : b.UploadMbps,
         InnerSteps = point.InnerSteps ?? b.InnerSteps,
         Upload = point.Codec ?? b.Upload,
-        Download = point.Codec ?? b.Download,
         DeviceMix = point.Device is { } d ? [(table[d], 1.0)] : b.DeviceMix,
     };
 
