@@ -113,7 +113,8 @@ public static class ScenarioRunner
     {
         Volunteers = point.Volunteers ?? b.Volunteers,
         DownloadMbps = point.BandwidthMbps is { } bw ? b.DownloadMbps.WithCenter(bw) : b.DownloadMbps,
-        UploadMbps = point.BandwidthMbps is { } up ? b.UploadMbps.WithCenter(up) : b.UploadMbps,
+        // An asymmetric link keeps its ratio: the upload centre moves by the factor the download centre moves.
+        UploadMbps = point.BandwidthMbps is { } up ? b.UploadMbps.WithCenter(b.UploadMbps.Center * up / b.DownloadMbps.Center) : b.UploadMbps,
         InnerSteps = point.InnerSteps ?? b.InnerSteps,
         Upload = point.Codec ?? b.Upload,
         DeviceMix = point.Device is { } d ? [(table[d], 1.0)] : b.DeviceMix,

@@ -59,4 +59,19 @@ public sealed class TimingArithmeticTests
         Assert.Contains("'a10'", e.Message);
         Assert.Contains("rtx3090", e.Message);
     }
+
+    [Fact]
+    public void A_link_sweep_keeps_an_asymmetric_upload_in_proportion()
+    {
+        var asymmetric = TinyModel.Config(4) with
+        {
+            DownloadMbps = Simulations.Simulation.Distribution.LogNormal(100, 0.5),
+            UploadMbps = Simulations.Simulation.Distribution.LogNormal(20, 0.5),
+        };
+
+        var swept = Running.ScenarioRunner.Apply(asymmetric, new Running.SweepPoint(null, 1000, null, null, null), new DeviceTable());
+
+        Assert.Equal(1000, swept.DownloadMbps.Median, 9);
+        Assert.Equal(200, swept.UploadMbps.Median, 9);
+    }
 }
