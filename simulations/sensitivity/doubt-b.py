@@ -62,7 +62,8 @@ def main():
                             key = "TPU" if "TPU" in m.group(1) else "A100"
                             v = m.group(2).strip()
                             needed[key].append(None if v.startswith("not") else int(v.replace(",", "")))
-                up = "= download (lognormal median 1000)" if upload is None else f"lognormal median {upload} Mb/s"
+                # The match moves the download centre from the scenario's 100 to 1000 Mb/s and the upload by the same factor.
+                up = "= download (median 1000 Mb/s)" if upload is None else f"download / {100 // upload} (median {upload * 10} Mb/s)"
                 print(f"| {link / 1000:g} Gb/s | {codec} | {up} | {interval(needed['TPU'])} | {interval(needed['A100'])} |", flush=True)
 
 
