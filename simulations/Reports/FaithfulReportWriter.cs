@@ -103,7 +103,9 @@ public static class FaithfulReportWriter
           .Append("- Compute time = H × batch × sequence × training FLOPs per token of the preset (6 × active matmul parameters + 6·layers·sequence·width) / (device peak × utilization) × straggler slowdown.\n")
           .Append("- Transfer time = latency + bytes / min(volunteer link, coordinator link / quorum) for the real fp32 shard download and the real encoded upload.\n")
           .Append("- Close time = modelled aggregation (scale-mode constants per stage of the spec) + the held-out evaluation's forward FLOPs on the coordinator device.\n")
-          .Append("- Byzantine volunteers are omniscient and coordinated: they see every honest update of the round (after the codec) and craft theirs with `Hivemind.Aggregation` attacks; they claim the honest mean loss and the unit's tokens.\n")
+          .Append("- Byzantine volunteers are omniscient and coordinated: they see every honest update of the round (after the codec) and craft theirs with `Hivemind.Aggregation` attacks; they claim the honest mean loss and the unit's tokens. `label-flip` attackers instead train honestly on flipped byte targets.\n")
+          .Append("- With a Dirichlet α, each volunteer trains every unit on its own domain mix (drawn once per volunteer); the held-out evaluation stays on the engine's uniform mix, so the loss measures the global objective.\n")
+          .Append("- Engine settings are the coordinator's own `CoordinatorOptions` (table above); the simulator changes only join rate limit, heartbeat expiry, seeded planning and the participant draw (first-come), for the reasons in `FaithfulConfig.VirtualTime`.\n")
           .Append($"- Volunteers declare exactly the memory for {(b.ExpertsPerLayer is { } k ? $"{k} experts per layer" : "every expert")}; the real planner picks their experts.\n");
         return sb.ToString();
     }
