@@ -6,7 +6,10 @@ using Hivemind.Simulations.Scenarios;
 
 namespace Hivemind.Simulations.Cli;
 
-/// <summary>`calibrate [--out folder] [--seconds s]`: measures this machine with the real code and writes the calibration files.</summary>
+/// <summary>
+/// `calibrate [--write] [--out folder] [--seconds s]`: measures this machine with the real code and prints the result; only with
+/// --write does it replace the calibration files (figures quoted in README and docs come from them, so a stray run must not).
+/// </summary>
 public static class CalibrateCommand
 {
     private const double DefaultSecondsPerBenchmark = 3;
@@ -22,7 +25,11 @@ public static class CalibrateCommand
             DefaultValueFactory = _ => Path.Combine("simulations", "calibration"),
         };
         var seconds = new Option<double>("--seconds") { Description = "time spent on each benchmark", DefaultValueFactory = _ => DefaultSecondsPerBenchmark };
-        var command = new Command("calibrate", "Measure this machine with the real code (matmul, memory, training step per preset, aggregators); write the calibration files") { output, seconds };
+        var write = new Option<bool>("--write")
+        {
+            Description = "replace the calibration files in --out; without it the measurement is only printed (quoted figures depend on those files: re-run `figures` after writing)",
+        };
+        var command = new Command("calibrate", "Measure this machine with the real code (matmul, memory, training step per preset, aggregators); print it, and with --write replace the calibration files") { output, seconds, write };
         command.SetAction(parse =>
         {
             double budget = parse.GetValue(seconds);
@@ -39,11 +46,17 @@ public static class CalibrateCommand
             }
 
             var result = Calibrator.Measure(TimeSpan.FromSeconds(budget));
+            Print(result);
             string folder = parse.GetValue(output)!;
+            if (!parse.GetValue(write))
+            {
+                Console.WriteLine($"not written (no --write): {Path.GetFullPath(folder)} is unchanged");
+                return 0;
+            }
+
             Directory.CreateDirectory(folder);
             File.WriteAllText(Path.Combine(folder, CalibrationFiles.CpuDeviceFile), JsonSerializer.Serialize(result.Row, ScenarioLoader.Options) + "\n");
             File.WriteAllText(Path.Combine(folder, CalibrationFiles.AggregationFile), result.Aggregation.ToJson());
-            Print(result);
             Console.WriteLine($"wrote {CalibrationFiles.CpuDeviceFile} and {CalibrationFiles.AggregationFile} to {Path.GetFullPath(folder)}");
             return 0;
         });

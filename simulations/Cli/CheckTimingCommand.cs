@@ -77,11 +77,9 @@ public static class CheckTimingCommand
         double share = TimingComparison.CoreShare(volunteers, Environment.ProcessorCount, background);
         var config = new FaithfulConfig
         {
-            Preset = Preset, Volunteers = volunteers, Rounds = rounds, Quorum = volunteers, InnerSteps = innerSteps,
-            BatchSize = defaults.BatchSize, SequenceLength = defaults.SequenceLength, InnerLearningRate = defaults.InnerLearningRate,
-            WarmupSteps = defaults.WarmupSteps, OuterLearningRate = defaults.OuterLearningRate, OuterMomentum = defaults.OuterMomentum,
-            TrunkRule = defaults.TrunkRule, ExpertRule = defaults.ExpertRule, Codec = defaults.Codec, EvalBatches = defaults.EvalBatches,
-            DeadlineSeconds = defaults.RoundTimeout.TotalSeconds, LeaseSeconds = defaults.LeaseDuration.TotalSeconds,
+            // The same options object the real host ran with: one settings model for both sides of the check.
+            Engine = defaults,
+            Volunteers = volunteers,
             DeviceMix = [(cpu with { Utilization = cpu.Utilization * share }, 1)],
             Precision = Precision.Fp32,
             DownloadMbps = Distribution.Constant(LoopbackMbps), UploadMbps = Distribution.Constant(LoopbackMbps),

@@ -22,20 +22,31 @@ public static class RunCommand
         var scenario = new Argument<string>("scenario") { Description = "a scenario .json file or a shipped name (see `list`)" };
         var output = new Option<string>("--out") { Description = "folder for report.md, CSV, PNG and the scenario copy", Required = true };
         var smoke = new Option<bool>("--smoke") { Description = "use the scenario's small \"smoke\" sizes (seconds, for CI)" };
-        var command = new Command("run", "Run a scenario and write its report") { scenario, output, smoke };
-        command.SetAction(parse => Execute(parse.GetValue(scenario)!, parse.GetValue(output)!, parse.GetValue(smoke)));
+        var minutes = new Option<double?>("--max-minutes")
+        {
+            Description = "faithful mode: start no engine run after this many wall-clock minutes; the report names the runs left out",
+        };
+        var command = new Command("run", "Run a scenario and write its report") { scenario, output, smoke, minutes };
+        command.SetAction(parse => Execute(parse.GetValue(scenario)!, parse.GetValue(output)!, parse.GetValue(smoke), parse.GetValue(minutes)));
         return command;
     }
 
-    private static int Execute(string argument, string folder, bool smoke)
+    private static int Execute(string argument, string folder, bool smoke, double? maxMinutes)
     {
+        if (maxMinutes is <= 0)
+        {
+            Console.Error.WriteLine($"--max-minutes {maxMinutes}: must be a positive number of minutes (or left out to run everything)");
+            return ScenarioError;
+        }
+
         try
         {
             var (scenario, text) = ScenarioSource.Resolve(argument);
             var watch = Stopwatch.StartNew();
             if (scenario.Mode == ScenarioMode.Faithful)
             {
-                var faithful = ProgressDisplay.Run(scenario.Name, progress => FaithfulRunner.Run(scenario, smoke, progress));
+                var faithful = ProgressDisplay.Run(scenario.Name, progress => FaithfulRunner.Run(scenario, smoke, progress, FaithfulSimulation.Run,
+                    maxMinutes is { } m ? TimeSpan.FromMinutes(m) : null));
                 var written = FaithfulReportWriter.Write(faithful, text, folder);
                 Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {faithful.Runs.Count} engine runs, {faithful.Baselines.Count} centralized baselines in {watch.Elapsed.TotalSeconds:F1} s");
                 Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(folder)}");

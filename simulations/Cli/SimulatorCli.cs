@@ -12,5 +12,6 @@ public static class SimulatorCli
         ListCommand.Create(),
         CalibrateCommand.Create(),
         CheckTimingCommand.Create(),
+        FiguresCommand.Create(),
     };
 }

@@ -20,10 +20,10 @@ public static class CentralizedBaseline
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         var options = FaithfulSimulation.Options(config, Path.GetTempPath());
-        var moe = ModelConfig.Preset(config.Preset);
+        var moe = ModelConfig.Preset(config.Engine.Preset);
         var model = dense ? moe.AsDense() : moe;
         var units = new WorkUnitFactory(options, moe);
-        var corpus = new SyntheticCorpusConfig(config.Seed);
+        var corpus = new SyntheticCorpusConfig(config.Seed, Order: options.CorpusOrder);
         var mix = DomainMix.Uniform(BatchSources.Corpus(corpus).Domains);
         var start = ModelInit.Initialize(model, config.Seed);
         var training = units.TrainingOptions(CentralSliceSeed) with { InnerSteps = steps, BatchSize = batchSize };
@@ -41,7 +41,7 @@ public static class CentralizedBaseline
             end.Add(new NamedTensor(t.Name, t.Shape, values));
         }
 
-        var eval = Evaluator.Evaluate(model, end, BatchSources.Open(units.HeldOut()), config.EvalBatches, config.BatchSize, config.SequenceLength, units.OptimalLoss);
+        var eval = Evaluator.Evaluate(model, end, BatchSources.Open(units.HeldOut()), options.EvalBatches, options.BatchSize, options.SequenceLength, units.OptimalLoss);
         return new CentralizedResult(dense ? "centralized dense" : "centralized MoE", model.TotalParameters, model.ActiveParametersPerToken,
             steps, batchSize, result.Tokens, eval.Loss, units.OptimalLoss);
     }

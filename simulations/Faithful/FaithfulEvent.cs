@@ -17,6 +17,9 @@ public enum FaithfulEventKind
 
     /// <summary>The next round is open: offer work to idle volunteers.</summary>
     Open,
+
+    /// <summary>The engine told one volunteer to ask again (the participant draw's window closes): it asks again.</summary>
+    Retry,
 }
 
 /// <summary>An event: its kind, the slot and occupant it concerns, and the unit for arrivals.</summary>

@@ -12,4 +12,7 @@ public sealed record FaithfulOutcome(
 {
     /// <summary>Runs that stopped on a native error; they are missing from <see cref="Runs"/> and named in the report.</summary>
     public IReadOnlyList<FaithfulFailure> Failures { get; init; } = [];
+
+    /// <summary>Runs left out because the wall-time budget (--max-minutes) ran out, by their axes.</summary>
+    public IReadOnlyList<string> NotRun { get; init; } = [];
 }

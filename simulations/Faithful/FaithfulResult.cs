@@ -16,6 +16,15 @@ public sealed record FaithfulResult(
     double TrainingWallSeconds,
     bool Diverged = false)
 {
+    /// <summary>Banned keys that belonged to Byzantine volunteers (the rest of <see cref="BannedVolunteers"/> were honest).</summary>
+    public int BannedByzantine { get; init; }
+
+    /// <summary>Keys the Byzantine volunteers joined with.</summary>
+    public int ByzantineKeys { get; init; }
+
+    /// <summary>Banned keys of honest volunteers.</summary>
+    public int BannedHonest => BannedVolunteers - BannedByzantine;
+
     /// <summary>Accepted updates trained from a version older than the round that aggregated them (from the engine's ledger).</summary>
     public int LateAccepted { get; init; }
 

@@ -16,7 +16,8 @@ public static class FaithfulRunner
 
     /// <summary>As <see cref="Run(Scenario, bool, Action{int, int, string}?)"/>, with <paramref name="simulate"/> running each engine run (tests inject failures).</summary>
     /// <remarks>A run that stops on a native (libtorch) error is recorded in <see cref="FaithfulOutcome.Failures"/> and the others still run.</remarks>
-    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate)
+    /// <param name="budget">Wall time after which no further engine run starts; the outcome lists the runs left out.</param>
+    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate, TimeSpan? budget = null)
     {
         ArgumentNullException.ThrowIfNull(simulate);
         var s = smoke ? WithSmoke(scenario) : scenario;
@@ -35,8 +36,16 @@ public static class FaithfulRunner
 
         var runs = new List<FaithfulRun>();
         var failures = new List<FaithfulFailure>();
+        var notRun = new List<string>();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         foreach (var (axes, config) in jobs)
         {
+            if (budget is { } limit && watch.Elapsed >= limit)
+            {
+                notRun.Add(string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
+                continue;
+            }
+
             try
             {
                 runs.Add(new FaithfulRun(axes, simulate(config)));
@@ -50,7 +59,7 @@ public static class FaithfulRunner
             progress?.Invoke(++done, total, string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
         }
 
-        return new FaithfulOutcome(s, smoke, baseConfig, runs, central) { Failures = failures };
+        return new FaithfulOutcome(s, smoke, baseConfig, runs, central) { Failures = failures, NotRun = notRun };
     }
 
     /// <summary>The scenario with its smoke values in place (faithful lists included).</summary>
@@ -72,38 +81,34 @@ public static class FaithfulRunner
                 Attacks = smoke.Attacks ?? f.Attacks,
                 Aggregators = smoke.Aggregators ?? f.Aggregators,
                 ByzantineFractions = smoke.ByzantineFractions ?? f.ByzantineFractions,
+                AlphaSweep = smoke.AlphaSweep ?? f.AlphaSweep,
+                Seeds = smoke.Seeds ?? f.Seeds,
             },
         };
     }
 
-    /// <summary>The scenario's base run.</summary>
+    /// <summary>The scenario's base run: the engine's options from faithful.engine plus the fields the shared sections own.</summary>
     public static FaithfulConfig BaseConfig(Scenario s, DeviceTable table)
     {
         var f = s.Faithful ?? new FaithfulSection();
-        return new FaithfulConfig
+        var engine = f.Engine with
         {
-            Preset = f.Preset,
             Seed = s.Seed,
-            Volunteers = s.Volunteers.Count,
-            Rounds = s.Round.Rounds,
+            MaxRounds = s.Round.Rounds,
             Quorum = QuorumCount(s.Round.Quorum, s.Volunteers.Count),
             InnerSteps = s.Training.InnerSteps,
-            MaxStaleness = f.MaxStaleness,
-            SpareLeases = f.SpareLeases,
-            BatchSize = f.BatchSize,
-            SequenceLength = f.SequenceLength,
-            InnerLearningRate = f.InnerLearningRate,
-            WarmupSteps = f.WarmupSteps,
-            OuterLearningRate = f.OuterLearningRate,
-            OuterMomentum = f.OuterMomentum,
-            TrunkRule = f.TrunkRule.Replace("{f}", "1", StringComparison.Ordinal),
-            ExpertRule = f.ExpertRule.Replace("{f}", "1", StringComparison.Ordinal),
             Codec = KebabEnumConverter.NameOf(s.Codec.Upload),
+            RoundTimeout = TimeSpan.FromMinutes(s.Round.DeadlineMinutes),
+            TrunkRule = f.Engine.TrunkRule.Replace("{f}", "1", StringComparison.Ordinal),
+            ExpertRule = f.Engine.ExpertRule.Replace("{f}", "1", StringComparison.Ordinal),
+        };
+        return new FaithfulConfig
+        {
+            Engine = engine,
+            Volunteers = s.Volunteers.Count,
             ExpertsPerLayer = f.ExpertsPerLayer,
-            EvalBatches = f.EvalBatches,
-            DeadlineSeconds = s.Round.DeadlineMinutes * SecondsPerMinute,
-            LeaseSeconds = (f.LeaseMinutes ?? s.Round.DeadlineMinutes) * SecondsPerMinute,
-            DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device].ForPreset(f.Preset), d.Weight)).ToList(),
+            DomainAlpha = f.DomainAlpha,
+            DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device].ForPreset(engine.Preset), d.Weight)).ToList(),
             Precision = s.Training.Precision,
             DownloadMbps = s.Volunteers.DownloadMbps,
             UploadMbps = s.Volunteers.UploadMbps ?? s.Volunteers.DownloadMbps,
@@ -114,7 +119,7 @@ public static class FaithfulRunner
             StragglerSlowdown = s.Volunteers.Stragglers.Slowdown,
             CoordinatorMbps = s.Coordinator.LinkMbps,
             AggregationCores = s.Coordinator.AggregationCores,
-            CoordinatorDevice = table[f.CoordinatorDevice].ForPreset(f.Preset),
+            CoordinatorDevice = table[f.CoordinatorDevice].ForPreset(engine.Preset),
             ByzantineFraction = f.ByzantineFraction,
             Attack = f.Attack,
         };
@@ -123,7 +128,28 @@ public static class FaithfulRunner
     /// <summary>The engine's quorum count for a fraction of the volunteers (at least one).</summary>
     public static int QuorumCount(double fraction, int volunteers) => Math.Max(1, (int)Math.Ceiling(fraction * volunteers - 1e-9));
 
+    /// <summary>
+    /// Every engine run of the scenario: the experiment's cells, each at every α of the sweep and every seed. Seeds are the
+    /// innermost loop so a cell's repeats finish together (a stopped run still has whole cells).
+    /// </summary>
     private static IEnumerable<(IReadOnlyList<(string Axis, string Value)> Axes, FaithfulConfig Config)> Jobs(Scenario s, FaithfulSection f, FaithfulConfig b)
+    {
+        var alphas = f.AlphaSweep.Count > 0 ? f.AlphaSweep.Select(a => (double?)a).ToList() : [f.DomainAlpha];
+        foreach (double? alpha in alphas)
+        {
+            foreach (var (axes, config) in Cells(f, b with { DomainAlpha = alpha }))
+            {
+                IReadOnlyList<(string Axis, string Value)> cell = f.AlphaSweep.Count > 0 ? [("alpha", Text(alpha!.Value)), .. axes] : axes;
+                for (int i = 0; i < Math.Max(1, f.Seeds); i++)
+                {
+                    int seed = s.Seed + i;
+                    yield return ([.. cell, (FaithfulRun.SeedAxis, Text(seed))], config.WithEngine(e => e with { Seed = seed }));
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<(IReadOnlyList<(string Axis, string Value)> Axes, FaithfulConfig Config)> Cells(FaithfulSection f, FaithfulConfig b)
     {
         switch (f.Experiment)
         {
@@ -131,21 +157,22 @@ public static class FaithfulRunner
                 yield return ([("run", "base")], b);
                 break;
             case FaithfulExperiment.MoeVsDense:
-                long budget = (long)b.Rounds * b.InnerSteps;
-                foreach (int h in f.InnerStepsSweep.DefaultIfEmpty(b.InnerSteps))
+                long budget = (long)b.Rounds * b.Engine.InnerSteps;
+                foreach (int h in f.InnerStepsSweep.DefaultIfEmpty(b.Engine.InnerSteps))
                 {
-                    yield return (MoeAxes("H", b with { InnerSteps = h }), b with { InnerSteps = h, Rounds = (int)(budget / h) });
+                    var swept = b.WithEngine(e => e with { InnerSteps = h, MaxRounds = (int)(budget / h) });
+                    yield return (MoeAxes("H", swept), swept);
                 }
 
                 foreach (double q in f.QuorumSweep)
                 {
-                    var quorum = b with { Quorum = QuorumCount(q, b.Volunteers) };
+                    var quorum = b.WithEngine(e => e with { Quorum = QuorumCount(q, b.Volunteers) });
                     yield return (MoeAxes("quorum", quorum), quorum);
                 }
 
                 foreach (int staleness in f.StalenessSweep)
                 {
-                    var stale = b with { MaxStaleness = staleness, SpareLeases = f.StalenessSpareLeases };
+                    var stale = b.WithEngine(e => e with { MaxStaleness = staleness, SpareLeases = f.StalenessSpareLeases });
                     yield return (MoeAxes("staleness", stale), stale);
                 }
 
@@ -156,7 +183,7 @@ public static class FaithfulRunner
                 foreach (string rule in f.Aggregators)
                 {
                     string spec = rule.Replace("{f}", Text(Math.Max(1, defended)), StringComparison.Ordinal);
-                    var ruled = b with { TrunkRule = spec, ExpertRule = spec, Attack = null, ByzantineFraction = 0 };
+                    var ruled = b.WithEngine(e => e with { TrunkRule = spec, ExpertRule = spec }) with { Attack = null, ByzantineFraction = 0 };
                     yield return ([("aggregator", spec), ("attack", "none"), ("byzantine", "0")], ruled);
                     foreach (string attack in f.Attacks)
                     {
@@ -173,13 +200,13 @@ public static class FaithfulRunner
     }
 
     private static IReadOnlyList<(string Axis, string Value)> MoeAxes(string sweep, FaithfulConfig c) =>
-        [("sweep", sweep), ("H", Text(c.InnerSteps)), ("quorum", Text(c.Quorum)), ("spare", Text(c.SpareLeases)), ("staleness", Text(c.MaxStaleness))];
+        [("sweep", sweep), ("H", Text(c.Engine.InnerSteps)), ("quorum", Text(c.Quorum)), ("spare", Text(c.Engine.SpareLeases)), ("staleness", Text(c.Engine.MaxStaleness))];
 
     private static IEnumerable<Func<CentralizedResult>> BaselineJobs(FaithfulConfig b)
     {
         // Equal tokens: the centralized trainer takes one step per inner step of the pool, on the pool's combined batch.
-        int steps = b.Rounds * b.InnerSteps;
-        int batch = b.Quorum * b.BatchSize;
+        int steps = b.Rounds * b.Engine.InnerSteps;
+        int batch = b.Quorum * b.Engine.BatchSize;
         yield return () => CentralizedBaseline.Train(b, dense: true, steps, batch);
         yield return () => CentralizedBaseline.Train(b, dense: false, steps, batch);
     }

@@ -12,6 +12,7 @@ using TensorCodec = Hivemind.Protocol.Tensors.TensorCodec;
 using Hivemind.Simulations.Simulation;
 using Hivemind.Simulations.Timing;
 using Hivemind.Training;
+using Hivemind.Volunteer.Behaviors;
 using Hivemind.Volunteer.Work;
 using Microsoft.Extensions.Time.Testing;
 
@@ -53,6 +54,7 @@ public sealed class FaithfulSimulation : IDisposable
     private readonly List<UnitInFlight> _roundAccepted = [];
     private readonly List<FaithfulRound> _rounds = [];
     private readonly Dictionary<string, int> _rejections = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _byzantineIds = new(StringComparer.Ordinal);
     private readonly long _memory;
     private readonly double _unitFlops;
     private readonly double _evalFlops;
@@ -78,7 +80,7 @@ public sealed class FaithfulSimulation : IDisposable
         _random = new Random(config.Seed);
         _slots = new VirtualVolunteer?[config.Volunteers];
         _generations = new int[config.Volunteers];
-        if (config.Attack is { } attack && config.ByzantineSlots > 0)
+        if (config.Attack is { } attack && attack != FaithfulConfig.LabelFlipAttack && config.ByzantineSlots > 0)
         {
             _attacker = new OmniscientAttacker(AttackFactory.Create(attack), config.Seed);
         }
@@ -86,9 +88,9 @@ public sealed class FaithfulSimulation : IDisposable
         var model = _engine.Model;
         int experts = config.ExpertsPerLayer ?? model.Experts;
         _memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(experts);
-        _unitFlops = model.TrainingFlopsPerTokenAt(config.SequenceLength) * config.TokensPerUnit;
-        _evalFlops = model.TrainingFlopsPerTokenAt(config.SequenceLength) * ForwardShareOfTraining
-            * config.EvalBatches * config.BatchSize * config.SequenceLength;
+        _unitFlops = model.TrainingFlopsPerTokenAt(config.Engine.SequenceLength) * config.TokensPerUnit;
+        _evalFlops = model.TrainingFlopsPerTokenAt(config.Engine.SequenceLength) * ForwardShareOfTraining
+            * config.Engine.EvalBatches * config.Engine.BatchSize * config.Engine.SequenceLength;
     }
 
     /// <summary>Runs <paramref name="config"/> to its last round and returns what it measured.</summary>
@@ -98,44 +100,8 @@ public sealed class FaithfulSimulation : IDisposable
         return simulation.Execute();
     }
 
-    /// <summary>The engine options a faithful run uses: the scenario's quorum, spare leases, staleness bound and deadlines.</summary>
-    public static CoordinatorOptions Options(FaithfulConfig c, string dataDirectory) => new()
-    {
-        DataDirectory = dataDirectory,
-        Preset = c.Preset,
-        Seed = c.Seed,
-        TrunkRule = c.TrunkRule,
-        ExpertRule = c.ExpertRule,
-        Quorum = c.Quorum,
-        MinUpdates = 1,
-        SpareLeases = c.SpareLeases,
-        MaxStaleness = c.MaxStaleness,
-        InnerSteps = c.InnerSteps,
-        BatchSize = c.BatchSize,
-        SequenceLength = c.SequenceLength,
-        InnerLearningRate = c.InnerLearningRate,
-        WarmupSteps = c.WarmupSteps,
-        OuterLearningRate = c.OuterLearningRate,
-        OuterMomentum = c.OuterMomentum,
-        Codec = c.Codec,
-        EvalBatches = c.EvalBatches,
-        MaxRounds = c.Rounds,
-        RoundTimeout = TimeSpan.FromSeconds(c.DeadlineSeconds),
-        LeaseDuration = TimeSpan.FromSeconds(c.LeaseSeconds),
-        // Joins happen in bursts at virtual time 0; the rate limit protects a real host, not a simulation.
-        JoinsPerMinute = int.MaxValue,
-        // The simulator measures training and timing, not the host's admission defences (issue 9): first-come, seeded, no
-        // probation, no session expiry (virtual volunteers do not heartbeat), and the pre-issue-9 aggregation settings, so that
-        // reports stay comparable. The adversarial suite tests those defences on the real host.
-        ParticipantDrawWindow = TimeSpan.Zero,
-        DeterministicPlanning = true,
-        ProbationReputation = 0,
-        HeartbeatInterval = TimeSpan.FromDays(1),
-        MaxLeaseDuration = TimeSpan.FromSeconds(Math.Max(c.LeaseSeconds, 900)),
-        MinExpertHolders = 1,
-        Replication = 2,
-        NormBoundFactor = 0,
-    };
+    /// <summary>The engine options a faithful run uses: the config's engine settings with the virtual-time changes only.</summary>
+    public static CoordinatorOptions Options(FaithfulConfig c, string dataDirectory) => FaithfulConfig.VirtualTime(c.Engine, dataDirectory);
 
     private FaithfulResult Execute()
     {
@@ -145,7 +111,7 @@ public sealed class FaithfulSimulation : IDisposable
             _queue.Schedule(0, new FaithfulEvent(FaithfulEventKind.Join, slot));
         }
 
-        _queue.Schedule(_config.DeadlineSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _queue.Schedule(_config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
         long budget = (long)EventsPerVolunteerRound * _config.Volunteers * (_config.Rounds + 1);
         for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
         {
@@ -163,11 +129,14 @@ public sealed class FaithfulSimulation : IDisposable
             throw new InvalidOperationException($"faithful run stopped after {_rounds.Count} of {_config.Rounds} rounds with nothing left to happen");
         }
 
-        int banned = _engine.Store.Volunteers().Count(v => v.Banned);
+        var bannedIds = _engine.Store.Volunteers().Where(v => v.Banned).Select(v => v.Id).ToList();
+        int banned = bannedIds.Count;
         return new FaithfulResult(_config, initial, _engine.OptimalLoss, _rounds, _bytesDown, _bytesUp, _leased, _lost,
             new SortedDictionary<string, int>(_rejections, StringComparer.Ordinal), banned,
             _holderCount == 0 ? 0 : _holderSum / _holderCount, _trainingWall, _diverged)
         {
+            BannedByzantine = bannedIds.Count(_byzantineIds.Contains),
+            ByzantineKeys = _byzantineIds.Count,
             LateAccepted = LateAcceptedInStore(out int maxLag),
             MaxLag = maxLag,
             StaleRejected = (int)_engine.Store.Rejections().GetValueOrDefault(RejectReasons.Token(RejectReason.StaleRound)),
@@ -212,6 +181,13 @@ public sealed class FaithfulSimulation : IDisposable
             case FaithfulEventKind.Open:
                 OfferAll();
                 break;
+            case FaithfulEventKind.Retry:
+                if (_slots[e.Slot] is { } asking && asking.Generation == e.Generation)
+                {
+                    Offer(asking);
+                }
+
+                break;
         }
     }
 
@@ -228,8 +204,16 @@ public sealed class FaithfulSimulation : IDisposable
         bool straggler = _random.NextDouble() < _config.StragglerFraction;
         int generation = ++_generations[slot];
         var volunteer = new VirtualVolunteer(slot, generation, identity, session, device, down, up, latency,
-            straggler ? _config.StragglerSlowdown : 1, slot >= _config.Volunteers - _config.ByzantineSlots);
+            straggler ? _config.StragglerSlowdown : 1, slot >= _config.Volunteers - _config.ByzantineSlots)
+        {
+            DomainMix = _config.DomainAlpha is { } alpha ? VolunteerData.Mix(alpha, _config.Seed, slot, generation) : null,
+        };
         _slots[slot] = volunteer;
+        if (volunteer.Byzantine)
+        {
+            _byzantineIds.Add(VolunteerIds.FromPublicKey(identity.PublicKey));
+        }
+
         if (_config.SessionHours is { } session_)
         {
             _queue.Schedule(_queue.Now + session_.Sample(_random) * SecondsPerHour, new FaithfulEvent(FaithfulEventKind.Leave, slot, generation));
@@ -269,10 +253,10 @@ public sealed class FaithfulSimulation : IDisposable
             return;
         }
 
-        WorkUnit? unit;
+        WorkDecision decision;
         try
         {
-            unit = _engine.RequestWork(v.Session).Unit;
+            decision = _engine.RequestWork(v.Session);
         }
         catch (ProtocolException e) when (e.Reason == RejectReason.Banned)
         {
@@ -282,15 +266,28 @@ public sealed class FaithfulSimulation : IDisposable
             return;
         }
 
-        if (unit is null)
+        if (decision.Unit is not { } unit)
         {
+            // Busy answers are retried when the next round opens; any other wait is the participant draw's window: ask right after it.
+            if (decision.RetryAfter != CoordinatorEngine.BusyRetry && !_engine.Finished)
+            {
+                _queue.Schedule(_queue.Now + decision.RetryAfter.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Retry, v.Slot, v.Generation));
+            }
+
             return;
         }
 
         var shard = _engine.ShardParameters(v.Session, unit.Version, unit.Id);
         var spec = ToSpec(unit);
+        if (v.DomainMix is { } mix)
+        {
+            // Heterogeneous data: the volunteer trains the unit's slice on its own domain mix, as a real volunteer trains its own data.
+            spec = spec with { Data = spec.Data with { DomainMix = mix } };
+        }
+
         var flight = new UnitInFlight(v, spec, shard, _queue.Now);
-        if (!v.Byzantine)
+        bool labelFlip = v.Byzantine && _config.Attack == FaithfulConfig.LabelFlipAttack;
+        if (!v.Byzantine || labelFlip)
         {
             if (!AllFinite(shard))
             {
@@ -302,7 +299,7 @@ public sealed class FaithfulSimulation : IDisposable
             var watch = Stopwatch.StartNew();
             try
             {
-                flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity);
+                flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity, labelFlip ? Behavior.LabelFlip : Behavior.Honest);
             }
             catch (NonFiniteLossException)
             {
@@ -316,7 +313,10 @@ public sealed class FaithfulSimulation : IDisposable
                 _trainingWall += watch.Elapsed.TotalSeconds;
             }
 
-            _attacker?.SawHonest(flight.Update);
+            if (!labelFlip)
+            {
+                _attacker?.SawHonest(flight.Update);
+            }
         }
 
         long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
@@ -342,7 +342,7 @@ public sealed class FaithfulSimulation : IDisposable
         }
 
         v.Busy = false;
-        if (v.Byzantine)
+        if (unit.Update is null)
         {
             _attacker!.Craft(_roundUnits.Where(u => u.Volunteer.Byzantine).ToList(), unit.Spec.Round);
         }
@@ -386,14 +386,14 @@ public sealed class FaithfulSimulation : IDisposable
         _attacker?.NewRound();
         _openedAt = now + close;
         _queue.Schedule(_openedAt, new FaithfulEvent(FaithfulEventKind.Open));
-        _queue.Schedule(now + _config.DeadlineSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _queue.Schedule(now + _config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
     }
 
     private double CloseSeconds()
     {
         var model = _engine.Model;
         int cores = _config.AggregationCores;
-        double seconds = SpecCost.Seconds(_config.TrunkRule, model.TrunkParameters, _roundAccepted.Count, cores);
+        double seconds = SpecCost.Seconds(_config.Engine.TrunkRule, model.TrunkParameters, _roundAccepted.Count, cores);
         for (int layer = 0; layer < model.Layers && !model.Dense; layer++)
         {
             for (int e = 0; e < model.Experts; e++)
@@ -402,7 +402,7 @@ public sealed class FaithfulSimulation : IDisposable
                 int holders = _roundAccepted.Count(u => u.Spec.Shard.HoldsExpert(id));
                 _holderSum += holders;
                 _holderCount++;
-                seconds += SpecCost.Seconds(_config.ExpertRule, model.ParametersPerExpert, holders, cores);
+                seconds += SpecCost.Seconds(_config.Engine.ExpertRule, model.ParametersPerExpert, holders, cores);
             }
         }
 

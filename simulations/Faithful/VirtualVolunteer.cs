@@ -38,6 +38,9 @@ public sealed class VirtualVolunteer(
     /// <summary>Whether it sends crafted updates.</summary>
     public bool Byzantine { get; } = byzantine;
 
+    /// <summary>Its own domain mix (heterogeneous data); null: the engine's mix.</summary>
+    public double[]? DomainMix { get; init; }
+
     /// <summary>Whether it holds a unit in flight.</summary>
     public bool Busy { get; set; }
 

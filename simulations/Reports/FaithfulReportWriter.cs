@@ -70,6 +70,19 @@ public static class FaithfulReportWriter
             sb.Append('\n');
         }
 
+        if (o.NotRun.Count > 0)
+        {
+            sb.Append("## Runs not done (time budget)\n\n")
+              .Append($"The wall-time budget ran out after {o.Runs.Count + o.Failures.Count} of {o.Runs.Count + o.Failures.Count + o.NotRun.Count} runs; ")
+              .Append("these were not run and are missing from every table below:\n\n");
+            foreach (string n in o.NotRun)
+            {
+                sb.Append($"- {n}\n");
+            }
+
+            sb.Append('\n');
+        }
+
         switch ((s.Faithful ?? new FaithfulSection()).Experiment)
         {
             case FaithfulExperiment.MoeVsDense:
@@ -90,7 +103,9 @@ public static class FaithfulReportWriter
           .Append("- Compute time = H × batch × sequence × training FLOPs per token of the preset (6 × active matmul parameters + 6·layers·sequence·width) / (device peak × utilization) × straggler slowdown.\n")
           .Append("- Transfer time = latency + bytes / min(volunteer link, coordinator link / quorum) for the real fp32 shard download and the real encoded upload.\n")
           .Append("- Close time = modelled aggregation (scale-mode constants per stage of the spec) + the held-out evaluation's forward FLOPs on the coordinator device.\n")
-          .Append("- Byzantine volunteers are omniscient and coordinated: they see every honest update of the round (after the codec) and craft theirs with `Hivemind.Aggregation` attacks; they claim the honest mean loss and the unit's tokens.\n")
+          .Append("- Byzantine volunteers are omniscient and coordinated: they see every honest update of the round (after the codec) and craft theirs with `Hivemind.Aggregation` attacks; they claim the honest mean loss and the unit's tokens. `label-flip` attackers instead train honestly on flipped byte targets.\n")
+          .Append("- With a Dirichlet α, each volunteer trains every unit on its own domain mix (drawn once per volunteer); the held-out evaluation stays on the engine's uniform mix, so the loss measures the global objective.\n")
+          .Append("- Engine settings are the coordinator's own `CoordinatorOptions` (table above); the simulator changes only join rate limit, heartbeat expiry, seeded planning and the participant draw (first-come), for the reasons in `FaithfulConfig.VirtualTime`.\n")
           .Append($"- Volunteers declare exactly the memory for {(b.ExpertsPerLayer is { } k ? $"{k} experts per layer" : "every expert")}; the real planner picks their experts.\n");
         return sb.ToString();
     }
@@ -98,17 +113,24 @@ public static class FaithfulReportWriter
     private static void AppendConfiguration(StringBuilder sb, FaithfulOutcome o)
     {
         var b = o.Base;
+        var e = b.Engine;
+        var f = o.Scenario.Faithful ?? new FaithfulSection();
         var t = new MarkdownTable("quantity", "value");
-        t.Add("model preset", b.Preset);
-        t.Add("work unit", $"H={b.InnerSteps} × batch {b.BatchSize} × sequence {b.SequenceLength} = {Num.N(b.TokensPerUnit)} tokens; inner lr {Num.G(b.InnerLearningRate)}, outer lr {Num.G(b.OuterLearningRate)}, momentum {Num.G(b.OuterMomentum)}");
-        t.Add("volunteers / quorum / rounds", $"{b.Volunteers} / {b.Quorum} / {b.Rounds}");
-        t.Add("aggregation (trunk / experts)", $"`{b.TrunkRule}` / `{b.ExpertRule}`");
-        t.Add("upload codec", b.Codec);
+        t.Add("model preset", e.Preset);
+        t.Add("work unit", $"H={e.InnerSteps} × batch {e.BatchSize} × sequence {e.SequenceLength} = {Num.N(b.TokensPerUnit)} tokens; inner lr {Num.G(e.InnerLearningRate)}, outer lr {Num.G(e.OuterLearningRate)}, momentum {Num.G(e.OuterMomentum)}");
+        t.Add("volunteers / quorum / spare leases / rounds", $"{b.Volunteers} / {b.Quorum} / {e.SpareLeases} / {b.Rounds}");
+        t.Add("aggregation (trunk / experts)", $"`{e.TrunkRule}` / `{e.ExpertRule}`");
+        t.Add("engine defences", $"replication {e.Replication}, min expert holders {e.MinExpertHolders}, norm bound {Num.G(e.NormBoundFactor)}× running median, "
+            + $"probation below reputation {Num.G(e.ProbationReputation)} ({e.ProbationSlots} slot), participant draw window {Num.G(e.ParticipantDrawWindow.TotalSeconds)} s, ban below {Num.G(e.BanThreshold)}");
+        t.Add("upload codec", e.Codec);
+        t.Add("data", f.AlphaSweep.Count > 0 ? $"each volunteer's domain mix ~ Dirichlet(α), α swept over {string.Join(", ", f.AlphaSweep.Select(Num.G))}"
+            : b.DomainAlpha is { } alpha ? $"each volunteer's domain mix ~ Dirichlet({Num.G(alpha)})" : "every volunteer trains the engine's uniform mix (i.i.d.)");
+        t.Add("seeds per cell", $"{Math.Max(1, f.Seeds)} (seed {o.Scenario.Seed} onwards); intervals are 95% Student-t over seeds");
         t.Add("devices", string.Join(", ", b.DeviceMix.Select(d => $"{d.Device.Name}×{Num.G(d.Weight)} ({Num.G(d.Device.SustainedFlops(b.Precision) / 1e9)} GFLOP/s sustained)")));
         t.Add("links (Mb/s) down / up; latency (ms)", $"{b.DownloadMbps} / {b.UploadMbps}; {b.LatencyMs}");
         t.Add("sessions / offline gaps (h)", $"{b.SessionHours?.ToString() ?? "no churn"} / {b.OfflineHours}");
         t.Add("stragglers", $"{Num.Pct(b.StragglerFraction)} of volunteers, {Num.G(b.StragglerSlowdown)}× slower");
-        t.Add("deadline / lease", $"{Num.G(b.DeadlineSeconds)} s / {Num.G(b.LeaseSeconds)} s");
+        t.Add("deadline / lease", $"{Num.G(e.RoundTimeout.TotalSeconds)} s / {Num.G(e.LeaseDuration.TotalSeconds)} s");
         sb.Append("## Configuration\n\n").Append(t).Append('\n');
     }
 }

@@ -100,54 +100,50 @@ public static class FaithfulSections
         sb.Append('\n');
     }
 
-    /// <summary>Attack × aggregator × fraction, relative to the same aggregator without attack.</summary>
+    /// <summary>Attack × aggregator × fraction (× α), over seeds, relative to the same aggregator without attack.</summary>
     public static void AttackMatrix(StringBuilder sb, FaithfulOutcome o)
     {
+        bool alpha = o.Runs.Any(r => r.Has("alpha"));
         sb.Append("## Attack matrix\n\n")
-          .Append($"Each cell is a full run; \"Δ loss\" is its final held-out loss minus the same aggregator's run without attack, \"gap ×\" the ratio of gaps to the optimum. ")
-          .Append($"An aggregator **held** when gap × ≤ {Num.G(AttackVerdict.HeldGapRatio)}. Aggregation s is the modelled time per round (trunk + experts).\n\n");
-        var t = new MarkdownTable("aggregator", "attack", "byzantine", "final loss", "Δ loss", "gap ×", "verdict", "aggregation s", "rejected", "banned", "holders/expert");
-        foreach (var group in o.Runs.GroupBy(r => r["aggregator"]))
+          .Append("Each cell runs every seed; numbers are the mean and, in brackets, the 95% Student-t interval over seeds. ")
+          .Append("\"gap ×\" is the final gap to the optimum over the same aggregator's gap without attack at the same seed (paired). ")
+          .Append($"Verdict: **{AttackVerdict.Held}** when the whole interval of gap × is at most {Num.G(AttackVerdict.HeldGapRatio)}, ")
+          .Append($"**{AttackVerdict.Broke}** when it is wholly above, else **{AttackVerdict.Inconclusive}** (one seed is always inconclusive). ")
+          .Append($"\"banned the attackers\" is added when the interval of the share of attacker keys the engine banned lies above {Num.G(AttackVerdict.BannedShare)}. ")
+          .Append("Aggregation s is the modelled time per round (trunk + experts).\n\n");
+        string[] head = ["aggregator", "attack", "byzantine", "seeds", "final loss", "gap ×", "verdict", "banned attackers", "banned honest", "rejected", "aggregation s"];
+        var t = new MarkdownTable(alpha ? ["α", .. head] : head);
+        var summary = new List<(string Group, string Rule, string Verdict, string Ratio)>();
+        foreach (var cell in o.Runs.GroupBy(r => r.Cell))
         {
-            // The reference run is missing when it failed (see "Failed runs"): its attacked runs have no comparison.
-            var reference = group.FirstOrDefault(r => r["attack"] == "none")?.Result;
-            foreach (var run in group)
+            var first = cell.First();
+            var runs = cell.Select(r => r.Result).ToList();
+            string a = alpha ? first["alpha"] : "";
+            var reference = o.Runs.Where(r => (!alpha || r["alpha"] == a) && r["aggregator"] == first["aggregator"] && r["attack"] == "none").ToList();
+            bool isRef = first["attack"] == "none";
+            var ratios = isRef ? [] : AttackVerdict.Ratios(cell, reference);
+            string verdict = isRef ? "reference" : reference.Count == 0 ? "no reference" : AttackVerdict.Of(ratios);
+            if (!isRef && AttackVerdict.BannedTheAttackers(runs)) verdict += ", banned the attackers";
+            string ratio = isRef ? "—" : reference.Count == 0 ? "n/a" : Interval.Of(ratios).Text();
+            string[] row = [first["aggregator"], first["attack"], $"{first["byzantine"]}/{runs[0].Config.Volunteers}", runs.Count.ToString(),
+                Interval.Of(runs.Select(r => r.FinalLoss).ToList()).Text(), ratio, verdict,
+                isRef ? "—" : Interval.Of(runs.Select(r => (double)r.BannedByzantine).ToList()).Text("F1"),
+                Interval.Of(runs.Select(r => (double)r.BannedHonest).ToList()).Text("F1"),
+                Num.G(runs.Average(r => r.UnitsRejected)),
+                Num.G(runs.Average(r => r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)))];
+            t.Add(alpha ? [a, .. row] : row);
+            if (!isRef)
             {
-                var r = run.Result;
-                bool isRef = run["attack"] == "none";
-                if (reference is null)
-                {
-                    t.Add(run["aggregator"], run["attack"], $"{run["byzantine"]}/{r.Config.Volunteers}", F(r.FinalLoss), "n/a", "n/a", "no reference",
-                        Num.G(r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)), Rejected(r), r.BannedVolunteers.ToString(), Num.G(r.MeanHoldersPerExpert));
-                    continue;
-                }
-
-                t.Add(run["aggregator"], run["attack"], $"{run["byzantine"]}/{r.Config.Volunteers}", F(r.FinalLoss), isRef ? "—" : F(r.FinalLoss - reference.FinalLoss),
-                    isRef ? "—" : Num.G(AttackVerdict.GapRatio(r, reference)), isRef ? "reference" : AttackVerdict.Of(r, reference),
-                    Num.G(r.Rounds.Count == 0 ? 0 : r.Rounds.Average(x => x.CloseSeconds)), Rejected(r), r.BannedVolunteers.ToString(), Num.G(r.MeanHoldersPerExpert));
+                summary.Add(($"{(alpha ? $"α = {a}, " : "")}{first["attack"]} with {first["byzantine"]} Byzantine", first["aggregator"], verdict, ratio));
             }
         }
 
         sb.Append(t).Append('\n');
-        sb.Append("Replication: every expert had the mean number of holders shown per round; each holder beyond the first trains and uploads that expert again, ")
-          .Append("so the expert work is holders/expert times what a single holder would do (the trunk is trained by every volunteer in DiLoCo anyway).\n\n");
         sb.Append("### What these runs show\n\n");
-        foreach (var group in o.Runs.Where(r => r["attack"] != "none").GroupBy(r => (r["attack"], r["byzantine"])))
+        foreach (var group in summary.GroupBy(x => x.Group))
         {
-            var held = new List<string>();
-            var broken = new List<string>();
-            foreach (var run in group)
-            {
-                if (o.Runs.FirstOrDefault(r => r["aggregator"] == run["aggregator"] && r["attack"] == "none")?.Result is not { } reference)
-                {
-                    continue;
-                }
-
-                (AttackVerdict.Of(run.Result, reference) == "held" ? held : broken).Add($"`{run["aggregator"]}` (gap ×{Num.G(AttackVerdict.GapRatio(run.Result, reference))})");
-            }
-
-            sb.Append($"- {group.Key.Item1} with {group.Key.Item2} Byzantine: held {(held.Count == 0 ? "none" : string.Join(", ", held))}; ")
-              .Append($"broken {(broken.Count == 0 ? "none" : string.Join(", ", broken))}.\n");
+            string List(string v) => string.Join(", ", group.Where(x => x.Verdict.StartsWith(v, StringComparison.Ordinal)).Select(x => $"`{x.Rule}` (×{x.Ratio})")) is { Length: > 0 } l ? l : "none";
+            sb.Append($"- {group.Key}: held {List(AttackVerdict.Held)}; broke {List(AttackVerdict.Broke)}; inconclusive {List(AttackVerdict.Inconclusive)}.\n");
         }
 
         sb.Append('\n');

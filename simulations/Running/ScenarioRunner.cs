@@ -73,7 +73,6 @@ public static class ScenarioRunner
         ExpertsPerShard = s.Training.ExpertsPerShard,
         Upload = s.Codec.Upload,
         Download = s.Codec.Download,
-        Int8BlockSize = s.Codec.Int8BlockSize,
         Volunteers = s.Volunteers.Count,
         DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device], d.Weight)).ToList(),
         DownloadMbps = s.Volunteers.DownloadMbps,
@@ -114,10 +113,10 @@ public static class ScenarioRunner
     {
         Volunteers = point.Volunteers ?? b.Volunteers,
         DownloadMbps = point.BandwidthMbps is { } bw ? b.DownloadMbps.WithCenter(bw) : b.DownloadMbps,
-        UploadMbps = point.BandwidthMbps is { } up ? b.UploadMbps.WithCenter(up) : b.UploadMbps,
+        // An asymmetric link keeps its ratio: the upload centre moves by the factor the download centre moves.
+        UploadMbps = point.BandwidthMbps is { } up ? b.UploadMbps.WithCenter(b.UploadMbps.Center * up / b.DownloadMbps.Center) : b.UploadMbps,
         InnerSteps = point.InnerSteps ?? b.InnerSteps,
         Upload = point.Codec ?? b.Upload,
-        Download = point.Codec ?? b.Download,
         DeviceMix = point.Device is { } d ? [(table[d], 1.0)] : b.DeviceMix,
     };
 

@@ -25,10 +25,8 @@ public sealed record ScaleConfig
     public TensorCodec Upload { get; init; } = TensorCodec.Int8;
 
     /// <summary>Codec of the shard download.</summary>
-    public TensorCodec Download { get; init; } = TensorCodec.Fp16;
+    public TensorCodec Download { get; init; } = TensorCodec.Fp32;
 
-    /// <summary>Elements per int8 scale.</summary>
-    public int Int8BlockSize { get; init; } = 64;
 
     /// <summary>Volunteer slots.</summary>
     public required int Volunteers { get; init; }
@@ -97,10 +95,10 @@ public sealed record ScaleConfig
     public long ShardElements => Model.ShardParameters(ExpertsPerShard);
 
     /// <summary>Bytes downloaded per unit (trunk + shard experts).</summary>
-    public double DownloadBytes => CodecSize.Bytes(Download, ShardElements, Int8BlockSize);
+    public double DownloadBytes => CodecSize.Bytes(Download, ShardElements);
 
     /// <summary>Bytes uploaded per unit (the pseudo-gradient of the same pieces).</summary>
-    public double UploadBytes => CodecSize.Bytes(Upload, ShardElements, Int8BlockSize);
+    public double UploadBytes => CodecSize.Bytes(Upload, ShardElements);
 
     /// <summary>Seconds to aggregate <paramref name="accepted"/> updates: trunk over all, each expert over its holders.</summary>
     public double AggregationSeconds(int accepted)

@@ -8,9 +8,9 @@ public sealed record CodecSection
     /// <summary>Codec of the uploaded pseudo-gradient.</summary>
     public TensorCodec Upload { get; init; } = TensorCodec.Int8;
 
-    /// <summary>Codec of the downloaded trunk and experts.</summary>
-    public TensorCodec Download { get; init; } = TensorCodec.Fp16;
+    /// <summary>Codec of the downloaded trunk and experts: fp32, as the coordinator sends parameters (ParameterCache); others are what-ifs.</summary>
+    public TensorCodec Download { get; init; } = TensorCodec.Fp32;
 
-    /// <summary>Elements per int8 block; each block carries one fp32 scale.</summary>
-    public int Int8BlockSize { get; init; } = 64;
+    /// <summary>Removed: the block size is the real codec's (256); kept only so old scenarios get a clear error.</summary>
+    public int? Int8BlockSize { get; init; }
 }

@@ -1,4 +1,6 @@
 using Hivemind.Aggregation;
+using Hivemind.Coordinator;
+using Hivemind.Simulations.Faithful;
 using Hivemind.Simulations.Timing;
 using Hivemind.Training;
 
@@ -11,37 +13,61 @@ public static class FaithfulProblems
     public static IEnumerable<string> Of(Scenario s, DeviceTable table)
     {
         var f = s.Faithful ?? new FaithfulSection();
-        if (f.Preset is not ("tiny" or "small" or "base"))
+        var e = f.Engine;
+        if (e.Preset is not ("tiny" or "small" or "base"))
         {
-            yield return $"faithful.preset = '{f.Preset}': use one of {string.Join(", ", ModelConfig.PresetNames)} (tiny or small fit this machine)";
+            yield return $"faithful.engine.preset = '{e.Preset}': use one of {string.Join(", ", ModelConfig.PresetNames)} (tiny or small fit this machine)";
             yield break;
         }
 
-        var model = ModelConfig.Preset(f.Preset);
-        if (f.BatchSize < 1) yield return $"faithful.batchSize = {f.BatchSize}: must be >= 1";
-        if (f.SequenceLength < 2 || f.SequenceLength > model.ContextLength)
+        foreach (string p in Owned(e))
         {
-            yield return $"faithful.sequenceLength = {f.SequenceLength}: must be between 2 and the {f.Preset} context ({model.ContextLength})";
+            yield return p;
         }
+
+        var model = ModelConfig.Preset(e.Preset);
+        if (e.SequenceLength > model.ContextLength)
+        {
+            yield return $"faithful.engine.sequenceLength = {e.SequenceLength}: must be at most the {e.Preset} context ({model.ContextLength})";
+        }
+
+        string? invalid = null;
+        try
+        {
+            // The engine's own validation, on the options the run will use (quorum from round.quorum and volunteers.count).
+            FaithfulConfig.VirtualTime(e with { Quorum = Math.Max(1, (int)Math.Ceiling(s.Round.Quorum * s.Volunteers.Count - 1e-9)), MinUpdates = 1 }, "").Validate();
+        }
+        catch (ArgumentException x)
+        {
+            invalid = $"faithful.engine: {x.Message}";
+        }
+
+        if (invalid is not null) yield return invalid;
 
         if (f.ExpertsPerLayer is { } k && (k < model.TopK || k > model.Experts))
         {
-            yield return $"faithful.expertsPerLayer = {k}: must be between top-k ({model.TopK}) and the {f.Preset} expert count ({model.Experts})";
+            yield return $"faithful.expertsPerLayer = {k}: must be between top-k ({model.TopK}) and the {e.Preset} expert count ({model.Experts})";
         }
 
-        if (f.EvalBatches < 1) yield return $"faithful.evalBatches = {f.EvalBatches}: must be >= 1, since the report is about held-out loss";
+        if (e.EvalBatches < 1) yield return $"faithful.engine.evalBatches = {e.EvalBatches}: must be >= 1, since the report is about held-out loss";
+        foreach (double a in f.AlphaSweep.Concat(s.Smoke?.AlphaSweep ?? []).Concat(f.DomainAlpha is { } one ? [one] : []).Where(a => !(a > 0) || double.IsInfinity(a)))
+        {
+            yield return $"faithful: Dirichlet α {a} must be a positive finite number (0.1: about one domain per volunteer; 100: nearly uniform)";
+        }
+
+        if (f.Seeds < 1 || s.Smoke?.Seeds is < 1) yield return $"faithful.seeds = {f.Seeds} (smoke {s.Smoke?.Seeds}): must be >= 1 (3 or more give a 95% interval worth reading)";
         if (!table.Contains(f.CoordinatorDevice)) yield return $"faithful.coordinatorDevice = '{f.CoordinatorDevice}' is not in the device table (known: {table.KnownNames})";
         if (f.ByzantineFraction is < 0 or >= 0.5) yield return $"faithful.byzantineFraction = {f.ByzantineFraction}: must be in [0, 0.5)";
-        foreach (var (path, spec) in Attacks(f))
+        foreach (var (path, spec) in Attacks(f).Where(a => a.Item2 != FaithfulConfig.LabelFlipAttack))
         {
             string? problem = null;
             try
             {
                 AttackFactory.Create(spec);
             }
-            catch (Exception e) when (e is ArgumentException or FormatException or SpecParseException)
+            catch (Exception x) when (x is ArgumentException or FormatException or SpecParseException)
             {
-                problem = $"{path} = '{spec}': {e.Message}";
+                problem = $"{path} = '{spec}': {x.Message}";
             }
 
             if (problem is not null) yield return problem;
@@ -54,9 +80,9 @@ public static class FaithfulProblems
             {
                 AggregationPipeline.Parse(spec.Replace("{f}", "1", StringComparison.Ordinal));
             }
-            catch (Exception e) when (e is ArgumentException or FormatException or SpecParseException)
+            catch (Exception x) when (x is ArgumentException or FormatException or SpecParseException)
             {
-                problem = $"{path} = '{spec}': {e.Message}";
+                problem = $"{path} = '{spec}': {x.Message}";
             }
 
             if (problem is not null) yield return problem;
@@ -85,14 +111,9 @@ public static class FaithfulProblems
             }
         }
 
-        if (f.MaxStaleness < 0 || (f.MaxStaleness > 0 && f.MaxStaleness >= s.Round.Rounds))
+        if (e.MaxStaleness > 0 && e.MaxStaleness >= s.Round.Rounds)
         {
-            yield return $"faithful.maxStaleness = {f.MaxStaleness}: must be between 0 (synchronous: late updates are rejected as stale-round) and rounds - 1 ({s.Round.Rounds - 1})";
-        }
-
-        if (f.SpareLeases < 0)
-        {
-            yield return $"faithful.spareLeases = {f.SpareLeases}: must be >= 0 (units leased beyond the quorum; 0 leases exactly the quorum)";
+            yield return $"faithful.engine.maxStaleness = {e.MaxStaleness}: must be between 0 (synchronous: late updates are rejected as stale-round) and rounds - 1 ({s.Round.Rounds - 1})";
         }
 
         if (f.Experiment == FaithfulExperiment.AttackMatrix && (f.Attacks.Count == 0 || f.Aggregators.Count == 0))
@@ -111,5 +132,18 @@ public static class FaithfulProblems
 
     private static IEnumerable<(string, string)> Rules(FaithfulSection f) =>
         f.Aggregators.Select((a, i) => ($"faithful.aggregators[{i}]", a))
-            .Append(("faithful.trunkRule", f.TrunkRule)).Append(("faithful.expertRule", f.ExpertRule));
+            .Append(("faithful.engine.trunkRule", f.Engine.TrunkRule)).Append(("faithful.engine.expertRule", f.Engine.ExpertRule));
+
+    // Settings the scenario's shared sections own: setting them in faithful.engine would be a second, silently ignored value.
+    private static IEnumerable<string> Owned(CoordinatorOptions e)
+    {
+        var d = new CoordinatorOptions();
+        if (e.Seed != d.Seed) yield return $"faithful.engine.seed = {e.Seed}: set the scenario's top-level \"seed\" instead";
+        if (e.InnerSteps != d.InnerSteps) yield return $"faithful.engine.innerSteps = {e.InnerSteps}: set training.innerSteps instead";
+        if (e.Quorum != d.Quorum) yield return $"faithful.engine.quorum = {e.Quorum}: set round.quorum (a fraction of volunteers.count) instead";
+        if (e.MaxRounds != d.MaxRounds) yield return $"faithful.engine.maxRounds = {e.MaxRounds}: set round.rounds instead";
+        if (e.Codec != d.Codec) yield return $"faithful.engine.codec = '{e.Codec}': set codec.upload instead";
+        if (e.RoundTimeout != d.RoundTimeout) yield return $"faithful.engine.roundTimeout = {e.RoundTimeout}: set round.deadlineMinutes instead";
+        if (e.DataDirectory != d.DataDirectory) yield return "faithful.engine.dataDirectory: the simulator uses a temporary folder per run; remove the field";
+    }
 }

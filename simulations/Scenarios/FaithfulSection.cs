@@ -1,55 +1,28 @@
+using Hivemind.Coordinator;
+
 namespace Hivemind.Simulations.Scenarios;
 
 /// <summary>"faithful": the real engine's settings and the experiment to run; only read when mode is "faithful".</summary>
 public sealed record FaithfulSection
 {
-    /// <summary>Model preset of the real engine: tiny or small.</summary>
-    public string Preset { get; init; } = "tiny";
-
-    /// <summary>Sequences per inner step (training.tokensPerStep is ignored: a step trains batchSize × sequenceLength tokens).</summary>
-    public int BatchSize { get; init; } = 4;
-
-    /// <summary>Tokens per sequence.</summary>
-    public int SequenceLength { get; init; } = 32;
-
-    /// <summary>Inner AdamW learning rate.</summary>
-    public double InnerLearningRate { get; init; } = 3e-3;
-
-    /// <summary>Inner warm-up steps.</summary>
-    public int WarmupSteps { get; init; } = 5;
-
-    /// <summary>DiLoCo outer learning rate.</summary>
-    public double OuterLearningRate { get; init; } = 0.7;
-
-    /// <summary>DiLoCo outer momentum.</summary>
-    public double OuterMomentum { get; init; } = 0.9;
-
-    /// <summary>Trunk aggregation spec; "{f}" becomes the defended Byzantine count.</summary>
-    public string TrunkRule { get; init; } = "mean";
-
-    /// <summary>Expert aggregation spec; "{f}" as for the trunk.</summary>
-    public string ExpertRule { get; init; } = "mean";
+    /// <summary>
+    /// The real engine's settings (<c>"engine": {...}</c>, the coordinator's own option names and defaults, e.g. trunkRule,
+    /// batchSize, minExpertHolders, spareLeases). The scenario's shared sections own seed, training.innerSteps, round.quorum,
+    /// round.rounds, round.deadlineMinutes and codec.upload, so those may not be set here.
+    /// </summary>
+    public CoordinatorOptions Engine { get; init; } = new();
 
     /// <summary>Experts per layer a volunteer holds (its declared memory fits exactly this many); absent: all.</summary>
     public int? ExpertsPerLayer { get; init; }
 
-    /// <summary>Held-out batches after each round.</summary>
-    public int EvalBatches { get; init; } = 4;
+    /// <summary>Dirichlet α of each volunteer's domain mix; absent: every volunteer gets the engine's uniform mix (i.i.d.).</summary>
+    public double? DomainAlpha { get; init; }
 
-    /// <summary>Lease length in minutes; absent: round.deadlineMinutes.</summary>
-    public double? LeaseMinutes { get; init; }
+    /// <summary>Dirichlet α values: the experiment runs once per value (replaces <see cref="DomainAlpha"/>).</summary>
+    public List<double> AlphaSweep { get; init; } = [];
 
-    /// <summary>
-    /// The engine's bounded staleness for every run: an update trained from version v is accepted into the current round while
-    /// the round is at most v + this. 0 (default): synchronous, an update arriving after its round closed is rejected as stale-round.
-    /// </summary>
-    public int MaxStaleness { get; init; }
-
-    /// <summary>
-    /// The engine's spare leases for every run: units leased beyond the quorum, so a round closes on the fastest quorum and the
-    /// slowest units arrive late. 0 (default): only quorum units are leased, so no update can arrive after its round closed.
-    /// </summary>
-    public int SpareLeases { get; init; }
+    /// <summary>Seeds per configuration (scenario seed, seed + 1, ...); reports give mean and 95% interval over them.</summary>
+    public int Seeds { get; init; } = 1;
 
     /// <summary>
     /// moe-vs-dense: maxStaleness values, each a run at the base H and quorum with <see cref="StalenessSpareLeases"/> spare

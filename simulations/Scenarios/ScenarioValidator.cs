@@ -17,7 +17,7 @@ public static class ScenarioValidator
 
         foreach (var p in Model(s.Model)) yield return p;
         foreach (var p in Training(s.Training, s.Model)) yield return p;
-        if (s.Codec.Int8BlockSize < 1) yield return $"codec.int8BlockSize = {s.Codec.Int8BlockSize}: must be >= 1 (64 is usual)";
+        if (s.Codec.Int8BlockSize is { } block) yield return $"codec.int8BlockSize = {block}: remove it; sizes come from the real codec (src/Protocol/Tensors, int8 blocks of {Hivemind.Protocol.Tensors.TensorCodec.Int8BlockSize})";
         foreach (var p in Volunteers(s.Volunteers)) yield return p;
         foreach (var p in Round(s.Round)) yield return p;
         if (!(s.Coordinator.LinkMbps > 0)) yield return $"coordinator.linkMbps = {s.Coordinator.LinkMbps}: must be > 0";

@@ -32,4 +32,10 @@ public sealed record SmokeSection
 
     /// <summary>Replaces faithful.byzantineFractions.</summary>
     public List<double>? ByzantineFractions { get; init; }
+
+    /// <summary>Replaces faithful.alphaSweep.</summary>
+    public List<double>? AlphaSweep { get; init; }
+
+    /// <summary>Replaces faithful.seeds.</summary>
+    public int? Seeds { get; init; }
 }

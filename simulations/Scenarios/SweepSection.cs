@@ -14,7 +14,7 @@ public sealed record SweepSection
     /// <summary>Inner steps H.</summary>
     public List<int> InnerSteps { get; init; } = [];
 
-    /// <summary>Codecs, applied to both directions (the new version travels as a delta in the same codec).</summary>
+    /// <summary>Upload codecs (the coordinator sends parameters in fp32 whatever the upload codec).</summary>
     public List<TensorCodec> Codec { get; init; } = [];
 
     /// <summary>Devices (a homogeneous pool of each).</summary>

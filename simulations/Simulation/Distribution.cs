@@ -22,6 +22,16 @@ public sealed record Distribution(DistributionKind Kind, double Value = 0, doubl
         _ => throw new InvalidOperationException($"unknown distribution kind {Kind}"),
     };
 
+    /// <summary>The centre <see cref="WithCenter"/> moves: value, mean, median or midpoint.</summary>
+    public double Center => Kind switch
+    {
+        DistributionKind.Constant => Value,
+        DistributionKind.Exponential => Mean,
+        DistributionKind.LogNormal => Median,
+        DistributionKind.Uniform => (Min + Max) / 2,
+        _ => throw new InvalidOperationException($"unknown distribution kind {Kind}"),
+    };
+
     /// <summary>One draw from <paramref name="random"/>.</summary>
     public double Sample(Random random) => Kind switch
     {

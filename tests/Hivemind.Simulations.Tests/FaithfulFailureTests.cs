@@ -23,7 +23,7 @@ public sealed class FaithfulFailureTests : IDisposable
     {
         string text = ShippedScenarios.Text(ShippedScenarios.Find("attack-matrix")!);
         var scenario = ScenarioLoader.Parse(text, "attack-matrix");
-        scenario = scenario with { Smoke = scenario.Smoke! with { Aggregators = ["mean"], Rounds = 2 } };
+        scenario = scenario with { Smoke = scenario.Smoke! with { Aggregators = ["mean"], Attacks = ["sign-flip"], Rounds = 2, Seeds = 1 } };
         // The run without attack is the reference of the attacked ones: failing it is the hardest case for the report.
         var outcome = FaithfulRunner.Run(scenario, smoke: true, progress: null, simulate: config =>
             config.Attack is null ? throw new ExternalException("Unknown scalar type.\nException raised from toFloat") : FaithfulSimulation.Run(config));

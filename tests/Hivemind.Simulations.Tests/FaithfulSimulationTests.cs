@@ -23,7 +23,7 @@ public sealed class FaithfulSimulationTests : IDisposable
         string text = ShippedScenarios.Text(ShippedScenarios.Find("attack-matrix")!);
         // Two aggregator runs of the smoke size keep this test to seconds; the shipped smoke adds the attacked runs.
         var scenario = ScenarioLoader.Parse(text, "attack-matrix") with { };
-        scenario = scenario with { Smoke = scenario.Smoke! with { Aggregators = ["mean"], Rounds = 2 } };
+        scenario = scenario with { Smoke = scenario.Smoke! with { Aggregators = ["mean"], Attacks = ["sign-flip"], Rounds = 2, Seeds = 1 } };
         string a = Path.Combine(_root, "a"), b = Path.Combine(_root, "b");
 
         FaithfulReportWriter.Write(FaithfulRunner.Run(scenario, smoke: true), text, a);
@@ -31,7 +31,7 @@ public sealed class FaithfulSimulationTests : IDisposable
 
         Assert.Equal(File.ReadAllText(Path.Combine(a, "report.md")), File.ReadAllText(Path.Combine(b, "report.md")));
         Assert.Equal(File.ReadAllText(Path.Combine(a, "rounds.csv")), File.ReadAllText(Path.Combine(b, "rounds.csv")));
-        Assert.Contains("| mean | sign-flip | 1/4 |", File.ReadAllText(Path.Combine(a, "report.md")));
+        Assert.Contains("| 0.1 | mean | sign-flip | 1/5 | 1 |", File.ReadAllText(Path.Combine(a, "report.md")));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class FaithfulSimulationTests : IDisposable
     [Fact]
     public void A_lost_unit_holds_the_round_until_its_lease_expires_and_is_reissued()
     {
-        var steady = FaithfulFixture.Tiny(volunteers: 2, rounds: 1) with { LeaseSeconds = 60 };
+        var steady = FaithfulFixture.Tiny(volunteers: 2, rounds: 1).WithEngine(e => e with { LeaseDuration = TimeSpan.FromSeconds(60) });
         var a = FaithfulSimulation.Run(steady);
         var b = FaithfulSimulation.Run(steady with { SessionHours = Distribution.Constant(1) });
         Assert.Equal(a.Rounds[0].RoundSeconds, b.Rounds[0].RoundSeconds, 9);
@@ -61,13 +61,13 @@ public sealed class FaithfulSimulationTests : IDisposable
         var churned = steady with { SessionHours = new Distribution(DistributionKind.Uniform, Min: 1e-4, Max: 2.5e-4), OfflineHours = Distribution.Constant(0.01) };
         var lost = FaithfulSimulation.Run(churned);
         Assert.True(lost.UnitsLostToChurn >= 1, $"expected units lost to churn, got {lost.UnitsLostToChurn}");
-        Assert.True(lost.Rounds[0].RoundSeconds >= churned.LeaseSeconds, $"round took {lost.Rounds[0].RoundSeconds} s; a lost unit waits for its {churned.LeaseSeconds} s lease");
+        Assert.True(lost.Rounds[0].RoundSeconds >= churned.Engine.LeaseDuration.TotalSeconds, $"round took {lost.Rounds[0].RoundSeconds} s; a lost unit waits for its {churned.Engine.LeaseDuration.TotalSeconds} s lease");
     }
 
     [Fact]
     public void Sign_flip_against_mean_raises_the_final_loss()
     {
-        var clean = FaithfulFixture.Tiny(volunteers: 4, rounds: 3);
+        var clean = FaithfulFixture.Tiny(volunteers: 4, rounds: 3).WithEngine(e => e with { TrunkRule = "mean", ExpertRule = "mean" });
         var attacked = clean with { Attack = "sign-flip", ByzantineFraction = 0.25 };
 
         var a = FaithfulSimulation.Run(clean);
@@ -84,10 +84,10 @@ public sealed class FaithfulSimulationTests : IDisposable
     {
         // One volunteer in four is 4x slower and one unit per round is leased beyond the quorum of 4: each round closes on
         // the fastest 4 units, so some unit is still training when its round closes.
-        var late = FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4, SpareLeases = 1 };
+        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { SpareLeases = 1 });
 
-        var synchronous = FaithfulSimulation.Run(late with { MaxStaleness = 0 });
-        var bounded = FaithfulSimulation.Run(late with { MaxStaleness = 1 });
+        var synchronous = FaithfulSimulation.Run(late.WithEngine(e => e with { MaxStaleness = 0 }));
+        var bounded = FaithfulSimulation.Run(late.WithEngine(e => e with { MaxStaleness = 1 }));
 
         // Both counts come from the engine's own store: rejections by reason, and accepted rows whose version is older than their round.
         Assert.True(synchronous.StaleRejected >= 1, $"staleness 0 rejected {synchronous.StaleRejected} late updates");
@@ -102,7 +102,7 @@ public sealed class FaithfulSimulationTests : IDisposable
     [Fact]
     public void Without_spare_leases_no_update_arrives_late()
     {
-        var config = FaithfulFixture.Tiny(volunteers: 4, rounds: 2) with { StragglerFraction = 0.25, StragglerSlowdown = 4, MaxStaleness = 1 };
+        var config = (FaithfulFixture.Tiny(volunteers: 4, rounds: 2) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { MaxStaleness = 1 });
 
         var r = FaithfulSimulation.Run(config);
 
@@ -124,8 +124,8 @@ public sealed class FaithfulSimulationTests : IDisposable
     [Theory]
     [InlineData("\"stalenessSweep\": [0, -1]", "faithful.stalenessSweep has -1")]
     [InlineData("\"stalenessSweep\": [1], \"stalenessSpareLeases\": 0", "faithful.stalenessSpareLeases = 0")]
-    [InlineData("\"maxStaleness\": -2", "faithful.maxStaleness = -2")]
-    [InlineData("\"spareLeases\": -1", "faithful.spareLeases = -1")]
+    [InlineData("\"engine\": { \"maxStaleness\": -2 }", "max-staleness -2 must not be negative")]
+    [InlineData("\"engine\": { \"spareLeases\": -1 }", "spare-leases -1 must not be negative")]
     public void Bad_staleness_settings_name_the_field(string faithful, string expected)
     {
         string json = "{ \"name\": \"m\", \"mode\": \"faithful\", \"volunteers\": { \"count\": 4, \"devices\": [{ \"device\": \"cpu\" }] }, "

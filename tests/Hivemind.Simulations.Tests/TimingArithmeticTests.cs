@@ -7,10 +7,24 @@ public sealed class TimingArithmeticTests
     [Theory]
     [InlineData(TensorCodec.Fp32, 4000)]
     [InlineData(TensorCodec.Fp16, 2000)]
-    // 1000 bytes + ceil(1000 / 64) = 16 scales of 4 bytes.
-    [InlineData(TensorCodec.Int8, 1064)]
+    // 1000 bytes + ceil(1000 / 256) = 4 scales of 4 bytes: the real codec's blocks.
+    [InlineData(TensorCodec.Int8, 1016)]
     public void Codec_bytes_for_1000_elements(TensorCodec codec, double bytes) =>
-        Assert.Equal(bytes, CodecSize.Bytes(codec, 1000, 64));
+        Assert.Equal(bytes, CodecSize.Bytes(codec, 1000));
+
+    [Theory]
+    [InlineData(TensorCodec.Fp32)]
+    [InlineData(TensorCodec.Fp16)]
+    [InlineData(TensorCodec.Int8)]
+    public void Codec_bytes_are_what_the_real_codec_encodes(TensorCodec codec)
+    {
+        const int Elements = 3000;
+        var tensor = new Hivemind.Protocol.Tensors.NamedTensor("w", [Elements], new float[Elements]);
+        long header = Hivemind.Protocol.Tensors.TensorCodec.EncodedLength([tensor], CodecSize.Payload(codec)) - (long)CodecSize.Bytes(codec, Elements);
+
+        Assert.Equal(Hivemind.Protocol.Tensors.TensorCodec.Encode([tensor], CodecSize.Payload(codec)).Length, header + (long)CodecSize.Bytes(codec, Elements));
+        Assert.True(header < 64, $"header {header} bytes");
+    }
 
     [Fact]
     public void Transfer_is_latency_plus_bits_over_rate()
@@ -44,5 +58,20 @@ public sealed class TimingArithmeticTests
         var e = Assert.Throws<KeyNotFoundException>(() => new DeviceTable()["a10"]);
         Assert.Contains("'a10'", e.Message);
         Assert.Contains("rtx3090", e.Message);
+    }
+
+    [Fact]
+    public void A_link_sweep_keeps_an_asymmetric_upload_in_proportion()
+    {
+        var asymmetric = TinyModel.Config(4) with
+        {
+            DownloadMbps = Simulations.Simulation.Distribution.LogNormal(100, 0.5),
+            UploadMbps = Simulations.Simulation.Distribution.LogNormal(20, 0.5),
+        };
+
+        var swept = Running.ScenarioRunner.Apply(asymmetric, new Running.SweepPoint(null, 1000, null, null, null), new DeviceTable());
+
+        Assert.Equal(1000, swept.DownloadMbps.Median, 9);
+        Assert.Equal(200, swept.UploadMbps.Median, 9);
     }
 }
