@@ -25,7 +25,7 @@ public static class DataFolder
             {
                 throw new UsageException(data == MiniPile
                     ? $"the mini-pile is not built ({idx} is missing); build it from Debian packages with `bash scripts/build-mini-pile.sh` (about 4 minutes; it apt-get installs nine packages) from the repository root, or pass --data FOLDER"
-                    : $"--data '{data}' holds no {name} token file ({idx} is missing); give a folder written by scripts/build-mini-pile.sh or `hivemind-corpus tokenize --out FOLDER/{name}`, or --data {MiniPile}");
+                    : $"--data '{data}' holds no {name} token file ({idx} is missing); give a folder written by scripts/build-mini-pile.sh or the output of `hivemind-corpus tokenize` (written as FOLDER/{name}), or --data {MiniPile}");
             }
         }
         return full;

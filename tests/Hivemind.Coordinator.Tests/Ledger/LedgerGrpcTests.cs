@@ -122,7 +122,7 @@ public sealed class LedgerGrpcTests : IAsyncLifetime
         var join = await _client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(_identity.PublicKey), Nonce = challenge.Nonce,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
+            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu", RunId = challenge.RunId,
         });
         var work = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });
         var unit = VolunteerClient.ToSpec(work.WorkUnit);
