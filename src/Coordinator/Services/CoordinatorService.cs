@@ -92,7 +92,9 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     /// <summary>
     /// Header first: its shape, the envelope's signature, the session, the lease and the exact payload length are all checked before a
     /// payload byte is read. The payload then streams through the protocol's reader into memory (reserved against the global receive
-    /// budget), rejected the moment it passes its expected length; only a verified payload is written to disk.
+    /// budget), rejected the moment it passes its expected length. A large payload is decoded, checked and staged under incoming/ while
+    /// it arrives (<see cref="IncomingPayload"/>), but nothing counts until the stream has the exact length and hash; only then is it
+    /// moved into updates/ and recorded.
     /// </summary>
     public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateChunk> requestStream, ServerCallContext context)
     {
@@ -109,8 +111,11 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             ticket = _engine.BeginSubmit(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), volunteer.Id);
             engineCounts = false;
             if (ticket.AlreadyAccepted is { } done) return Accepted(done);
-            byte[] payload = await UpdateStream.ReadPayloadAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, _limits, lengthIsVerified: true, watchdog.Token, watchdog);
-            Interlocked.Add(ref _bytesReceived, payload.LongLength);
+            // Large payloads are decoded, checked and staged on disk while they arrive; the verdict still waits for the length and hash.
+            await using var payload = _engine.ReceivePayload(ticket, watchdog);
+            await UpdateStream.ReadPayloadIntoAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, payload.Buffer, _limits, watchdog.Token, payload);
+            Interlocked.Add(ref _bytesReceived, payload.Length);
+            await payload.ProcessedAsync();
             engineCounts = true;
             return Accepted(_engine.CompleteSubmit(ticket, payload));
         }
