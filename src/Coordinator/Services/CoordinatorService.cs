@@ -20,13 +20,15 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     private readonly CoordinatorEngine _engine;
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
+    private readonly TransferBook _transfers;
     private long _bytesReceived;
 
-    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits)
+    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits, TransferBook transfers)
     {
         _engine = engine;
         _parameters = parameters;
         _limits = limits;
+        _transfers = transfers;
     }
 
     /// <summary>Payload bytes SubmitUpdate read in full (the announced length), accepted or not, since this process started; streams refused from their envelope are never read.</summary>
@@ -71,6 +73,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         ProtocolVersion.Require(request.ProtocolVersion);
         // Only while the lease is live, and a bounded number of times per lease.
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
+        string volunteerId = _engine.Authenticate(request.SessionToken).Id;
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
         var metadata = new ParameterMetadata
         {
@@ -85,7 +88,8 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             info.Shape.AddRange(shape);
             metadata.Tensors.Add(info);
         }
-        await DownloadStream.WriteAsync(responseStream, metadata, entry.Bytes, context.CancellationToken);
+        using (var transfer = _transfers.Begin(TransferDirection.Download, volunteerId, request.WorkUnitId, entry.Bytes.Length))
+            await DownloadStream.WriteAsync(responseStream, metadata, entry.Bytes, context.CancellationToken, sent: transfer);
         _engine.CountBytesSent(entry.Bytes.Length);
     }
 
@@ -112,7 +116,8 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             engineCounts = false;
             if (ticket.AlreadyAccepted is { } done) return Accepted(done);
             // Large payloads are decoded, checked and staged on disk while they arrive; the verdict still waits for the length and hash.
-            await using var payload = _engine.ReceivePayload(ticket, watchdog);
+            using var transfer = _transfers.Begin(TransferDirection.Upload, ticket.VolunteerId, ticket.WorkUnitId, ticket.ExpectedLength);
+            await using var payload = _engine.ReceivePayload(ticket, new FanOut(watchdog, transfer));
             await UpdateStream.ReadPayloadIntoAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, payload.Buffer, _limits, watchdog.Token, payload);
             Interlocked.Add(ref _bytesReceived, payload.Length);
             await payload.ProcessedAsync();
