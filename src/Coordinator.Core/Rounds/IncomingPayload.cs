@@ -20,7 +20,7 @@ namespace Hivemind.Coordinator.Rounds;
 public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDisposable
 {
     /// <summary>Below this a thread of its own costs more than overlapping the decode saves.</summary>
-    public const long PipelineMinBytes = 256 << 10;
+    public const long PipelineMinBytes = 64 << 10;
 
     /// <summary>Worker threads in this process at once; a burst of large uploads beyond it decodes after each stream, as before.</summary>
     public const int MaxWorkers = 4;

@@ -32,7 +32,11 @@ public sealed class Transfer : IProgress<long>, IDisposable
     public long BytesDone => Interlocked.Read(ref _done);
 
     /// <summary>Payload bytes moved so far.</summary>
-    public void Report(long value) => Interlocked.Exchange(ref _done, value);
+    public void Report(long value)
+    {
+        Interlocked.Exchange(ref _done, value);
+        _book.Moved();
+    }
 
     public void Dispose() => _book.End(this);
 }

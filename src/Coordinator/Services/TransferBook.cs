@@ -15,11 +15,15 @@ public sealed class TransferBook
 
     public TransferBook(TimeProvider time) => _time = time;
 
+    /// <summary>Raised after a transfer begins, moves or ends (on the transfer's thread; keep handlers quick).</summary>
+    public event Action? Changed;
+
     /// <summary>Registers a transfer of <paramref name="totalBytes"/>; dispose the handle when it ends, however it ends.</summary>
     public Transfer Begin(TransferDirection direction, string volunteerId, string workUnitId, long totalBytes)
     {
         var transfer = new Transfer(this, Interlocked.Increment(ref _next), direction, volunteerId, workUnitId, totalBytes, _time.GetUtcNow());
         _live[transfer.Id] = transfer;
+        Changed?.Invoke();
         return transfer;
     }
 
@@ -31,5 +35,10 @@ public sealed class TransferBook
         [.. _live.Values.OrderBy(t => t.Id).Select(t => new TransferView(t.Direction == TransferDirection.Upload ? "upload" : "download",
             t.VolunteerId, t.WorkUnitId, t.BytesDone, t.TotalBytes, t.StartedAt))];
 
-    internal void End(Transfer transfer) => _live.TryRemove(transfer.Id, out _);
+    internal void End(Transfer transfer)
+    {
+        if (_live.TryRemove(transfer.Id, out _)) Changed?.Invoke();
+    }
+
+    internal void Moved() => Changed?.Invoke();
 }
