@@ -48,7 +48,6 @@ public sealed class TransfersApiTests
         Assert.InRange(entry.BytesDone, 1, (long)total);
         download.Dispose();
 
-    }
         // Upload: the header and half the payload, then wait (on the book's own signal) until the service has counted them.
         var halfIn = Signal(book, () => book.Current().Any(t => t.Direction == "upload" && t.BytesDone == half));
         using var call = client.SubmitUpdate();
