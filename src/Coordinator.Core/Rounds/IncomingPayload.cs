@@ -168,7 +168,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
             RandomAccess.FlushToDisk(file);
             return;
         }
-        if (_stageError is not null) ExceptionDispatchInfo.Throw(_stageError);
+        if (_stageError is not null) throw _stageError as IOException ?? new IOException($"staging the payload in {_stagePath} failed: {_stageError.Message}", _stageError);
         if (!_staged) throw new IOException($"the payload was not staged completely in {_stagePath}");
         _stage.Dispose();
         _stage = null;
@@ -249,8 +249,9 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         {
             // The stream failed: the file is deleted.
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Never escapes the thread (that would end the process): reported as a storage failure once the payload is verified.
             _stageError = e;
         }
         finally
