@@ -3,7 +3,7 @@ namespace Hivemind.Coordinator.Benchmarks;
 /// <summary>Does what an open dashboard page does (plus a Prometheus scrape) on a fixed period until disposed.</summary>
 internal sealed class DashboardPoller : IAsyncDisposable
 {
-    private static readonly string[] Paths = ["/api/status", "/api/series?from=0", "/api/rounds?limit=25", "/api/volunteers?limit=25", "/api/rejections", "/metrics"];
+    private static readonly string[] Paths = ["/api/status", "/api/series?from=0", "/api/rounds?limit=25", "/api/volunteers?limit=25", "/api/rejections", "/api/transfers", "/metrics"];
 
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stop = new();
@@ -30,7 +30,8 @@ internal sealed class DashboardPoller : IAsyncDisposable
         using var timer = new PeriodicTimer(period);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
+            // At once, then once a period, as a page that was just opened.
+            do
             {
                 foreach (string path in Paths)
                 {
@@ -40,6 +41,7 @@ internal sealed class DashboardPoller : IAsyncDisposable
                 }
                 Interlocked.Increment(ref _polls);
             }
+            while (await timer.WaitForNextTickAsync(_stop.Token));
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {

@@ -20,6 +20,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" 
                   (issue 17); exit code 1 if 4 relays do not halve the egress.
           dashboard  latency percentiles of the dashboard's JSON API and /metrics on a generated store of that size.
           submit --poll-dashboard  the submit benchmark with the dashboard on and polled once a second, as an open page does.
+          submit --poll-pairs 6 [--per-arm 2]  interleaved pairs in one process: submissions with the dashboard polled once a
+                  second against the same without polling; prints the polled/unpolled time ratio with a 95% interval.
         """);
     return args.Length == 0 ? 2 : 0;
 }

@@ -35,12 +35,16 @@ internal static class SubmitBenchmark
         int reps = args.Get("--reps", 5);
         int expertsPerLayer = args.Get("--experts-per-layer", 4);
         string codec = args.Get("--codec", "fp16");
+        int pairs = args.Get("--poll-pairs", 0);
+        int perArm = args.Get("--per-arm", 2);
         var options = new CoordinatorOptions
         {
             DataDirectory = Path.Combine(root, "coordinator"),
             Preset = "base",
             Codec = codec,
-            Quorum = 1000, // the round never closes during the benchmark: every submission is a plain accepted update
+            // The round never closes during the benchmark: every submission is a plain accepted update. In --poll-pairs mode each
+            // pair is one round, closed between pairs (untimed), so the decoded updates of a long run do not pile up in memory.
+            Quorum = pairs > 0 ? 2 * perArm : 1000,
             MinUpdates = 1,
             SpareLeases = 0,
             RoundTimeout = TimeSpan.FromHours(1),
@@ -54,11 +58,11 @@ internal static class SubmitBenchmark
 
         Console.WriteLine($"opening a '{options.Preset}' coordinator ({model.TotalParameters / 1e6:0.0} M parameters; codec {codec}) ...");
         using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
-        bool poll = args.Has("--poll-dashboard");
+        bool poll = args.Has("--poll-dashboard") || pairs > 0;
         await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.ClearProviders(), poll ? new DashboardSettings(0) : null);
         await app.StartAsync();
         // Issue 14: an open dashboard page (and a Prometheus scrape) once a second while the submissions run.
-        await using var poller = poll ? DashboardPoller.Start(app.DashboardAddress()!, TimeSpan.FromSeconds(1)) : null;
+        await using var poller = poll && pairs == 0 ? DashboardPoller.Start(app.DashboardAddress()!, TimeSpan.FromSeconds(1)) : null;
         await using var sink = SinkService.Build();
         await sink.StartAsync();
         await using var wideSink = SinkService.Build(http2WindowBytes: 8 << 20);
@@ -85,10 +89,21 @@ internal static class SubmitBenchmark
         Console.WriteLine($"update: {delta.Count} tensors, {delta.ElementCount:N0} values, trunk + {expertsPerLayer} experts x {model.Layers} layers; payload {bytes:N0} bytes ({bytes / 1e6:0.0} MB) {codec}");
         Console.WriteLine($"chunks of {chunk} bytes (default ProtocolLimits.DefaultChunkBytes = {ProtocolLimits.DefaultChunkBytes}); server MaxReceiveMessageSize {ProtocolLimits.Default.MaxChunkBytes + (64 << 10)}");
 
+        if (pairs > 0)
+        {
+            await PollPairsAsync(pairs, perArm, engine, session, pool, identity, client, chunk, app.DashboardAddress()!, update);
+            await app.StopAsync();
+            return 0;
+        }
+
         var full = new Samples("full submit path (gRPC, real coordinator)");
         var fullStream = new Samples("  client: stream sent (receive+hash+write overlap)");
         var fullTail = new Samples("  client: last chunk sent -> reply (fsync + engine.Submit)");
         var sinkGrpc = new Samples("(a) loopback gRPC to a draining sink");
+        // Client and server share this process: its CPU time during a call is the whole transfer's CPU work, which on a loaded
+        // machine says more than the wall time (kernel writeback threads are not in it).
+        var fullCpu = new Samples("  CPU time of the process during a full submit (client + server)");
+        var sinkCpu = new Samples("  CPU time of the process during a sink upload (client + server)");
         var wideGrpc = new Samples("  (a') same sink, HTTP/2 windows 8 MiB stream / 16 MiB connection");
         var gcPause = new Samples("GC pause inside engine.Submit");
         var move = new Samples("probe: File.Move + DurableFiles.SyncDirectory (115 MB file)");
@@ -106,13 +121,18 @@ internal static class SubmitBenchmark
             if (rep > -warmups) update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
             GC.Collect();
 
+            double cpu0 = ProcessCpuSeconds();
             var (sent, total) = await SendAsync(client, session, update, chunk);
+            double cpu1 = ProcessCpuSeconds();
             var (_, sinkTotal) = await SendAsync(sinkClient, session, update, chunk);
+            double cpu2 = ProcessCpuSeconds();
             var (_, wideTotal) = await SendAsync(wideClient, session, update, chunk);
             double shaTime = Time(() => HashSlices(update.Payload));
             var (w, f) = WriteAndSync(Path.Combine(scratch, "peer.bin"), update.Payload);
             if (rep < 0) continue;
             full.Add(total);
+            fullCpu.Add(cpu1 - cpu0);
+            sinkCpu.Add(cpu2 - cpu1);
             fullStream.Add(sent);
             fullTail.Add(total - sent);
             sinkGrpc.Add(sinkTotal);
@@ -158,7 +178,7 @@ internal static class SubmitBenchmark
         Console.WriteLine();
         Console.WriteLine("| measurement | best ms | median ms | MB/s (best) | MB/s (median) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var s in new[] { full, fullStream, fullTail, sinkGrpc, wideGrpc, sha, writeSync, writeOnly, fsyncOnly, decode, signature, submit, gcPause, move, commit })
+        foreach (var s in new[] { full, fullStream, fullTail, fullCpu, sinkGrpc, sinkCpu, wideGrpc, sha, writeSync, writeOnly, fsyncOnly, decode, signature, submit, gcPause, move, commit })
             Console.WriteLine($"| {s.Name} | {Ms(s.Best)} | {Ms(s.Median)} | {MBps(bytes, s.Best)} | {MBps(bytes, s.Median)} |");
         double ledger = Math.Max(0, submit.Median - decode.Median - signature.Median);
         Console.WriteLine($"| rest of engine.Submit = ledger commit + lease checks + first touch of fresh memory for the decoded tensors (Submit - decode - signature, medians) | | {Ms(ledger)} | | |");
@@ -166,6 +186,7 @@ internal static class SubmitBenchmark
         Console.WriteLine("| full submit path vs peer (median) | ratio | |");
         Console.WriteLine("|---|---:|---|");
         Console.WriteLine($"| (a) loopback gRPC sink | {Ratio(sinkGrpc.Median / full.Median)} | full path runs at this fraction of raw gRPC |");
+        Console.WriteLine($"| (a) CPU time, sink ÷ full | {Ratio(sinkCpu.Median / fullCpu.Median)} | the same ratio in CPU work rather than wall time |");
         Console.WriteLine($"| (b) SHA-256 | {Ratio(sha.Median / full.Median)} | |");
         Console.WriteLine($"| (c) fsync'd write | {Ratio(writeSync.Median / full.Median)} | |");
         double mbps = bytes / 1e6 / full.Median;
@@ -184,6 +205,90 @@ internal static class SubmitBenchmark
         await wideSink.StopAsync();
         return 0;
     }
+
+    /// <summary>
+    /// Issue 14: the submit path with and without an open dashboard, interleaved in one process. Each pair runs <paramref name="perArm"/>
+    /// submissions with the dashboard polled once a second (every endpoint an open page reads, plus /metrics) and as many without
+    /// (the dashboard on, nobody reading it), in alternating order; the pair's ratio is polled ÷ unpolled time. Prints each pair and
+    /// the mean ratio with a 95% interval (t distribution over the pairs' log ratios).
+    /// </summary>
+    private static async Task PollPairsAsync(int pairs, int perArm, CoordinatorEngine engine, string session, DeltaPool pool, VolunteerIdentity identity,
+        CoordinatorClient client, int chunk, string dashboard, TrainedUpdate first)
+    {
+        var logRatios = new List<double>();
+        int polls = 0, failures = 0;
+        // Warm-up round (untimed): the unit already leased, then the rest of round 0, so every path is jitted and the round closes.
+        long warmRound = engine.Round;
+        await SendAsync(client, session, first, chunk);
+        for (int i = 1; i < 2 * perArm; i++)
+        {
+            var unit = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+            await SendAsync(client, session, Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity), chunk);
+        }
+        await WaitForCloseAsync(engine, warmRound);
+        Console.WriteLine($"## submit with and without dashboard polling: {pairs} pairs x {perArm} submissions per arm, {Machine.Load()}");
+        for (int p = 0; p < pairs; p++)
+        {
+            double polledTime = 0, plainTime = 0;
+            long round = engine.Round;
+            foreach (bool polled in p % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                var poller = polled ? DashboardPoller.Start(dashboard, TimeSpan.FromSeconds(1)) : null;
+                try
+                {
+                    for (int i = 0; i < perArm; i++)
+                    {
+                        var unit = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
+                        var update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
+                        GC.Collect();
+                        var (_, total) = await SendAsync(client, session, update, chunk);
+                        if (polled) polledTime += total;
+                        else plainTime += total;
+                    }
+                }
+                finally
+                {
+                    if (poller is not null)
+                    {
+                        await poller.DisposeAsync();
+                        polls += poller.Polls;
+                        failures += poller.Failures;
+                    }
+                }
+            }
+            logRatios.Add(Math.Log(polledTime / plainTime));
+            Console.WriteLine($"pair {p + 1}: polled {Ms(polledTime)} ms, unpolled {Ms(plainTime)} ms, ratio {Ratio(polledTime / plainTime)}");
+            // The pair filled the round: let it close (untimed) before the next pair, so memory stays at one round's updates.
+            await WaitForCloseAsync(engine, round);
+        }
+        double mean = logRatios.Average();
+        double sd = Math.Sqrt(logRatios.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, logRatios.Count - 1));
+        double half = StudentT95(logRatios.Count - 1) * sd / Math.Sqrt(logRatios.Count);
+        Console.WriteLine();
+        Console.WriteLine($"polled / unpolled submit time: {Ratio(Math.Exp(mean))} (95% interval {Ratio(Math.Exp(mean - half))} to {Ratio(Math.Exp(mean + half))}) over {logRatios.Count} pairs; " +
+                          $"{polls} polls, {failures} failed; {Machine.Load()}");
+    }
+
+    private static async Task WaitForCloseAsync(CoordinatorEngine engine, long round)
+    {
+        var waited = Stopwatch.StartNew();
+        while (engine.Round == round && waited.Elapsed < RoundCloseWait) await Task.Delay(RoundClosePoll);
+        if (engine.Round == round) throw new TimeoutException($"round {round} did not close within {RoundCloseWait}");
+    }
+
+    /// <summary>How long to wait for a pair's round to close, and how often to look.</summary>
+    private static readonly TimeSpan RoundCloseWait = TimeSpan.FromMinutes(5);
+
+    private static readonly TimeSpan RoundClosePoll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Two-sided 95% quantile of Student's t with <paramref name="df"/> degrees of freedom (1..30; the normal's beyond).</summary>
+    private static double StudentT95(int df) => df switch
+    {
+        < 1 => double.NaN,
+        <= 30 => new[] { 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+            2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042 }[df - 1],
+        _ => 1.960,
+    };
 
     private static async Task<string> JoinAsync(CoordinatorClient client, VolunteerIdentity identity, long memory)
     {
@@ -287,6 +392,8 @@ internal static class SubmitBenchmark
         file.Flush(flushToDisk: true);
         return (write, watch.Elapsed.TotalSeconds - write);
     }
+
+    private static double ProcessCpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     private static double Time(Action action)
     {

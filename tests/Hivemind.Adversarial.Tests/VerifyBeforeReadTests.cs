@@ -55,6 +55,38 @@ public sealed class VerifyBeforeReadTests
     }
 
     [Fact]
+    public async Task WhatTheStreamingDecodeFindsCountsOnlyOnceTheHashMatches()
+    {
+        var (c, attacker, _) = await Crowd.StartAsync();
+        await using (c)
+        await using (attacker)
+        {
+            var key = await attacker.JoinAsync();
+            var unit = await attacker.LeaseAsync(key);
+            var honest = await attacker.TrainAsync(key, unit);
+            Assert.True(honest.Payload.Length >= Hivemind.Coordinator.Rounds.IncomingPayload.PipelineMinBytes, "the payload must take the decode-while-streaming path");
+            // The last value of the last tensor becomes an fp16 NaN: decoding it while it streams finds a non-finite value.
+            byte[] poisoned = (byte[])honest.Payload.Clone();
+            poisoned[^2] = 0x00;
+            poisoned[^1] = 0x7E;
+            double reputation = c.Engine.Store.GetVolunteer(key.Id)!.Reputation;
+            var before = Snapshot.Of(c.Engine);
+
+            // Signed for the honest bytes, sent the poisoned ones: the hash decides, and a hash mismatch costs nothing.
+            var e = await Assert.ThrowsAsync<RpcException>(() => attacker.SendAsync(key, honest.Envelope, [poisoned]));
+            Assert.Equal(RejectReason.HashMismatch, Attacker.ReasonOf(e));
+            Assert.Equal(reputation, c.Engine.Store.GetVolunteer(key.Id)!.Reputation);
+            Assert.Equal(before, Snapshot.Of(c.Engine));
+
+            // Signed for the poisoned bytes: now the decode's verdict stands, and it is attributable.
+            e = await Assert.ThrowsAsync<RpcException>(() => attacker.SendAsync(key, Attacker.Sign(key, unit, poisoned), [poisoned]));
+            Assert.Equal(RejectReason.NonFinite, Attacker.ReasonOf(e));
+            Assert.True(c.Engine.Store.GetVolunteer(key.Id)!.Reputation < reputation);
+            Assert.Equal(before, Snapshot.Of(c.Engine));
+        }
+    }
+
+    [Fact]
     public async Task AByteBeyondTheExpectedSizeIsRefused()
     {
         var (c, attacker, _) = await Crowd.StartAsync();

@@ -50,6 +50,7 @@ public sealed partial class CoordinatorEngine
             lock (_gate) _lastEvalLoss = eval;
             summary = summary with { EvalLoss = eval };
         }
+        SaveRoundStats(summary);
         RoundClosed?.Invoke(summary);
         return summary;
     }

@@ -46,7 +46,7 @@ public sealed partial class CoordinatorEngine
     /// The hook on an accepted update: draws whether to check it and, if so, queues the check with what it needs (the start
     /// parameters are copied now when the unit trained from the current version). Never throws and never waits. Caller holds the lock.
     /// </summary>
-    private void ConsiderSpotCheck(UpdateRecord record, WorkUnitRecord lease, byte[] payload, ParameterSet claimed, ShardSpec shard)
+    private void ConsiderSpotCheck(UpdateRecord record, WorkUnitRecord lease, IncomingPayload payload, ParameterSet claimed, ShardSpec shard)
     {
         if (_spotCheckQueue is null) return;
         try
@@ -54,7 +54,8 @@ public sealed partial class CoordinatorEngine
             double p = OnProbation(record.VolunteerId) ? _options.SpotCheckProbationProbability : _options.SpotCheckProbability;
             if (!SpotCheckDraw.Draw(p)) return;
             var start = lease.Version == _round ? Shards.Extract(_global, shard) : null;
-            var job = new SpotCheckJob(record, payload, claimed, UnitRecipe.From(_options, lease), start);
+            // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
+            var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, UnitRecipe.From(_options, lease), start);
             if (!_spotCheckQueue.TryEnqueue(job))
                 RecordSpotCheckLocked(Outcome(job, SpotCheckVerdict.Skipped, null,
                     $"the check queue was full ({_options.SpotCheckQueueCapacity} waiting; raise --spot-check-queue-capacity or lower --spot-check-probability)"), null, null);

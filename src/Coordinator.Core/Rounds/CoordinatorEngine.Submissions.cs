@@ -123,17 +123,34 @@ public sealed partial class CoordinatorEngine
     /// </summary>
     public long CompleteSubmit(SubmitTicket ticket, byte[] payload)
     {
+        using var complete = IncomingPayload.Complete(payload, _verifier, ticket.Shard, _units.Codec);
+        return CompleteSubmit(ticket, complete);
+    }
+
+    /// <summary>
+    /// A buffer for the payload of an opened submission, which decodes, checks and stages the bytes while they arrive when it is large
+    /// (see <see cref="IncomingPayload"/>); <paramref name="observer"/> sees every fill level too. The caller disposes it.
+    /// </summary>
+    public IncomingPayload ReceivePayload(SubmitTicket ticket, IProgress<long>? observer = null) =>
+        IncomingPayload.Receive(ticket.ExpectedLength, _verifier, ticket.Shard, _units.Codec, Path.Combine(_options.DataDirectory, "incoming"), ticket.WorkUnitId, observer);
+
+    /// <summary>
+    /// As <see cref="CompleteSubmit(SubmitTicket, byte[])"/> for a payload received into <paramref name="payload"/>: call it once the
+    /// protocol's reader has checked the length and hash. The decode and checks (done while the bytes arrived, or now) give their
+    /// verdict only here.
+    /// </summary>
+    public long CompleteSubmit(SubmitTicket ticket, IncomingPayload payload)
+    {
         if (ticket.AlreadyAccepted is { } done) return done;
         try
         {
-            if (payload.LongLength != ticket.ExpectedLength)
-                throw Reject(RejectReason.TruncatedStream, $"received {payload.LongLength} payload bytes; the envelope announces {ticket.ExpectedLength}");
+            if (payload.Received != ticket.ExpectedLength || payload.Length != ticket.ExpectedLength)
+                throw Reject(RejectReason.TruncatedStream, $"received {payload.Received} payload bytes; the envelope announces {ticket.ExpectedLength}");
             ParameterSet update;
             IReadOnlyDictionary<string, double> norms;
             try
             {
-                update = _verifier.Decode(payload, ticket.Shard, _units.Codec);
-                norms = _verifier.Check(update, ticket.Shard);
+                (update, norms) = payload.Verify();
                 if (norms.GetValueOrDefault(TensorGroups.Trunk) == 0)
                     throw Reject(RejectReason.NoProgress, "the trunk update is exactly zero");
             }
@@ -144,7 +161,7 @@ public sealed partial class CoordinatorEngine
             }
             lock (_gate) CheckRunningNormBound(norms);
             long seq = Record(ticket, payload, update, norms);
-            UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.LongLength));
+            UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.Length));
             return seq;
         }
         catch (ProtocolException e)
@@ -199,20 +216,17 @@ public sealed partial class CoordinatorEngine
         }
     }
 
-    private long Record(SubmitTicket ticket, byte[] payload, ParameterSet update, IReadOnlyDictionary<string, double> norms)
+    private long Record(SubmitTicket ticket, IncomingPayload payload, ParameterSet update, IReadOnlyDictionary<string, double> norms)
     {
         var envelope = ticket.Envelope;
         string dir = Path.Combine(_options.DataDirectory, "updates", $"r{envelope.Round}");
         string final = Path.Combine(dir, ticket.WorkUnitId + ".bin");
         try
         {
-            // Written outside the lock (a large payload takes a while) and only once verified; durable before the ledger names it.
+            // Outside the lock (a large payload takes a while), only once verified (a large one was staged in incoming/ while it
+            // arrived and is moved here now); durable before the ledger names it.
             Directory.CreateDirectory(dir);
-            using (var file = File.OpenHandle(final, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, payload.LongLength))
-            {
-                RandomAccess.Write(file, payload, 0);
-                RandomAccess.FlushToDisk(file);
-            }
+            payload.Commit(final);
             DurableFiles.SyncDirectory(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -233,7 +247,7 @@ public sealed partial class CoordinatorEngine
                 // A stale update (bounded staleness) is aggregated into the current round; the ledger's round says where
                 // it was applied and its version what it was trained from.
                 var record = new UpdateRecord(lease.Id, ticket.VolunteerId, _round, lease.Version, ticket.EnvelopeBytes, ticket.Signature,
-                    Path.GetRelativePath(_options.DataDirectory, final), payload.LongLength, ExpectedTokens, envelope.MeanLoss, NowMs());
+                    Path.GetRelativePath(_options.DataDirectory, final), payload.Length, ExpectedTokens, envelope.MeanLoss, NowMs());
                 long seq;
                 try
                 {

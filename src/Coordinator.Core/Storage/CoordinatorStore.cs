@@ -28,6 +28,9 @@ public sealed partial class CoordinatorStore : IDisposable
             updates INTEGER NOT NULL DEFAULT 0, train_loss REAL, eval_loss REAL, checkpoint TEXT);
         CREATE TABLE IF NOT EXISTS rejections(reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS run(only INTEGER PRIMARY KEY CHECK (only = 0), run_id BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS round_stats(
+            round INTEGER PRIMARY KEY, skipped_groups INTEGER NOT NULL, skipped_names TEXT NOT NULL, under_replicated INTEGER NOT NULL,
+            aggregation_seconds REAL NOT NULL, publish_seconds REAL NOT NULL);
         CREATE TABLE IF NOT EXISTS evidence(
             seq INTEGER PRIMARY KEY AUTOINCREMENT, volunteer_id TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL,
             envelope BLOB, signature BLOB);
@@ -351,6 +354,31 @@ public sealed partial class CoordinatorStore : IDisposable
             byte[] fresh = draw();
             Execute("INSERT INTO run(only, run_id) VALUES(0, $id)", ("$id", fresh));
             return fresh;
+        }
+    }
+
+    /// <summary>What a closed round's summary says beyond the rounds table (skipped groups, durations), kept across restarts.</summary>
+    public void SaveRoundStats(RoundStatsRecord stats)
+    {
+        lock (_gate)
+        {
+            Execute("INSERT OR REPLACE INTO round_stats(round, skipped_groups, skipped_names, under_replicated, aggregation_seconds, publish_seconds) " +
+                    "VALUES($r, $s, $n, $u, $a, $p)",
+                ("$r", stats.Round), ("$s", stats.SkippedGroups), ("$n", System.Text.Json.JsonSerializer.Serialize(stats.SkippedGroupNames)),
+                ("$u", stats.UnderReplicatedGroups), ("$a", stats.AggregationSeconds), ("$p", stats.PublishSeconds));
+        }
+    }
+
+    /// <summary>The stats of every closed round that has them, in round order.</summary>
+    public IReadOnlyList<RoundStatsRecord> RoundStats()
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT round, skipped_groups, skipped_names, under_replicated, aggregation_seconds, publish_seconds FROM round_stats ORDER BY round");
+            using var r = cmd.ExecuteReader();
+            var list = new List<RoundStatsRecord>();
+            while (r.Read()) list.Add(RoundStatsRecord.Read(r));
+            return list;
         }
     }
 

@@ -40,7 +40,11 @@ public sealed class UpdateVerifier
         return Decode(stream, payload.LongLength, shard, expectedCodec);
     }
 
-    private ParameterSet Decode(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
+    /// <summary>
+    /// Decodes <paramref name="length"/> bytes from <paramref name="source"/> (names and shapes from the header first); used on a stream
+    /// that yields the bytes as they arrive, so decoding overlaps the transfer.
+    /// </summary>
+    public ParameterSet Decode(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
     {
         try
         {

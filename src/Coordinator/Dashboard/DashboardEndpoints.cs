@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hivemind.Coordinator.Dashboard.Views;
 using Hivemind.Coordinator.Metrics;
+using Hivemind.Coordinator.Services;
 using Prometheus;
 
 namespace Hivemind.Coordinator.Dashboard;
@@ -30,7 +31,7 @@ public static class DashboardEndpoints
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static void Map(WebApplication app, SnapshotPublisher snapshots, CoordinatorMetrics metrics)
+    public static void Map(WebApplication app, SnapshotPublisher snapshots, CoordinatorMetrics metrics, TransferBook transfers)
     {
         app.MapGet("/", () => Asset("index.html"));
         app.MapGet("/assets/{*path}", (string path) => Asset(path));
@@ -40,6 +41,7 @@ public static class DashboardEndpoints
         app.MapGet("/api/rejections", (HttpRequest request) => Rejections(snapshots.Current, request));
         app.MapGet("/api/volunteers", (HttpRequest request) => Volunteers(snapshots.Current, request));
         app.MapGet("/api/events", (HttpContext context) => EventStream(context, snapshots));
+        app.MapGet("/api/transfers", () => Transfers(transfers));
         app.MapMetrics("/metrics", metrics.Registry);
     }
 
@@ -93,6 +95,14 @@ public static class DashboardEndpoints
             (round[i], eval[i], train[i], tokens[i]) = (r.Round, (float?)r.EvalLoss, (float?)r.TrainLoss, r.Tokens);
         }
         return JsonSerializer.SerializeToUtf8Bytes(new SeriesView(from, s.Status.OptimalLoss, round, eval, train, tokens), Json);
+    }
+
+    /// <summary>Uploads and downloads in flight now, with bytes done and total per volunteer (a few entries: read live, not from the snapshot).</summary>
+    private static IResult Transfers(TransferBook book)
+    {
+        var items = book.Current();
+        return Results.Json(new TransfersView(items.Count(t => t.Direction == "upload"), items.Count(t => t.Direction == "download"),
+            items.Sum(t => t.BytesDone), items.Sum(t => t.TotalBytes), items, book.Now), Json);
     }
 
     /// <summary>Rejections per round and reason since this process started, from round <c>from</c> (default 0).</summary>

@@ -160,7 +160,9 @@ public sealed class DashboardReadModel : IDisposable
     private void ReadRounds(SqliteTransaction tx)
     {
         long from = _rounds.Count == 0 ? long.MinValue : _rounds[Math.Max(0, _rounds.Count - 1 - MutableTailRounds)].Round;
-        using var cmd = Command(tx, "SELECT round, version, opened_at, closed_at, updates, train_loss, eval_loss FROM rounds WHERE round >= $from ORDER BY round", ("$from", from));
+        using var cmd = Command(tx, "SELECT r.round, r.version, r.opened_at, r.closed_at, r.updates, r.train_loss, r.eval_loss, " +
+                                    "s.round, s.skipped_groups, s.skipped_names, s.under_replicated, s.aggregation_seconds, s.publish_seconds " +
+                                    "FROM rounds r LEFT JOIN round_stats s ON s.round = r.round WHERE r.round >= $from ORDER BY r.round", ("$from", from));
         using var r = cmd.ExecuteReader();
         int at = _rounds.Count == 0 ? 0 : Math.Max(0, _rounds.Count - 1 - MutableTailRounds);
         _rounds.RemoveRange(at, _rounds.Count - at);
@@ -168,14 +170,18 @@ public sealed class DashboardReadModel : IDisposable
         while (r.Read())
         {
             long round = r.GetInt64(0);
-            var close = _activity?.CloseStats(round);
+            // Kept by the engine in round_stats at each close; absent for rounds closed before that was recorded.
+            var close = r.IsDBNull(7) ? null : Storage.RoundStatsRecord.Read(r, 7);
             _rounds.Add(new RoundView(
                 round, r.GetInt64(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)),
                 r.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)),
                 r.GetInt64(4), _ledgerByRound.GetValueOrDefault(round).Updates * _facts.TokensPerUnit,
                 r.IsDBNull(5) ? null : r.GetDouble(5), r.IsDBNull(6) ? null : r.GetDouble(6),
-                close?.SkippedGroups, close?.UnderReplicatedGroups, close?.AggregationSeconds, close?.CloseSeconds,
-                rejections?.GetValueOrDefault(round)?.Values.Sum() ?? 0));
+                close?.SkippedGroups, close?.UnderReplicatedGroups, close?.AggregationSeconds, close?.PublishSeconds,
+                rejections?.GetValueOrDefault(round)?.Values.Sum() ?? 0)
+            {
+                SkippedGroupNames = close is null ? null : string.Join("; ", close.SkippedGroupNames),
+            });
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using Hivemind.Coordinator.Metrics;
+using Hivemind.Coordinator.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -12,7 +13,7 @@ namespace Hivemind.Coordinator.Dashboard;
 /// the coordinator's host. A separate small web app rather than routes on the gRPC port: that port speaks cleartext
 /// HTTP/2 only, which browsers and Prometheus do not, and the page stays off the volunteers' port.
 /// </summary>
-public sealed class DashboardServer(DashboardSettings settings, SnapshotPublisher snapshots, CoordinatorMetrics metrics) : IHostedService, IAsyncDisposable
+public sealed class DashboardServer(DashboardSettings settings, SnapshotPublisher snapshots, CoordinatorMetrics metrics, TransferBook transfers) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -31,7 +32,7 @@ public sealed class DashboardServer(DashboardSettings settings, SnapshotPublishe
         });
         _app = builder.Build();
         metrics.ExcludeMetersOf(_app.Services.GetRequiredService<IMeterFactory>());
-        DashboardEndpoints.Map(_app, snapshots, metrics);
+        DashboardEndpoints.Map(_app, snapshots, metrics, transfers);
         await _app.StartAsync(cancellationToken);
         string bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Address = bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal);

@@ -4,15 +4,14 @@ using Hivemind.Protocol.Errors;
 namespace Hivemind.Coordinator.Dashboard;
 
 /// <summary>
-/// What the engine's events say that the store does not keep: rejections per round and per volunteer, and each
-/// round's skipped groups and durations. Counted since this process started; thread-safe, and quick, because the
-/// handlers run on the engine's submit and round threads.
+/// What the engine's events say that the store does not keep: rejections per round and per volunteer (a round's skipped
+/// groups and durations are in the store's round_stats). Counted since this process started; thread-safe, and quick,
+/// because the handlers run on the engine's submit and round threads.
 /// </summary>
 public sealed class LiveActivity : IDisposable
 {
     private readonly CoordinatorEngine _engine;
     private readonly object _gate = new();
-    private readonly Dictionary<long, RoundCloseStats> _closes = [];
     private readonly SortedDictionary<long, Dictionary<string, long>> _rejectionsByRound = [];
     private readonly Dictionary<string, Dictionary<string, long>> _rejectionsByVolunteer = new(StringComparer.Ordinal);
     private long _round;
@@ -35,11 +34,6 @@ public sealed class LiveActivity : IDisposable
 
     /// <summary>Raised after each recorded event (the snapshot publisher refreshes early on it).</summary>
     public event Action? Changed;
-
-    public RoundCloseStats? CloseStats(long round)
-    {
-        lock (_gate) return _closes.GetValueOrDefault(round);
-    }
 
     /// <summary>A copy of the per-round rejection counts by reason.</summary>
     public SortedDictionary<long, Dictionary<string, long>> RejectionsByRound()
@@ -80,7 +74,6 @@ public sealed class LiveActivity : IDisposable
     {
         lock (_gate)
         {
-            _closes[s.Round] = new RoundCloseStats(s.SkippedGroups, s.UnderReplicatedGroups, s.AggregationTime.TotalSeconds, s.PublishTime.TotalSeconds);
             _round = Math.Max(_round, s.NewVersion);
         }
         Interlocked.Increment(ref _version);

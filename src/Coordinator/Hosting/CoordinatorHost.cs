@@ -50,6 +50,7 @@ public static class CoordinatorHost
         // One service instance for the process (gRPC would otherwise build one per call): its traffic counter and
         // incoming folder are set up once.
         builder.Services.AddSingleton<CoordinatorService>();
+        builder.Services.AddSingleton(new TransferBook(engine.Time)); // uploads and downloads in flight, for the dashboard (issue 14)
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = limits.MaxChunkBytes + (64 << 10);

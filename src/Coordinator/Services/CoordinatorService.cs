@@ -25,15 +25,18 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
     private readonly RelayDirectory? _relays;
+    private readonly TransferBook _transfers;
     private long _bytesReceived;
 
+    /// <param name="transfers">Uploads and downloads in flight, for the dashboard (issue 14).</param>
     /// <param name="relays">Live relays to list in work replies (issue 17); null lists none.</param>
-    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits, RelayDirectory? relays = null)
+    public CoordinatorService(CoordinatorEngine engine, ParameterCache parameters, ProtocolLimits limits, TransferBook transfers, RelayDirectory? relays = null)
     {
         _engine = engine;
         _parameters = parameters;
         _limits = limits;
         _relays = relays;
+        _transfers = transfers;
     }
 
     /// <summary>Payload bytes SubmitUpdate read in full (the announced length), accepted or not, since this process started; streams refused from their envelope are never read.</summary>
@@ -85,6 +88,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         ProtocolVersion.Require(request.ProtocolVersion);
         // Only while the lease is live, and a bounded number of times per lease.
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
+        string volunteerId = _engine.Authenticate(request.SessionToken).Id;
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
         var (metadata, bytes) = SmallDownload(request) ?? (new ParameterMetadata
         {
@@ -99,7 +103,8 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             info.Shape.AddRange(shape);
             metadata.Tensors.Add(info);
         }
-        await DownloadStream.WriteAsync(responseStream, metadata, bytes, context.CancellationToken);
+        using (var transfer = _transfers.Begin(TransferDirection.Download, volunteerId, request.WorkUnitId, bytes.Length))
+            await DownloadStream.WriteAsync(responseStream, metadata, bytes, context.CancellationToken, sent: transfer);
         _engine.CountBytesSent(bytes.Length);
     }
 
@@ -133,7 +138,9 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     /// <summary>
     /// Header first: its shape, the envelope's signature, the session, the lease and the exact payload length are all checked before a
     /// payload byte is read. The payload then streams through the protocol's reader into memory (reserved against the global receive
-    /// budget), rejected the moment it passes its expected length; only a verified payload is written to disk.
+    /// budget), rejected the moment it passes its expected length. A large payload is decoded, checked and staged under incoming/ while
+    /// it arrives (<see cref="IncomingPayload"/>), but nothing counts until the stream has the exact length and hash; only then is it
+    /// moved into updates/ and recorded.
     /// </summary>
     public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateChunk> requestStream, ServerCallContext context)
     {
@@ -150,8 +157,12 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             ticket = _engine.BeginSubmit(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), volunteer.Id);
             engineCounts = false;
             if (ticket.AlreadyAccepted is { } done) return Accepted(done);
-            byte[] payload = await UpdateStream.ReadPayloadAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, _limits, lengthIsVerified: true, watchdog.Token, watchdog);
-            Interlocked.Add(ref _bytesReceived, payload.LongLength);
+            // Large payloads are decoded, checked and staged on disk while they arrive; the verdict still waits for the length and hash.
+            using var transfer = _transfers.Begin(TransferDirection.Upload, ticket.VolunteerId, ticket.WorkUnitId, ticket.ExpectedLength);
+            await using var payload = _engine.ReceivePayload(ticket, new FanOut(watchdog, transfer));
+            await UpdateStream.ReadPayloadIntoAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, payload.Buffer, _limits, watchdog.Token, payload);
+            Interlocked.Add(ref _bytesReceived, payload.Length);
+            await payload.ProcessedAsync();
             engineCounts = true;
             return Accepted(_engine.CompleteSubmit(ticket, payload));
         }

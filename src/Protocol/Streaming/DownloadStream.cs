@@ -19,13 +19,19 @@ public static class DownloadStream
             yield return new DownloadChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) };
     }
 
-    public static async Task WriteAsync(IServerStreamWriter<DownloadChunk> writer, ParameterMetadata metadata, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken, int chunkBytes = ProtocolLimits.DefaultChunkBytes)
+    /// <summary>Sends the download; <paramref name="sent"/> hears the payload bytes handed to the transport after each chunk.</summary>
+    public static async Task WriteAsync(IServerStreamWriter<DownloadChunk> writer, ParameterMetadata metadata, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken,
+        int chunkBytes = ProtocolLimits.DefaultChunkBytes, IProgress<long>? sent = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        long done = 0;
         foreach (var message in Messages(metadata, payload, chunkBytes))
         {
             cancellationToken.ThrowIfCancellationRequested();
             await writer.WriteAsync(message).ConfigureAwait(false);
+            if (message.PartCase != DownloadChunk.PartOneofCase.Data) continue;
+            done += message.Data.Length;
+            sent?.Report(done);
         }
     }
 

@@ -32,6 +32,21 @@ public sealed class PayloadAssembler : IDisposable
     /// <param name="what">Names the payload in errors, e.g. "update for work unit r3-u7".</param>
     /// <param name="lengthIsVerified">True when the coordinator computed <paramref name="expectedLength"/> itself (an update of a leased shard): the whole buffer is then allocated at once.</param>
     public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what = "payload", bool lengthIsVerified = false)
+        : this(expectedLength, expectedSha256, maxBytes, maxChunkBytes, what, lengthIsVerified, null)
+    {
+    }
+
+    /// <summary>
+    /// Assembles into <paramref name="destination"/> (the receiver's own buffer, e.g. pooled, at least <paramref name="expectedLength"/>
+    /// bytes) instead of a new array; only for a length the receiver computed itself. The receiver may read the prefix of
+    /// <see cref="ReceivedLength"/> bytes while later chunks arrive: an appended byte is never written again.
+    /// </summary>
+    public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, byte[] destination)
+        : this(expectedLength, expectedSha256, maxBytes, maxChunkBytes, what, lengthIsVerified: true, destination)
+    {
+    }
+
+    private PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, bool lengthIsVerified, byte[]? destination)
     {
         _what = what;
         if (expectedSha256.Length != SHA256.HashSizeInBytes)
@@ -44,7 +59,9 @@ public sealed class PayloadAssembler : IDisposable
         _maxChunkBytes = maxChunkBytes;
         // Uninitialised: only the received prefix is ever read, and Complete requires it to be the whole buffer.
         _pipelined = lengthIsVerified;
-        _buffer = GC.AllocateUninitializedArray<byte>((int)(lengthIsVerified ? expectedLength : Math.Min(expectedLength, PreallocateBytes)));
+        if (destination is not null && destination.LongLength < expectedLength)
+            throw new ArgumentException($"the destination holds {destination.LongLength} bytes; the {what} has {expectedLength}.", nameof(destination));
+        _buffer = destination ?? GC.AllocateUninitializedArray<byte>((int)(lengthIsVerified ? expectedLength : Math.Min(expectedLength, PreallocateBytes)));
     }
 
     public long ExpectedLength { get; }

@@ -98,6 +98,31 @@ public static class UpdateStream
         ArgumentNullException.ThrowIfNull(envelope);
         using var assembler = new PayloadAssembler(expectedLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes,
             $"update for work unit '{envelope.WorkUnitId}'", lengthIsVerified);
+        await ReadChunksAsync(requestStream, assembler, limits, cancellationToken, received).ConfigureAwait(false);
+        return assembler.Complete();
+    }
+
+    /// <summary>
+    /// As <see cref="ReadPayloadAsync"/> with a length the reader computed itself, but into the caller's <paramref name="destination"/>
+    /// (at least <paramref name="expectedLength"/> bytes, e.g. pooled), which the caller may read up to each reported length while later
+    /// chunks arrive (to decode or store them as they come). Returns once the stream ended with exactly that length and the hash matched.
+    /// </summary>
+    public static async Task ReadPayloadIntoAsync(
+        IAsyncStreamReader<UpdateChunk> requestStream, UpdateEnvelope envelope, long expectedLength, byte[] destination, ProtocolLimits limits,
+        CancellationToken cancellationToken, IProgress<long>? received = null)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(destination);
+        using var assembler = new PayloadAssembler(expectedLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes,
+            $"update for work unit '{envelope.WorkUnitId}'", destination);
+        await ReadChunksAsync(requestStream, assembler, limits, cancellationToken, received).ConfigureAwait(false);
+        assembler.Complete();
+    }
+
+    private static async Task ReadChunksAsync(IAsyncStreamReader<UpdateChunk> requestStream, PayloadAssembler assembler, ProtocolLimits limits,
+        CancellationToken cancellationToken, IProgress<long>? received)
+    {
         // Bounded by the assembler: every iteration appends at least one byte or fails.
         while (await MoveNextAsync(requestStream, limits, assembler.ReceivedLength, cancellationToken).ConfigureAwait(false))
         {
@@ -109,7 +134,6 @@ public static class UpdateStream
             assembler.Append(message.Data.Span);
             received?.Report(assembler.ReceivedLength);
         }
-        return assembler.Complete();
     }
 
     /// <summary>gRPC refuses a message above its receive limit before we see it; that refusal is an <see cref="RejectReason.Oversized"/> chunk too.</summary>

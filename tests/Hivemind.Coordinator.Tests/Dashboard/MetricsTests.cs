@@ -93,7 +93,7 @@ public sealed class MetricsTests
         Assert.Equal(expected, reason);
     }
 
-    private static async Task<(string Session, TrainedUpdate Update)> LeaseAndTrainAsync(LoopbackCoordinator c, Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
+    internal static async Task<(string Session, TrainedUpdate Update)> LeaseAndTrainAsync(LoopbackCoordinator c, Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
     {
         var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
         var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");

@@ -2,6 +2,8 @@
 // snapshot changed (and every POLL_MS regardless). All text from the API goes in through textContent, never as HTML.
 "use strict";
 const POLL_MS = 10000;
+// Transfers change with every chunk, not with the snapshot: they are read on their own, this often, while the page is open.
+const TRANSFER_POLL_MS = 1000;
 const PAGE = 25;
 const ROUND_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 const REASON_COLORS = ["#b91c1c", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4d7c0f", "#1d4ed8", "#92400e"];
@@ -136,7 +138,8 @@ async function refreshRounds() {
     cell(tr, int(r.tokens), "num");
     cell(tr, fmt(r.trainLoss), "num");
     cell(tr, fmt(r.evalLoss), "num");
-    cell(tr, r.skippedGroups === null ? "–" : String(r.skippedGroups), "num");
+    const skipped = cell(tr, r.skippedGroups === null ? "–" : String(r.skippedGroups), "num skipped");
+    if (r.skippedGroupNames) skipped.title = r.skippedGroupNames;
     cell(tr, fmt(r.aggregationSeconds, 3), "num");
     cell(tr, fmt(r.closeSeconds, 3), "num");
     cell(tr, int(r.rejections), "num");
@@ -148,6 +151,29 @@ async function refreshRounds() {
   $("r-next").disabled = page.offset + page.items.length >= page.total;
 }
 
+async function refreshTransfers() {
+  const t = await api("/api/transfers");
+  const body = $("transfers").tBodies[0];
+  body.replaceChildren();
+  for (const x of t.items) {
+    const tr = document.createElement("tr");
+    tr.dataset.volunteer = x.volunteerId;
+    tr.dataset.direction = x.direction;
+    cell(tr, x.direction === "upload" ? "↑ update" : "↓ parameters");
+    cell(tr, x.volunteerId.slice(0, 12) + "…", "id").title = x.volunteerId;
+    cell(tr, x.workUnitId);
+    const bar = document.createElement("progress");
+    bar.max = Math.max(1, x.totalBytes);
+    bar.value = x.bytesDone;
+    cell(tr, "").appendChild(bar);
+    cell(tr, `${bytes(x.bytesDone)} / ${bytes(x.totalBytes)}`, "num done");
+    cell(tr, time(x.startedAt));
+    body.appendChild(tr);
+  }
+  $("transfers-empty").style.display = t.items.length ? "none" : "";
+  $("x-summary").textContent = t.items.length ? `${t.uploads} up, ${t.downloads} down: ${bytes(t.bytesDone)} of ${bytes(t.totalBytes)}` : "";
+}
+
 let busy = null;
 function refreshAll(status) {
   // One refresh at a time; a change that arrives meanwhile is picked up by the next event or poll.
@@ -155,7 +181,7 @@ function refreshAll(status) {
   busy = (async () => {
     try {
       renderStatus(status ?? await api("/api/status"));
-      await Promise.all([refreshSeries(), refreshRejections(), refreshVolunteers(), refreshRounds()]);
+      await Promise.all([refreshSeries(), refreshRejections(), refreshVolunteers(), refreshRounds(), refreshTransfers()]);
       document.body.dataset.refreshed = String(Date.now());
     } catch (e) {
       console.error(e);
@@ -181,3 +207,4 @@ window.addEventListener("resize", () => {
 refreshAll();
 connect();
 setInterval(() => refreshAll(), POLL_MS);
+setInterval(() => refreshTransfers().catch((e) => console.error(e)), TRANSFER_POLL_MS);

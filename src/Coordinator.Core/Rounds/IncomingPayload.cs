@@ -1,0 +1,386 @@
+using System.Buffers;
+using System.Runtime.ExceptionServices;
+using Hivemind.Coordinator.Storage;
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hivemind.Coordinator.Rounds;
+
+/// <summary>
+/// The payload of an opened submission (its envelope, lease and exact length already verified) while it streams in: a pooled buffer
+/// that the protocol's reader fills, and two worker threads: as the bytes arrive, one decodes and checks the tensors, the other
+/// writes them to a file under <c>incoming/</c> (direct I/O where the filesystem allows it) and flushes it. Nothing the worker finds counts before the stream has ended with
+/// the exact length and the envelope's SHA-256: <see cref="CoordinatorEngine.CompleteSubmit(SubmitTicket, IncomingPayload)"/> raises
+/// its verdict only then, the same verdict as decoding the whole payload afterwards gives. A payload below
+/// <see cref="PipelineMinBytes"/>, or one that finds every worker busy, is decoded and written after the stream instead.
+/// </summary>
+public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDisposable
+{
+    /// <summary>Below this a thread of its own costs more than overlapping the decode saves.</summary>
+    public const long PipelineMinBytes = 64 << 10;
+
+    /// <summary>Worker threads in this process at once; a burst of large uploads beyond it decodes after each stream, as before.</summary>
+    public const int MaxWorkers = 4;
+
+    /// <summary>Bytes written to the staging file per write call: large enough that the disk streams, a whole number of blocks.</summary>
+    private const int StageSliceBytes = 4 << 20;
+
+    /// <summary>Direct I/O needs buffer addresses, offsets and lengths in whole logical blocks; 4 KiB covers 512-byte devices too.</summary>
+    private const int DirectIoAlignment = 4096;
+
+    private static readonly SemaphoreSlim WorkerSlots = new(MaxWorkers, MaxWorkers);
+
+    /// <summary>Pinned staging buffers, one per worker pair at most: an address that stays put and can be aligned.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentBag<byte[]> Bounces = [];
+
+    private readonly UpdateVerifier _verifier;
+    private readonly ShardSpec _shard;
+    private readonly CodecSettings _codec;
+    private readonly IProgress<long>? _observer;
+    private readonly bool _pooled;
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _processed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string? _stagePath;
+    private SafeFileHandle? _stage;
+    private byte[]? _bounce;
+    private bool _direct;
+    private Exception? _stageError;
+    private bool _staged;
+    private int _running;
+    private long _filled;
+    private bool _aborted;
+    private bool _workerSlot;
+    private bool _disposed;
+    private ParameterSet? _update;
+    private IReadOnlyDictionary<string, double>? _norms;
+    private ExceptionDispatchInfo? _verdict;
+
+    private IncomingPayload(byte[] buffer, long length, bool pooled, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec, string? stagePath, IProgress<long>? observer)
+    {
+        Buffer = buffer;
+        Length = length;
+        _pooled = pooled;
+        _verifier = verifier;
+        _shard = shard;
+        _codec = codec;
+        _observer = observer;
+        _stagePath = stagePath;
+    }
+
+    /// <summary>Where the reader puts the payload; at least <see cref="Length"/> bytes (pooled arrays can be longer).</summary>
+    public byte[] Buffer { get; }
+
+    /// <summary>The exact payload length (the coordinator's number for the leased shard).</summary>
+    public long Length { get; }
+
+    /// <summary>Whether a worker decodes and stages while the bytes arrive.</summary>
+    public bool Pipelined => _workerSlot;
+
+    /// <summary>
+    /// A payload to be received: pipelined when it is large enough and a worker slot is free (the staging file then goes to
+    /// <paramref name="incomingDirectory"/>), otherwise plain. <paramref name="observer"/> sees every fill level too.
+    /// </summary>
+    internal static IncomingPayload Receive(long length, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec, string incomingDirectory, string name, IProgress<long>? observer)
+    {
+        if (length > Array.MaxLength)
+            throw new ProtocolException(RejectReason.Oversized, $"the payload of {length} bytes is larger than one buffer holds ({Array.MaxLength}); lower the shard size");
+        bool pipelined = length >= PipelineMinBytes && WorkerSlots.Wait(0);
+        IncomingPayload? payload = null;
+        try
+        {
+            // Pooled: a 100 MB update would otherwise land on freshly faulted pages every time.
+            var buffer = ArrayPool<byte>.Shared.Rent(checked((int)length));
+            payload = new IncomingPayload(buffer, length, pooled: true, verifier, shard, codec, pipelined ? Path.Combine(incomingDirectory, name + ".part") : null, observer);
+            if (pipelined)
+            {
+                payload._workerSlot = true;
+                payload.StartWorker(incomingDirectory);
+            }
+            return payload;
+        }
+        catch
+        {
+            if (payload is null && pipelined) WorkerSlots.Release();
+            payload?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A payload that is already complete in memory (in-process submissions): decoded and written when it is completed.</summary>
+    internal static IncomingPayload Complete(byte[] payload, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec)
+    {
+        var p = new IncomingPayload(payload, payload.LongLength, pooled: false, verifier, shard, codec, null, null);
+        p._filled = payload.LongLength;
+        p._processed.TrySetResult();
+        return p;
+    }
+
+    /// <summary>Bytes received so far (the reader reports after each chunk).</summary>
+    public long Received => Volatile.Read(ref _filled);
+
+    /// <summary>The reader has put the first <paramref name="value"/> bytes into <see cref="Buffer"/>; they never change again.</summary>
+    public void Report(long value)
+    {
+        lock (_gate)
+        {
+            _filled = value;
+            Monitor.PulseAll(_gate);
+        }
+        _observer?.Report(value);
+    }
+
+    /// <summary>Completes when the worker has decoded, checked and staged everything (at once for a plain payload); never faults.</summary>
+    public Task ProcessedAsync() => _processed.Task;
+
+    /// <summary>
+    /// The decoded update and its group norms, or the rejection decoding and checking it gives (thrown here). Call only once the
+    /// stream ended with the exact length and hash, and after <see cref="ProcessedAsync"/> (a plain payload is decoded now).
+    /// </summary>
+    internal (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) Verify()
+    {
+        if (!_workerSlot)
+        {
+            using var stream = new MemoryStream(Buffer, 0, checked((int)Length), writable: false);
+            var update = _verifier.Decode(stream, Length, _shard, _codec);
+            return (update, _verifier.Check(update, _shard));
+        }
+        _processed.Task.GetAwaiter().GetResult();
+        _verdict?.Throw();
+        return (_update!, _norms!);
+    }
+
+    /// <summary>
+    /// Makes the verified payload durable at <paramref name="path"/>: the staged file is flushed and renamed there, a plain payload is
+    /// written and flushed. The caller flushes the directory. Throws <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>)
+    /// when storage fails, including a failure while staging.
+    /// </summary>
+    internal void Commit(string path)
+    {
+        if (_stage is null)
+        {
+            if (_stageError is not null) ExceptionDispatchInfo.Throw(_stageError);
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None);
+            for (long at = 0; at < Length; at += StageSliceBytes)
+                RandomAccess.Write(file, Buffer.AsSpan((int)at, (int)Math.Min(StageSliceBytes, Length - at)), at);
+            RandomAccess.FlushToDisk(file);
+            return;
+        }
+        if (_stageError is not null) throw _stageError as IOException ?? new IOException($"staging the payload in {_stagePath} failed: {_stageError.Message}", _stageError);
+        if (!_staged) throw new IOException($"the payload was not staged completely in {_stagePath}");
+        _stage.Dispose();
+        _stage = null;
+        File.Move(_stagePath!, path, overwrite: true);
+    }
+
+    private void StartWorker(string incomingDirectory)
+    {
+        try
+        {
+            Directory.CreateDirectory(incomingDirectory);
+            _stage = OpenStage(_stagePath!, out _direct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Reported as a storage failure once the payload is verified, as a failed write after the stream would be.
+            _stageError = e;
+        }
+        _running = _stage is null ? 1 : 2;
+        new Thread(Decode) { IsBackground = true, Name = "submit decode" }.Start();
+        if (_stage is not null) new Thread(StageAll) { IsBackground = true, Name = "submit stage" }.Start();
+    }
+
+    /// <summary>Direct I/O where the filesystem has it (not tmpfs, for one): the bytes go from a pinned buffer to the disk without a kernel copy.</summary>
+    private static SafeFileHandle OpenStage(string path, out bool direct)
+    {
+        var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None);
+        direct = DurableFiles.TryEnableDirectIo(file);
+        return file;
+    }
+
+    private void Decode()
+    {
+        try
+        {
+            using var stream = new FillStream(this);
+            var update = _verifier.Decode(stream, Length, _shard, _codec);
+            _norms = _verifier.Check(update, _shard);
+            _update = update;
+        }
+        catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
+        {
+            // The stream failed: nothing to report.
+        }
+        catch (Exception e)
+        {
+            // Kept until the payload is verified: an unverified stream's content must not cost its sender anything.
+            _verdict = ExceptionDispatchInfo.Capture(e);
+        }
+        finally
+        {
+            Finished();
+        }
+    }
+
+    /// <summary>Writes the bytes to the staging file slice by slice as they arrive, then flushes it: the fsync is off the reply's path.</summary>
+    private void StageAll()
+    {
+        try
+        {
+            var bounce = Bounce(out int offset);
+            for (long at = 0; at < Length; at += StageSliceBytes)
+            {
+                int count = (int)Math.Min(StageSliceBytes, Length - at);
+                WaitFor(at + count);
+                // Whole blocks: the tail is padded here and cut back to the exact length below.
+                int blocks = (count + DirectIoAlignment - 1) / DirectIoAlignment * DirectIoAlignment;
+                var slice = bounce.AsSpan(offset, blocks);
+                Buffer.AsSpan((int)at, count).CopyTo(slice);
+                RandomAccess.Write(_stage!, slice, at);
+                if (!_direct) DurableFiles.StartWriteback(_stage!, at, count);
+            }
+            RandomAccess.SetLength(_stage!, Length);
+            RandomAccess.FlushToDisk(_stage!);
+            _staged = true;
+        }
+        catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
+        {
+            // The stream failed: the file is deleted.
+        }
+        catch (Exception e)
+        {
+            // Never escapes the thread (that would end the process): reported as a storage failure once the payload is verified.
+            _stageError = e;
+        }
+        finally
+        {
+            Finished();
+        }
+    }
+
+    /// <summary>A pinned buffer of one slice plus alignment slack, and the offset in it of the first aligned byte.</summary>
+    private byte[] Bounce(out int offset)
+    {
+        if (!Bounces.TryTake(out var bounce))
+            bounce = GC.AllocateUninitializedArray<byte>(StageSliceBytes + DirectIoAlignment, pinned: true);
+        _bounce = bounce;
+        long address = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(bounce, 0).ToInt64();
+        offset = (int)((DirectIoAlignment - address % DirectIoAlignment) % DirectIoAlignment);
+        return bounce;
+    }
+
+    private void Finished()
+    {
+        if (Interlocked.Decrement(ref _running) == 0) _processed.TrySetResult();
+    }
+
+    /// <summary>Blocks a worker until more than <paramref name="position"/> bytes are in; returns how many are.</summary>
+    private long WaitBeyond(long position) => WaitFor(position + 1);
+
+    /// <summary>Blocks a worker until at least <paramref name="count"/> bytes are in; returns how many are.</summary>
+    private long WaitFor(long count)
+    {
+        long filled = Volatile.Read(ref _filled);
+        if (filled >= count) return filled;
+        lock (_gate)
+        {
+            while (_filled < count && !_aborted) Monitor.Wait(_gate);
+            if (_filled < count) throw new OperationCanceledException("the update stream ended early");
+            return _filled;
+        }
+    }
+
+    private void Abort()
+    {
+        lock (_gate)
+        {
+            _aborted = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Abort();
+        await _processed.Task.ConfigureAwait(false);
+        Release();
+    }
+
+    public void Dispose()
+    {
+        Abort();
+        _processed.Task.GetAwaiter().GetResult();
+        Release();
+    }
+
+    private void Release()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _stage?.Dispose();
+        _stage = null;
+        if (_bounce is not null) Bounces.Add(_bounce);
+        if (_stagePath is not null)
+        {
+            try
+            {
+                File.Delete(_stagePath); // gone already once committed
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Cleared at the next start.
+            }
+        }
+        if (_pooled) ArrayPool<byte>.Shared.Return(Buffer);
+        if (_workerSlot) WorkerSlots.Release();
+    }
+
+    /// <summary>The payload as the worker's decoder reads it: a seekable view of <see cref="Length"/> bytes whose reads wait for the bytes to arrive.</summary>
+    private sealed class FillStream(IncomingPayload owner) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => owner.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "a position is never negative.");
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position >= owner.Length || buffer.IsEmpty) return 0;
+            long filled = owner.WaitBeyond(_position);
+            int count = (int)Math.Min(buffer.Length, filled - _position);
+            owner.Buffer.AsSpan((int)_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => owner.Length + offset,
+        };
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
