@@ -38,6 +38,45 @@ public sealed class HonestKeysTests
         }
     }
 
+    /// <summary>
+    /// A resent update is answered only after its bytes are read to the end: a reply while the client still sends resets the HTTP/2
+    /// stream, and many resets on one connection made Kestrel answer ENHANCE_YOUR_CALM (or an empty stream, truncated-stream) to the
+    /// volunteer's later calls.
+    /// </summary>
+    [Fact]
+    public async Task ManyResendsOnOneConnectionAreAllAnsweredAndLeaveItUsable()
+    {
+        var (c, attacker, _) = await Crowd.StartAsync();
+        await using (c)
+        await using (attacker)
+        {
+            var key = await attacker.JoinAsync();
+            var unit = await attacker.LeaseAsync(key);
+            var update = await attacker.TrainAsync(key, unit);
+            var first = await attacker.SendAsync(key, update.Envelope, [update.Payload]);
+            Assert.True(first.Accepted);
+            const int Senders = 8, Resends = 120; // bounded: 960 calls on one connection
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            await Task.WhenAll(Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
+            {
+                for (int i = 0; i < Resends; i++)
+                {
+                    try
+                    {
+                        var again = await attacker.SendAsync(key, update.Envelope, [update.Payload]);
+                        if (!again.Accepted || again.UpdateId != first.UpdateId) failures.Enqueue($"reply {again}");
+                    }
+                    catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException or IOException)
+                    {
+                        failures.Enqueue(e.Message);
+                    }
+                }
+            })));
+            Assert.True(failures.IsEmpty, $"{failures.Count} of {Senders * Resends} resends failed, e.g. {failures.FirstOrDefault()}");
+            Assert.Empty(c.Engine.Store.Rejections());
+        }
+    }
+
     [Fact]
     public void TwoColludersSendingOneVectorCannotGetTheHonestKeyBanned()
     {

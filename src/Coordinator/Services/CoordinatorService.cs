@@ -156,7 +156,12 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             engineCounts = true;
             ticket = _engine.BeginSubmit(header.Envelope.ToByteArray(), header.Signature.ToByteArray(), volunteer.Id);
             engineCounts = false;
-            if (ticket.AlreadyAccepted is { } done) return Accepted(done);
+            if (ticket.AlreadyAccepted is { } done)
+            {
+                // The same answer again; read the resent bytes to the stream's end first, so the call completes gracefully.
+                await UpdateStream.DrainPayloadAsync(requestStream, ticket.ExpectedLength, _limits, watchdog.Token);
+                return Accepted(done);
+            }
             // Large payloads are decoded, checked and staged on disk while they arrive; the verdict still waits for the length and hash.
             using var transfer = _transfers.Begin(TransferDirection.Upload, ticket.VolunteerId, ticket.WorkUnitId, ticket.ExpectedLength);
             await using var payload = _engine.ReceivePayload(ticket, new FanOut(watchdog, transfer));

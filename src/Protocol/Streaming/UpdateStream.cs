@@ -120,6 +120,28 @@ public static class UpdateStream
         assembler.Complete();
     }
 
+    /// <summary>
+    /// Reads and discards the data chunks that follow the header, up to <paramref name="expectedLength"/> bytes, until the client ends the
+    /// stream. For replies that need no payload (a resent, already accepted update): completing an HTTP/2 call while the client is still
+    /// sending resets its stream, and Kestrel answers a connection with many such resets with ENHANCE_YOUR_CALM, failing the client's
+    /// next calls on that connection. Bounded: a stream that passes the expected length is <see cref="RejectReason.Oversized"/>.
+    /// </summary>
+    public static async Task DrainPayloadAsync(IAsyncStreamReader<UpdateChunk> requestStream, long expectedLength, ProtocolLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(limits);
+        long received = 0;
+        while (await MoveNextAsync(requestStream, limits, received, cancellationToken).ConfigureAwait(false))
+        {
+            var message = requestStream.Current;
+            if (message.PartCase != UpdateChunk.PartOneofCase.Data || message.Data.IsEmpty)
+                throw new ProtocolException(RejectReason.MalformedRequest, $"an update stream carries one header, then only non-empty data; got {message.PartCase} after {received} bytes");
+            received += message.Data.Length;
+            if (received > expectedLength)
+                throw new ProtocolException(RejectReason.Oversized, $"the stream passed the update's {expectedLength} bytes ({received} so far)");
+        }
+    }
+
     private static async Task ReadChunksAsync(IAsyncStreamReader<UpdateChunk> requestStream, PayloadAssembler assembler, ProtocolLimits limits,
         CancellationToken cancellationToken, IProgress<long>? received)
     {
