@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Hivemind.Coordinator.Ledger;
+using Hivemind.Coordinator.Rounds.Closing;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Tensors;
@@ -47,24 +48,21 @@ public sealed partial class CoordinatorEngine
     /// Commits a round close (<paramref name="commit"/>, the store's write) with its entry: the updates aggregated, a summary per tensor
     /// group of <paramref name="delta"/> and the SHA-256 of the new checkpoint. Caller holds the lock.
     /// </summary>
-    private void RecordRound(long round, long next, double trainLoss, string checkpoint, ParameterSet delta, Action commit)
+    private void RecordRound(long round, long next, double trainLoss, string checkpoint, RoundDecision decision, Action commit)
     {
         var ordered = _accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
+        // The decision's own account of each group (holders after the probation share), not a recount that could disagree with it.
         var groups = new List<(string, string)>();
-        foreach (var key in _groups.Keys)
+        foreach (var group in decision.Groups)
         {
-            var names = _groups.NamesOf(key);
-            int holders = ordered.Count(u => key == TensorGroups.Trunk || u.Payload.Contains(names[0]));
-            if (holders == 0) continue;
-            if (!names.All(delta.Contains))
+            if (!group.Updated)
             {
-                groups.Add((key, $"holders={holders} skipped"));
+                groups.Add((group.Key, $"holders={group.Holders} skipped"));
                 continue;
             }
             double sumOfSquares = 0;
-            foreach (var name in names) sumOfSquares += SumOfSquares(delta[name].Values);
-            double norm = Math.Sqrt(sumOfSquares);
-            groups.Add((key, LedgerEntries.GroupSummary(holders, norm)));
+            foreach (var name in _groups.NamesOf(group.Key)) sumOfSquares += SumOfSquares(decision.Delta[name].Values);
+            groups.Add((group.Key, LedgerEntries.GroupSummary(group.Holders, Math.Sqrt(sumOfSquares))));
         }
         byte[] model;
         using (var file = File.OpenRead(checkpoint)) model = SHA256.HashData(file);

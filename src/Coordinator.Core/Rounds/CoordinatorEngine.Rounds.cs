@@ -50,7 +50,6 @@ public sealed partial class CoordinatorEngine
             lock (_gate) _lastEvalLoss = eval;
             summary = summary with { EvalLoss = eval };
         }
-        SaveRoundStats(summary);
         RoundClosed?.Invoke(summary);
         return summary;
     }
@@ -76,15 +75,17 @@ public sealed partial class CoordinatorEngine
             string checkpoint = _checkpoints.Save(round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
             var reputations = decision.ReputationDeltas.ToDictionary(d => d.Key, d => Math.Min(ReputationBook.MaxScore, _reputation.Score(d.Key) + d.Value), StringComparer.Ordinal);
             double trainLoss = decision.TrainLoss;
-            RecordRound(round, round + 1, trainLoss, checkpoint, decision.Delta,
-                () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations));
+            var skippedGroups = decision.SkippedGroups;
+            // The round's stats commit with the round (one transaction): "publish" is up to the durable checkpoint, the commit follows.
+            var publishTime = watch.Elapsed;
+            var stats = new Storage.RoundStatsRecord(round, skippedGroups.Count, skippedGroups, decision.UnderReplicatedGroups, aggregationTime.TotalSeconds, publishTime.TotalSeconds);
+            RecordRound(round, round + 1, trainLoss, checkpoint, decision,
+                () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations, stats));
             // Committed: from here on nothing can fail half-way.
             Commit(decision, reputations);
             CommitStep(step);
-            var publishTime = watch.Elapsed; // the new version is durable and served from here on
 
             toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
-            var skippedGroups = decision.SkippedGroups;
             if (decision.UnderReplicatedGroups > 0)
                 Log?.Invoke($"round {round}: {decision.UnderReplicatedGroups} expert groups had fewer than --replication {_options.Replication} holders " +
                             "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");

@@ -306,7 +306,7 @@ public sealed partial class CoordinatorStore : IDisposable
 
     /// <summary>Closes round <paramref name="round"/>, opens the next and records reputations, in one durable transaction.</summary>
     public void AdvanceRound(long round, long atMs, double? trainLoss, double? evalLoss, string checkpoint, long next,
-        IReadOnlyDictionary<string, double>? reputations = null)
+        IReadOnlyDictionary<string, double>? reputations = null, RoundStatsRecord? stats = null)
     {
         lock (_gate)
         {
@@ -317,6 +317,7 @@ public sealed partial class CoordinatorStore : IDisposable
                 Execute("UPDATE rounds SET closed_at = $at, train_loss = $tl, eval_loss = $el, checkpoint = $cp WHERE round = $r",
                     ("$at", atMs), ("$tl", (object?)trainLoss ?? DBNull.Value), ("$el", (object?)evalLoss ?? DBNull.Value), ("$cp", checkpoint), ("$r", round));
                 Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", next), ("$v", next), ("$at", atMs));
+                if (stats is not null) InsertRoundStats(stats);
             });
         }
     }
@@ -357,17 +358,12 @@ public sealed partial class CoordinatorStore : IDisposable
         }
     }
 
-    /// <summary>What a closed round's summary says beyond the rounds table (skipped groups, durations), kept across restarts.</summary>
-    public void SaveRoundStats(RoundStatsRecord stats)
-    {
-        lock (_gate)
-        {
+    /// <summary>What a closed round's summary says beyond the rounds table (skipped groups, durations); written in the round's own commit.</summary>
+    private void InsertRoundStats(RoundStatsRecord stats) =>
             Execute("INSERT OR REPLACE INTO round_stats(round, skipped_groups, skipped_names, under_replicated, aggregation_seconds, publish_seconds) " +
                     "VALUES($r, $s, $n, $u, $a, $p)",
                 ("$r", stats.Round), ("$s", stats.SkippedGroups), ("$n", System.Text.Json.JsonSerializer.Serialize(stats.SkippedGroupNames)),
                 ("$u", stats.UnderReplicatedGroups), ("$a", stats.AggregationSeconds), ("$p", stats.PublishSeconds));
-        }
-    }
 
     /// <summary>The stats of every closed round that has them, in round order.</summary>
     public IReadOnlyList<RoundStatsRecord> RoundStats()
