@@ -109,11 +109,6 @@ public sealed record FaithfulConfig
         MaxLeaseDuration = engine.MaxLeaseDuration < engine.LeaseDuration ? engine.LeaseDuration : engine.MaxLeaseDuration,
         // Reports must be reproducible from the seed: the planner is seeded from it.
         DeterministicPlanning = true,
-        // First-come instead of the draw: in the engine as of this commit a drawn winner cannot claim its slot while the
-        // reservations (its own included) fill every free slot (RequestWork checks FreeSlots before the draw), so each draw
-        // leases one unit per claim window; the simulator measured rounds of 1 unit out of 5 with the draw on. Reported to the
-        // lead; remove this line once winners can claim.
-        ParticipantDrawWindow = TimeSpan.Zero,
         TorchThreads = 1,
     };
 }
