@@ -12,13 +12,6 @@ namespace Hivemind.Coordinator.Demo;
 /// </summary>
 public static class CentralReplay
 {
-    /// <summary>
-    /// Steps per LocalTrainer call; AdamW's moments restart between calls (the parameters carry over). Single calls of 500+ steps
-    /// died with a native access violation twice on the loaded host (PileRun and this replay), while the volunteers' 10-step calls
-    /// never did; until that is found, the replay stays in calls of this size.
-    /// </summary>
-    private const int ChunkSteps = 200;
-
     /// <summary>Trains centrally on the accepted units' tokens and returns the final parameters and the tokens trained on.</summary>
     public static (ParameterSet Parameters, long Tokens) Train(CoordinatorEngine engine, IProgress<TrainingProgress>? progress = null)
     {
@@ -45,25 +38,21 @@ public static class CentralReplay
         }
         int steps = sources.Sum(s => s.Batches);
         if (steps == 0) throw new InvalidOperationException("no accepted updates to replay; train at least one round first.");
-        var current = ModelInit.Initialize(engine.Model, options.Seed);
-        var replay = new ReplaySource(sources);
-        long trained = 0;
-        for (int done = 0; done < steps; done += ChunkSteps)
+        var start = ModelInit.Initialize(engine.Model, options.Seed);
+        // One call, so AdamW's moments run through the whole replay as in any central run. (It was split into 200-step calls
+        // while a crash of long calls was unexplained; that crash was the build rewriting the DLLs under the running process,
+        // see docs/benchmarks/data.md.)
+        var training = units.TrainingOptions(options.Seed) with { InnerSteps = steps };
+        var result = LocalTrainer.Train(engine.Model, start, ShardSpec.Full(engine.Model), new ReplaySource(sources), training, progress);
+        var trained = new ParameterSet();
+        foreach (var t in start)
         {
-            var training = units.TrainingOptions(options.Seed + done) with { InnerSteps = Math.Min(ChunkSteps, steps - done) };
-            var result = LocalTrainer.Train(engine.Model, current, ShardSpec.Full(engine.Model), replay, training, progress);
-            var next = new ParameterSet();
-            foreach (var t in current)
-            {
-                float[] delta = result.PseudoGradient[t.Name].Values;
-                var values = new float[delta.Length];
-                for (int i = 0; i < values.Length; i++) values[i] = t.Values[i] - delta[i];
-                next.Add(new NamedTensor(t.Name, t.Shape, values));
-            }
-            current = next;
-            trained += result.Tokens;
+            float[] delta = result.PseudoGradient[t.Name].Values;
+            var values = new float[delta.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = t.Values[i] - delta[i];
+            trained.Add(new NamedTensor(t.Name, t.Shape, values));
         }
-        return (current, trained);
+        return (trained, result.Tokens);
     }
 
     /// <summary>Each unit's batches in turn, exactly as that unit's volunteer drew them.</summary>
