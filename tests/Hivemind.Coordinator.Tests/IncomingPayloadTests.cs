@@ -22,13 +22,18 @@ public sealed class IncomingPayloadTests
         Assert.True(update.Payload.Length < IncomingPayload.PipelineMinBytes, $"a top-k update of tiny ({update.Payload.Length} bytes) must take the plain path");
 
         var ticket = h.Engine.BeginSubmit(update.Envelope.Bytes, update.Envelope.Signature, v.Id);
-        await using (var payload = h.Engine.ReceivePayload(ticket))
+        var payload = h.Engine.ReceivePayload(ticket);
+        try
         {
             Assert.False(payload.Pipelined);
             update.Payload.CopyTo(payload.Buffer, 0);
             payload.Report(update.Payload.Length);
             await Processed(payload, "the top-k update");
             h.Engine.CompleteSubmit(ticket, payload);
+        }
+        finally
+        {
+            await DisposeIfProcessed(payload);
         }
 
         Assert.Equal(1, h.Engine.Store.LedgerCount());
@@ -61,10 +66,17 @@ public sealed class IncomingPayloadTests
         }
         finally
         {
-            foreach (var p in payloads) await p.DisposeAsync();
+            foreach (var p in payloads) await DisposeIfProcessed(p);
         }
         Assert.Equal(count, h.Engine.Store.LedgerCount());
     }
+
+    /// <summary>
+    /// Disposing waits for processing. A worker stops when its payload is disposed; a payload without one that never completes
+    /// processing is left behind, so the test fails instead of hanging.
+    /// </summary>
+    private static ValueTask DisposeIfProcessed(IncomingPayload payload) =>
+        payload.Pipelined || payload.ProcessedAsync().IsCompleted ? payload.DisposeAsync() : ValueTask.CompletedTask;
 
     private static async Task Processed(IncomingPayload payload, string what)
     {

@@ -90,7 +90,10 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"training did not reach {Engine.Options.MaxRounds} rounds within {timeout}; it is at round {Engine.Round}.");
+            var s = Engine.Status();
+            string rejections = s.Rejections.Count == 0 ? "none" : string.Join(", ", s.Rejections.Select(r => $"{r.Key} {r.Value}"));
+            throw new TimeoutException($"training did not reach {Engine.Options.MaxRounds} rounds within {timeout}; it is at round {s.Round} with " +
+                $"{s.AcceptedThisRound} updates accepted this round, {s.LeasedUnits} units leased, {s.BytesReceived} payload bytes stored, rejections: {rejections}.");
         }
         finally
         {
