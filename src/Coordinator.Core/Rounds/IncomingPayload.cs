@@ -99,6 +99,12 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
                 payload._workerSlot = true;
                 payload.StartWorker(incomingDirectory);
             }
+            else
+            {
+                // No worker: Verify decodes after the stream. Without this, awaiting ProcessedAsync (the submit path does, and so does
+                // DisposeAsync) never returned for a small payload (a top-k update) or one that found every worker busy.
+                payload._processed.TrySetResult();
+            }
             return payload;
         }
         catch
@@ -132,7 +138,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         _observer?.Report(value);
     }
 
-    /// <summary>Completes when the worker has decoded, checked and staged everything (at once for a plain payload); never faults.</summary>
+    /// <summary>Completes when the worker has decoded, checked and staged everything (already complete for a plain payload); never faults.</summary>
     public Task ProcessedAsync() => _processed.Task;
 
     /// <summary>

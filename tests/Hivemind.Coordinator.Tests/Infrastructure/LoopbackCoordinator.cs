@@ -68,24 +68,50 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
     public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v") =>
         TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits);
 
-    /// <summary>Runs the clients until the engine reaches MaxRounds (or the timeout, which fails the test with what was awaited).</summary>
+    /// <summary>
+    /// Runs the clients until the engine reaches MaxRounds. Fails with what was awaited at the timeout, and at once (with the exception)
+    /// when a volunteer's loop faults: a volunteer that dies silently would otherwise leave the run waiting for the timeout.
+    /// </summary>
     public async Task TrainToTheEndAsync(IEnumerable<VolunteerClient> clients, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource();
         var runs = clients.Select(c => Task.Run(() => c.RunAsync(cts.Token))).ToList();
         try
         {
-            await _finished.Task.WaitAsync(timeout);
+            var faulted = WhenAnyFaults(runs);
+            var first = await Task.WhenAny(_finished.Task, faulted).WaitAsync(timeout);
+            if (first == faulted)
+            {
+                var dead = await faulted;
+                throw new InvalidOperationException(
+                    $"volunteer {runs.IndexOf(dead)}'s loop ended with an exception at round {Engine.Round} (of {Engine.Options.MaxRounds}): {dead.Exception!.InnerException}",
+                    dead.Exception!.InnerException);
+            }
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"training did not reach {Engine.Options.MaxRounds} rounds within {timeout}; it is at round {Engine.Round}.");
+            var s = Engine.Status();
+            string rejections = s.Rejections.Count == 0 ? "none" : string.Join(", ", s.Rejections.Select(r => $"{r.Key} {r.Value}"));
+            throw new TimeoutException($"training did not reach {Engine.Options.MaxRounds} rounds within {timeout}; it is at round {s.Round} with " +
+                $"{s.AcceptedThisRound} updates accepted this round, {s.LeasedUnits} units leased, {s.BytesReceived} payload bytes stored, rejections: {rejections}.");
         }
         finally
         {
             await cts.CancelAsync();
-            await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(60));
+            // Faults are reported above (or below, once the run has finished); here only every loop's end is awaited.
+            await Task.WhenAll(runs.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(60));
         }
+        if (runs.FirstOrDefault(r => r.IsFaulted) is { } late)
+            throw new InvalidOperationException($"volunteer {runs.IndexOf(late)}'s loop ended with an exception: {late.Exception!.InnerException}", late.Exception!.InnerException);
+    }
+
+    /// <summary>Completes with the first of <paramref name="runs"/> that faults; never, if none does.</summary>
+    private static Task<Task<int>> WhenAnyFaults(List<Task<int>> runs)
+    {
+        var first = new TaskCompletionSource<Task<int>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var run in runs)
+            _ = run.ContinueWith(r => first.TrySetResult(r), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return first.Task;
     }
 
     public async ValueTask DisposeAsync()
