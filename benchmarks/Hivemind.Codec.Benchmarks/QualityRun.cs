@@ -81,7 +81,7 @@ internal static class QualityRun
                     m.Started = true;
                     m.HeldVersion = unit.Version;
                     m.HeldShard = unit.Shard;
-                    var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec) { KeptPerBlock = unit.KeptPerBlock };
+                    var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec) { KeptPerBlock = unit.KeptPerBlock, RunId = unit.RunId };
                     var trained = WorkUnitRunner.Run(spec, shard, m.Identity, feedback: setting.Residual == ResidualMode.None ? null : m.Feedback);
                     up += trained.Payload.Length;
                     tokens += trained.Tokens;

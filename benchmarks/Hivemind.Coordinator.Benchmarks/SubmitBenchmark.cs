@@ -342,7 +342,7 @@ internal static class SubmitBenchmark
 
     private static TrainedUpdate Seal(CoreWorkUnit unit, ParameterSet delta, VolunteerIdentity identity)
     {
-        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec);
+        var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec) { RunId = unit.RunId };
         long tokens = (long)unit.Training.InnerSteps * unit.Training.BatchSize * unit.Training.SeqLen; // the coordinator requires the unit's own count
         return WorkUnitRunner.Seal(spec, delta, identity, meanLoss: 3.0, tokens: tokens);
     }
