@@ -77,6 +77,9 @@ internal static class RelayBenchmark
             EvalBatches = 1,
             ProbationSlots = volunteers, // fresh keys, all of them
             MinExpertHolders = 1,
+            // Spot checks (on by default) pinned off: a recomputation would take a core from the downloads being timed.
+            SpotCheckProbability = 0,
+            SpotCheckProbationProbability = 0,
         };
         using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
         var closes = new List<DateTimeOffset>();

@@ -52,6 +52,10 @@ internal static class SubmitBenchmark
             MaxLeaseDuration = TimeSpan.FromHours(1),
             EvalBatches = 0,
             ParticipantDrawWindow = TimeSpan.Zero, // one benchmark volunteer leases unit after unit in-process
+            // Spot checks (on by default) pinned off: the benchmark's updates are random (every check would fail and ban
+            // its volunteer) and a 'base' recomputation would take a core from the submissions being timed. `round` measures their cost.
+            SpotCheckProbability = 0,
+            SpotCheckProbationProbability = 0,
         };
         var model = ModelConfig.Preset(options.Preset);
         long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(expertsPerLayer);

@@ -45,6 +45,8 @@ public static class TrainingBenchmark
             {
                 DataDirectory = scratch, Preset = preset, Quorum = 1, Replication = 1, SpareLeases = 0, MaxRounds = 1,
                 JoinsPerMinute = int.MaxValue, ParticipantDrawWindow = TimeSpan.Zero,
+                // Spot checks (on by default) pinned off: a recomputation would share the cores of the unit being timed.
+                SpotCheckProbability = 0, SpotCheckProbationProbability = 0,
             };
             using var engine = CoordinatorEngine.Open(options, TimeProvider.System);
             using var identity = VolunteerIdentity.Create();

@@ -34,6 +34,33 @@ public sealed record FaithfulResult(
     /// <summary>Updates the engine rejected as stale-round (from the engine's rejection counts).</summary>
     public int StaleRejected { get; init; }
 
+    /// <summary>Spot checks the coordinator ran (passed, failed or not computable): units it trained again.</summary>
+    public int SpotChecksRun { get; init; }
+
+    /// <summary>Failed spot checks of honest volunteers' updates (false positives; must be 0).</summary>
+    public int HonestFlagged { get; init; }
+
+    /// <summary>Byzantine keys banned by a failed spot check.</summary>
+    public int CaughtByzantine { get; init; }
+
+    /// <summary>Rounds until the last Byzantine key was banned by a check (1 = in the first round); null while one is still unbanned.</summary>
+    public int? RoundsToBanAll { get; init; }
+
+    /// <summary>Updates of Byzantine keys the engine accepted (every submit-path check passed).</summary>
+    public int ByzantineAccepted { get; init; }
+
+    /// <summary>Accepted Byzantine updates dropped again by a failed check before their round closed.</summary>
+    public int ByzantineDropped { get; init; }
+
+    /// <summary>Byzantine updates that reached an aggregate: accepted and not dropped.</summary>
+    public int ByzantineAggregated => ByzantineAccepted - ByzantineDropped;
+
+    /// <summary>Extra coordinator compute: units recomputed per accepted unit (every accepted update, dropped ones included).</summary>
+    public double RecomputedShare => AcceptedSubmissions == 0 ? 0 : (double)SpotChecksRun / AcceptedSubmissions;
+
+    /// <summary>Submissions the engine accepted, including those a failed check dropped later.</summary>
+    public int AcceptedSubmissions { get; init; }
+
     /// <summary>Held-out loss after the last round; +∞ when the model diverged (honest volunteers could no longer train it).</summary>
     public double FinalLoss => Diverged ? double.PositiveInfinity : Rounds.Count == 0 ? InitialLoss : Rounds[^1].EvalLoss;
 

@@ -10,6 +10,9 @@ public static class FaithfulRunner
 {
     private const double SecondsPerMinute = 60;
 
+    /// <summary>The verification experiment's axis: the spot-check probability of the run.</summary>
+    public const string VerificationAxis = "spot-check p";
+
     /// <summary>Runs <paramref name="scenario"/>; <paramref name="progress"/> hears (runs done, runs in all, what just ran).</summary>
     public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress = null) =>
         Run(scenario, smoke, progress, FaithfulSimulation.Run);
@@ -174,6 +177,18 @@ public static class FaithfulRunner
                 {
                     var stale = b.WithEngine(e => e with { MaxStaleness = staleness, SpareLeases = f.StalenessSpareLeases });
                     yield return (MoeAxes("staleness", stale), stale);
+                }
+
+                break;
+            case FaithfulExperiment.Verification:
+                foreach (string attack in f.Attacks.DefaultIfEmpty(f.Attack ?? FaithfulConfig.LabelFlipAttack))
+                {
+                    foreach (double p in f.SpotCheckSweep)
+                    {
+                        var checkedRun = b.WithEngine(e => e with { SpotCheckProbability = p, SpotCheckProbationProbability = p })
+                            with { Attack = attack, ByzantineFraction = f.ByzantineFraction };
+                        yield return ([("attack", attack), (VerificationAxis, Text(p))], checkedRun);
+                    }
                 }
 
                 break;

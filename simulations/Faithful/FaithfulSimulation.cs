@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Hivemind.Aggregation;
 using Hivemind.Coordinator;
 using Hivemind.Coordinator.Planning;
 using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Identity;
@@ -41,6 +43,9 @@ public sealed class FaithfulSimulation : IDisposable
 
     private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    // Bound on waiting for the engine's spot checks after one submission (a few recomputations of a unit, on a loaded machine).
+    private static readonly TimeSpan SpotCheckPatience = TimeSpan.FromMinutes(10);
+
     private readonly FaithfulConfig _config;
     private readonly string _scratch;
     private readonly FakeTimeProvider _clock = new(Epoch);
@@ -69,6 +74,16 @@ public sealed class FaithfulSimulation : IDisposable
     private double _trainingWall;
     private bool _diverged;
 
+    // Spot checks (issue 12): verdicts arrive on the engine's check worker; the event loop waits for them after each submission,
+    // so a ban lands before the next event, exactly where it would on a coordinator whose checks are fast.
+    private readonly ConcurrentQueue<SpotCheckOutcome> _checks = new();
+    private readonly Dictionary<string, int> _checkBanRound = new(StringComparer.Ordinal);
+    private int _acceptedSubmissions;
+    private int _byzantineAccepted;
+    private int _byzantineDropped;
+    private int _spotChecksRun;
+    private int _honestFlagged;
+
     private FaithfulSimulation(FaithfulConfig config)
     {
         _config = config;
@@ -77,6 +92,7 @@ public sealed class FaithfulSimulation : IDisposable
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         _engine = CoordinatorEngine.Open(Options(config, Path.Combine(_scratch, "coordinator")), _clock);
+        _engine.SpotCheckDecided += _checks.Enqueue;
         _random = new Random(config.Seed);
         _slots = new VirtualVolunteer?[config.Volunteers];
         _generations = new int[config.Volunteers];
@@ -140,6 +156,13 @@ public sealed class FaithfulSimulation : IDisposable
             LateAccepted = LateAcceptedInStore(out int maxLag),
             MaxLag = maxLag,
             StaleRejected = (int)_engine.Store.Rejections().GetValueOrDefault(RejectReasons.Token(RejectReason.StaleRound)),
+            SpotChecksRun = _spotChecksRun,
+            HonestFlagged = _honestFlagged,
+            CaughtByzantine = _checkBanRound.Count,
+            RoundsToBanAll = _byzantineIds.Count > 0 && _checkBanRound.Count == _byzantineIds.Count ? _checkBanRound.Values.Max() : null,
+            ByzantineAccepted = _byzantineAccepted,
+            ByzantineDropped = _byzantineDropped,
+            AcceptedSubmissions = _acceptedSubmissions,
         };
     }
 
@@ -356,6 +379,9 @@ public sealed class FaithfulSimulation : IDisposable
             _engine.Submit(new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, update.Payload.Length,
                 SHA256.HashData(update.Payload), VolunteerIds.FromPublicKey(v.Identity.PublicKey)));
             _roundAccepted.Add(unit);
+            _acceptedSubmissions++;
+            _byzantineAccepted += v.Byzantine ? 1 : 0;
+            AwaitSpotChecks();
         }
         catch (ProtocolException e)
         {
@@ -365,6 +391,34 @@ public sealed class FaithfulSimulation : IDisposable
 
         Tick();
         Offer(v);
+    }
+
+    /// <summary>Waits for the checks the last submission drew and books their verdicts (ban round, dropped updates, false positives).</summary>
+    private void AwaitSpotChecks()
+    {
+        if (!_engine.WaitForSpotChecks(SpotCheckPatience))
+        {
+            throw new InvalidOperationException($"the engine's spot checks did not finish within {SpotCheckPatience.TotalMinutes} minutes ({_engine.PendingSpotChecks} pending)");
+        }
+
+        while (_checks.TryDequeue(out var o))
+        {
+            _spotChecksRun++;
+            if (o.Verdict != SpotCheckVerdict.Failed)
+            {
+                continue;
+            }
+
+            if (_byzantineIds.Contains(o.VolunteerId))
+            {
+                _checkBanRound.TryAdd(o.VolunteerId, _rounds.Count + 1);
+                _byzantineDropped += o.DroppedUpdates;
+            }
+            else
+            {
+                _honestFlagged++;
+            }
+        }
     }
 
     private void Tick()

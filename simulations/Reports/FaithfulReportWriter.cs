@@ -91,6 +91,9 @@ public static class FaithfulReportWriter
             case FaithfulExperiment.AttackMatrix:
                 FaithfulSections.AttackMatrix(sb, o);
                 break;
+            case FaithfulExperiment.Verification:
+                FaithfulSections.Verification(sb, o);
+                break;
         }
 
         FaithfulSections.Runs(sb, o);
@@ -122,6 +125,9 @@ public static class FaithfulReportWriter
         t.Add("aggregation (trunk / experts)", $"`{e.TrunkRule}` / `{e.ExpertRule}`");
         t.Add("engine defences", $"replication {e.Replication}, min expert holders {e.MinExpertHolders}, norm bound {Num.G(e.NormBoundFactor)}× running median, "
             + $"probation below reputation {Num.G(e.ProbationReputation)} ({e.ProbationSlots} slot), participant draw window {Num.G(e.ParticipantDrawWindow.TotalSeconds)} s, ban below {Num.G(e.BanThreshold)}");
+        t.Add("spot checks", e.SpotCheckProbability == 0 && e.SpotCheckProbationProbability == 0 ? "off" :
+            $"probability {Num.G(e.SpotCheckProbability)} ({Num.G(e.SpotCheckProbationProbability)} on probation, until {e.SpotCheckProbationPasses} pass), " +
+            $"fail above relative L2 {Num.G(e.SpotCheckMaxRelativeL2)} or below cosine {Num.G(e.SpotCheckMinCosine)}");
         t.Add("upload codec", e.Codec);
         t.Add("data", f.AlphaSweep.Count > 0 ? $"each volunteer's domain mix ~ Dirichlet(α), α swept over {string.Join(", ", f.AlphaSweep.Select(Num.G))}"
             : b.DomainAlpha is { } alpha ? $"each volunteer's domain mix ~ Dirichlet({Num.G(alpha)})" : "every volunteer trains the engine's uniform mix (i.i.d.)");

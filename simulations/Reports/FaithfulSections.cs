@@ -149,6 +149,41 @@ public static class FaithfulSections
         sb.Append('\n');
     }
 
+    /// <summary>Cheaters × spot-check probability: who was caught, how fast, at what recomputation cost, and honest keys flagged.</summary>
+    public static void Verification(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("## Verification: spot checks against cheating volunteers\n\n")
+          .Append("Each run sets both spot-check rates (established keys and keys on probation) to p. A check re-trains the unit on the ")
+          .Append("coordinator (the real `Recomputation`, on the real trainer) right after the update is accepted; the simulation waits for the ")
+          .Append("verdict before its next event. \"caught\" counts cheater keys banned by a failed check; \"rounds to ban all\" is the round in ")
+          .Append("which the last one was banned (— while one is still free). \"honest flagged\" counts failed checks of honest keys. ")
+          .Append("\"recomputed / accepted\" is the coordinator's extra compute: units trained again per accepted unit. ")
+          .Append("\"cheats aggregated\" are accepted cheater updates a check did not drop before their round closed.\n\n");
+        var t = new MarkdownTable("attack", "spot-check p", "seed", "cheater keys", "caught", "rounds to ban all", "honest flagged",
+            "cheats accepted", "cheats aggregated", "checks run", "recomputed / accepted", "final loss");
+        foreach (var run in o.Runs)
+        {
+            var r = run.Result;
+            t.Add(run["attack"], run[FaithfulRunner.VerificationAxis], run[FaithfulRun.SeedAxis], r.ByzantineKeys.ToString(), r.CaughtByzantine.ToString(),
+                r.RoundsToBanAll is { } n ? $"{n} of {r.Rounds.Count}" : "—", r.HonestFlagged.ToString(), r.ByzantineAccepted.ToString(),
+                r.ByzantineAggregated.ToString(), r.SpotChecksRun.ToString(), Num.Pct(r.RecomputedShare), F(r.FinalLoss));
+        }
+
+        sb.Append(t).Append('\n');
+        sb.Append("### What these runs show\n\n");
+        foreach (var run in o.Runs)
+        {
+            var r = run.Result;
+            string caught = r.ByzantineKeys == 0 ? "no cheater keys joined"
+                : r.RoundsToBanAll is { } n ? $"all {r.ByzantineKeys} cheater keys banned by round {n}"
+                : $"{r.CaughtByzantine} of {r.ByzantineKeys} cheater keys banned within {r.Rounds.Count} rounds";
+            sb.Append($"- `{run["attack"]}`, p = {run[FaithfulRunner.VerificationAxis]}: {caught}; {r.ByzantineAggregated} of {r.ByzantineAccepted} accepted cheating updates ")
+              .Append($"reached an aggregate; {r.HonestFlagged} honest updates flagged; the coordinator recomputed {Num.Pct(r.RecomputedShare)} of the accepted units.\n");
+        }
+
+        sb.Append('\n');
+    }
+
     private static string Label(FaithfulRun run) =>
         run.Axes.Any(a => a is ("sweep", "staleness"))
             ? $"H={run["H"]}, quorum {run["quorum"]}, spare {run["spare"]}, max staleness {run["staleness"]}"

@@ -11,4 +11,7 @@ public enum FaithfulExperiment
 
     /// <summary>Attacks × aggregator specs × Byzantine fractions, each against the same spec without attack.</summary>
     AttackMatrix,
+
+    /// <summary>Cheating volunteers × spot-check probabilities (issue 12): cheats caught, rounds to ban them all, honest keys flagged, recomputation share.</summary>
+    Verification,
 }

@@ -121,6 +121,16 @@ public static class FaithfulProblems
             yield return "faithful: experiment \"attack-matrix\" needs non-empty \"attacks\" and \"aggregators\"";
         }
 
+        if (f.Experiment == FaithfulExperiment.Verification && (f.SpotCheckSweep.Count == 0 || !(f.ByzantineFraction > 0)))
+        {
+            yield return $"faithful: experiment \"verification\" needs a non-empty \"spotCheckSweep\" (such as [0, 0.05, 0.25]) and a \"byzantineFraction\" above 0 (the cheaters), not {f.ByzantineFraction}";
+        }
+
+        foreach (double p in f.SpotCheckSweep.Where(p => !(p is >= 0 and <= 1)))
+        {
+            yield return $"faithful.spotCheckSweep has {p}: a spot-check probability must be in [0, 1]";
+        }
+
         foreach (double b in f.ByzantineFractions.Where(b => b is < 0 or >= 0.5))
         {
             yield return $"faithful.byzantineFractions has {b}: must be in [0, 0.5)";

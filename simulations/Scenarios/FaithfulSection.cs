@@ -59,4 +59,10 @@ public sealed record FaithfulSection
 
     /// <summary>attack-matrix: Byzantine fractions (0 is always run as the reference).</summary>
     public List<double> ByzantineFractions { get; init; } = [];
+
+    /// <summary>
+    /// verification: spot-check probabilities; each is a run per attack (<see cref="Attacks"/>, else <see cref="Attack"/>) with
+    /// <see cref="ByzantineFraction"/> cheaters and both rates (established keys and keys on probation) set to it.
+    /// </summary>
+    public List<double> SpotCheckSweep { get; init; } = [];
 }

@@ -14,6 +14,8 @@ public static class ShippedScenarios
             "tokens/s of pools up to 10,000 volunteers; how many RTX 3090 / A100 volunteers match a TPU v3-256 or 64×A100 (scale mode)", "scenarios/pool.json"),
         new("attack-matrix", "3: attacks",
             "attacks × aggregators × Byzantine fraction 0/0.1/0.2/0.3, final loss vs no attack, aggregation time, replication (faithful mode)", "scenarios/attack-matrix.json"),
+        new("verification", "3: attacks (verified work)",
+            "cheaters whose updates pass the robust aggregator vs spot checks at p 0/0.05/0.25: cheats caught, rounds to ban them, honest keys flagged, recomputation share (faithful mode)", "scenarios/verification.json"),
     ];
 
     /// <summary>The shipped scenario called <paramref name="name"/>, or null.</summary>

@@ -124,7 +124,7 @@ public sealed record CoordinatorOptions
     /// <summary>Most experts per MoE layer one key may hold in a shard (0 = as many as its memory allows).</summary>
     public int MaxExpertsPerKey { get; init; }
 
-    /// <summary>Seed the shard planner and the draw from <see cref="Seed"/> instead of a CSPRNG: reproducible runs for simulations and tests only.</summary>
+    /// <summary>Seed the shard planner, the draw and the spot-check draw from <see cref="Seed"/> instead of a CSPRNG: reproducible runs for simulations and tests only.</summary>
     public bool DeterministicPlanning { get; init; }
 
     /// <summary>An update stream silent for this long is dropped (too-slow); it is also the grace before <see cref="SubmitMinimumBytesPerSecond"/> applies.</summary>
@@ -154,13 +154,13 @@ public sealed record CoordinatorOptions
     // ---- Spot checks (issue 12, verified work): a secret random sample of accepted updates is re-run and compared ----
 
     /// <summary>
-    /// Chance that an accepted update of an established key is recomputed and compared. 0 (with <see cref="SpotCheckProbationProbability"/> 0)
-    /// turns spot checks off, the default until the test harnesses and benchmarks that submit crafted updates pin it; recommended: 0.05.
+    /// Chance that an accepted update of an established key is recomputed and compared (on by default: a cheat that passes every
+    /// other check is caught only here). 0 with <see cref="SpotCheckProbationProbability"/> 0 turns spot checks off, warned at start.
     /// </summary>
-    public double SpotCheckProbability { get; init; }
+    public double SpotCheckProbability { get; init; } = 0.05;
 
-    /// <summary>The same chance for a key on probation (new keys are checked more often until they have passed <see cref="SpotCheckProbationPasses"/> checks); recommended: 0.25.</summary>
-    public double SpotCheckProbationProbability { get; init; }
+    /// <summary>The same chance for a key on probation (new keys are checked more often until they have passed <see cref="SpotCheckProbationPasses"/> checks).</summary>
+    public double SpotCheckProbationProbability { get; init; } = 0.25;
 
     /// <summary>Passed spot checks a key needs, besides <see cref="ProbationReputation"/>, to leave probation (when spot checks are on).</summary>
     public int SpotCheckProbationPasses { get; init; } = 2;

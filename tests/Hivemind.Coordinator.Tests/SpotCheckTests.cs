@@ -172,6 +172,19 @@ public sealed class SpotCheckTests : IDisposable
     }
 
     [Fact]
+    public void DefaultOptionsHaveSpotChecksOn()
+    {
+        // Defaults are what operators run: checks on, new keys checked more often (docs/verification.md's recommended rates).
+        var defaults = new CoordinatorOptions();
+        Assert.Equal(0.05, defaults.SpotCheckProbability);
+        Assert.Equal(0.25, defaults.SpotCheckProbationProbability);
+        Assert.True(defaults.SpotCheckProbationPasses >= 1);
+        defaults.Validate();
+        Assert.DoesNotContain(Hosting.StartupWarnings.For(defaults, new Hosting.ListenSettings("127.0.0.1", 5000)),
+            w => w.Contains("spot-check", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BadSpotCheckOptionsAreRefusedWithTheFlag()
     {
         var e = Assert.Throws<ArgumentException>(() => (new CoordinatorOptions { SpotCheckProbability = 1.5 }).Validate());

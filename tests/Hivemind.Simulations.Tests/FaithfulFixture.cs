@@ -25,6 +25,10 @@ internal static class FaithfulFixture
         EvalBatches = 2,
         RoundTimeout = TimeSpan.FromHours(1),
         LeaseDuration = TimeSpan.FromMinutes(30),
+        // Spot checks (on by default) off: these tests measure round rules, timing and data; each check would add a recomputation
+        // to a seconds-long test. VerificationScenarioTests runs them.
+        SpotCheckProbability = 0,
+        SpotCheckProbationProbability = 0,
     };
 
     public static FaithfulConfig Tiny(int volunteers = 4, int rounds = 3) => new()

@@ -18,6 +18,12 @@ public sealed partial class CoordinatorEngine
     private readonly Dictionary<string, int> _spotCheckPasses = new(StringComparer.Ordinal);
     private SpotCheckQueue? _spotCheckQueue;
 
+    // DeterministicPlanning only (simulations, tests): the draw from a seeded stream of its own, so planner draws do not shift it.
+    private Random? _seededSpotCheckDraw;
+
+    // Keeps the spot-check stream apart from the planner's stream of the same seed.
+    private const int SpotCheckSeedSalt = 0x5C0C4E;
+
     /// <summary>
     /// Raised on the check worker (outside the lock) once a check that ran is durable: passed, failed or not computable. A check
     /// skipped because the queue was full is decided under the submit path's lock and only recorded in the store.
@@ -34,7 +40,14 @@ public sealed partial class CoordinatorEngine
     private void StartSpotChecks()
     {
         if (SpotChecksOn) _spotCheckQueue = new SpotCheckQueue(_options.SpotCheckQueueCapacity, RunSpotCheck, SpotCheckCrashed);
+        if (_options.DeterministicPlanning) _seededSpotCheckDraw = new Random(unchecked((int)_options.Seed ^ SpotCheckSeedSalt));
     }
+
+    /// <summary>
+    /// Waits until every drawn check is decided and recorded (true), or <paramref name="timeout"/> passes (false). For simulations on a
+    /// virtual clock, which must see a verdict (and its ban) before their next event; a serving coordinator never waits for its checks.
+    /// </summary>
+    public bool WaitForSpotChecks(TimeSpan timeout) => _spotCheckQueue?.WaitIdle(timeout) ?? true;
 
     private void StopSpotChecks() => _spotCheckQueue?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
@@ -52,7 +65,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             double p = OnProbation(record.VolunteerId) ? _options.SpotCheckProbationProbability : _options.SpotCheckProbability;
-            if (!SpotCheckDraw.Draw(p)) return;
+            if (!SpotCheckDraw.Draw(p, _seededSpotCheckDraw)) return;
             var start = lease.Version == _round ? Shards.Extract(_global, shard) : null;
             // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
             var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, UnitRecipe.From(_options, lease), start);

@@ -11,6 +11,10 @@ public static class SpotCheckDraw
     /// <summary>Resolution of the draw: probabilities are honoured to about 1e-9.</summary>
     private const int Resolution = int.MaxValue;
 
-    public static bool Draw(double probability) =>
-        probability > 0 && (probability >= 1 || RandomNumberGenerator.GetInt32(Resolution) < probability * Resolution);
+    /// <summary>
+    /// True with <paramref name="probability"/>. <paramref name="seeded"/> replaces the CSPRNG only for reproducible simulations and
+    /// tests (<see cref="CoordinatorOptions.DeterministicPlanning"/>); a serving coordinator never passes one.
+    /// </summary>
+    public static bool Draw(double probability, Random? seeded = null) =>
+        probability > 0 && (probability >= 1 || (seeded?.Next(Resolution) ?? RandomNumberGenerator.GetInt32(Resolution)) < probability * Resolution);
 }

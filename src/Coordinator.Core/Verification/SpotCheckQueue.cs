@@ -12,6 +12,7 @@ public sealed class SpotCheckQueue : IAsyncDisposable
     private readonly Channel<SpotCheckJob> _jobs;
     private readonly Task _worker;
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _idle = new(); // Monitor.Wait needs a monitor, not a System.Threading.Lock
     private int _pending;
 
     /// <param name="capacity">Jobs that may wait at once.</param>
@@ -25,15 +26,47 @@ public sealed class SpotCheckQueue : IAsyncDisposable
     }
 
     /// <summary>Checks enqueued or running.</summary>
-    public int Pending => Volatile.Read(ref _pending);
+    public int Pending
+    {
+        get
+        {
+            lock (_idle) return _pending;
+        }
+    }
 
     /// <summary>Enqueues without waiting; false when the queue is full (or stopped).</summary>
     public bool TryEnqueue(SpotCheckJob job)
     {
-        Interlocked.Increment(ref _pending);
+        lock (_idle) _pending++;
         if (_jobs.Writer.TryWrite(job)) return true;
-        Interlocked.Decrement(ref _pending);
+        Done();
         return false;
+    }
+
+    /// <summary>
+    /// Waits until no check is queued or running (each decided and recorded), at most <paramref name="timeout"/>; false on timeout.
+    /// For simulations on a virtual clock, which must see a check's verdict before their next event.
+    /// </summary>
+    public bool WaitIdle(TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        lock (_idle)
+        {
+            while (_pending > 0)
+            {
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0 || !Monitor.Wait(_idle, TimeSpan.FromMilliseconds(left))) return _pending == 0;
+            }
+            return true;
+        }
+    }
+
+    private void Done()
+    {
+        lock (_idle)
+        {
+            if (--_pending == 0) Monitor.PulseAll(_idle);
+        }
     }
 
     private async Task Drain(Action<SpotCheckJob, CancellationToken> run, Action<SpotCheckJob, Exception> failed)
@@ -56,7 +89,7 @@ public sealed class SpotCheckQueue : IAsyncDisposable
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref _pending);
+                    Done();
                 }
             }
         }

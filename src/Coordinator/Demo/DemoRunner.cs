@@ -49,6 +49,11 @@ public static class DemoRunner
             LeaseDuration = TimeSpan.FromMinutes(2),
             Data = settings.Data ?? "",
             Seed = settings.Seed,
+            // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
+            // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
+            // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
+            SpotCheckProbability = 0,
+            SpotCheckProbationProbability = 0,
         };
         var terminal = AnsiConsole.Console;
         using var engine = OpenEngine(options);

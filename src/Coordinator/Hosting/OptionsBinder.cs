@@ -64,8 +64,8 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.Data)] = "Corpus folder to train on (train.tokens/.idx, held-out.tokens/.idx from scripts/build-mini-pile.sh); volunteers fetch its slices by SHA-256. Empty = synthetic corpus",
         [nameof(CoordinatorOptions.SpareLeases)] = "Work units leased beyond the quorum so one straggler cannot hold a round (0 makes runs reproducible)",
         // Spot checks (issue 12)
-        [nameof(CoordinatorOptions.SpotCheckProbability)] = "Chance that an accepted update is secretly re-run on the coordinator and compared (0 = no spot checks)",
-        [nameof(CoordinatorOptions.SpotCheckProbationProbability)] = "The same chance for keys on probation",
+        [nameof(CoordinatorOptions.SpotCheckProbability)] = "Chance that an accepted update is secretly re-run on the coordinator and compared (0 with --spot-check-probation-probability 0 = no spot checks, warned at start)",
+        [nameof(CoordinatorOptions.SpotCheckProbationProbability)] = "The same chance for keys on probation (new keys, until they have passed --spot-check-probation-passes checks)",
         [nameof(CoordinatorOptions.SpotCheckProbationPasses)] = "Passed spot checks a key needs (besides --probation-reputation) to leave probation",
         [nameof(CoordinatorOptions.SpotCheckQueueCapacity)] = "Spot checks waiting at once; one drawn while the queue is full is skipped and logged (a submission never waits)",
         [nameof(CoordinatorOptions.SpotCheckMaxRelativeL2)] = "A recomputation fails if any tensor group is farther than this (relative L2; calibrated in docs/verification.md)",

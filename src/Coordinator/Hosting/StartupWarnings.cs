@@ -6,10 +6,12 @@ namespace Hivemind.Coordinator.Hosting;
 
 /// <summary>
 /// Settings that leave a coordinator open to a hostile crowd, said loudly at start (log and stderr): a non-robust rule,
-/// open admission, cleartext on an address other machines can reach. They are allowed (tests, demos, trusted pools) but never silent.
+/// open admission, spot checks off, cleartext on an address other machines can reach. They are allowed (tests, demos, trusted pools) but never silent.
 /// </summary>
 public static class StartupWarnings
 {
+    private static readonly CoordinatorOptions Defaults = new();
+
     public static IReadOnlyList<string> For(CoordinatorOptions options, ListenSettings listen)
     {
         var warnings = new List<string>();
@@ -22,6 +24,13 @@ public static class StartupWarnings
         if (options.AdmissionToken.Length == 0)
             warnings.Add("admission is OPEN (no --admission-token): anyone who can reach this port may join, with as many fresh keys as they like. " +
                          "Set --admission-token and give it only to your volunteers.");
+        if (options.SpotCheckProbability == 0 && options.SpotCheckProbationProbability == 0)
+            warnings.Add("spot checks are OFF (--spot-check-probability 0 and --spot-check-probation-probability 0): no accepted update is ever recomputed, " +
+                         "so a volunteer that sends a plausible update without doing the work (scaled, copied, trained on other data) is never caught. " +
+                         $"Keep the defaults ({Text(Defaults.SpotCheckProbability)}, and {Text(Defaults.SpotCheckProbationProbability)} for keys on probation).");
+        else if (options.SpotCheckProbability == 0)
+            warnings.Add("--spot-check-probability is 0: keys that left probation are never recomputed again, so a key can build its reputation honestly " +
+                         $"and cheat from then on. Keep the default ({Text(Defaults.SpotCheckProbability)}).");
         if (listen.TlsCertificate is null && !IsLoopback(listen.Host))
             warnings.Add($"listening on {listen.Host} WITHOUT TLS: session tokens and updates cross the network in clear text, so anyone on the path " +
                          "can read or hijack a session. Give --tls-certificate and --tls-key, or bind --host 127.0.0.1 behind a TLS proxy.");
@@ -30,6 +39,8 @@ public static class StartupWarnings
 
     /// <summary>True when the spec's final aggregator is the plain mean (pre-aggregators do not make it robust).</summary>
     private static bool IsMean(string spec) => AggregationPipeline.Parse(spec).Aggregator is MeanAggregator;
+
+    private static string Text(double p) => p.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static bool IsLoopback(string host) => IPAddress.IsLoopback(ServeSettings.BindAddress(host));
 }

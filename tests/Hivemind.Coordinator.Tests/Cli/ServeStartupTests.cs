@@ -26,7 +26,8 @@ public sealed class ServeStartupTests
         using var scratch = new TempDirectory();
         using var log = new LogCapture();
         using var stop = new CancellationTokenSource();
-        var (run, error) = CliRun.Start(ServeArgs(Path.Combine(scratch.Path, "data"), "--trunk-rule", "mean", "--expert-rule", "mean"), log, stop.Token);
+        var (run, error) = CliRun.Start(ServeArgs(Path.Combine(scratch.Path, "data"), "--trunk-rule", "mean", "--expert-rule", "mean",
+            "--spot-check-probability", "0", "--spot-check-probation-probability", "0"), log, stop.Token);
         try
         {
             string address = (await log.WaitForAsync(Listening, Patience)).Groups[1].Value;
@@ -40,10 +41,12 @@ public sealed class ServeStartupTests
             Assert.Contains("WARNING: --trunk-rule is 'mean'", stderr);
             Assert.Contains("WARNING: --expert-rule is 'mean'", stderr);
             Assert.Contains("WARNING: admission is OPEN", stderr);
+            Assert.Contains("WARNING: spot checks are OFF", stderr);
             var warnings = log.Entries.Where(e => e.Level == LogLevel.Warning && e.Category == "coordinator").Select(e => e.Message).ToList();
             Assert.Contains(warnings, w => w.StartsWith("--trunk-rule is 'mean'", StringComparison.Ordinal));
             Assert.Contains(warnings, w => w.StartsWith("--expert-rule is 'mean'", StringComparison.Ordinal));
             Assert.Contains(warnings, w => w.StartsWith("admission is OPEN", StringComparison.Ordinal));
+            Assert.Contains(warnings, w => w.StartsWith("spot checks are OFF", StringComparison.Ordinal));
 
             // ASP.NET Core writes four Information lines per call unless quieted; gRPC its own at Debug.
             var perRequest = log.Entries.Where(e => e.Level >= LogLevel.Information &&

@@ -49,6 +49,23 @@ public sealed class StartupWarningsTests
         Assert.Contains("--admission-token", warning);
     }
 
+    [Fact]
+    public void SpotChecksTurnedOffAreWarned()
+    {
+        var warning = Assert.Single(StartupWarnings.For(Safe with { SpotCheckProbability = 0, SpotCheckProbationProbability = 0 }, Loopback));
+        Assert.Contains("spot checks are OFF", warning);
+        Assert.Contains("--spot-check-probability", warning);
+        Assert.Contains("0.05", warning); // the fix: the default rate
+    }
+
+    [Fact]
+    public void SpotChecksOnlyOnProbationAreWarned()
+    {
+        var warning = Assert.Single(StartupWarnings.For(Safe with { SpotCheckProbability = 0 }, Loopback));
+        Assert.Contains("--spot-check-probability is 0", warning);
+        Assert.Contains("never recomputed again", warning);
+    }
+
     [Theory]
     [InlineData("0.0.0.0")]
     [InlineData("::")]

@@ -62,6 +62,10 @@ public sealed class EngineHarness : IDisposable
         HeartbeatInterval = TimeSpan.FromMinutes(10),
         MaxLeaseDuration = TimeSpan.FromMinutes(30),
         DeterministicPlanning = true,
+        // Spot checks are on by default; pinned off here because a drawn check recomputes on a background thread (its timing and
+        // ledger entries would vary between runs) and crafted updates would be banned. The tests ABOUT spot checks set their rates.
+        SpotCheckProbability = 0,
+        SpotCheckProbationProbability = 0,
     };
 
     /// <summary>Closes and reopens the engine on the same data directory, as a restart after a crash would.</summary>

@@ -17,6 +17,9 @@ public sealed class LedgerProcessTests
     [
         "serve", "--port", "0", "--data-directory", dataDirectory, "--preset", "tiny", "--seed", "7", "--quorum", "4",
         "--spare-leases", "0", "--inner-steps", "5", "--batch-size", "4", "--sequence-length", "32", "--eval-batches", "1",
+        // Off (they are on by default): a check drawn for an acknowledged update appends its ledger entry whenever its
+        // recomputation ends, which may fall between the tree head read before the kill and the kill itself.
+        "--spot-check-probability", "0", "--spot-check-probation-probability", "0",
     ];
 
     private static async Task<TreeHead> HeadAsync(string address)
