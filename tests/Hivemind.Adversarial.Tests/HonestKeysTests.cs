@@ -15,11 +15,7 @@ public sealed class HonestKeysTests
         await using (c)
         await using (attacker)
         {
-            var key = await attacker.JoinAsync();
-            var unit = await attacker.LeaseAsync(key);
-            var update = await attacker.TrainAsync(key, unit);
-            var first = await attacker.SendAsync(key, update.Envelope, [update.Payload]);
-            Assert.True(first.Accepted);
+            var (key, update, first) = await AcceptedUpdateAsync(attacker);
             var after = Snapshot.Of(c.Engine);
             // A lost acknowledgement, or anyone holding the bytes and the session token, replaying them.
             for (int resend = 0; resend < 5; resend++)
@@ -50,11 +46,7 @@ public sealed class HonestKeysTests
         await using (c)
         await using (attacker)
         {
-            var key = await attacker.JoinAsync();
-            var unit = await attacker.LeaseAsync(key);
-            var update = await attacker.TrainAsync(key, unit);
-            var first = await attacker.SendAsync(key, update.Envelope, [update.Payload]);
-            Assert.True(first.Accepted);
+            var (key, update, first) = await AcceptedUpdateAsync(attacker);
             const int Senders = 8, Resends = 120; // bounded: 960 calls on one connection
             var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
             await Task.WhenAll(Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
@@ -75,6 +67,17 @@ public sealed class HonestKeysTests
             Assert.True(failures.IsEmpty, $"{failures.Count} of {Senders * Resends} resends failed, e.g. {failures.FirstOrDefault()}");
             Assert.Empty(c.Engine.Store.Rejections());
         }
+    }
+
+    /// <summary>A fresh key's honestly trained update, sent once and accepted.</summary>
+    private static async Task<(Attacker.Key Key, TrainedUpdate Update, Protocol.V1.SubmitReply First)> AcceptedUpdateAsync(Attacker attacker)
+    {
+        var key = await attacker.JoinAsync();
+        var unit = await attacker.LeaseAsync(key);
+        var update = await attacker.TrainAsync(key, unit);
+        var first = await attacker.SendAsync(key, update.Envelope, [update.Payload]);
+        Assert.True(first.Accepted);
+        return (key, update, first);
     }
 
     [Fact]
