@@ -88,6 +88,31 @@ public sealed class SessionBook
         }
     }
 
+    /// <summary>
+    /// The coordinator told this volunteer to come back at <paramref name="at"/>: its session counts as seen then, so obeying the advice
+    /// never expires it (the silence allowed is measured from the time it was told to return).
+    /// </summary>
+    public void ExpectAt(string volunteerId, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.TryGetValue(volunteerId, out var hash) && _byHash[hash].LastSeen < at) _byHash[hash] = (volunteerId, at);
+        }
+    }
+
+    /// <summary>Ends the volunteer's session only if it is still the one with <paramref name="tokenHash"/> (a later join's session stays).</summary>
+    public void RemoveIf(string volunteerId, string tokenHash)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.TryGetValue(volunteerId, out var hash) && hash == tokenHash)
+            {
+                _hashByVolunteer.Remove(volunteerId);
+                _byHash.Remove(hash);
+            }
+        }
+    }
+
     public void Remove(string volunteerId)
     {
         lock (_gate)
