@@ -123,9 +123,15 @@ public sealed partial class CoordinatorEngine
     /// <summary>Durable transactions that committed joins, and the joins they committed, since start.</summary>
     public (long Batches, long Joins) JoinCommits => (_joinCommits.Batches, _joinCommits.Committed);
 
+    /// <summary>Raised on the commit writer thread just before a batch of joins (its size given) is written; tests hold a commit open with it.</summary>
+    public event Action<int>? JoinBatchCommitting;
+
     /// <summary>Writes a batch of joins (volunteer rows, sessions, ledger entries) in one transaction. Runs on the commit writer thread.</summary>
-    private void CommitJoins(IReadOnlyList<PendingJoin> joins) =>
+    private void CommitJoins(IReadOnlyList<PendingJoin> joins)
+    {
+        JoinBatchCommitting?.Invoke(joins.Count);
         _ledger.RecordAll(joins.Select(j => ((Action)(() => _store.Admit(j.Volunteer, j.TokenSha256, j.AtMs)), LedgerEntries.Join(j.Volunteer, j.AtMs))).ToList());
+    }
 
     /// <summary>The volunteer behind a live session token, or an InvalidSession / Banned rejection.</summary>
     public VolunteerRecord Authenticate(string sessionToken)
