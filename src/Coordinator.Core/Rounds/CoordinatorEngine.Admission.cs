@@ -154,10 +154,31 @@ public sealed partial class CoordinatorEngine
         _store.RemoveSessions(v.Id);
     }
 
+    /// <summary>
+    /// Read without the engine's lock (from <see cref="_liveLeases"/>): every call's authentication asks this for a silent session, and
+    /// under load the engine's lock is held across durable commits; authentication must not queue behind them.
+    /// </summary>
     private bool HoldsLiveLease(string volunteerId)
     {
         long now = NowMs();
-        lock (_gate) return _leases.Values.Any(l => l.VolunteerId == volunteerId && l.State == "leased" && l.DeadlineMs >= now);
+        foreach (var l in _liveLeases.Values)
+            if (l.VolunteerId == volunteerId && l.DeadlineMs >= now) return true;
+        return false;
+    }
+
+    /// <summary>Records a lease's new state in <see cref="_leases"/> and its lock-free mirror of live leases. Caller holds the lock.</summary>
+    private void SetLease(WorkUnitRecord lease)
+    {
+        _leases[lease.Id] = lease;
+        if (lease.State == "leased") _liveLeases[lease.Id] = lease;
+        else _liveLeases.TryRemove(lease.Id, out _);
+    }
+
+    /// <summary>Forgets a lease (older than the staleness window). Caller holds the lock.</summary>
+    private void RemoveLease(string id)
+    {
+        _leases.Remove(id);
+        _liveLeases.TryRemove(id, out _);
     }
 
     /// <summary>Free text from a volunteer, safe for the store and the log: control characters (newlines, escapes) become '?', length is capped.</summary>

@@ -140,7 +140,7 @@ public sealed partial class CoordinatorEngine
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
         RecordLease(record);
-        _leases[record.Id] = record;
+        SetLease(record);
         return record;
     }
 
@@ -205,7 +205,7 @@ public sealed partial class CoordinatorEngine
             if (deadline != lease.DeadlineMs)
             {
                 _store.SetWorkUnitDeadline(lease.Id, deadline);
-                _leases[lease.Id] = lease with { DeadlineMs = deadline };
+                SetLease(lease with { DeadlineMs = deadline });
             }
             return (true, DateTimeOffset.FromUnixTimeMilliseconds(deadline));
         }
@@ -229,7 +229,7 @@ public sealed partial class CoordinatorEngine
     private void ExpireLease(WorkUnitRecord lease, string why)
     {
         _store.SetWorkUnitState(lease.Id, "expired");
-        _leases[lease.Id] = lease with { State = "expired" };
+        SetLease(lease with { State = "expired" });
         _downloads.Remove(lease.Id);
         Log?.Invoke($"work unit {lease.Id} expired ({why}); its shard will be reissued");
     }

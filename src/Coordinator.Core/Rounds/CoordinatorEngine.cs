@@ -54,6 +54,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     private readonly object _gate = new();
     private readonly List<AcceptedUpdate> _accepted = [];
     private readonly Dictionary<string, WorkUnitRecord> _leases = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkUnitRecord> _liveLeases = new(StringComparer.Ordinal); // state "leased" only; written under the lock, read without it
     private readonly Dictionary<string, int> _downloads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _expectedLengths = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
