@@ -252,6 +252,38 @@ public sealed class CrowdAdmissionTests
         Assert.Equal(2, checks);
     }
 
+    [Fact]
+    public async Task Submissions_beyond_the_busy_decode_workers_still_complete()
+    {
+        // More updates arrive together than there are decode workers (a crowd's round): those received without a worker must still be
+        // processed; they used to wait forever in ProcessedAsync, and every such submit ended at the client's deadline.
+        int count = Rounds.IncomingPayload.MaxWorkers + 1;
+        using var h = new EngineHarness(o => o with { Quorum = count, JoinsPerMinute = 100 });
+        var crowd = Enumerable.Range(0, count).Select(_ => h.Join()).ToList();
+        var trained = crowd.Select(v => (Volunteer: v, Update: v.Train(v.Lease()))).ToList();
+        var tickets = trained.Select(t => h.Engine.BeginSubmit(t.Update.Envelope.Bytes, t.Update.Envelope.Signature, t.Volunteer.Id)).ToList();
+        var payloads = tickets.Select(t => h.Engine.ReceivePayload(t)).ToList();
+        try
+        {
+            // At most MaxWorkers are pipelined at once in this process, so at least one of these is plain.
+            Assert.Contains(payloads, p => !p.Pipelined);
+            for (int i = 0; i < count; i++)
+            {
+                byte[] bytes = trained[i].Update.Payload;
+                Assert.Equal(bytes.Length, payloads[i].Length);
+                bytes.CopyTo(payloads[i].Buffer, 0);
+                payloads[i].Report(bytes.Length);
+            }
+            await Task.WhenAll(payloads.Select(p => p.ProcessedAsync())).WaitAsync(Patience);
+            for (int i = 0; i < count; i++) Assert.True(h.Engine.CompleteSubmit(tickets[i], payloads[i]) > 0);
+        }
+        finally
+        {
+            foreach (var p in payloads) await p.DisposeAsync();
+            foreach (var t in tickets) t.Dispose();
+        }
+    }
+
     private const ulong Memory = (ulong)EngineHarness.VolunteerMemory;
 
     private static (byte[] Nonce, byte[] Signature) SignedJoin(EngineHarness h, VolunteerIdentity identity)

@@ -99,6 +99,12 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
                 payload._workerSlot = true;
                 payload.StartWorker(incomingDirectory);
             }
+            else
+            {
+                // No worker will ever finish it: a plain payload is processed at once (it is decoded in Verify). Left open, every
+                // submission beyond the busy worker slots (a crowd submitting together) waited in ProcessedAsync until its deadline.
+                payload._processed.TrySetResult();
+            }
             return payload;
         }
         catch
