@@ -199,6 +199,20 @@ public sealed record CoordinatorOptions
     /// <summary>Steps kept for small downloads; a volunteer further behind (or new) downloads the full shard.</summary>
     public int MaxDownloadSteps { get; init; } = 16;
 
+    // ---- Load (issue 9's 1,000-volunteer load test): group commit of joins, admission control, crowd-scaled polling ----
+
+    /// <summary>Joins waiting for their durable commit at most; beyond it a verified join is answered `unavailable` at once, with retry advice.</summary>
+    public int MaxPendingJoins { get; init; } = 512;
+
+    /// <summary>Joins made durable in one transaction (one fsync) at most: group commit.</summary>
+    public int JoinCommitBatch { get; init; } = 128;
+
+    /// <summary>
+    /// RequestWork calls per second the waiting crowd is spread over: a "no work" reply tells each volunteer to come back after about
+    /// active volunteers ÷ this (never less than the busy retry), with jitter, and its session stays live for that long.
+    /// </summary>
+    public int WorkPollsPerSecond { get; init; } = 200;
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {
@@ -224,6 +238,8 @@ public sealed record CoordinatorOptions
         Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");
         Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");
         Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
+        Require(MaxPendingJoins >= 1 && JoinCommitBatch >= 1, $"max-pending-joins {MaxPendingJoins} and join-commit-batch {JoinCommitBatch} must be at least 1.");
+        Require(WorkPollsPerSecond >= 1, $"work-polls-per-second {WorkPollsPerSecond} must be at least 1.");
         Require(MinExpertHolders >= 1, $"min-expert-holders {MinExpertHolders} must be at least 1.");
         Require(HeartbeatInterval > TimeSpan.Zero, "heartbeat-interval must be a positive duration.");
         Require(MaxLeaseDuration >= LeaseDuration, $"max-lease-duration ({MaxLeaseDuration.TotalSeconds} s) must be at least lease-duration ({LeaseDuration.TotalSeconds} s).");

@@ -10,10 +10,12 @@ internal sealed partial class CoordinatorProcess : IDisposable
     private readonly Process _process;
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _tail = [];
+    private readonly StreamWriter _log;
 
-    private CoordinatorProcess(Process process)
+    private CoordinatorProcess(Process process, string logPath)
     {
         _process = process;
+        _log = new StreamWriter(logPath) { AutoFlush = false };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         _process.BeginOutputReadLine();
@@ -27,7 +29,8 @@ internal sealed partial class CoordinatorProcess : IDisposable
     /// <summary>Rounds the coordinator logged as closed.</summary>
     public int RoundsClosed { get; private set; }
 
-    public static CoordinatorProcess Start(string[] args)
+    /// <summary>Starts `serve` with <paramref name="args"/>; every line it prints is also kept in <paramref name="logPath"/> (kept with --keep).</summary>
+    public static CoordinatorProcess Start(string[] args, string logPath)
     {
         string apphost = Path.Combine(AppContext.BaseDirectory, "Hivemind.Coordinator");
         var start = File.Exists(apphost)
@@ -37,7 +40,7 @@ internal sealed partial class CoordinatorProcess : IDisposable
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
-        return new CoordinatorProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"));
+        return new CoordinatorProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"), logPath);
     }
 
     /// <summary>The address from its "listening on" line.</summary>
@@ -69,7 +72,9 @@ internal sealed partial class CoordinatorProcess : IDisposable
             Posix.Terminate(_process.Id);
             if (!_process.WaitForExit(TimeSpan.FromSeconds(20))) _process.Kill();
         }
+        _process.WaitForExit(); // the output handlers are done
         _process.Dispose();
+        lock (_tail) _log.Dispose();
     }
 
     private void OnLine(string? line)
@@ -78,6 +83,7 @@ internal sealed partial class CoordinatorProcess : IDisposable
         lock (_tail)
         {
             _tail.Add(line);
+            _log.WriteLine(line);
             if (_tail.Count > 200) _tail.RemoveRange(0, 100);
         }
         var m = ListeningLine().Match(line);

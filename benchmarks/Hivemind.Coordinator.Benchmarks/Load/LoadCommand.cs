@@ -39,7 +39,7 @@ internal static class LoadCommand
         string[] serveArgs = settings.ServeArguments(Path.Combine(root, "coordinator"));
         Console.WriteLine($"coordinator: Hivemind.Coordinator {string.Join(' ', serveArgs)}");
 
-        using var coordinator = CoordinatorProcess.Start(serveArgs);
+        using var coordinator = CoordinatorProcess.Start(serveArgs, Path.Combine(root, "coordinator.log"));
         string address = await coordinator.AddressAsync(StartPatience);
         var rss = new List<(TimeSpan At, long Bytes)>();
         var stats = new LoadStats();

@@ -22,9 +22,6 @@ internal sealed record LoadSettings
     /// <summary>How often the coordinator's RSS is read.</summary>
     public TimeSpan RssEvery { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Wait after a failed call before rejoining.</summary>
-    public TimeSpan ErrorBackoff { get; init; } = TimeSpan.FromSeconds(1);
-
     /// <summary>Memory each volunteer declares: every expert of `tiny`.</summary>
     public long DeclaredMemory { get; init; } = 2L << 30;
 

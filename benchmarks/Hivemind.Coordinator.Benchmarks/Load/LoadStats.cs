@@ -11,6 +11,7 @@ internal sealed class LoadStats
 {
     private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _latencies = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _advised = new(StringComparer.Ordinal);
     private long _noWork;
 
     public long ErrorCount => _errors.Values.Sum();
@@ -19,7 +20,10 @@ internal sealed class LoadStats
 
     public void CountNoWork() => Interlocked.Increment(ref _noWork);
 
-    /// <summary>Times <paramref name="call"/> under <paramref name="kind"/>; a failure is counted (not timed) and rethrown.</summary>
+    /// <summary>
+    /// Times <paramref name="call"/> under <paramref name="kind"/>; a failure is counted (not timed) and rethrown. A refusal that carries the
+    /// coordinator's retry advice (admission control under overload) is counted apart: it is the designed answer, retried as advised.
+    /// </summary>
     public async Task<T> TimeAsync<T>(string kind, Func<Task<T>> call)
     {
         long start = Stopwatch.GetTimestamp();
@@ -32,7 +36,8 @@ internal sealed class LoadStats
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
         {
             string reason = RejectReasons.TryGetReason(e, out var r) ? RejectReasons.Token(r) : "no reason trailer";
-            _errors.AddOrUpdate($"{kind}: {e.StatusCode} / {reason}", 1, (_, n) => n + 1);
+            var counts = RejectReasons.RetryAfter(e) is null ? _errors : _advised;
+            counts.AddOrUpdate($"{kind}: {e.StatusCode} / {reason}", 1, (_, n) => n + 1);
             throw;
         }
     }
@@ -51,6 +56,8 @@ internal sealed class LoadStats
         output.WriteLine($"'no work, retry later' replies (not errors): {NoWorkReplies}");
         output.WriteLine(_errors.IsEmpty ? "errors: 0" : $"errors: {ErrorCount}");
         foreach (var (what, count) in _errors.OrderByDescending(p => p.Value)) output.WriteLine($"  {count,8}  {what}");
+        output.WriteLine($"refused with retry advice (admission control; retried after the advice, not errors): {_advised.Values.Sum()}");
+        foreach (var (what, count) in _advised.OrderByDescending(p => p.Value)) output.WriteLine($"  {count,8}  {what}");
     }
 
     /// <summary>Nearest-rank percentile of a sorted sample.</summary>

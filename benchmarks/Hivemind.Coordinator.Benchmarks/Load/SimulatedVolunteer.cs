@@ -3,10 +3,12 @@ using Google.Protobuf;
 using Grpc.Core;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Envelopes;
+using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Identity;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
+using Hivemind.Volunteer.Client;
 using CoordinatorClient = Hivemind.Protocol.V1.Coordinator.CoordinatorClient;
 
 namespace Hivemind.Coordinator.Benchmarks.Load;
@@ -15,7 +17,9 @@ namespace Hivemind.Coordinator.Benchmarks.Load;
 /// A volunteer without TorchSharp: joins, asks for work, downloads its shard, "trains" by waiting while it heartbeats,
 /// then signs and streams a tiny random update. Every wire detail goes through the Protocol library (join signature,
 /// envelope, signer, update stream, download reader), so protocol changes reach the load test by recompiling; this
-/// class is the only place that speaks the protocol.
+/// class is the only place that speaks the protocol. Failures are handled as the real client handles them (<see cref="Backoff"/>:
+/// exponential backoff with jitter, never shorter than the coordinator's retry advice; the session is kept unless the coordinator
+/// says it is gone; a trained update is resubmitted rather than retrained).
 /// </summary>
 internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIdentity identity, LoadSettings settings, LoadStats stats, int seed)
 {
@@ -28,7 +32,12 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
     /// <summary>Deadline of every unary call.</summary>
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Submit attempts for one update, as the real client (<see cref="VolunteerClient.MaxSubmitAttempts"/>).</summary>
+    private const int MaxSubmitAttempts = VolunteerClient.MaxSubmitAttempts;
+
     private readonly Random _rng = new(seed);
+    private readonly Backoff _backoff = new(new Random(seed ^ 0x0BAC));
+    private int _failures;
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
 
@@ -43,6 +52,7 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
             {
                 if (_session.Length == 0) await JoinAsync(ct);
                 await WorkOnceAsync(ct);
+                _failures = 0;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -52,10 +62,10 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
             {
                 return;
             }
-            catch (RpcException)
+            catch (RpcException e)
             {
-                _session = "";
-                await Task.Delay(settings.ErrorBackoff, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (SessionLost(e)) _session = "";
+                await Task.Delay(Wait(e), ct).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }
@@ -102,13 +112,58 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
         var parameters = await stats.TimeAsync("download", () => DownloadAsync(unit, ct));
         await TrainAsync(unit.WorkUnitId, ct);
         var (envelope, payload) = Seal(unit, parameters);
-        await stats.TimeAsync("submit", async () =>
+        for (int attempt = 0; ; attempt++)
         {
-            using var call = client.SubmitUpdate(deadline: Deadline(), cancellationToken: ct);
-            await UpdateStream.WriteAsync(call.RequestStream, _session, envelope, payload);
-            return await call.ResponseAsync;
-        });
-        Submitted++;
+            try
+            {
+                await stats.TimeAsync("submit", async () =>
+                {
+                    using var call = client.SubmitUpdate(deadline: Deadline(), cancellationToken: ct);
+                    await UpdateStream.WriteAsync(call.RequestStream, _session, envelope, payload);
+                    return await call.ResponseAsync;
+                });
+                Submitted++;
+                return;
+            }
+            catch (RpcException e) when (attempt + 1 < MaxSubmitAttempts && !ct.IsCancellationRequested && WorthResubmitting(e))
+            {
+                // The same signed update again (a resend is idempotent on the coordinator); a lost session is rejoined first.
+                if (SessionLost(e))
+                {
+                    _session = "";
+                    await Task.Delay(Wait(e), ct);
+                    await JoinAsync(ct);
+                }
+                else
+                {
+                    await Task.Delay(Wait(e), ct);
+                }
+            }
+        }
+    }
+
+    /// <summary>The coordinator said the session is gone: join again (any other failure keeps it).</summary>
+    private static bool SessionLost(RpcException e) =>
+        RejectReasons.TryGetReason(e, out var reason) && reason is RejectReason.InvalidSession or RejectReason.UnknownVolunteer;
+
+    /// <summary>Failures after which the real client resends the same update.</summary>
+    private static bool WorthResubmitting(RpcException e)
+    {
+        if (!RejectReasons.TryGetReason(e, out var reason)) return Backoff.IsTransient(e.StatusCode);
+        return reason is RejectReason.InvalidSession or RejectReason.UnknownVolunteer or RejectReason.CoordinatorStorage or RejectReason.Unavailable
+            or RejectReason.SubmitInProgress or RejectReason.TooSlow or RejectReason.TruncatedStream or RejectReason.RateLimited;
+    }
+
+    /// <summary>Exponential backoff with jitter over consecutive failures, never shorter than the coordinator's retry advice (plus jitter).</summary>
+    private TimeSpan Wait(RpcException e)
+    {
+        var wait = _backoff.Next(_failures++);
+        if (RejectReasons.RetryAfter(e) is { } advice)
+        {
+            var jittered = advice * (1 + _rng.NextDouble());
+            if (jittered > wait) wait = jittered;
+        }
+        return wait;
     }
 
     private async Task<ParameterSet> DownloadAsync(Protocol.V1.WorkUnit unit, CancellationToken ct)

@@ -46,23 +46,32 @@ public sealed class SessionBook
         }
     }
 
-    /// <summary>The volunteer of a live session, refreshing it; null if unknown or expired (an expired session is forgotten).</summary>
+    /// <summary>
+    /// The volunteer of a live session, refreshing it; null if unknown or expired (an expired session is forgotten).
+    /// <paramref name="holdsLiveLease"/> is called WITHOUT this book's lock held: it takes the engine's lock, and the engine calls into
+    /// this book under its own lock (an accepted update touches the session), so calling it under ours deadlocked the two under load.
+    /// </summary>
     public string? Authenticate(string token, Func<string, bool> holdsLiveLease)
     {
         if (string.IsNullOrEmpty(token)) return null;
         string hash = Hash(token);
+        var seen = Lookup(hash);
+        if (seen is not { } s) return null;
         var now = _time.GetUtcNow();
+        bool silent = now - s.LastSeen > Timeout;
+        bool keep = !silent || holdsLiveLease(s.VolunteerId);
         lock (_gate)
         {
-            if (!_byHash.TryGetValue(hash, out var s)) return null;
-            if (now - s.LastSeen > Timeout && !holdsLiveLease(s.VolunteerId))
+            // Another call may have refreshed or ended the session meanwhile; only this token's own entry is updated or dropped.
+            if (!_byHash.TryGetValue(hash, out var current)) return null;
+            if (!keep && now - current.LastSeen > Timeout)
             {
                 _byHash.Remove(hash);
-                _hashByVolunteer.Remove(s.VolunteerId);
+                _hashByVolunteer.Remove(current.VolunteerId);
                 return null;
             }
-            _byHash[hash] = (s.VolunteerId, now);
-            return s.VolunteerId;
+            if (current.LastSeen < now) _byHash[hash] = (current.VolunteerId, now);
+            return current.VolunteerId;
         }
     }
 
@@ -70,13 +79,14 @@ public sealed class SessionBook
     public string? Peek(string token, Func<string, bool> holdsLiveLease)
     {
         if (string.IsNullOrEmpty(token)) return null;
-        string hash = Hash(token);
-        var now = _time.GetUtcNow();
-        lock (_gate)
-        {
-            if (!_byHash.TryGetValue(hash, out var s)) return null;
-            return now - s.LastSeen > Timeout && !holdsLiveLease(s.VolunteerId) ? null : s.VolunteerId;
-        }
+        if (Lookup(Hash(token)) is not { } s) return null;
+        // Outside the lock, as in Authenticate.
+        return _time.GetUtcNow() - s.LastSeen > Timeout && !holdsLiveLease(s.VolunteerId) ? null : s.VolunteerId;
+    }
+
+    private (string VolunteerId, DateTimeOffset LastSeen)? Lookup(string hash)
+    {
+        lock (_gate) return _byHash.TryGetValue(hash, out var s) ? s : null;
     }
 
     /// <summary>Counts as a call of the volunteer's session (an in-process submission carries no token).</summary>
@@ -85,6 +95,31 @@ public sealed class SessionBook
         lock (_gate)
         {
             if (_hashByVolunteer.TryGetValue(volunteerId, out var hash)) _byHash[hash] = (volunteerId, _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// The coordinator told this volunteer to come back at <paramref name="at"/>: its session counts as seen then, so obeying the advice
+    /// never expires it (the silence allowed is measured from the time it was told to return).
+    /// </summary>
+    public void ExpectAt(string volunteerId, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.TryGetValue(volunteerId, out var hash) && _byHash[hash].LastSeen < at) _byHash[hash] = (volunteerId, at);
+        }
+    }
+
+    /// <summary>Ends the volunteer's session only if it is still the one with <paramref name="tokenHash"/> (a later join's session stays).</summary>
+    public void RemoveIf(string volunteerId, string tokenHash)
+    {
+        lock (_gate)
+        {
+            if (_hashByVolunteer.TryGetValue(volunteerId, out var hash) && hash == tokenHash)
+            {
+                _hashByVolunteer.Remove(volunteerId);
+                _byHash.Remove(hash);
+            }
         }
     }
 

@@ -77,6 +77,30 @@ public sealed class DecisionLedger : IDisposable
         }
     }
 
+    /// <summary>
+    /// Group commit: runs every decision's store writes and appends its entry, in order, in ONE durable transaction (one fsync for the
+    /// lot). All are stored or none: if any write fails nothing is committed and the exception propagates.
+    /// </summary>
+    public void RecordAll(IReadOnlyList<(Action Write, LedgerEntry Entry)> decisions)
+    {
+        lock (_gate)
+        {
+            var appended = new List<(LedgerEntry Entry, byte[] Bytes)>(decisions.Count);
+            _store.Atomically(() =>
+            {
+                long leaf = _tree.Size;
+                foreach (var (write, entry) in decisions)
+                {
+                    write();
+                    byte[] bytes = entry.Encode();
+                    _store.AppendLedgerEntry(leaf++, bytes);
+                    appended.Add((entry, bytes));
+                }
+            });
+            foreach (var (entry, bytes) in appended) Index(entry, bytes);
+        }
+    }
+
     /// <summary>Like <see cref="Record{T}"/> for a decision without a result.</summary>
     public void Record(Action decision, LedgerEntry entry) => Record(() => { decision(); return 0; }, _ => entry);
 

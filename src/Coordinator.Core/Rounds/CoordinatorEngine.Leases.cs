@@ -9,35 +9,65 @@ namespace Hivemind.Coordinator.Rounds;
 /// <summary>Leases: who gets a unit (draw, probation, per-key share), downloads, heartbeats, expiry.</summary>
 public sealed partial class CoordinatorEngine
 {
-    /// <summary>Leases a work unit to the volunteer, or says when to ask again.</summary>
+    /// <summary>
+    /// Leases a work unit to the volunteer, or says when to ask again. A large waiting crowd is told to come back after about
+    /// active ÷ <see cref="CoordinatorOptions.WorkPollsPerSecond"/> (with jitter), so a thousand idle volunteers cost a bounded
+    /// number of calls per second; the session stays live until then (<see cref="SessionBook.ExpectAt"/>).
+    /// </summary>
     public WorkDecision RequestWork(string sessionToken)
     {
         var v = Authenticate(sessionToken);
-        lock (_gate)
-        {
-            ExpireOverdueLeases();
-            if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
-            var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
-            if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
-            var now = _time.GetUtcNow();
-            _lastSeen[v.Id] = now;
-            int cap = KeyCap(now, out int active);
-            int held = Held(v.Id);
-            if (held >= cap)
-                return WorkDecision.Wait(BusyRetry, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
-            if (_accepted.Count >= _options.Quorum)
-                return WorkDecision.Wait(BusyRetry, $"round {_round} reached its quorum and is closing");
-            // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
-            if (_draw.TryClaim(_round, v.Id))
-                return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
-            if (FreeSlots() <= 0)
-                return WorkDecision.Wait(BusyRetry, $"all work units of round {_round} are leased");
-            // Never ask a volunteer to stay silent longer than its session allows (3 heartbeat intervals): a short heartbeat interval
-            // with a longer draw window expired the sessions of volunteers that waited as told, and they rejoined in a storm.
-            if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
-                return WorkDecision.Wait(wait < _options.HeartbeatInterval ? wait : _options.HeartbeatInterval, $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
+        WorkDecision decision;
+        lock (_gate) decision = DecideWork(v);
+        if (decision.Unit is null) _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+        return decision;
+    }
+
+    /// <summary>The lease or the wait for <paramref name="v"/>. Caller holds the lock.</summary>
+    private WorkDecision DecideWork(Storage.VolunteerRecord v)
+    {
+        ExpireOverdueLeases();
+        if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
+        var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
+        if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
+        var now = _time.GetUtcNow();
+        _lastSeen[v.Id] = now;
+        int cap = KeyCap(now, out int active);
+        var busy = PollSpacing(active);
+        int held = Held(v.Id);
+        if (held >= cap)
+            return WorkDecision.Wait(busy, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
+        if (_accepted.Count >= _options.Quorum)
+            return WorkDecision.Wait(busy, $"round {_round} reached its quorum and is closing");
+        // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
+        if (_draw.TryClaim(_round, v.Id))
             return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
+        if (FreeSlots() <= 0)
+            return WorkDecision.Wait(busy, $"all work units of round {_round} are leased");
+        // A small crowd is never asked to stay silent longer than its session allows (3 heartbeat intervals); a large one is spread
+        // out further, and the session is kept live for the wait it was told (RequestWork).
+        if (_draw.Ask(_round, v.Id, PickParticipants) is { } wait)
+        {
+            var told = wait < _options.HeartbeatInterval ? wait : _options.HeartbeatInterval;
+            // An entrant must come back within the claim window to take a unit it won.
+            var latest = _draw.ClaimWindow - _options.ParticipantDrawWindow;
+            if (busy > BusyRetry && busy > told) told = busy < latest ? busy : latest;
+            return WorkDecision.Wait(told,
+                $"round {_round}'s free units are drawn at random among the volunteers asking within {_options.ParticipantDrawWindow.TotalSeconds:0.#} s; ask again then");
         }
+        return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
+    }
+
+    /// <summary>
+    /// How long a volunteer without work waits: <see cref="BusyRetry"/> for a small crowd; for a large one, long enough that the
+    /// <paramref name="active"/> volunteers together ask about <see cref="CoordinatorOptions.WorkPollsPerSecond"/> times a second, stretched
+    /// by up to <see cref="PollJitter"/> at random so that volunteers told together do not return together. Caller holds the lock.
+    /// </summary>
+    private TimeSpan PollSpacing(int active)
+    {
+        double seconds = active / (double)_options.WorkPollsPerSecond;
+        if (seconds <= BusyRetry.TotalSeconds) return BusyRetry;
+        return TimeSpan.FromSeconds(seconds * (1 + PollJitter * _pollJitter.NextDouble()));
     }
 
     /// <summary>
@@ -110,7 +140,7 @@ public sealed partial class CoordinatorEngine
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
         RecordLease(record);
-        _leases[record.Id] = record;
+        SetLease(record);
         return record;
     }
 
@@ -175,7 +205,7 @@ public sealed partial class CoordinatorEngine
             if (deadline != lease.DeadlineMs)
             {
                 _store.SetWorkUnitDeadline(lease.Id, deadline);
-                _leases[lease.Id] = lease with { DeadlineMs = deadline };
+                SetLease(lease with { DeadlineMs = deadline });
             }
             return (true, DateTimeOffset.FromUnixTimeMilliseconds(deadline));
         }
@@ -199,7 +229,7 @@ public sealed partial class CoordinatorEngine
     private void ExpireLease(WorkUnitRecord lease, string why)
     {
         _store.SetWorkUnitState(lease.Id, "expired");
-        _leases[lease.Id] = lease with { State = "expired" };
+        SetLease(lease with { State = "expired" });
         _downloads.Remove(lease.Id);
         Log?.Invoke($"work unit {lease.Id} expired ({why}); its shard will be reissued");
     }

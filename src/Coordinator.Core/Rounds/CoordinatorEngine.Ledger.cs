@@ -24,8 +24,6 @@ public sealed partial class CoordinatorEngine
     /// </summary>
     public void RecordDecision(LedgerEntry entry, Action? write = null) => _ledger.Record(write ?? (() => { }), entry);
 
-    private void RecordJoin(VolunteerRecord v, string tokenSha256, long atMs) => _ledger.Record(() => _store.Admit(v, tokenSha256, atMs), LedgerEntries.Join(v, atMs));
-
     private void RecordLease(WorkUnitRecord w) => _ledger.Record(() => _store.AddWorkUnit(w), LedgerEntries.Lease(w));
 
     private long RecordAccept(UpdateRecord u, byte[] payloadSha256) =>

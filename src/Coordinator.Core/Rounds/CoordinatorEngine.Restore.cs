@@ -42,7 +42,7 @@ public sealed partial class CoordinatorEngine
         {
             foreach (var w in _store.WorkUnits(r))
             {
-                _leases[w.Id] = w;
+                SetLease(w);
                 if (r == _round) _nextUnitIndex = Math.Max(_nextUnitIndex, w.UnitIndex + 1);
             }
         }

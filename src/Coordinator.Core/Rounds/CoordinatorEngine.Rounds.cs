@@ -157,7 +157,7 @@ public sealed partial class CoordinatorEngine
         // their 'leased' state in the store.
         foreach (var old in _leases.Values.Where(l => _round - l.Round > _options.MaxStaleness).Select(l => l.Id).ToList())
         {
-            _leases.Remove(old);
+            RemoveLease(old);
             _downloads.Remove(old);
         }
         _store.ExpireLeasesBefore(_round - _options.MaxStaleness);

@@ -258,7 +258,7 @@ public sealed partial class CoordinatorEngine
                     Log?.Invoke($"STORAGE FAILURE: could not record the update for {ticket.WorkUnitId} in the ledger ({e.Message}); the coordinator keeps serving.");
                     throw Reject(RejectReason.CoordinatorStorage, $"the coordinator could not record the update ({e.GetType().Name})");
                 }
-                _leases[lease.Id] = lease with { State = "completed" };
+                SetLease(lease with { State = "completed" });
                 _lastSeen[ticket.VolunteerId] = _time.GetUtcNow();
                 _sessions.Touch(ticket.VolunteerId);
                 foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);

@@ -29,6 +29,9 @@ public sealed partial class CoordinatorEngine : IDisposable
     /// <summary>How long a volunteer waits before asking again when every unit of the round is leased.</summary>
     public static readonly TimeSpan BusyRetry = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Largest random stretch of a crowd's "no work" wait, as a fraction of it.</summary>
+    public const double PollJitter = 0.5;
+
     /// <summary>Silent heartbeat intervals after which a session expires (the .proto's promise).</summary>
     public const int SilentIntervalsToExpire = 3;
 
@@ -43,18 +46,22 @@ public sealed partial class CoordinatorEngine : IDisposable
     private readonly ChallengeBook _challenges;
     private readonly SourceRateLimiter _joins;
     private readonly SessionBook _sessions;
+    private readonly GroupCommit<PendingJoin> _joinCommits;
+    private readonly object _joinOrder = new();
     private readonly ParticipantDraw _draw;
     private readonly NormHistory _norms = new();
     private readonly WorkUnitFactory _units;
     private readonly object _gate = new();
     private readonly List<AcceptedUpdate> _accepted = [];
     private readonly Dictionary<string, WorkUnitRecord> _leases = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, WorkUnitRecord> _liveLeases = new(StringComparer.Ordinal); // state "leased" only; written under the lock, read without it
     private readonly Dictionary<string, int> _downloads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _expectedLengths = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _signal = new(0);
     private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
     private readonly Random _rng;
+    private readonly Random _pollJitter; // its own stream: jittering waits must not shift the planner's draws in seeded runs
     private ParameterSet _global;
     private OuterOptimizer _outer;
     private Dictionary<string, float[]> _aggregatorStates = new(StringComparer.Ordinal);
@@ -82,10 +89,12 @@ public sealed partial class CoordinatorEngine : IDisposable
         _challenges = new ChallengeBook(time);
         _joins = new SourceRateLimiter(time, options.JoinsPerMinute);
         _sessions = new SessionBook(time, options.HeartbeatInterval * SilentIntervalsToExpire);
+        _joinCommits = new GroupCommit<PendingJoin>(CommitJoins, options.MaxPendingJoins, options.JoinCommitBatch, "hivemind-join-commit");
         _units = new WorkUnitFactory(options, Model, _text);
         // Who trains and which experts they hold must not be predictable to a volunteer (it could time its asks or pick its
         // keys to land in one expert group); simulations ask for reproducible runs instead.
         _rng = options.DeterministicPlanning ? new Random(unchecked((int)options.Seed)) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
+        _pollJitter = options.DeterministicPlanning ? new Random(unchecked((int)options.Seed) ^ 0x5EED) : new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         _draw = new ParticipantDraw(time, options.ParticipantDrawWindow, options.DeterministicPlanning ? _rng : null);
         _global = ModelInit.Initialize(Model, options.Seed);
         _groups = new TensorGroups(_global);
@@ -250,11 +259,15 @@ public sealed partial class CoordinatorEngine : IDisposable
     public void Dispose()
     {
         StopSpotChecks();
+        _joinCommits.Dispose(); // commits what is queued while the store is still open
         _store.Dispose();
         _ledger.Dispose();
         _signal.Dispose();
         _text?.Dispose();
     }
+
+    /// <summary>A verified join waiting for its group commit.</summary>
+    private sealed record PendingJoin(VolunteerRecord Volunteer, string TokenSha256, long AtMs);
 
     private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard, int UnitIndex, double TrunkNorm);
 }

@@ -39,6 +39,11 @@ public sealed partial class CoordinatorStore : IDisposable
 
     private readonly SqliteConnection _db;
     private readonly object _gate = new();
+
+    // Every authenticated call reads its volunteer; served from memory it never waits behind a commit's fsync. Entries are
+    // dropped (under _gate) by every write to the volunteers table and filled (under _gate) from committed rows, so a reader
+    // never keeps a row older than a committed write.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, VolunteerRecord> _volunteerCache = new(StringComparer.Ordinal);
     private SqliteTransaction? _tx;
 
     public CoordinatorStore(string path)
@@ -82,19 +87,27 @@ public sealed partial class CoordinatorStore : IDisposable
         }
     }
 
-    private void Upsert(VolunteerRecord v) =>
+    private void Upsert(VolunteerRecord v)
+    {
+        _volunteerCache.TryRemove(v.Id, out _);
         Execute("""
             INSERT INTO volunteers(id, public_key, device, memory_bytes, joined_at) VALUES($id, $pk, $dev, $mem, $at)
             ON CONFLICT(id) DO UPDATE SET device = $dev, memory_bytes = $mem;
             """, ("$id", v.Id), ("$pk", v.PublicKey), ("$dev", v.Device), ("$mem", v.MemoryBytes), ("$at", v.JoinedAtMs));
+    }
 
     public VolunteerRecord? GetVolunteer(string id)
     {
+        if (_volunteerCache.TryGetValue(id, out var cached)) return cached;
         lock (_gate)
         {
             using var cmd = Command("SELECT id, public_key, device, memory_bytes, joined_at, reputation, banned, ban_reason FROM volunteers WHERE id = $id", ("$id", id));
             using var r = cmd.ExecuteReader();
-            return r.Read() ? ReadVolunteer(r) : null;
+            if (!r.Read()) return null;
+            var v = ReadVolunteer(r);
+            // Only committed rows are cached: inside a transaction the row may still roll back.
+            if (_tx is null) _volunteerCache[id] = v;
+            return v;
         }
     }
 
@@ -112,7 +125,11 @@ public sealed partial class CoordinatorStore : IDisposable
 
     public void SetReputation(string id, double reputation)
     {
-        lock (_gate) Execute("UPDATE volunteers SET reputation = $r WHERE id = $id", ("$r", reputation), ("$id", id));
+        lock (_gate)
+        {
+            _volunteerCache.TryRemove(id, out _);
+            Execute("UPDATE volunteers SET reputation = $r WHERE id = $id", ("$r", reputation), ("$id", id));
+        }
     }
 
     /// <summary>Bans a volunteer and keeps the signed evidence, in one transaction.</summary>
@@ -120,6 +137,7 @@ public sealed partial class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
+            _volunteerCache.TryRemove(id, out _);
             InTransaction(() =>
             {
                 Execute("UPDATE volunteers SET banned = 1, ban_reason = $why WHERE id = $id", ("$why", reason), ("$id", id));
@@ -313,7 +331,10 @@ public sealed partial class CoordinatorStore : IDisposable
             InTransaction(() =>
             {
                 foreach (var (id, score) in reputations ?? new Dictionary<string, double>())
+                {
+                    _volunteerCache.TryRemove(id, out _);
                     Execute("UPDATE volunteers SET reputation = $r WHERE id = $id", ("$r", score), ("$id", id));
+                }
                 Execute("UPDATE rounds SET closed_at = $at, train_loss = $tl, eval_loss = $el, checkpoint = $cp WHERE round = $r",
                     ("$at", atMs), ("$tl", (object?)trainLoss ?? DBNull.Value), ("$el", (object?)evalLoss ?? DBNull.Value), ("$cp", checkpoint), ("$r", round));
                 Execute("INSERT OR IGNORE INTO rounds(round, version, opened_at) VALUES($r, $v, $at)", ("$r", next), ("$v", next), ("$at", atMs));

@@ -49,11 +49,12 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         return Task.FromResult(new ChallengeReply { ProtocolVersion = ProtocolVersion.Current, Nonce = ByteString.CopyFrom(nonce), ExpiresUnixMs = expires.ToUnixTimeMilliseconds(), RunId = ByteString.CopyFrom(_engine.RunId) });
     }
 
-    public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
+    public override async Task<JoinReply> Join(JoinRequest request, ServerCallContext context)
     {
-        var (id, token) = _engine.Join(request.ProtocolVersion, request.PublicKey.ToByteArray(), request.Nonce.ToByteArray(), request.Signature.ToByteArray(),
+        // Awaits the group commit: the request thread goes back to the pool while the join's batch is made durable.
+        var (id, token) = await _engine.JoinAsync(request.ProtocolVersion, request.PublicKey.ToByteArray(), request.Nonce.ToByteArray(), request.Signature.ToByteArray(),
             request.DeclaredMemoryBytes, request.Device, request.AdmissionToken, Source(context), request.ClientName, request.RunId.ToByteArray());
-        return Task.FromResult(new JoinReply
+        return new JoinReply
         {
             ProtocolVersion = ProtocolVersion.Current,
             VolunteerId = id,
@@ -63,7 +64,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             MaxDownloadBytes = (ulong)_limits.MaxDownloadBytes,
             MaxChunkBytes = (uint)_limits.MaxChunkBytes,
             RunId = ByteString.CopyFrom(_engine.RunId),
-        });
+        };
     }
 
     public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context)

@@ -9,6 +9,9 @@ public static class RejectReasons
     /// <summary>Trailer key carrying the reason token on every rejection.</summary>
     public const string TrailerKey = "hivemind-reason";
 
+    /// <summary>Trailer key of an overloaded coordinator's advice: milliseconds to wait before retrying (clients add their own jitter on top).</summary>
+    public const string RetryAfterTrailerKey = "hivemind-retry-after-ms";
+
     private static readonly RejectReasonInfo[] Table =
     [
         new(RejectReason.ProtocolMismatch, StatusCode.FailedPrecondition, "protocol-mismatch",
@@ -111,14 +114,25 @@ public static class RejectReasons
     public static string Message(RejectReason reason, string detail) => $"{reason.Token()}: {detail}; fix: {reason.Info().Fix}.";
 
     /// <summary>The exception a gRPC service throws: status from the table, message naming value and fix, reason in the trailers.</summary>
-    public static RpcException ToRpcException(RejectReason reason, string detail)
+    public static RpcException ToRpcException(RejectReason reason, string detail, TimeSpan? retryAfter = null)
     {
         var info = reason.Info();
         var trailers = new Metadata { { TrailerKey, info.Token } };
+        if (retryAfter is { } wait)
+            trailers.Add(RetryAfterTrailerKey, ((long)Math.Ceiling(Math.Max(0, wait.TotalMilliseconds))).ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new RpcException(new Status(info.Status, Message(reason, detail)), trailers);
     }
 
-    public static RpcException ToRpcException(this ProtocolException exception) => ToRpcException(exception.Reason, exception.Detail);
+    public static RpcException ToRpcException(this ProtocolException exception) => ToRpcException(exception.Reason, exception.Detail, exception.RetryAfter);
+
+    /// <summary>The coordinator's advice on when to retry (the <c>hivemind-retry-after-ms</c> trailer), or null when it gave none or a malformed one.</summary>
+    public static TimeSpan? RetryAfter(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return long.TryParse(exception.Trailers.GetValue(RetryAfterTrailerKey), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms)
+            ? TimeSpan.FromMilliseconds(ms)
+            : null;
+    }
 
     /// <summary>Reads the reason a coordinator gave; false for errors that did not come from a rejection (network, internal).</summary>
     public static bool TryGetReason(RpcException exception, out RejectReason reason)
