@@ -114,7 +114,7 @@ public sealed class VolunteerClient
                         _session = "";
                         break;
                     case RejectReason.RateLimited or RejectReason.Unavailable:
-                        await DelayAsync(_backoff.Next(attempt++), ct);
+                        await DelayAsync(AtLeastAdvised(_backoff.Next(attempt++), e), ct);
                         break;
                     default:
                         UnitsRejected++;
@@ -415,13 +415,21 @@ public sealed class VolunteerClient
             }
             catch (RpcException e) when (attempt + 1 < MaxSubmitAttempts && !ct.IsCancellationRequested && IsWorthResubmitting(e, out bool rejoin))
             {
-                var wait = _backoff.Next(attempt);
+                var wait = AtLeastAdvised(_backoff.Next(attempt), e);
                 _view.Info($"submit failed ({(RejectReasons.TryGetReason(e, out var r) ? r.Token() : e.StatusCode.ToString())}); keeping the update and resending in {wait.TotalSeconds:0.0} s");
                 await DelayAsync(wait, ct);
                 if (rejoin) await JoinAsync(ct);
             }
         }
     }
+
+    /// <summary>Never sooner than the coordinator advised (the <c>hivemind-retry-after-ms</c> trailer of an overloaded coordinator).</summary>
+    /// Capped at <see cref="MaxAdvisedWait"/>, so a wrong trailer cannot park the volunteer.
+    private static TimeSpan AtLeastAdvised(TimeSpan backoff, RpcException e) =>
+        RejectReasons.RetryAfter(e) is { } advised && advised > backoff ? (advised < MaxAdvisedWait ? advised : MaxAdvisedWait) : backoff;
+
+    /// <summary>Longest wait a coordinator's retry advice can impose.</summary>
+    public static readonly TimeSpan MaxAdvisedWait = TimeSpan.FromMinutes(5);
 
     /// <summary>Submit attempts for one trained update before it is given up.</summary>
     public const int MaxSubmitAttempts = 8;
