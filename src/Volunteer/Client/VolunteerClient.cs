@@ -41,6 +41,7 @@ public sealed class VolunteerClient
     private TrainedUpdate? _previous;
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
+    private readonly RelayRegistry.RelayRegistryClient? _relayRegistry;
     private HeldParameters? _held;
     private ErrorFeedback? _feedback;
 
@@ -53,10 +54,12 @@ public sealed class VolunteerClient
     /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
     /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
     /// <param name="relayFetcher">Downloads from the relays the coordinator lists; null downloads from the coordinator only.</param>
+    /// <param name="relayRegistry">The coordinator's relay service: with it, downloads from relays are chunked and parallel against its signed manifest, and lying relays are reported; without it, whole payloads from one relay at a time.</param>
     public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
         Protocol.V1.Ledger.LedgerClient? ledger = null, RelayNode? relay = null, RelayFetcher? relayFetcher = null,
-        DataDistribution.DataDistributionClient? data = null)
+        DataDistribution.DataDistributionClient? data = null, RelayRegistry.RelayRegistryClient? relayRegistry = null)
     {
+        _relayRegistry = relayRegistry;
         _client = client;
         _data = new DataSliceFetcher(data, options.CacheDirectory, options.DataMirror);
         _ledger = ledger;
@@ -298,6 +301,9 @@ public sealed class VolunteerClient
         ShardSpec shard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
+        if (relays.Count > 0 && _relayFetcher is not null && _relayRegistry is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes
+            && await TryChunkedAsync(unit, relays, watch, ct) is { } chunked)
+            return (chunked, true, TensorCodec.Decode(chunked, chunked.LongLength).Tensors);
         if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
         {
             var outcome = await _relayFetcher.FetchAsync(relays, unit.ModelVersion, unit.ParametersSha256.Memory, ct);
@@ -343,6 +349,31 @@ public sealed class VolunteerClient
         }
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), full);
         return (full, true, parameters);
+    }
+
+    /// <summary>
+    /// Chunks from the offered relays in parallel, against the coordinator's signed manifest (relay.proto); null when this coordinator
+    /// has no manifests (an older one), so the whole-payload relay path is used. Lying relays are reported; the verdicts are logged.
+    /// </summary>
+    private async Task<byte[]?> TryChunkedAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, Stopwatch watch, CancellationToken ct)
+    {
+        ChunkedFetchOutcome outcome;
+        try
+        {
+            outcome = await _relayFetcher!.FetchChunkedAsync(_relayRegistry!, _session, unit, relays, _coordinatorKey, ct);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            return null;
+        }
+        foreach (var fault in outcome.Faults) _view.Info(fault);
+        foreach (var report in outcome.Reports) _view.Info(report);
+        var from = string.Join(", ", outcome.BytesFromRelays.Where(r => r.Value > 0).Select(r => r.Key).Order(StringComparer.Ordinal));
+        _view.Transfer(outcome.BytesFromRelays.Values.Sum() == 0 ? "download (chunks from the coordinator)"
+            : $"download from relays {from}{(outcome.BytesFromCoordinator > 0 ? $" and the coordinator ({outcome.BytesFromCoordinator} B)" : "")}",
+            outcome.Payload.Length, watch.Elapsed);
+        ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), outcome.Payload);
+        return outcome.Payload;
     }
 
     /// <summary>The held parameters of this shard's tensors plus the downloaded steps; the held copy itself is left unchanged.</summary>
