@@ -69,7 +69,7 @@ internal static class RelayParallelBenchmark
                 var check = await new Protocol.V1.Reachability.ReachabilityClient(channel).CheckReachableAsync(new ReachabilityRequest { ProtocolVersion = ProtocolVersion.Current, Port = (uint)server.Port });
                 if (!check.Reachable) throw new InvalidOperationException($"relay {i} not reachable: {check.Advice}");
                 await registry.RegisterRelayAsync(new RegisterRelayRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session, Port = (uint)server.Port });
-                var unit = (await coordinator.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session })).WorkUnit;
+                var unit = (await LeaseAsync(coordinator, session)).WorkUnit;
                 var (_, payload, _) = await FullDownloadAsync(coordinator, session, unit);
                 server.Holdings.Hold(unit.ModelVersion, unit.ParametersSha256.Span, payload);
                 payloadBytes = payload.Length;
@@ -82,7 +82,7 @@ internal static class RelayParallelBenchmark
                 var identity = VolunteerIdentity.Create();
                 owned.Add(identity);
                 string session = await JoinAsync(coordinator, identity, memory);
-                var unit = (await coordinator.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session })).WorkUnit;
+                var unit = (await LeaseAsync(coordinator, session)).WorkUnit;
                 long before = engine.BytesSent;
                 var (_, _, elapsed) = await FullDownloadAsync(coordinator, session, unit);
                 direct.Seconds.Add(elapsed.TotalSeconds);
@@ -98,7 +98,7 @@ internal static class RelayParallelBenchmark
                     var identity = VolunteerIdentity.Create();
                     owned.Add(identity);
                     string session = await JoinAsync(coordinator, identity, memory);
-                    var reply = await coordinator.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session });
+                    var reply = await LeaseAsync(coordinator, session);
                     if (reply.Relays.Count < k) throw new InvalidOperationException($"the coordinator listed {reply.Relays.Count} relays, fewer than {k}");
                     // Each relay's upload bucket holds one second of upload; let it refill so every download starts from the same state.
                     await Task.Delay(TimeSpan.FromSeconds(1.5));
@@ -135,6 +135,19 @@ internal static class RelayParallelBenchmark
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>Asks until a unit is leased (the participant draw answers "wait" first), at most a minute.</summary>
+    private static async Task<WorkReply> LeaseAsync(Protocol.V1.Coordinator.CoordinatorClient coordinator, string session)
+    {
+        var give = Stopwatch.StartNew();
+        while (true)
+        {
+            var reply = await coordinator.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session });
+            if (reply.ResultCase == WorkReply.ResultOneofCase.WorkUnit) return reply;
+            if (give.Elapsed > TimeSpan.FromMinutes(1)) throw new InvalidOperationException($"no unit leased within a minute: {reply.NoWork.Reason}");
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(50, reply.NoWork.RetryAfterMs)));
+        }
+    }
 
     private static async Task<string> JoinAsync(Protocol.V1.Coordinator.CoordinatorClient coordinator, VolunteerIdentity identity, long memory)
     {
