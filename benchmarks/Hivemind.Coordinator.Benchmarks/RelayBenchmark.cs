@@ -131,6 +131,8 @@ internal static class RelayBenchmark
             await Task.WhenAll(runs);
             var errors = views.SelectMany(v => v.Errors).ToList();
             if (errors.Count > 0) Console.WriteLine($"  volunteer errors: {string.Join(" | ", errors.Distinct().Take(5))}");
+            var faultLines = views.SelectMany(v => v.FaultLines).ToList();
+            if (faultLines.Count > 0) Console.WriteLine($"  relay faults: {string.Join(" | ", faultLines.Distinct().Take(5))}");
             var durations = closes.Prepend(started).Zip(closes, (a, b) => b - a).Order().ToList();
             return new Row(relays, egress, servers.Sum(s => s.Service.BytesServed), views.Sum(v => v.FromRelays), views.Sum(v => v.FromCoordinator),
                 views.Sum(v => v.Faults), durations[durations.Count / 2]);
@@ -158,6 +160,8 @@ internal static class RelayBenchmark
 
         public List<string> Errors { get; } = [];
 
+        public List<string> FaultLines { get; } = [];
+
         public void Transfer(string what, long bytes, TimeSpan elapsed)
         {
             if (what.StartsWith("download from relay", StringComparison.Ordinal)) Interlocked.Increment(ref _fromRelays);
@@ -168,7 +172,10 @@ internal static class RelayBenchmark
         {
             if (message.StartsWith("relay ", StringComparison.Ordinal)
                 && (message.EndsWith("trying the next source", StringComparison.Ordinal) || message.EndsWith("fetched from another source", StringComparison.Ordinal)))
+            {
                 Interlocked.Increment(ref _faults);
+                lock (FaultLines) FaultLines.Add(message);
+            }
             if (message.StartsWith("relay not listed", StringComparison.Ordinal)) lock (Errors) Errors.Add(message);
         }
 

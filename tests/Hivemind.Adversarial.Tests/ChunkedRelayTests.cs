@@ -85,6 +85,48 @@ public sealed class ChunkedRelayTests
     }
 
     [Fact]
+    public async Task ChunksComeFromEveryListedRelayAtOnceAndNoneFromTheCoordinator()
+    {
+        await using var c = await StartAsync();
+        await using var attacker = new Attacker(c);
+        var servers = new List<RelayServer>();
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                var identity = attacker.NewIdentity();
+                var server = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), identity, TimeProvider.System);
+                servers.Add(server);
+                var (_, payload, held) = await ListAsync(c, attacker, identity, server.Port);
+                server.Holdings.Hold(held.ModelVersion, held.ParametersSha256.Span, payload);
+            }
+            var owned = new List<IDisposable>();
+            using var fetcher = new RelayFetcher(new Uri(c.Address));
+            var (client, view) = TestVolunteer.Create(c.Address, Path.Combine(c.Scratch, "honest"), owned, maxUnits: 1, relayFetcher: fetcher, chunkedRelays: true);
+            try
+            {
+                long sentBefore = c.Engine.BytesSent;
+                Assert.Equal(ExitCodes.Ok, await client.RunAsync(CancellationToken.None).WaitAsync(Bound));
+
+                Assert.Single(view.Accepted);
+                Assert.Empty(view.Errors);
+                Assert.Equal(sentBefore, c.Engine.BytesSent);
+                // Chunk i starts at listed relay i mod 2, so with two or more chunks both relays serve part of the one download.
+                Assert.All(servers, s => Assert.True(s.Service.BytesServed > 0, $"relay 127.0.0.1:{s.Port} served nothing"));
+                Assert.All(servers, s => Assert.Contains($"127.0.0.1:{s.Port}", view.Transfers[0].What, StringComparison.Ordinal));
+            }
+            finally
+            {
+                owned.ForEach(d => d.Dispose());
+            }
+        }
+        finally
+        {
+            foreach (var s in servers) await s.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task AnUnsignedLieCostsTheLiarOnlyThisDownloadAndCountsOnceForTheReporter()
     {
         await using var c = await StartAsync();

@@ -301,10 +301,15 @@ public sealed class VolunteerClient
         ShardSpec shard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
-        if (relays.Count > 0 && _relayFetcher is not null && _relayRegistry is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes
-            && await TryChunkedAsync(unit, relays, watch, ct) is { } chunked)
-            return (chunked, true, TensorCodec.Decode(chunked, chunked.LongLength).Tensors);
-        if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        bool wholeFromRelays = true;
+        if (relays.Count > 0 && _relayFetcher is not null && _relayRegistry is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        {
+            var (chunked, supported) = await TryChunkedAsync(unit, relays, watch, ct);
+            if (chunked is not null) return (chunked, true, TensorCodec.Decode(chunked, chunked.LongLength).Tensors);
+            wholeFromRelays = !supported;
+            watch.Restart();
+        }
+        if (wholeFromRelays && relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
         {
             var outcome = await _relayFetcher.FetchAsync(relays, unit.ModelVersion, unit.ParametersSha256.Memory, ct);
             foreach (var fault in outcome.Faults) _view.Info($"{fault}; trying the next source");
@@ -353,9 +358,10 @@ public sealed class VolunteerClient
 
     /// <summary>
     /// Chunks from the offered relays in parallel, against the coordinator's signed manifest (relay.proto); null when this coordinator
-    /// has no manifests (an older one), so the whole-payload relay path is used. Lying relays are reported; the verdicts are logged.
+    /// has no manifests (an older one: <c>Supported</c> false, so the whole-payload relay path is tried), or when the chunked download
+    /// failed (logged; the caller downloads from the coordinator in full). Lying relays are reported; the verdicts are logged.
     /// </summary>
-    private async Task<byte[]?> TryChunkedAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, Stopwatch watch, CancellationToken ct)
+    private async Task<(byte[]? Payload, bool Supported)> TryChunkedAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, Stopwatch watch, CancellationToken ct)
     {
         ChunkedFetchOutcome outcome;
         try
@@ -364,7 +370,12 @@ public sealed class VolunteerClient
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
         {
-            return null;
+            return (null, false);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException || (e is RpcException && !ct.IsCancellationRequested))
+        {
+            _view.Info($"chunked download from relays failed ({e.Message}); downloading from the coordinator in full");
+            return (null, true);
         }
         foreach (var fault in outcome.Faults) _view.Info(fault);
         foreach (var report in outcome.Reports) _view.Info(report);
@@ -373,7 +384,7 @@ public sealed class VolunteerClient
             : $"download from relays {from}{(outcome.BytesFromCoordinator > 0 ? $" and the coordinator ({outcome.BytesFromCoordinator} B)" : "")}",
             outcome.Payload.Length, watch.Elapsed);
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), outcome.Payload);
-        return outcome.Payload;
+        return (outcome.Payload, true);
     }
 
     /// <summary>The held parameters of this shard's tensors plus the downloaded steps; the held copy itself is left unchanged.</summary>

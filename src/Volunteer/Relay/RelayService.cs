@@ -64,8 +64,10 @@ public sealed class RelayService(RelayHoldings holdings, VolunteerIdentity ident
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"content_sha256 has {request.ContentSha256.Length} bytes; send the unit's 32-byte parameters_sha256."));
         if (request.ChunkBytes < 1 || request.ChunkBytes > ProtocolLimits.Default.MaxChunkBytes)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_bytes {request.ChunkBytes} is out of range; send the manifest's chunk size, 1..{ProtocolLimits.Default.MaxChunkBytes}."));
-        if (!await _streams.WaitAsync(0, context.CancellationToken))
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this relay already serves {options.MaxStreams} requests; fetch the chunk elsewhere."));
+        // A chunk is short work (the upload cap paces it anyway), so a busy relay queues a chunk request for a while instead of refusing it
+        // at once, as it does a whole-payload stream: several downloaders splitting one version over the same relays is the normal case.
+        if (!await _streams.WaitAsync(options.WaitForDownload, context.CancellationToken))
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this relay served {options.MaxStreams} requests for {options.WaitForDownload.TotalSeconds:0} s; fetch the chunk elsewhere."));
         try
         {
             var payload = await holdings.WaitAsync(request.ModelVersion, request.ContentSha256.Memory, context.CancellationToken)
