@@ -8,6 +8,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" 
                Hivemind.Coordinator.Benchmarks round  [--reps 3] [--updates 4] [--spot-check-probability 0] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks load   [--volunteers 1000] [--seconds 180] [--ramp-seconds 20] [--quorum 50] [--work-ms 3000] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks relays [--volunteers 6] [--relays 0,2,4] [--rounds 3] [--preset small] [--inner-steps 2] [--dir /tmp/...] [--keep]
+               Hivemind.Coordinator.Benchmarks relays --parallel 1,3 [--downloads 3] [--relay-upload-kib 4096] [--preset small] [--dir /tmp/...] [--keep]
                Hivemind.Coordinator.Benchmarks dashboard [--volunteers 1000] [--rounds 10000] [--requests 500] [--warmup 50] [--dir /tmp/...] [--keep]
           submit  one ~100 MB update of the 'base' preset through the real Kestrel/gRPC SubmitUpdate path,
                   against loopback gRPC to a sink, SHA-256 and an fsync'd write of the same bytes.
@@ -18,6 +19,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("submit" 
                   the coordinator's RSS over time; exit code 1 if any call failed.
           relays  the coordinator's egress per round and the round time with 0, 2 and 4 relays among 6 real volunteers on loopback
                   (issue 17); exit code 1 if 4 relays do not halve the egress.
+          relays --parallel  one volunteer's chunked download from 1 or 3 upload-capped relays in parallel: time and coordinator egress.
           dashboard  latency percentiles of the dashboard's JSON API and /metrics on a generated store of that size.
           submit --poll-dashboard  the submit benchmark with the dashboard on and polled once a second, as an open page does.
           submit --poll-pairs 6 [--per-arm 2]  interleaved pairs in one process: submissions with the dashboard polled once a

@@ -26,6 +26,7 @@ internal static class RelayBenchmark
 {
     public static async Task<int> RunAsync(Args args, string root)
     {
+        if (args.Has("--parallel")) return await RelayParallelBenchmark.RunAsync(args, root);
         int volunteers = args.Get("--volunteers", 6);
         int rounds = args.Get("--rounds", 3);
         string preset = args.Get("--preset", "small");
@@ -121,7 +122,8 @@ internal static class RelayBenchmark
                 {
                     Coordinator = address, MemoryBytes = memory, Device = "cpu", CacheDirectory = Path.Combine(dir, $"cache-{i}"),
                 };
-                clients.Add(new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, volunteerOptions, view, relay: node, relayFetcher: fetcher));
+                clients.Add(new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, volunteerOptions, view, relay: node, relayFetcher: fetcher,
+                    relayRegistry: new Protocol.V1.RelayRegistry.RelayRegistryClient(channel)));
             }
             var started = DateTimeOffset.UtcNow;
             using var stop = new CancellationTokenSource();
@@ -132,6 +134,8 @@ internal static class RelayBenchmark
             await Task.WhenAll(runs);
             var errors = views.SelectMany(v => v.Errors).ToList();
             if (errors.Count > 0) Console.WriteLine($"  volunteer errors: {string.Join(" | ", errors.Distinct().Take(5))}");
+            var faultLines = views.SelectMany(v => v.FaultLines).ToList();
+            if (faultLines.Count > 0) Console.WriteLine($"  relay faults: {string.Join(" | ", faultLines.Distinct().Take(5))}");
             var durations = closes.Prepend(started).Zip(closes, (a, b) => b - a).Order().ToList();
             return new Row(relays, egress, servers.Sum(s => s.Service.BytesServed), views.Sum(v => v.FromRelays), views.Sum(v => v.FromCoordinator),
                 views.Sum(v => v.Faults), durations[durations.Count / 2]);
@@ -159,15 +163,22 @@ internal static class RelayBenchmark
 
         public List<string> Errors { get; } = [];
 
+        public List<string> FaultLines { get; } = [];
+
         public void Transfer(string what, long bytes, TimeSpan elapsed)
         {
             if (what.StartsWith("download from relay", StringComparison.Ordinal)) Interlocked.Increment(ref _fromRelays);
-            else if (what == "download") Interlocked.Increment(ref _fromCoordinator);
+            else if (what is "download" or "download (chunks from the coordinator)") Interlocked.Increment(ref _fromCoordinator);
         }
 
         public void Info(string message)
         {
-            if (message.StartsWith("relay ", StringComparison.Ordinal) && message.EndsWith("trying the next source", StringComparison.Ordinal)) Interlocked.Increment(ref _faults);
+            if (message.StartsWith("relay ", StringComparison.Ordinal)
+                && (message.EndsWith("trying the next source", StringComparison.Ordinal) || message.EndsWith("fetched from another source", StringComparison.Ordinal)))
+            {
+                Interlocked.Increment(ref _faults);
+                lock (FaultLines) FaultLines.Add(message);
+            }
             if (message.StartsWith("relay not listed", StringComparison.Ordinal)) lock (Errors) Errors.Add(message);
         }
 

@@ -98,7 +98,7 @@ public static class VolunteerProgram
                 new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
             if (relayServer is not null) view.Info($"relay listening on {relayOptions!.Bind}:{relayServer.Port}");
             var client = new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: node, relayFetcher: fetcher,
-                data: new Protocol.V1.DataDistribution.DataDistributionClient(channel));
+                data: new Protocol.V1.DataDistribution.DataDistributionClient(channel), relayRegistry: new Protocol.V1.RelayRegistry.RelayRegistryClient(channel));
             int code = await client.RunAsync(cancel);
             view.Info($"stopped: {client.UnitsSubmitted} updates accepted, {client.UnitsRejected} rejected");
             if (view is IAsyncDisposable live) await live.DisposeAsync(); // issue 14

@@ -49,6 +49,10 @@ public sealed class DecisionLedger : IDisposable
     /// <summary>The coordinator's Ed25519 public key: volunteers and auditors pin it.</summary>
     public byte[] PublicKey => _key.PublicKey;
 
+    /// <summary>Relays (issue 17): the per-chunk hash manifest of a payload, signed with this key (its own domain, see ChunkManifest).</summary>
+    public Protocol.Relays.ChunkManifest SignChunkManifest(ulong version, ReadOnlySpan<byte> payload, int chunkBytes) =>
+        Protocol.Relays.ChunkManifest.Create(_key, version, payload, chunkBytes);
+
     public long Size
     {
         get { lock (_gate) return _tree.Size; }

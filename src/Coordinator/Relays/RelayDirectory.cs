@@ -20,6 +20,8 @@ public sealed class RelayDirectory(Func<string, bool> isSessionLive)
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Registration> _relays = new(StringComparer.Ordinal);
     private readonly Dictionary<(long Version, string Sha), List<Holder>> _holders = [];
+    private readonly Dictionary<string, string> _dropped = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _droppedAt = new(StringComparer.Ordinal);
 
     /// <summary>Live registrations (expired ones are dropped as they are noticed).</summary>
     public int Count
@@ -34,6 +36,40 @@ public sealed class RelayDirectory(Func<string, bool> isSessionLive)
     public void Register(string volunteerId, string sessionToken, IPEndPoint endpoint)
     {
         lock (_gate) _relays[volunteerId] = new Registration(sessionToken, endpoint);
+    }
+
+    /// <summary>Why <paramref name="volunteerId"/>'s relay was dropped (it may not register again while this coordinator runs), or null.</summary>
+    public string? DroppedBecause(string volunteerId)
+    {
+        lock (_gate) return _dropped.GetValueOrDefault(volunteerId);
+    }
+
+    /// <summary>The volunteer whose live relay is listed at <paramref name="endpoint"/>, or null.</summary>
+    public string? FindLive(IPEndPoint endpoint)
+    {
+        var wanted = RelayAddressPolicy.Format(endpoint);
+        lock (_gate)
+        {
+            foreach (var (id, registration) in _relays.ToList())
+                if (RelayAddressPolicy.Format(registration.Endpoint) == wanted && IsLive(id, registration)) return id;
+            return null;
+        }
+    }
+
+    /// <summary>Why the relay last listed at <paramref name="endpoint"/> was dropped, or null.</summary>
+    public string? DroppedAt(IPEndPoint endpoint)
+    {
+        lock (_gate) return _droppedAt.GetValueOrDefault(RelayAddressPolicy.Format(endpoint));
+    }
+
+    /// <summary>Stops offering <paramref name="volunteerId"/>'s relay at once and refuses its registrations from now on.</summary>
+    public void Drop(string volunteerId, string why)
+    {
+        lock (_gate)
+        {
+            if (_relays.Remove(volunteerId, out var registration)) _droppedAt[RelayAddressPolicy.Format(registration.Endpoint)] = why;
+            _dropped.TryAdd(volunteerId, why);
+        }
     }
 
     /// <summary>

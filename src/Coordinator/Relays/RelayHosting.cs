@@ -9,6 +9,9 @@ public static class RelayHosting
     {
         services.AddSingleton(sp => new RelayDirectory(sp.GetRequiredService<CoordinatorEngine>().IsSessionLive));
         services.AddSingleton<RelayProbe>();
+        services.AddSingleton(sp => new ChunkManifestBook((version, payload) =>
+            sp.GetRequiredService<CoordinatorEngine>().Ledger.SignChunkManifest(version, payload, ChunkManifestBook.ChunkBytes)));
+        services.AddSingleton<RelayReports>();
         services.AddSingleton<RelayRegistryService>();
         return services;
     }

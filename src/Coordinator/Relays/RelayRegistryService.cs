@@ -1,5 +1,7 @@
 using System.Net;
+using Google.Protobuf;
 using Grpc.Core;
+using Hivemind.Coordinator.Services;
 using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol;
@@ -13,7 +15,8 @@ namespace Hivemind.Coordinator.Relays;
 /// RelayRegistry/RegisterRelay: lists a relay only at the address its registration came from, on a port the coordinator dialed back
 /// recently, and only when the relay there signs a fresh nonce with the registering session's key (relay.proto).
 /// </summary>
-public sealed class RelayRegistryService(CoordinatorEngine engine, ReachabilityChecker reachability, RelayDirectory registry, RelayProbe probe)
+public sealed class RelayRegistryService(CoordinatorEngine engine, ReachabilityChecker reachability, RelayDirectory registry, RelayProbe probe,
+    ParameterCache parameters, ChunkManifestBook manifests, RelayReports reports)
     : Protocol.V1.RelayRegistry.RelayRegistryBase
 {
     /// <summary>How old a positive dial-back may be for registration.</summary>
@@ -25,6 +28,8 @@ public sealed class RelayRegistryService(CoordinatorEngine engine, ReachabilityC
         {
             ProtocolVersion.Require(request.ProtocolVersion);
             var volunteer = engine.Authenticate(request.SessionToken);
+            if (registry.DroppedBecause(volunteer.Id) is { } dropped)
+                throw new ProtocolException(RejectReason.Banned, $"this key's relay was dropped ({dropped}); it may still train, but not relay");
             if (request.Port is < 1 or > 65535)
                 throw new ProtocolException(RejectReason.MalformedRequest, $"port {request.Port} is not a TCP port; give the public port the relay listens on, 1..65535");
             var caller = context.GetHttpContext().Connection.RemoteIpAddress
@@ -51,5 +56,75 @@ public sealed class RelayRegistryService(CoordinatorEngine engine, ReachabilityC
         {
             throw e.ToRpcException();
         }
+    }
+
+    public override Task<ChunkManifestReply> GetChunkManifest(ChunkManifestRequest request, ServerCallContext context)
+    {
+        try
+        {
+            ProtocolVersion.Require(request.ProtocolVersion);
+            var (manifest, entry) = Leased(request.SessionToken, request.ModelVersion, request.WorkUnitId);
+            var reply = new ChunkManifestReply
+            {
+                ProtocolVersion = ProtocolVersion.Current,
+                ModelVersion = manifest.Version,
+                ContentSha256 = ByteString.CopyFrom(entry.Sha256),
+                TotalBytes = (ulong)manifest.TotalBytes,
+                ChunkBytes = (uint)manifest.ChunkBytes,
+                CoordinatorKey = ByteString.CopyFrom(manifest.CoordinatorKey),
+                Signature = ByteString.CopyFrom(manifest.Signature),
+            };
+            for (int i = 0; i < manifest.ChunkCount; i++) reply.ChunkSha256.Add(ByteString.CopyFrom(manifest.HashOf(i)));
+            return Task.FromResult(reply);
+        }
+        catch (ProtocolException e)
+        {
+            throw e.ToRpcException();
+        }
+    }
+
+    public override Task<CoordinatorChunkReply> DownloadChunk(CoordinatorChunkRequest request, ServerCallContext context)
+    {
+        try
+        {
+            ProtocolVersion.Require(request.ProtocolVersion);
+            var (manifest, entry) = Leased(request.SessionToken, request.ModelVersion, request.WorkUnitId);
+            if (request.Index >= manifest.ChunkCount)
+                throw new ProtocolException(RejectReason.MalformedRequest, $"chunk {request.Index} is out of range; the manifest has chunks 0..{manifest.ChunkCount - 1}");
+            int index = (int)request.Index;
+            int length = manifest.ChunkLength(index);
+            long allowance = (long)engine.Options.MaxDownloadsPerLease * manifest.TotalBytes;
+            if (!manifests.TryCharge(request.ModelVersion, request.WorkUnitId, length, allowance))
+                throw new ProtocolException(RejectReason.RateLimited,
+                    $"work unit '{request.WorkUnitId}' already took {engine.Options.MaxDownloadsPerLease} downloads' worth of chunks; keep the chunks you have or request new work");
+            engine.CountBytesSent(length);
+            return Task.FromResult(new CoordinatorChunkReply { Data = ByteString.CopyFrom(entry.Bytes, index * manifest.ChunkBytes, length) });
+        }
+        catch (ProtocolException e)
+        {
+            throw e.ToRpcException();
+        }
+    }
+
+    public override Task<RelayReportReply> ReportRelay(RelayReportRequest request, ServerCallContext context)
+    {
+        try
+        {
+            ProtocolVersion.Require(request.ProtocolVersion);
+            var reporter = engine.Authenticate(request.SessionToken);
+            return Task.FromResult(reports.Judge(reporter.Id, request));
+        }
+        catch (ProtocolException e)
+        {
+            throw e.ToRpcException();
+        }
+    }
+
+    /// <summary>The manifest and bytes of a unit leased to this session at the current version; computed and signed here, once per content.</summary>
+    private (Protocol.Relays.ChunkManifest Manifest, ParameterCache.Entry Entry) Leased(string session, ulong version, string workUnitId)
+    {
+        var shard = engine.LeasedShard(session, (long)version, workUnitId);
+        var entry = parameters.Get((long)version, shard, () => engine.ShardParameters(session, (long)version, workUnitId));
+        return (manifests.Issue(version, entry.Sha256, entry.Bytes), entry);
     }
 }

@@ -68,6 +68,13 @@ public sealed class ChunkManifest
         trustedCoordinatorKey.SequenceEqual(CoordinatorKey)
         && VolunteerIdentity.Verify(CoordinatorKey, SignedBytes(Version, TotalBytes, ChunkBytes, _hashes), Signature);
 
+    /// <summary>The SHA-256 chunk <paramref name="index"/> must have (a copy).</summary>
+    public byte[] HashOf(int index)
+    {
+        if (index < 0 || index >= ChunkCount) throw new ArgumentOutOfRangeException(nameof(index), index, $"the manifest has chunks 0..{ChunkCount - 1}.");
+        return _hashes[index].ToArray();
+    }
+
     /// <summary>The length chunk <paramref name="index"/> must have (the last one may be short).</summary>
     public int ChunkLength(int index)
     {

@@ -41,6 +41,7 @@ public sealed class VolunteerClient
     private TrainedUpdate? _previous;
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
+    private readonly RelayRegistry.RelayRegistryClient? _relayRegistry;
     private HeldParameters? _held;
     private ErrorFeedback? _feedback;
 
@@ -53,10 +54,12 @@ public sealed class VolunteerClient
     /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
     /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
     /// <param name="relayFetcher">Downloads from the relays the coordinator lists; null downloads from the coordinator only.</param>
+    /// <param name="relayRegistry">The coordinator's relay service: with it, downloads from relays are chunked and parallel against its signed manifest, and lying relays are reported; without it, whole payloads from one relay at a time.</param>
     public VolunteerClient(CoordinatorClient client, VolunteerIdentity identity, VolunteerOptions options, IVolunteerView view, TimeProvider? time = null,
         Protocol.V1.Ledger.LedgerClient? ledger = null, RelayNode? relay = null, RelayFetcher? relayFetcher = null,
-        DataDistribution.DataDistributionClient? data = null)
+        DataDistribution.DataDistributionClient? data = null, RelayRegistry.RelayRegistryClient? relayRegistry = null)
     {
+        _relayRegistry = relayRegistry;
         _client = client;
         _data = new DataSliceFetcher(data, options.CacheDirectory, options.DataMirror);
         _ledger = ledger;
@@ -298,7 +301,15 @@ public sealed class VolunteerClient
         ShardSpec shard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
-        if (relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        bool wholeFromRelays = true;
+        if (relays.Count > 0 && _relayFetcher is not null && _relayRegistry is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
+        {
+            var (chunked, supported) = await TryChunkedAsync(unit, relays, watch, ct);
+            if (chunked is not null) return (chunked, true, TensorCodec.Decode(chunked, chunked.LongLength).Tensors);
+            wholeFromRelays = !supported;
+            watch.Restart();
+        }
+        if (wholeFromRelays && relays.Count > 0 && _relayFetcher is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
         {
             var outcome = await _relayFetcher.FetchAsync(relays, unit.ModelVersion, unit.ParametersSha256.Memory, ct);
             foreach (var fault in outcome.Faults) _view.Info($"{fault}; trying the next source");
@@ -343,6 +354,37 @@ public sealed class VolunteerClient
         }
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), full);
         return (full, true, parameters);
+    }
+
+    /// <summary>
+    /// Chunks from the offered relays in parallel, against the coordinator's signed manifest (relay.proto); null when this coordinator
+    /// has no manifests (an older one: <c>Supported</c> false, so the whole-payload relay path is tried), or when the chunked download
+    /// failed (logged; the caller downloads from the coordinator in full). Lying relays are reported; the verdicts are logged.
+    /// </summary>
+    private async Task<(byte[]? Payload, bool Supported)> TryChunkedAsync(Protocol.V1.WorkUnit unit, IReadOnlyList<string> relays, Stopwatch watch, CancellationToken ct)
+    {
+        ChunkedFetchOutcome outcome;
+        try
+        {
+            outcome = await _relayFetcher!.FetchChunkedAsync(_relayRegistry!, _session, unit, relays, _coordinatorKey, ct);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            return (null, false);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException || (e is RpcException && !ct.IsCancellationRequested))
+        {
+            _view.Info($"chunked download from relays failed ({e.Message}); downloading from the coordinator in full");
+            return (null, true);
+        }
+        foreach (var fault in outcome.Faults) _view.Info(fault);
+        foreach (var report in outcome.Reports) _view.Info(report);
+        var from = string.Join(", ", outcome.BytesFromRelays.Where(r => r.Value > 0).Select(r => r.Key).Order(StringComparer.Ordinal));
+        _view.Transfer(outcome.BytesFromRelays.Values.Sum() == 0 ? "download (chunks from the coordinator)"
+            : $"download from relays {from}{(outcome.BytesFromCoordinator > 0 ? $" and the coordinator ({outcome.BytesFromCoordinator} B)" : "")}",
+            outcome.Payload.Length, watch.Elapsed);
+        ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), outcome.Payload);
+        return (outcome.Payload, true);
     }
 
     /// <summary>The held parameters of this shard's tensors plus the downloaded steps; the held copy itself is left unchanged.</summary>

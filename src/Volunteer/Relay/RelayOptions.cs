@@ -9,7 +9,7 @@ namespace Hivemind.Volunteer.Relay;
 /// <param name="UploadBytesPerSecond">Upload cap over all streams; 0 means no cap.</param>
 public sealed record RelayOptions(int Port, IPAddress Bind, int PublicPort = 0, long UploadBytesPerSecond = 0)
 {
-    /// <summary>Streams served at once; more are refused (RESOURCE_EXHAUSTED) so a crowd cannot pile up on one home uplink.</summary>
+    /// <summary>Requests served at once, so a crowd cannot pile up on one home uplink: a whole-payload stream beyond it is refused (RESOURCE_EXHAUSTED), a chunk request waits up to <see cref="WaitForDownload"/> for a slot.</summary>
     public int MaxStreams { get; init; } = 8;
 
     /// <summary>

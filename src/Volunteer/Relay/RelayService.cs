@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Identity;
+using Hivemind.Protocol.Relays;
 using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
 
@@ -50,6 +51,39 @@ public sealed class RelayService(RelayHoldings holdings, VolunteerIdentity ident
                 await responseStream.WriteAsync(new RelayChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) });
                 Interlocked.Add(ref _bytesServed, chunk.Length);
             }
+        }
+        finally
+        {
+            _streams.Release();
+        }
+    }
+
+    public override async Task<RelayChunkReply> FetchChunk(RelayChunkRequest request, ServerCallContext context)
+    {
+        if (request.ContentSha256.Length != SHA256.HashSizeInBytes)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"content_sha256 has {request.ContentSha256.Length} bytes; send the unit's 32-byte parameters_sha256."));
+        if (request.ChunkBytes < 1 || request.ChunkBytes > ProtocolLimits.Default.MaxChunkBytes)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"chunk_bytes {request.ChunkBytes} is out of range; send the manifest's chunk size, 1..{ProtocolLimits.Default.MaxChunkBytes}."));
+        // A chunk is short work (the upload cap paces it anyway), so a busy relay queues a chunk request for a while instead of refusing it
+        // at once, as it does a whole-payload stream: several downloaders splitting one version over the same relays is the normal case.
+        if (!await _streams.WaitAsync(options.WaitForDownload, context.CancellationToken))
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this relay served {options.MaxStreams} requests for {options.WaitForDownload.TotalSeconds:0} s; fetch the chunk elsewhere."));
+        try
+        {
+            var payload = await holdings.WaitAsync(request.ModelVersion, request.ContentSha256.Memory, context.CancellationToken)
+                ?? throw new RpcException(new Status(StatusCode.NotFound,
+                    $"this relay does not hold version {request.ModelVersion} with SHA-256 {Convert.ToHexStringLower(request.ContentSha256.Span)[..12]}…; fetch the chunk elsewhere."));
+            long offset = (long)request.Index * request.ChunkBytes;
+            if (offset >= payload.LongLength)
+                throw new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"chunk {request.Index} of {request.ChunkBytes} bytes starts past the payload's {payload.LongLength} bytes."));
+            int length = (int)Math.Min(request.ChunkBytes, payload.LongLength - offset);
+            await limiter.TakeAsync(length, context.CancellationToken);
+            var data = payload.AsMemory((int)offset, length);
+            var signature = RelayChunkSignature.Sign(identity, request.ModelVersion, request.ContentSha256.Span, (int)request.ChunkBytes, (int)request.Index,
+                SHA256.HashData(data.Span));
+            Interlocked.Add(ref _bytesServed, length);
+            return new RelayChunkReply { Data = UnsafeByteOperations.UnsafeWrap(data), Signature = ByteString.CopyFrom(signature) };
         }
         finally
         {

@@ -24,6 +24,10 @@ public enum RelayLie
     Truncated,
     /// <summary>Accepts the call and never answers.</summary>
     Silent,
+    /// <summary>FetchChunk: honest chunks except the first it is asked for, one flipped byte, signed with its own key (provable).</summary>
+    BadChunkSigned,
+    /// <summary>FetchChunk: like <see cref="BadChunkSigned"/>, with a signature that does not verify (so nothing proves the lie).</summary>
+    BadChunkUnsigned,
 }
 
 /// <summary>A relay that registered legitimately (it signs Identify with its own key) and then serves lies, on 127.0.0.1.</summary>
@@ -32,6 +36,11 @@ public sealed class HostileRelay(VolunteerIdentity identity, RelayLie lie) : Pro
     private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? _app;
     private int _requests;
+
+    private int _liedAbout = -1;
+
+    /// <summary>The chunk a chunk lie corrupted: the first one it was asked for (-1 before), so the lie is told whichever chunk a downloader asks first.</summary>
+    public int LiedAbout => Volatile.Read(ref _liedAbout);
 
     /// <summary>The honest payload it downloaded from the coordinator (it lies with it).</summary>
     public byte[] Payload { get; set; } = [];
@@ -87,6 +96,20 @@ public sealed class HostileRelay(VolunteerIdentity identity, RelayLie lie) : Pro
                 await Task.Delay(Timeout.Infinite, context.CancellationToken);
                 break;
         }
+    }
+
+    public override Task<RelayChunkReply> FetchChunk(RelayChunkRequest request, ServerCallContext context)
+    {
+        if (lie is not (RelayLie.BadChunkSigned or RelayLie.BadChunkUnsigned)) return base.FetchChunk(request, context);
+        Interlocked.Increment(ref _requests);
+        _asked.TrySetResult();
+        int offset = (int)(request.Index * request.ChunkBytes);
+        var data = Payload.AsSpan(offset, Math.Min((int)request.ChunkBytes, Payload.Length - offset)).ToArray();
+        if (Interlocked.CompareExchange(ref _liedAbout, (int)request.Index, -1) == -1) data[data.Length / 2] ^= 0x5a;
+        var signature = Protocol.Relays.RelayChunkSignature.Sign(identity, request.ModelVersion, request.ContentSha256.Span, (int)request.ChunkBytes, (int)request.Index,
+            SHA256.HashData(data));
+        if (lie == RelayLie.BadChunkUnsigned) signature[0] ^= 0xff;
+        return Task.FromResult(new RelayChunkReply { Data = ByteString.CopyFrom(data), Signature = ByteString.CopyFrom(signature) });
     }
 
     private static async Task SendAsync(IServerStreamWriter<RelayChunk> stream, RelayFetchRequest request, ByteString sha, byte[] data)

@@ -8,10 +8,11 @@ namespace Hivemind.Coordinator.Tests.Infrastructure;
 /// <summary>An in-process volunteer client with a fresh key and its own cache, pointed at a coordinator address.</summary>
 public static class TestVolunteer
 {
-    /// <summary>Creates the client; the key and channel are added to <paramref name="owned"/> for the caller to dispose.</summary>
+    /// <summary>Creates the client (<paramref name="chunkedRelays"/>: relay downloads chunked against the coordinator's manifest, as the volunteer program does); the key and channel are added to <paramref name="owned"/> for the caller to dispose.</summary>
     public static (VolunteerClient Client, LoopbackCoordinator.RecordingView View) Create(
         string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0,
-        Hivemind.Volunteer.Relay.RelayFetcher? relayFetcher = null, Hivemind.Volunteer.Relay.RelayNode? relay = null, VolunteerIdentity? identity = null)
+        Hivemind.Volunteer.Relay.RelayFetcher? relayFetcher = null, Hivemind.Volunteer.Relay.RelayNode? relay = null, VolunteerIdentity? identity = null,
+        bool chunkedRelays = false)
     {
         identity ??= VolunteerIdentity.Create();
         var channel = GrpcChannel.ForAddress(address);
@@ -28,6 +29,7 @@ public static class TestVolunteer
             CacheDirectory = cacheDirectory,
         };
         return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher,
-            data: new Protocol.V1.DataDistribution.DataDistributionClient(channel)), view);
+            data: new Protocol.V1.DataDistribution.DataDistributionClient(channel),
+            relayRegistry: chunkedRelays ? new Protocol.V1.RelayRegistry.RelayRegistryClient(channel) : null), view);
     }
 }
