@@ -27,7 +27,7 @@ internal sealed record LoadSettings
 
     public string AdmissionToken { get; init; } = "load-test";
 
-    /// <summary>The coordinator's flags: `tiny`, one inner step, no evaluation, robust rules, closed admission.</summary>
+    /// <summary>The coordinator's flags: `tiny`, one inner step, no evaluation, robust rules, closed admission, no spot checks.</summary>
     public string[] ServeArguments(string dataDirectory) =>
     [
         "serve", "--port", "0", "--data-directory", dataDirectory, "--preset", "tiny",
@@ -36,6 +36,8 @@ internal sealed record LoadSettings
         "--round-timeout", "60", "--lease-duration", "120", "--heartbeat-interval", Inv(HeartbeatInterval.TotalSeconds),
         "--joins-per-minute", Inv(Math.Max(Volunteers * 60, 120)),
         "--trunk-rule", "median", "--expert-rule", "median", "--admission-token", AdmissionToken,
+        // The simulated volunteers send small random updates, not trained ones: a spot check would (rightly) ban every one it drew.
+        "--spot-check-probability", "0", "--spot-check-probation-probability", "0",
     ];
 
     private static string Inv(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
