@@ -17,6 +17,7 @@ using Hivemind.Protocol.V1;
 using Hivemind.Volunteer.Client;
 using Hivemind.Volunteer.Relay;
 using Microsoft.Extensions.DependencyInjection;
+using static Hivemind.Adversarial.Tests.Infrastructure.RelayListing;
 
 namespace Hivemind.Adversarial.Tests;
 
@@ -267,24 +268,4 @@ public sealed class ChunkedRelayTests
         ProtocolVersion = ProtocolVersion.Current, SessionToken = reporter.Session, Relay = relay, ModelVersion = unit.ModelVersion, ContentSha256 = unit.ParametersSha256,
         ChunkBytes = manifest.ChunkBytes, Index = 0, ReceivedSha256 = ByteString.CopyFrom(received), RelaySignature = ByteString.CopyFrom(signature),
     };
-
-    /// <summary>Joins with <paramref name="identity"/>, has the relay at <paramref name="port"/> checked and registered, leases it a unit and downloads that unit's payload.</summary>
-    private static async Task<(Attacker.Key Key, byte[] Payload, Protocol.V1.WorkUnit Unit)> ListAsync(LoopbackCoordinator c, Attacker attacker, VolunteerIdentity identity, int port)
-    {
-        var key = await attacker.JoinAsync(identity: identity);
-        using var channel = GrpcChannel.ForAddress(c.Address);
-        var check = await new Reachability.ReachabilityClient(channel).CheckReachableAsync(new ReachabilityRequest { ProtocolVersion = ProtocolVersion.Current, Port = (uint)port });
-        Assert.True(check.Reachable, check.Advice);
-        await RegisterAsync(channel, key.Session, port);
-        var unit = await attacker.LeaseAsync(key);
-        using var call = attacker.Client.DownloadParameters(new DownloadRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, SessionToken = key.Session, ModelVersion = unit.ModelVersion, WorkUnitId = unit.WorkUnitId,
-        });
-        var (_, payload) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
-        return (key, payload, unit);
-    }
-
-    private static async Task<RegisterRelayReply> RegisterAsync(GrpcChannel channel, string session, int port) =>
-        await new RelayRegistry.RelayRegistryClient(channel).RegisterRelayAsync(new RegisterRelayRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session, Port = (uint)port });
 }

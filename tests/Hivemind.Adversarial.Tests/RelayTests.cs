@@ -16,6 +16,7 @@ using Hivemind.Volunteer.Client;
 using Hivemind.Volunteer.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using static Hivemind.Adversarial.Tests.Infrastructure.RelayListing;
 
 namespace Hivemind.Adversarial.Tests;
 
@@ -219,28 +220,15 @@ public sealed class RelayTests
         Assert.Equal(0, c.Services.GetRequiredService<RelayDirectory>().Count);
     }
 
-    /// <summary>Joins, runs the lying relay, has it checked and registered, leases it a unit and lets it download the honest bytes it will lie with.</summary>
+    /// <summary>Runs the lying relay, lists it (join, dial-back, registration) and lets it download the honest bytes it will lie with.</summary>
     private static async Task<HostileRelay> ListHostileRelayAsync(LoopbackCoordinator c, Attacker attacker, RelayLie lie)
     {
         var identity = attacker.NewIdentity();
-        var key = await attacker.JoinAsync(identity: identity);
         var relay = new HostileRelay(identity, lie);
         await relay.StartAsync();
-        using var channel = GrpcChannel.ForAddress(c.Address);
-        var check = await new Reachability.ReachabilityClient(channel).CheckReachableAsync(new ReachabilityRequest { ProtocolVersion = ProtocolVersion.Current, Port = (uint)relay.Port });
-        Assert.True(check.Reachable, check.Advice);
-        await RegisterAsync(channel, key.Session, relay.Port);
-        var unit = await attacker.LeaseAsync(key);
-        using var call = attacker.Client.DownloadParameters(new DownloadRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, SessionToken = key.Session, ModelVersion = unit.ModelVersion, WorkUnitId = unit.WorkUnitId,
-        });
-        (_, relay.Payload) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
+        (_, relay.Payload, _) = await ListAsync(c, attacker, identity, relay.Port);
         return relay;
     }
-
-    private static async Task<RegisterRelayReply> RegisterAsync(GrpcChannel channel, string session, int port) =>
-        await new RelayRegistry.RelayRegistryClient(channel).RegisterRelayAsync(new RegisterRelayRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session, Port = (uint)port });
 
     private static RejectReason Reason(RpcException e)
     {
