@@ -24,7 +24,7 @@ public static class DemoCommand
         var d = DemoSettings.Default;
         var volunteers = Flags.Int("--volunteers", "Honest volunteer processes to start", d.Volunteers, min: 1, max: MaxVolunteers);
         var rounds = Flags.Int("--rounds", "Rounds to train", d.Rounds, min: 1, max: MaxRounds);
-        var preset = Flags.Choice("--preset", "Model preset", d.Preset, ModelConfig.PresetNames.ToList());
+        var preset = Flags.Choice("--preset", $"Model preset ('{DemoSettings.TextPreset}' when --data is given and this flag is not)", d.Preset, ModelConfig.PresetNames.ToList());
         var dataDir = Flags.Text("--data-directory", $"Demo state; wiped at start, so it must be new, empty or a previous demo's (marked by {DemoFolder.MarkerName})", d.DataDirectory);
         var attackers = Behaviors.ByName.Keys.Where(k => k != "honest").ToList();
         var byzantine = Flags.Text("--byzantine", $"RED-TEAM: adds one attacking volunteer with this behaviour: {string.Join(", ", attackers)}", d.Byzantine);
@@ -53,10 +53,13 @@ public static class DemoCommand
             {
                 throw new UsageException($"--rule '{spec}' cannot aggregate the {quorum} updates of a demo round: {e.Message.TrimEnd('.')}; add --volunteers or lower the rule's f.", e);
             }
-            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), parse.GetValue(preset)!, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
+            string? textFolder = DataFolder.Resolve(parse.GetValue(data)!);
+            bool presetGiven = parse.GetResult(preset) is { Implicit: false };
+            string chosenPreset = textFolder is not null && !presetGiven ? DemoSettings.TextPreset : parse.GetValue(preset)!;
+            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), chosenPreset, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
             {
                 DashboardPort = parse.GetValue(dashboardPort),
-                Data = DataFolder.Resolve(parse.GetValue(data)!),
+                Data = textFolder,
                 CompareCentral = parse.GetValue(compareCentral),
                 Seed = parse.GetValue(seed),
             };

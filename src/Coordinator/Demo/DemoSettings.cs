@@ -14,6 +14,13 @@ public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, str
     /// <summary>After the sharded run, train the same model centrally on the accepted units' tokens and compare (real text only).</summary>
     public bool CompareCentral { get; init; }
 
+    /// <summary>
+    /// The real-text demo's preset when none is asked for. With GPT-2's 50,257-token vocabulary the output layer dominates a step:
+    /// `tiny` takes about a second per 8 × 64-token step on one core here and beats zstd -19 on the mini-pile within the default 20
+    /// rounds (docs/benchmarks/data.md), while `small` takes 8 s or more per step, too slow for a demo on 2 cores.
+    /// </summary>
+    public const string TextPreset = "tiny";
+
     /// <summary>Seed of θ_0 and of every unit's data draw.</summary>
     public long Seed { get; init; } = 1;
 
