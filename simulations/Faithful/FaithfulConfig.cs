@@ -73,6 +73,12 @@ public sealed record FaithfulConfig
     /// </summary>
     public string? Attack { get; init; }
 
+    /// <summary>
+    /// Volunteers ask eagerly (issue 16): after an accepted update they take the next round's unit at once and train it from their own
+    /// result, as <c>hivemind-volunteer --eager</c> does; the engine leases such units only with <c>EagerSlots</c> &gt; 0.
+    /// </summary>
+    public bool Eager { get; init; }
+
     /// <summary>The attack name that makes Byzantine volunteers train honestly on flipped byte targets (not an update crafter).</summary>
     public const string LabelFlipAttack = "label-flip";
 

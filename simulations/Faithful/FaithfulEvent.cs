@@ -18,6 +18,9 @@ public enum FaithfulEventKind
     /// <summary>The next round is open: offer work to idle volunteers.</summary>
     Open,
 
+    /// <summary>An eager unit that finished before its round opened is uploaded again after the open (issue 16).</summary>
+    Resend,
+
     /// <summary>The engine told one volunteer to ask again (the participant draw's window closes): it asks again.</summary>
     Retry,
 }

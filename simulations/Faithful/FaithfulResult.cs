@@ -58,6 +58,15 @@ public sealed record FaithfulResult(
     /// <summary>Extra coordinator compute: units recomputed per accepted unit (every accepted update, dropped ones included).</summary>
     public double RecomputedShare => AcceptedSubmissions == 0 ? 0 : (double)SpotChecksRun / AcceptedSubmissions;
 
+    /// <summary>Virtual compute seconds of the units the engine accepted (training that counts), over all volunteers.</summary>
+    public double TrainingSeconds { get; init; }
+
+    /// <summary>Eager units (issue 16) the engine leased.</summary>
+    public int EagerUnits { get; init; }
+
+    /// <summary>Fraction of the volunteers' wall time spent training: <see cref="TrainingSeconds"/> ÷ (volunteers × <see cref="VirtualSeconds"/>).</summary>
+    public double Utilization => VirtualSeconds <= 0 ? double.NaN : TrainingSeconds / (Config.Volunteers * VirtualSeconds);
+
     /// <summary>Submissions the engine accepted, including those a failed check dropped later.</summary>
     public int AcceptedSubmissions { get; init; }
 

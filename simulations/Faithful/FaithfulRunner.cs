@@ -10,6 +10,19 @@ public static class FaithfulRunner
 {
     private const double SecondsPerMinute = 60;
 
+    /// <summary>The eager experiment's axis: "sync" or "eager".</summary>
+    public const string EagerAxis = "mode";
+
+    /// <summary>
+    /// The eager twin of a run: eager volunteers, the engine's eager slots (all units of a round unless faithful.engine sets fewer) and a
+    /// staleness window of at least the one version an eager unit lags.
+    /// </summary>
+    public static FaithfulConfig EagerConfig(FaithfulConfig b) => b.WithEngine(e => e with
+    {
+        EagerSlots = e.EagerSlots > 0 ? e.EagerSlots : e.Quorum + e.SpareLeases,
+        MaxStaleness = Math.Max(1, e.MaxStaleness),
+    }) with { Eager = true };
+
     /// <summary>The verification experiment's axis: the spot-check probability of the run.</summary>
     public const string VerificationAxis = "spot-check p";
 
@@ -179,6 +192,10 @@ public static class FaithfulRunner
                     yield return (MoeAxes("staleness", stale), stale);
                 }
 
+                break;
+            case FaithfulExperiment.Eager:
+                yield return ([(EagerAxis, "sync")], b with { Eager = false });
+                yield return ([(EagerAxis, "eager")], EagerConfig(b));
                 break;
             case FaithfulExperiment.Verification:
                 foreach (string attack in f.Attacks.DefaultIfEmpty(f.Attack ?? FaithfulConfig.LabelFlipAttack))

@@ -74,6 +74,11 @@ public sealed class FaithfulSimulation : IDisposable
     private double _trainingWall;
     private bool _diverged;
 
+    // Eager units (issue 16): compute seconds of every unit that reached the engine, and units finished before their round opened.
+    private double _trainingSeconds;
+    private int _eagerUnits;
+    private readonly List<UnitInFlight> _waitingForOpen = [];
+
     // Spot checks (issue 12): verdicts arrive on the engine's check worker; the event loop waits for them after each submission,
     // so a ban lands before the next event, exactly where it would on a coordinator whose checks are fast.
     private readonly ConcurrentQueue<SpotCheckOutcome> _checks = new();
@@ -163,6 +168,8 @@ public sealed class FaithfulSimulation : IDisposable
             ByzantineAccepted = _byzantineAccepted,
             ByzantineDropped = _byzantineDropped,
             AcceptedSubmissions = _acceptedSubmissions,
+            TrainingSeconds = _trainingSeconds,
+            EagerUnits = _eagerUnits,
         };
     }
 
@@ -197,11 +204,15 @@ public sealed class FaithfulSimulation : IDisposable
             case FaithfulEventKind.Arrive:
                 Arrive(e.Unit!);
                 break;
+            case FaithfulEventKind.Resend:
+                Resend(e.Unit!);
+                break;
             case FaithfulEventKind.Deadline:
                 Tick();
                 OfferAll();
                 break;
             case FaithfulEventKind.Open:
+                ResubmitWaiting();
                 OfferAll();
                 break;
             case FaithfulEventKind.Retry:
@@ -279,7 +290,7 @@ public sealed class FaithfulSimulation : IDisposable
         WorkDecision decision;
         try
         {
-            decision = _engine.RequestWork(v.Session);
+            decision = _engine.RequestWork(v.Session, _config.Eager && v.LastAccepted is not null);
         }
         catch (ProtocolException e) when (e.Reason == RejectReason.Banned)
         {
@@ -308,6 +319,22 @@ public sealed class FaithfulSimulation : IDisposable
             spec = spec with { Data = spec.Data with { DomainMix = mix } };
         }
 
+        var start = shard;
+        bool cached = false;
+        if (unit.BaseUnitId is { } baseUnit)
+        {
+            // An eager unit starts from the volunteer's own result (issue 16), computed as the real volunteer computes it.
+            if (v.LastAccepted is not { } last || last.UnitId != baseUnit)
+            {
+                throw new InvalidOperationException($"the engine leased eager unit {unit.Id} on base {baseUnit}, but the volunteer's last accepted unit is {v.LastAccepted?.UnitId ?? "none"}");
+            }
+
+            start = EagerBase.Apply(shard, TensorCodec.Decode(last.Payload, last.Payload.LongLength).Tensors);
+            cached = v.HeldVersion == unit.Version; // same shard and version as the unit it follows: the download is in its cache
+            _eagerUnits++;
+        }
+
+        v.HeldVersion = unit.Version;
         var flight = new UnitInFlight(v, spec, shard, _queue.Now);
         bool labelFlip = v.Byzantine && _config.Attack == FaithfulConfig.LabelFlipAttack;
         if (!v.Byzantine || labelFlip)
@@ -322,7 +349,7 @@ public sealed class FaithfulSimulation : IDisposable
             var watch = Stopwatch.StartNew();
             try
             {
-                flight.Update = WorkUnitRunner.Run(spec, shard, v.Identity, labelFlip ? Behavior.LabelFlip : Behavior.Honest);
+                flight.Update = WorkUnitRunner.Run(spec, start, v.Identity, labelFlip ? Behavior.LabelFlip : Behavior.Honest);
             }
             catch (NonFiniteLossException)
             {
@@ -342,7 +369,7 @@ public sealed class FaithfulSimulation : IDisposable
             }
         }
 
-        long down = TensorCodec.EncodedLength(shard, PayloadCodec.Fp32) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
+        long down = (cached ? 0 : TensorCodec.EncodedLength(shard, PayloadCodec.Fp32)) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
         long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.CodecSettings);
         flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
         flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);
@@ -372,6 +399,37 @@ public sealed class FaithfulSimulation : IDisposable
 
         var update = unit.Update!;
         _bytesUp += update.Payload.Length;
+        Submit(unit);
+    }
+
+    /// <summary>Eager units that finished before their round opened are sent again once it has (the real volunteer resends them).</summary>
+    private void ResubmitWaiting()
+    {
+        var waiting = _waitingForOpen.ToList();
+        _waitingForOpen.Clear();
+        foreach (var unit in waiting)
+        {
+            // The real volunteer's rejected attempt stopped after the envelope: the payload is uploaded again now.
+            var v = unit.Volunteer;
+            double upload = Transfer(unit.Update!.Payload.Length, v.UpMbps, v.LatencySeconds);
+            _bytesUp += unit.Update.Payload.Length;
+            _queue.Schedule(_queue.Now + upload, new FaithfulEvent(FaithfulEventKind.Resend, v.Slot, v.Generation, unit));
+        }
+    }
+
+    private void Resend(UnitInFlight unit)
+    {
+        if (ReferenceEquals(_slots[unit.Volunteer.Slot], unit.Volunteer))
+        {
+            unit.Volunteer.Busy = false;
+            Submit(unit);
+        }
+    }
+
+    private void Submit(UnitInFlight unit)
+    {
+        var v = unit.Volunteer;
+        var update = unit.Update!;
         string path = Path.Combine(_scratch, Guid.NewGuid().ToString("N") + ".part");
         File.WriteAllBytes(path, update.Payload);
         try
@@ -379,14 +437,24 @@ public sealed class FaithfulSimulation : IDisposable
             _engine.Submit(new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, update.Payload.Length,
                 SHA256.HashData(update.Payload), VolunteerIds.FromPublicKey(v.Identity.PublicKey)));
             _roundAccepted.Add(unit);
+            v.LastAccepted = (unit.Spec.Id, update.Payload);
+            _trainingSeconds += unit.ComputeSeconds;
             _acceptedSubmissions++;
             _byzantineAccepted += v.Byzantine ? 1 : 0;
             AwaitSpotChecks();
+        }
+        catch (ProtocolException e) when (e.Reason == RejectReason.Unavailable && unit.Spec.BaseUnitId is not null)
+        {
+            // Finished before its round opened: resent at the open, as the real volunteer does.
+            v.Busy = true;
+            _waitingForOpen.Add(unit);
+            return;
         }
         catch (ProtocolException e)
         {
             string reason = RejectReasons.Token(e.Reason);
             _rejections[reason] = _rejections.GetValueOrDefault(reason) + 1;
+            v.LastAccepted = null;
         }
 
         Tick();
@@ -491,7 +559,7 @@ public sealed class FaithfulSimulation : IDisposable
     /// <summary>A core work unit as the volunteer sees it.</summary>
     public static UnitSpec ToSpec(WorkUnit unit) => new(
         unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training,
-        unit.Codec) { RunId = unit.RunId, KeptPerBlock = unit.KeptPerBlock };
+        unit.Codec) { RunId = unit.RunId, KeptPerBlock = unit.KeptPerBlock, BaseUnitId = unit.BaseUnitId };
 
     /// <inheritdoc />
     public void Dispose()

@@ -41,6 +41,12 @@ public sealed class VirtualVolunteer(
     /// <summary>Its own domain mix (heterogeneous data); null: the engine's mix.</summary>
     public double[]? DomainMix { get; init; }
 
+    /// <summary>Its last accepted unit and the payload it sent: the base of an eager unit (issue 16).</summary>
+    public (string UnitId, byte[] Payload)? LastAccepted { get; set; }
+
+    /// <summary>The model version of the shard it downloaded last (kept in its cache by hash).</summary>
+    public long HeldVersion { get; set; } = -1;
+
     /// <summary>Whether it holds a unit in flight.</summary>
     public bool Busy { get; set; }
 

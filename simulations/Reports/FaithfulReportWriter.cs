@@ -94,6 +94,9 @@ public static class FaithfulReportWriter
             case FaithfulExperiment.Verification:
                 FaithfulSections.Verification(sb, o);
                 break;
+            case FaithfulExperiment.Eager:
+                FaithfulSections.Eager(sb, o);
+                break;
         }
 
         FaithfulSections.Runs(sb, o);

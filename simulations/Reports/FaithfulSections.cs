@@ -184,6 +184,36 @@ public static class FaithfulSections
         sb.Append('\n');
     }
 
+    /// <summary>Synchronous rounds against eager units (issue 16): utilization, held-out loss after the same rounds, and wall time.</summary>
+    public static void Eager(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("## Eager units: utilization and loss\n\n")
+          .Append("\"sync\" is the engine's synchronous default; \"eager\" lets every volunteer whose update was accepted take the next round's unit at once ")
+          .Append("and train it from its own result (version r minus its own update), aggregated one version late. Utilization is the virtual compute ")
+          .Append("seconds of the accepted units over (volunteers × virtual wall seconds). Both modes aggregate the same number of units (quorum × rounds), ")
+          .Append("so the final held-out loss is after the same tokens. Mean [95% interval] over seeds; the paired loss difference is eager − sync per seed.\n\n");
+        var t = new MarkdownTable("mode", "seeds", "utilization", "final loss", "virtual s", "eager units", "late accepted", "rejected");
+        var byMode = o.Runs.GroupBy(r => r[FaithfulRunner.EagerAxis]).ToList();
+        foreach (var g in byMode)
+        {
+            var runs = g.ToList();
+            t.Add(g.Key, runs.Count.ToString(), Interval.Of(runs.Select(r => r.Result.Utilization).ToList()).Text("P1"),
+                Interval.Of(runs.Select(r => r.Result.FinalLoss).ToList()).Text(), Interval.Of(runs.Select(r => r.Result.VirtualSeconds).ToList()).Text("F2"),
+                Num.G(runs.Average(r => r.Result.EagerUnits)), Num.G(runs.Average(r => r.Result.LateAccepted)), Num.G(runs.Average(r => r.Result.UnitsRejected)));
+        }
+
+        sb.Append(t).Append('\n');
+        var sync = o.Runs.Where(r => r[FaithfulRunner.EagerAxis] == "sync").ToDictionary(r => r[FaithfulRun.SeedAxis]);
+        var pairs = o.Runs.Where(r => r[FaithfulRunner.EagerAxis] == "eager" && sync.ContainsKey(r[FaithfulRun.SeedAxis]))
+            .Select(r => (Eager: r.Result, Sync: sync[r[FaithfulRun.SeedAxis]].Result)).ToList();
+        if (pairs.Count > 0)
+        {
+            var loss = Interval.Of(pairs.Select(p => p.Eager.FinalLoss - p.Sync.FinalLoss).ToList());
+            var wall = Interval.Of(pairs.Select(p => p.Eager.VirtualSeconds / p.Sync.VirtualSeconds).ToList());
+            sb.Append($"Paired over {pairs.Count} seeds: final loss eager − sync {loss.Text("F4")}; wall time eager ÷ sync {wall.Text()}.\n\n");
+        }
+    }
+
     private static string Label(FaithfulRun run) =>
         run.Axes.Any(a => a is ("sweep", "staleness"))
             ? $"H={run["H"]}, quorum {run["quorum"]}, spare {run["spare"]}, max staleness {run["staleness"]}"

@@ -89,7 +89,7 @@ public static class ReportWriter
         config.Add("shard (trunk + experts per shard)", $"{Num.Si(b.ShardElements)} parameters ({s.Training.ExpertsPerShard} experts), replication q={s.Training.Replication}");
         config.Add("training FLOPs per token (6·active + attention)", Num.G(m.TrainingFlopsPerToken));
         config.Add("work unit", $"H={b.InnerSteps} inner steps × {Num.N(b.TokensPerStep)} tokens = {Num.Si(b.TokensPerUnit)} tokens, {KebabEnumConverter.NameOf(b.Precision)}");
-        config.Add("transfer per unit (base codecs)", $"down {Num.Bytes(b.DownloadBytes)} ({KebabEnumConverter.NameOf(b.Download)}), up {Num.Bytes(b.UploadBytes)} ({KebabEnumConverter.NameOf(b.Upload)}); sizes from the real codec, int8 blocks of {Hivemind.Protocol.Tensors.TensorCodec.Int8BlockSize}");
+        config.Add("transfer per unit (base codecs)", $"down {(CodecSize.IsSparse(b.Download) ? $"{Num.Bytes(b.DownloadBytesFor(1))} per step ({KebabEnumConverter.NameOf(b.Download)} at {Num.G(b.DownloadDensity)}; newcomers {Num.Bytes(b.DownloadBytes)} fp32)" : $"{Num.Bytes(b.DownloadBytes)} ({KebabEnumConverter.NameOf(b.Download)})")}, up {Num.Bytes(b.UploadBytes)} ({KebabEnumConverter.NameOf(b.Upload)}); sizes from the real codec, int8 blocks of {Hivemind.Protocol.Tensors.TensorCodec.Int8BlockSize}");
         config.Add("volunteers", $"{Num.N(b.Volunteers)} slots; devices {string.Join(", ", b.DeviceMix.Select(d => $"{d.Device.Name}×{Num.G(d.Weight)}"))}");
         config.Add("links (Mb/s) down / up; latency (ms)", $"{b.DownloadMbps} / {b.UploadMbps}; {b.LatencyMs}");
         config.Add("sessions / offline gaps (h)", $"{b.SessionHours?.ToString() ?? "no churn"} / {b.OfflineHours}");

@@ -73,6 +73,8 @@ public static class ScenarioRunner
         ExpertsPerShard = s.Training.ExpertsPerShard,
         Upload = s.Codec.Upload,
         Download = s.Codec.Download,
+        UploadDensity = s.Codec.Density,
+        DownloadDensity = s.Codec.DownloadDensity,
         Volunteers = s.Volunteers.Count,
         DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device], d.Weight)).ToList(),
         DownloadMbps = s.Volunteers.DownloadMbps,

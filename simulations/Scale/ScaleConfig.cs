@@ -24,8 +24,17 @@ public sealed record ScaleConfig
     /// <summary>Codec of the pseudo-gradient upload.</summary>
     public TensorCodec Upload { get; init; } = TensorCodec.Int8;
 
-    /// <summary>Codec of the shard download.</summary>
+    /// <summary>Codec of the shard download; a top-k codec sends the steps since the volunteer's version (newcomers get fp32).</summary>
     public TensorCodec Download { get; init; } = TensorCodec.Fp32;
+
+    /// <summary>Values kept per block by a top-k upload codec (the coordinator's --codec-density).</summary>
+    public double UploadDensity { get; init; } = new Coordinator.CoordinatorOptions().CodecDensity;
+
+    /// <summary>Density of a top-k download step (the coordinator's --download-density).</summary>
+    public double DownloadDensity { get; init; } = new Coordinator.CoordinatorOptions().DownloadDensity;
+
+    /// <summary>Steps the coordinator keeps; a volunteer further behind downloads the full fp32 shard (--max-download-steps).</summary>
+    public int MaxDownloadSteps { get; init; } = new Coordinator.CoordinatorOptions().MaxDownloadSteps;
 
 
     /// <summary>Volunteer slots.</summary>
@@ -94,11 +103,21 @@ public sealed record ScaleConfig
     /// <summary>Shard parameters moved down and up per unit.</summary>
     public long ShardElements => Model.ShardParameters(ExpertsPerShard);
 
-    /// <summary>Bytes downloaded per unit (trunk + shard experts).</summary>
-    public double DownloadBytes => CodecSize.Bytes(Download, ShardElements);
+    /// <summary>Bytes of a full download (trunk + shard experts): fp32 for a top-k download codec, whose full downloads are fp32.</summary>
+    public double DownloadBytes => CodecSize.Bytes(CodecSize.IsSparse(Download) ? TensorCodec.Fp32 : Download, ShardElements);
+
+    /// <summary>
+    /// Bytes a volunteer downloads when it holds the version <paramref name="behind"/> rounds old (null: none). With a top-k download
+    /// codec that is one encoded step per version behind, up to <see cref="MaxDownloadSteps"/>; otherwise, and for newcomers, the full
+    /// shard. Assumes the volunteer keeps its experts between units (the coordinator's steps cover held tensors only), the best case.
+    /// </summary>
+    public double DownloadBytesFor(int? behind) =>
+        CodecSize.IsSparse(Download) && behind is >= 1 && behind <= MaxDownloadSteps
+            ? behind.Value * CodecSize.Bytes(Download, ShardElements, DownloadDensity)
+            : DownloadBytes;
 
     /// <summary>Bytes uploaded per unit (the pseudo-gradient of the same pieces).</summary>
-    public double UploadBytes => CodecSize.Bytes(Upload, ShardElements);
+    public double UploadBytes => CodecSize.Bytes(Upload, ShardElements, UploadDensity);
 
     /// <summary>Seconds to aggregate <paramref name="accepted"/> updates: trunk over all, each expert over its holders.</summary>
     public double AggregationSeconds(int accepted)

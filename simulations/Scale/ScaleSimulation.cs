@@ -162,9 +162,10 @@ public sealed class ScaleSimulation
 
             slot.UnitRound = round;
             slot.DownloadSeconds = download.Seconds(slot);
+            _bytes += DownloadBytes(slot);
+            slot.HeldRound = round;
             slot.ComputeSeconds = _flopsPerUnit / slot.Device.SustainedFlops(_config.Precision) * slot.Slowdown;
             slot.UploadSeconds = TransferTime.Seconds(_config.UploadBytes, Math.Min(slot.UpMbps, coordinatorShare), slot.LatencySeconds);
-            _bytes += _config.DownloadBytes;
             _assigned++;
             _queue.Schedule(now + slot.DownloadSeconds + slot.ComputeSeconds + slot.UploadSeconds,
                 new ScaleEvent(EventKind.UnitArrived, i, round, slot.Generation));
@@ -187,17 +188,21 @@ public sealed class ScaleSimulation
     {
         int online = _slots.Count(s => s.Online);
         var relays = Enumerable.Range(0, Math.Min(_config.RelayCount, _slots.Length)).Where(i => _slots[i].Online).ToList();
-        double bytes = _config.DownloadBytes;
+        double total = _slots.Where(s => s.Online).Sum(DownloadBytes);
         if (relays.Count == 0 || double.IsPositiveInfinity(_config.CoordinatorMbps))
         {
-            return new RoundDownloads(slot => TransferTime.Seconds(bytes, Math.Min(slot.DownMbps, coordinatorShare), slot.LatencySeconds), online * bytes);
+            return new RoundDownloads(slot => TransferTime.Seconds(DownloadBytes(slot), Math.Min(slot.DownMbps, coordinatorShare), slot.LatencySeconds), total);
         }
 
         double supply = _config.CoordinatorMbps + relays.Sum(i => _slots[i].UpMbps * _config.RelayUploadShare);
         double perVolunteer = Math.Min(supply / online, _config.CoordinatorMbps);
-        double coordinatorBytes = Math.Max(bytes, online * bytes * _config.CoordinatorMbps / supply);
-        return new RoundDownloads(slot => TransferTime.Seconds(bytes, Math.Min(slot.DownMbps, perVolunteer), slot.LatencySeconds), coordinatorBytes);
+        double largest = _slots.Where(s => s.Online).Max(DownloadBytes);
+        double coordinatorBytes = Math.Max(largest, total * _config.CoordinatorMbps / supply);
+        return new RoundDownloads(slot => TransferTime.Seconds(DownloadBytes(slot), Math.Min(slot.DownMbps, perVolunteer), slot.LatencySeconds), coordinatorBytes);
     }
+
+    /// <summary>What this occupant downloads for the open round: steps from the version it holds, or the full shard (ScaleConfig.DownloadBytesFor).</summary>
+    private double DownloadBytes(VolunteerSlot slot) => _config.DownloadBytesFor(slot.HeldRound < 0 ? null : _round - slot.HeldRound);
 
     private void Arrived(VolunteerSlot slot)
     {
@@ -255,6 +260,7 @@ public sealed class ScaleSimulation
         var slot = _slots[index];
         slot.Generation++;
         slot.Online = true;
+        slot.HeldRound = -1; // a newcomer holds no version: its first download is the full shard
         slot.UnitRound = -1;
         slot.Device = PickDevice();
         slot.DownMbps = _config.DownloadMbps.Sample(_attributes);

@@ -15,6 +15,9 @@ internal sealed class VolunteerSlot
 
     // The unit in flight: round it belongs to (-1 when idle), and its phases.
     public int UnitRound = -1;
+
+    /// <summary>The round whose version this occupant last downloaded (-1: none yet); the base of step downloads.</summary>
+    public int HeldRound = -1;
     public double DownloadSeconds;
     public double ComputeSeconds;
     public double UploadSeconds;

@@ -11,6 +11,12 @@ public sealed record CodecSection
     /// <summary>Codec of the downloaded trunk and experts: fp32, as the coordinator sends parameters (ParameterCache); others are what-ifs.</summary>
     public TensorCodec Download { get; init; } = TensorCodec.Fp32;
 
+    /// <summary>Top-k upload codecs: values kept per block, as <c>serve --codec-density</c> (default: the coordinator's).</summary>
+    public double Density { get; init; } = new Coordinator.CoordinatorOptions().CodecDensity;
+
+    /// <summary>Top-k download codecs (steps since the held version): density of a step, as <c>serve --download-density</c> (default: the coordinator's).</summary>
+    public double DownloadDensity { get; init; } = new Coordinator.CoordinatorOptions().DownloadDensity;
+
     /// <summary>Removed: the block size is the real codec's (256); kept only so old scenarios get a clear error.</summary>
     public int? Int8BlockSize { get; init; }
 }

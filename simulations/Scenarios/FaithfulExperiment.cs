@@ -14,4 +14,7 @@ public enum FaithfulExperiment
 
     /// <summary>Cheating volunteers × spot-check probabilities (issue 12): cheats caught, rounds to ban them all, honest keys flagged, recomputation share.</summary>
     Verification,
+
+    /// <summary>Synchronous rounds against eager (one-step-delayed) units (issue 16): utilization and held-out loss after the same rounds.</summary>
+    Eager,
 }

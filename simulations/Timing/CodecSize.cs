@@ -11,9 +11,22 @@ public static class CodecSize
         TensorCodec.Fp32 => PayloadCodec.Fp32,
         TensorCodec.Fp16 => PayloadCodec.Fp16,
         TensorCodec.Int8 => PayloadCodec.Int8Block,
+        TensorCodec.Topk4 => PayloadCodec.TopK4,
+        TensorCodec.Topk2 => PayloadCodec.TopK2,
         _ => throw new ArgumentOutOfRangeException(nameof(codec), codec, "no wire codec for this name; add it to CodecSize.Payload"),
     };
 
-    /// <summary>Payload data bytes for <paramref name="elements"/> values (Hivemind.Protocol.Tensors.TensorCodec.DataBytes; int8 has its 256-value blocks).</summary>
-    public static double Bytes(TensorCodec codec, long elements) => Hivemind.Protocol.Tensors.TensorCodec.DataBytes(elements, Payload(codec));
+    /// <summary>Whether the codec is a top-k one (its size depends on the density; as a download codec it sends steps).</summary>
+    public static bool IsSparse(TensorCodec codec) => CodecSettings.IsSparse(Payload(codec));
+
+    /// <summary>The wire settings: the codec, and for a top-k codec the values kept per block at <paramref name="density"/> (as the coordinator rounds it).</summary>
+    public static CodecSettings Settings(TensorCodec codec, double density) =>
+        IsSparse(codec) ? CodecSettings.FromDensity(Payload(codec), density) : Payload(codec);
+
+    /// <summary>
+    /// Payload data bytes for <paramref name="elements"/> values (Hivemind.Protocol.Tensors.TensorCodec.DataBytes: int8 has its 256-value
+    /// blocks, top-k its kept positions, codes and scale per block at <paramref name="density"/>, which dense codecs ignore).
+    /// </summary>
+    public static double Bytes(TensorCodec codec, long elements, double density = 0) =>
+        Hivemind.Protocol.Tensors.TensorCodec.DataBytes(elements, Settings(codec, density));
 }

@@ -11,4 +11,10 @@ public enum TensorCodec
 
     /// <summary>1 byte per element plus one fp32 scale per block.</summary>
     Int8,
+
+    /// <summary>Top-k of each block of 256 with 4-bit codes and one fp16 scale (issue 16); up: the update, down: steps since the held version.</summary>
+    Topk4,
+
+    /// <summary>As <see cref="Topk4"/> with 2-bit codes.</summary>
+    Topk2,
 }

@@ -213,6 +213,15 @@ public sealed record CoordinatorOptions
     /// </summary>
     public int WorkPollsPerSecond { get; init; } = 200;
 
+    // ---- Eager (one-step-delayed) outer update, issue 16 item 3 ----
+
+    /// <summary>
+    /// Units of the next round the coordinator may lease, while a round closes, to volunteers that ask eagerly (WorkRequest.eager) and whose
+    /// update to the open round it accepted: each trains from the current version minus the volunteer's own update (same shard) and is
+    /// aggregated one version late, so it needs <see cref="MaxStaleness"/> ≥ 1. These units skip the participant draw; 0 (default) is off.
+    /// </summary>
+    public int EagerSlots { get; init; }
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {
@@ -237,6 +246,8 @@ public sealed record CoordinatorOptions
         Require(MaxUpdateNorm > 0, $"max-update-norm {MaxUpdateNorm} must be positive.");
         Require(MaxStaleness >= 0, $"max-staleness {MaxStaleness} must not be negative.");
         Require(SpareLeases >= 0, $"spare-leases {SpareLeases} must not be negative.");
+        Require(EagerSlots >= 0 && EagerSlots <= Quorum + SpareLeases, $"eager-slots {EagerSlots} must be between 0 (off) and the units of a round (quorum + spare-leases = {Quorum + SpareLeases}).");
+        Require(EagerSlots == 0 || MaxStaleness >= 1, $"eager-slots {EagerSlots} needs --max-staleness 1 or more: an eager unit trains from the version before the round it joins; set --max-staleness 1 or --eager-slots 0.");
         Require(JoinsPerMinute >= 1, $"joins-per-minute {JoinsPerMinute} must be at least 1.");
         Require(MaxPendingJoins >= 1 && JoinCommitBatch >= 1, $"max-pending-joins {MaxPendingJoins} and join-commit-batch {JoinCommitBatch} must be at least 1.");
         Require(WorkPollsPerSecond >= 1, $"work-polls-per-second {WorkPollsPerSecond} must be at least 1.");

@@ -50,9 +50,10 @@ public static class VolunteerProgram
         var relayUpload = Flags.Text("--relay-upload", "Upload cap of the relay, per second, e.g. 2MiB (0 = no cap)", "0");
         var relayUpnp = new Option<bool>("--upnp") { Description = "With --relay: ask the home router to forward the relay's port (UPnP-IGD, then NAT-PMP); removed on exit" };
         var dataMirror = new Option<string>("--data-mirror") { Description = "Fetch real-text data slices from this mirror (http(s):// URL or folder of SHA256.tokens files, see `hivemind-corpus mirror`) instead of the coordinator; still checked against the coordinator's SHA-256" };
+        var eager = new Option<bool>("--eager") { Description = "Start the next round's unit as soon as your update is accepted, from your own result, instead of waiting for the round to close (the coordinator must allow it with --eager-slots)" };
         var root = new RootCommand("Hivemind volunteer: lends this computer to train a shared MoE model.")
         {
-            coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp, coordinatorKey, dataMirror,
+            eager, coordinator, key, device, memory, behavior, token, cache, maxUnits, threads, name, relay, relayPort, relayBind, relayPublicPort, relayUpload, relayUpnp, coordinatorKey, dataMirror,
         };
         root.SetAction(async (parse, cancel) =>
         {
@@ -71,6 +72,7 @@ public static class VolunteerProgram
                     ? Protocol.Ledger.TreeHead.ParseKey(pinned) ?? throw new UsageException($"--coordinator-key '{pinned}' is not an Ed25519 public key; give the 64 hex digits the coordinator logs at start ('ledger: ... coordinator key ...').")
                     : null,
                 DataMirror = CheckMirror(parse.GetValue(dataMirror)),
+                Eager = parse.GetValue(eager),
             };
             if (parse.GetValue(relayUpnp) && !parse.GetValue(relay))
                 throw new UsageException("--upnp maps the relay's port, so it needs --relay; a plain volunteer only dials out and needs no mapping.");

@@ -100,6 +100,25 @@ public sealed class FaithfulSimulationTests : IDisposable
     }
 
     [Fact]
+    public void Eager_volunteers_train_ahead_and_the_engine_accepts_their_updates_one_version_late()
+    {
+        // Issue 16: the same run as the staleness test, once synchronous and once with eager volunteers (the engine's eager slots
+        // and max staleness 1, FaithfulRunner.EagerConfig); every eager unit goes through the real engine's submit path.
+        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { SpareLeases = 1 });
+
+        var synchronous = FaithfulSimulation.Run(late);
+        var eager = FaithfulSimulation.Run(FaithfulRunner.EagerConfig(late));
+
+        Assert.Equal(0, synchronous.EagerUnits);
+        Assert.True(eager.EagerUnits >= 1, $"{eager.EagerUnits} eager units leased");
+        Assert.True(eager.LateAccepted >= eager.EagerUnits - eager.StaleRejected, $"{eager.LateAccepted} late updates accepted of {eager.EagerUnits} eager units");
+        Assert.Equal(eager.StaleRejected, eager.UnitsRejected); // nothing but staleness is ever refused
+        Assert.Equal(3, eager.Rounds.Count);
+        Assert.Equal(synchronous.UnitsAccepted, eager.UnitsAccepted); // the same units aggregated: the same tokens
+        Assert.True(eager.VirtualSeconds < synchronous.VirtualSeconds, $"eager {eager.VirtualSeconds:F3} s vs synchronous {synchronous.VirtualSeconds:F3} s of virtual time");
+    }
+
+    [Fact]
     public void Without_spare_leases_no_update_arrives_late()
     {
         var config = (FaithfulFixture.Tiny(volunteers: 4, rounds: 2) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { MaxStaleness = 1 });

@@ -26,6 +26,37 @@ public sealed class TimingArithmeticTests
         Assert.True(header < 64, $"header {header} bytes");
     }
 
+    [Theory]
+    [InlineData(TensorCodec.Topk4, 0.03)]
+    [InlineData(TensorCodec.Topk2, 0.01)]
+    public void Top_k_bytes_are_what_the_real_codec_encodes_at_the_density(TensorCodec codec, double density)
+    {
+        const int Elements = 3000;
+        var values = Enumerable.Range(0, Elements).Select(i => (float)Math.Sin(i)).ToArray();
+        var tensor = new Hivemind.Protocol.Tensors.NamedTensor("w", [Elements], values);
+        var settings = CodecSize.Settings(codec, density);
+        long header = Hivemind.Protocol.Tensors.TensorCodec.EncodedLength([tensor], settings) - (long)CodecSize.Bytes(codec, Elements, density);
+
+        Assert.Equal(Hivemind.Protocol.Tensors.TensorCodec.Encode([tensor], settings).Length, header + (long)CodecSize.Bytes(codec, Elements, density));
+        Assert.Equal(Hivemind.Protocol.Tensors.CodecSettings.FromDensity(CodecSize.Payload(codec), density).KeptPerBlock, settings.KeptPerBlock);
+        Assert.True(CodecSize.Bytes(codec, Elements, density) < CodecSize.Bytes(TensorCodec.Int8, Elements) / 4);
+    }
+
+    [Fact]
+    public void Top_k_downloads_are_steps_since_the_held_version_and_fp32_for_newcomers_or_long_absences()
+    {
+        var config = TinyModel.Config(4) with { Download = TensorCodec.Topk4, DownloadDensity = 0.12, MaxDownloadSteps = 3 };
+        double full = CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements);
+        double step = CodecSize.Bytes(TensorCodec.Topk4, config.ShardElements, 0.12);
+
+        Assert.Equal(full, config.DownloadBytes);
+        Assert.Equal(full, config.DownloadBytesFor(null));
+        Assert.Equal(step, config.DownloadBytesFor(1));
+        Assert.Equal(3 * step, config.DownloadBytesFor(3));
+        Assert.Equal(full, config.DownloadBytesFor(4));
+        Assert.Equal(full, (config with { Download = TensorCodec.Fp32 }).DownloadBytesFor(1));
+    }
+
     [Fact]
     public void Transfer_is_latency_plus_bits_over_rate()
     {

@@ -14,24 +14,26 @@ public sealed partial class CoordinatorEngine
     /// active ÷ <see cref="CoordinatorOptions.WorkPollsPerSecond"/> (with jitter), so a thousand idle volunteers cost a bounded
     /// number of calls per second; the session stays live until then (<see cref="SessionBook.ExpectAt"/>).
     /// </summary>
-    public WorkDecision RequestWork(string sessionToken)
+    /// <param name="eager">The volunteer would take an eager unit of the next round (<see cref="CoordinatorOptions.EagerSlots"/>).</param>
+    public WorkDecision RequestWork(string sessionToken, bool eager = false)
     {
         var v = Authenticate(sessionToken);
         WorkDecision decision;
-        lock (_gate) decision = DecideWork(v);
+        lock (_gate) decision = DecideWork(v, eager);
         if (decision.Unit is null) _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
         return decision;
     }
 
     /// <summary>The lease or the wait for <paramref name="v"/>. Caller holds the lock.</summary>
-    private WorkDecision DecideWork(Storage.VolunteerRecord v)
+    private WorkDecision DecideWork(Storage.VolunteerRecord v, bool eager)
     {
         ExpireOverdueLeases();
         if (Finished) return WorkDecision.Wait(TimeSpan.FromSeconds(30), $"training finished after {_options.MaxRounds} rounds");
-        var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && l.Round == _round);
+        var mine = _leases.Values.FirstOrDefault(l => l.VolunteerId == v.Id && l.State == "leased" && (l.Round == _round || l.Round == _round + 1));
         if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
         var now = _time.GetUtcNow();
         _lastSeen[v.Id] = now;
+        if (eager && TryLeaseEager(v, now) is { } ahead) return WorkDecision.Work(BuildUnit(ahead));
         int cap = KeyCap(now, out int active);
         var busy = PollSpacing(active);
         int held = Held(v.Id);

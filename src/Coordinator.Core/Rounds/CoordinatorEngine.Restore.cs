@@ -38,12 +38,14 @@ public sealed partial class CoordinatorEngine
         ResetRoundState();
         foreach (var v in _store.Volunteers()) _reputation.Load(v.Id, v.Reputation);
         foreach (var (hash, volunteerId) in _store.Sessions()) _sessions.Add(hash, volunteerId);
-        for (long r = Math.Max(0, _round - _options.MaxStaleness); r <= _round; r++)
+        // The next round too: eager units leased ahead (CoordinatorEngine.Eager).
+        for (long r = Math.Max(0, _round - _options.MaxStaleness); r <= _round + 1; r++)
         {
             foreach (var w in _store.WorkUnits(r))
             {
                 SetLease(w);
                 if (r == _round) _nextUnitIndex = Math.Max(_nextUnitIndex, w.UnitIndex + 1);
+                if (r == _round + 1) _nextEagerIndex = Math.Max(_nextEagerIndex, w.UnitIndex + 1);
             }
         }
         foreach (var u in _store.Updates(_round))

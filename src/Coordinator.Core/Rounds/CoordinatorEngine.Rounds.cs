@@ -155,13 +155,15 @@ public sealed partial class CoordinatorEngine
         _accepted.Clear();
         // Leases of the last MaxStaleness rounds stay valid until their deadlines (bounded staleness); older ones go, and so does
         // their 'leased' state in the store.
-        foreach (var old in _leases.Values.Where(l => _round - l.Round > _options.MaxStaleness).Select(l => l.Id).ToList())
+        foreach (var old in _leases.Values.Where(l => _round - l.Version > _options.MaxStaleness).Select(l => l.Id).ToList())
         {
             RemoveLease(old);
             _downloads.Remove(old);
         }
         _store.ExpireLeasesBefore(_round - _options.MaxStaleness);
-        _nextUnitIndex = 0;
+        // Eager units leased ahead (CoordinatorEngine.Eager) took the new round's first indexes.
+        _nextUnitIndex = _nextEagerIndex;
+        _nextEagerIndex = 0;
         _roundDeadline = _time.GetUtcNow() + _options.RoundTimeout;
     }
 }

@@ -66,14 +66,14 @@ public sealed partial class CoordinatorEngine
         {
             double p = OnProbation(record.VolunteerId) ? _options.SpotCheckProbationProbability : _options.SpotCheckProbability;
             if (!SpotCheckDraw.Draw(p, _seededSpotCheckDraw)) return;
-            var start = lease.Version == _round ? Shards.Extract(_global, shard) : null;
+            var start = lease.BaseUnitId is not null ? EagerStart(lease, shard) : lease.Version == _round ? Shards.Extract(_global, shard) : null;
             // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
             var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, UnitRecipe.From(_options, lease), start);
             if (!_spotCheckQueue.TryEnqueue(job))
                 RecordSpotCheckLocked(Outcome(job, SpotCheckVerdict.Skipped, null,
                     $"the check queue was full ({_options.SpotCheckQueueCapacity} waiting; raise --spot-check-queue-capacity or lower --spot-check-probability)"), null, null);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidDataException or Protocol.Errors.ProtocolException)
         {
             Log?.Invoke($"spot check of {record.WorkUnitId} not queued ({e.Message}); the update stays accepted");
         }

@@ -278,10 +278,14 @@ public sealed partial class CoordinatorEngine
     /// <summary>Round, staleness, version, deadline and shard of a lease against the envelope. Caller holds the lock.</summary>
     private void CheckLease(UpdateEnvelope envelope, WorkUnitRecord lease, bool atCompletion)
     {
-        if ((long)envelope.Round != lease.Round || _round - lease.Round > _options.MaxStaleness)
+        // Staleness counts from the version the unit trained from (an eager unit's version is its round − 1).
+        if ((long)envelope.Round != lease.Round || _round - lease.Version > _options.MaxStaleness)
             throw Reject(RejectReason.StaleRound, _options.MaxStaleness == 0
                 ? $"the update is for round {envelope.Round}; the current round is {_round}"
-                : $"the update is for round {envelope.Round}; the current round is {_round}, more than --max-staleness {_options.MaxStaleness} later");
+                : $"the update is for round {envelope.Round}, trained from version {lease.Version}; the current round is {_round}, more than --max-staleness {_options.MaxStaleness} later");
+        if (lease.Round > _round)
+            throw new Protocol.Errors.ProtocolException(RejectReason.Unavailable,
+                $"eager unit '{lease.Id}' is for round {lease.Round}, which opens when round {_round} closes; resend it then", BusyRetry);
         if ((long)envelope.ModelVersion != lease.Version)
             throw Reject(RejectReason.StaleVersion, $"the update was trained from version {envelope.ModelVersion}; its work unit was leased at version {lease.Version}");
         // A stream that began before the deadline may finish after it: the deadline is checked when the submission opens.

@@ -25,6 +25,9 @@ public sealed record WorkUnit(
 
     /// <summary>The update codec with its parameter.</summary>
     public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
+
+    /// <summary>Eager units only: the volunteer's own accepted unit of round <see cref="Version"/>; the unit starts from <see cref="Protocol.Tensors.EagerBase"/>.</summary>
+    public string? BaseUnitId { get; init; }
 }
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>

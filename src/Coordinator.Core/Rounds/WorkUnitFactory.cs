@@ -72,7 +72,7 @@ public sealed class WorkUnitFactory
             Data(sliceSeed),
             TrainingOptions(sliceSeed),
             Codec.Codec,
-            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs)) { KeptPerBlock = Codec.KeptPerBlock };
+            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs)) { KeptPerBlock = Codec.KeptPerBlock, BaseUnitId = lease.BaseUnitId };
     }
 
     /// <summary>The unit's data: a synthetic slice, or the token slice the seed picks (every slice as likely).</summary>

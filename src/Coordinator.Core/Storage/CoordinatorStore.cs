@@ -58,6 +58,7 @@ public sealed partial class CoordinatorStore : IDisposable
             Execute("PRAGMA synchronous=FULL;");
             Execute(Schema);
             Execute(SpotCheckSchema);
+            AddBaseUnitColumn();
         }
         catch (SqliteException e)
         {
@@ -65,6 +66,14 @@ public sealed partial class CoordinatorStore : IDisposable
             throw new InvalidDataException($"the coordinator store {path} cannot be opened ({e.Message}). " +
                                            "If it is corrupt, move it aside and start from the latest checkpoint.", e);
         }
+    }
+
+    /// <summary>Eager units (issue 16) name their base unit; a store made before them gains the column, empty for its old units.</summary>
+    private void AddBaseUnitColumn()
+    {
+        using var cmd = Command("SELECT COUNT(*) FROM pragma_table_info('work_units') WHERE name = 'base_unit'");
+        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            Execute("ALTER TABLE work_units ADD COLUMN base_unit TEXT");
     }
 
     // ---- volunteers -------------------------------------------------------------------------
@@ -204,10 +213,10 @@ public sealed partial class CoordinatorStore : IDisposable
         lock (_gate)
         {
             Execute("""
-                INSERT INTO work_units(id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state)
-                VALUES($id, $r, $v, $vol, $shard, $idx, $at, $dl, $st)
+                INSERT INTO work_units(id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state, base_unit)
+                VALUES($id, $r, $v, $vol, $shard, $idx, $at, $dl, $st, $base)
                 """, ("$id", w.Id), ("$r", w.Round), ("$v", w.Version), ("$vol", w.VolunteerId), ("$shard", w.Shard),
-                ("$idx", w.UnitIndex), ("$at", w.IssuedAtMs), ("$dl", w.DeadlineMs), ("$st", w.State));
+                ("$idx", w.UnitIndex), ("$at", w.IssuedAtMs), ("$dl", w.DeadlineMs), ("$st", w.State), ("$base", w.BaseUnitId));
         }
     }
 
@@ -215,7 +224,7 @@ public sealed partial class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state FROM work_units WHERE id = $id", ("$id", id));
+            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state, base_unit FROM work_units WHERE id = $id", ("$id", id));
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadWorkUnit(r) : null;
         }
@@ -225,7 +234,7 @@ public sealed partial class CoordinatorStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state FROM work_units WHERE round = $r ORDER BY unit_index, issued_at", ("$r", round));
+            using var cmd = Command("SELECT id, round, version, volunteer_id, shard, unit_index, issued_at, deadline, state, base_unit FROM work_units WHERE round = $r ORDER BY unit_index, issued_at", ("$r", round));
             using var r = cmd.ExecuteReader();
             var list = new List<WorkUnitRecord>();
             while (r.Read()) list.Add(ReadWorkUnit(r));
@@ -436,7 +445,10 @@ public sealed partial class CoordinatorStore : IDisposable
             r.GetString(7), r.GetInt64(8), r.GetInt64(9), r.GetDouble(10), r.GetInt64(11)) { Sequence = r.GetInt64(0) };
 
     private static WorkUnitRecord ReadWorkUnit(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8));
+        new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7), r.GetString(8))
+        {
+            BaseUnitId = r.IsDBNull(9) ? null : r.GetString(9),
+        };
 
     // Microsoft.Data.Sqlite requires every command inside a transaction to name it, hence _tx. Re-entrant: a write that runs
     // inside Atomically (a decision and its ledger entry) joins the outer transaction.

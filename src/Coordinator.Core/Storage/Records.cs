@@ -11,7 +11,11 @@ public sealed record VolunteerRecord(string Id, byte[] PublicKey, string Device,
 }
 
 /// <summary>A leased work unit. State is leased, completed or expired.</summary>
-public sealed record WorkUnitRecord(string Id, long Round, long Version, string VolunteerId, string Shard, int UnitIndex, long IssuedAtMs, long DeadlineMs, string State);
+public sealed record WorkUnitRecord(string Id, long Round, long Version, string VolunteerId, string Shard, int UnitIndex, long IssuedAtMs, long DeadlineMs, string State)
+{
+    /// <summary>Eager units only: the volunteer's own accepted unit of round <see cref="Version"/> whose update the unit starts from (issue 16).</summary>
+    public string? BaseUnitId { get; init; }
+}
 
 /// <summary>One row of the accepted-update ledger; the payload lives in a file beside the store.</summary>
 public sealed record UpdateRecord(

@@ -70,7 +70,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context)
     {
         ProtocolVersion.Require(request.ProtocolVersion);
-        var decision = _engine.RequestWork(request.SessionToken);
+        var decision = _engine.RequestWork(request.SessionToken, request.Eager);
         if (decision.Unit is null)
             return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } });
         var unit = decision.Unit;
@@ -273,6 +273,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             ModelConfigJson = JsonSerializer.Serialize(unit.Model),
             ParametersSha256 = ByteString.CopyFrom(parametersSha256),
             KeptPerBlock = (uint)unit.KeptPerBlock,
+            EagerBaseUnitId = unit.BaseUnitId ?? "",
         };
     }
 }

@@ -39,6 +39,7 @@ public sealed class VolunteerClient
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
     private TrainedUpdate? _previous;
+    private (string UnitId, byte[] Payload)? _lastAccepted; // the base of an eager unit (issue 16)
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
     private readonly RelayRegistry.RelayRegistryClient? _relayRegistry;
@@ -215,7 +216,8 @@ public sealed class VolunteerClient
 
     private async Task WorkOnceAsync(CancellationToken ct)
     {
-        var reply = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, deadline: Deadline(), cancellationToken: ct);
+        var reply = await _client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session, Eager = _options.Eager && _lastAccepted is not null },
+            deadline: Deadline(), cancellationToken: ct);
         if (reply.ResultCase == WorkReply.ResultOneofCase.NoWork)
         {
             _view.Waiting(reply.NoWork.Reason);
@@ -225,7 +227,7 @@ public sealed class VolunteerClient
         var wire = reply.WorkUnit;
         var unit = ToSpec(wire);
         _view.UnitStarted(unit);
-        var parameters = await DownloadAsync(wire, reply.Relays, ct);
+        var parameters = EagerStart(unit, await DownloadAsync(wire, reply.Relays, ct));
         Func<string, string>? fileForHash = null;
         if (unit.Data.Kind == DataKind.TokenSlice)
         {
@@ -260,8 +262,22 @@ public sealed class VolunteerClient
         }
         var toSend = _options.Behavior == Behavior.Replay && _previous is not null ? _previous : trained;
         _previous = trained;
-        await SubmitAsync(toSend, ct);
+        _lastAccepted = null;
+        await SubmitAsync(toSend, ct, unit.BaseUnitId is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(wire.DeadlineUnixMs));
+        _lastAccepted = (unit.Id, toSend.Payload);
         UnitsSubmitted++;
+    }
+
+    /// <summary>
+    /// An eager unit's start (issue 16): the downloaded version minus this volunteer's own accepted update that the unit names, by the
+    /// same function the coordinator's spot checks use; any other unit starts from the download itself.
+    /// </summary>
+    private ParameterSet EagerStart(UnitSpec unit, ParameterSet version)
+    {
+        if (unit.BaseUnitId is null) return version;
+        if (_lastAccepted is not { } last || last.UnitId != unit.BaseUnitId)
+            throw new InvalidDataException($"eager unit {unit.Id} starts from this volunteer's update to {unit.BaseUnitId}, which it does not hold (its last accepted unit is {_lastAccepted?.UnitId ?? "none"}); the unit is dropped.");
+        return EagerBase.Apply(version, TensorCodec.Decode(last.Payload, last.Payload.LongLength).Tensors);
     }
 
     /// <summary>From the disk cache, else from a listed relay (verified against the unit's hash), else from the coordinator; a relay (--relay) then serves it too.</summary>
@@ -446,7 +462,8 @@ public sealed class VolunteerClient
     /// coordinator, a broken or slow stream, a lost session): the same signed bytes are resent with backoff, which the coordinator
     /// treats as idempotent, instead of retraining the unit.
     /// </summary>
-    private async Task SubmitAsync(TrainedUpdate update, CancellationToken ct)
+    /// <param name="eagerUntil">For an eager unit, its lease deadline: until then a "round not open yet" answer is waited out, not counted as a failed attempt.</param>
+    private async Task SubmitAsync(TrainedUpdate update, CancellationToken ct, DateTimeOffset? eagerUntil = null)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -454,6 +471,13 @@ public sealed class VolunteerClient
             {
                 await SubmitOnceAsync(update, ct);
                 return;
+            }
+            catch (RpcException e) when (eagerUntil is { } until && _time.GetUtcNow() < until && !ct.IsCancellationRequested
+                                         && RejectReasons.TryGetReason(e, out var reason) && reason == RejectReason.Unavailable)
+            {
+                // An eager unit finished before its round opened: the coordinator advises when to resend.
+                await DelayAsync(AtLeastAdvised(EagerResendInterval, e), ct);
+                attempt--;
             }
             catch (RpcException e) when (attempt + 1 < MaxSubmitAttempts && !ct.IsCancellationRequested && IsWorthResubmitting(e, out bool rejoin))
             {
@@ -472,6 +496,9 @@ public sealed class VolunteerClient
 
     /// <summary>Longest wait a coordinator's retry advice can impose.</summary>
     public static readonly TimeSpan MaxAdvisedWait = TimeSpan.FromMinutes(5);
+
+    /// <summary>Least wait between resends of an eager update whose round has not opened yet.</summary>
+    public static readonly TimeSpan EagerResendInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Submit attempts for one trained update before it is given up.</summary>
     public const int MaxSubmitAttempts = 8;
@@ -591,7 +618,12 @@ public sealed class VolunteerClient
         bool sparse = CodecSettings.IsSparse(codec);
         if (sparse ? w.KeptPerBlock is < 1 or > SparseBlockCodec.MaxKeptPerBlock : w.KeptPerBlock != 0)
             throw new InvalidDataException($"the work unit's kept_per_block {w.KeptPerBlock} does not fit codec {codec} (top-k codecs keep 1..{SparseBlockCodec.MaxKeptPerBlock}, dense ones 0).");
-        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec) { RunId = w.RunId.ToByteArray(), KeptPerBlock = (int)w.KeptPerBlock };
+        if (w.EagerBaseUnitId.Length > 0 && w.Round != w.ModelVersion + 1)
+            throw new InvalidDataException($"eager unit {w.WorkUnitId} is for round {w.Round} at version {w.ModelVersion}; an eager unit's round is its version + 1.");
+        return new UnitSpec(w.WorkUnitId, (long)w.Round, (long)w.ModelVersion, model, shard, data, training, codec)
+        {
+            RunId = w.RunId.ToByteArray(), KeptPerBlock = (int)w.KeptPerBlock, BaseUnitId = w.EagerBaseUnitId.Length > 0 ? w.EagerBaseUnitId : null,
+        };
     }
 
     private sealed class LastProgress

@@ -32,6 +32,12 @@ public sealed record VolunteerOptions
     /// <summary>Real text (issue 13): fetch data slices from this mirror (http(s) URL or folder of SHA256.tokens files) instead of the coordinator; still verified against the unit's hash.</summary>
     public string? DataMirror { get; init; }
 
+    /// <summary>
+    /// Eager training (issue 16): after an accepted update, ask for the next round's unit at once and train it from the current version
+    /// minus this volunteer's own update, instead of idling while the round closes (the coordinator must offer --eager-slots).
+    /// </summary>
+    public bool Eager { get; init; }
+
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
 }

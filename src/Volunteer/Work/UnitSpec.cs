@@ -21,6 +21,9 @@ public sealed record UnitSpec(
     /// <summary>Values kept per block when <see cref="Codec"/> is a top-k codec (the work unit's kept_per_block); 0 otherwise.</summary>
     public int KeptPerBlock { get; init; }
 
+    /// <summary>Eager units only (issue 16): this volunteer's own accepted unit whose update the unit starts from (<see cref="EagerBase"/>).</summary>
+    public string? BaseUnitId { get; init; }
+
     /// <summary>The update codec with its parameter.</summary>
     public CodecSettings CodecSettings => new(Codec, KeptPerBlock);
 }
