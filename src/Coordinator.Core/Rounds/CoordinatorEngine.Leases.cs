@@ -9,18 +9,86 @@ namespace Hivemind.Coordinator.Rounds;
 /// <summary>Leases: who gets a unit (draw, probation, per-key share), downloads, heartbeats, expiry.</summary>
 public sealed partial class CoordinatorEngine
 {
+    /// <summary>Synchronous form of <see cref="RequestWorkAsync"/> for in-process callers (simulator, tests); the wait is on the lease commit writer.</summary>
+    public WorkDecision RequestWork(string sessionToken) => RequestWorkAsync(sessionToken).GetAwaiter().GetResult();
+
     /// <summary>
     /// Leases a work unit to the volunteer, or says when to ask again. A large waiting crowd is told to come back after about
     /// active ÷ <see cref="CoordinatorOptions.WorkPollsPerSecond"/> (with jitter), so a thousand idle volunteers cost a bounded
     /// number of calls per second; the session stays live until then (<see cref="SessionBook.ExpectAt"/>).
+    /// The lease is decided under the engine's lock; its store row and ledger entry are group-committed with the leases issued beside it
+    /// (one fsync for the batch, off the lock), and the task completes only once they are durable, so the reply is sent after that.
+    /// A failed commit withdraws the lease and answers <c>coordinator-storage</c>.
     /// </summary>
-    public WorkDecision RequestWork(string sessionToken)
+    public async Task<WorkDecision> RequestWorkAsync(string sessionToken)
     {
         var v = Authenticate(sessionToken);
         WorkDecision decision;
-        lock (_gate) decision = DecideWork(v);
-        if (decision.Unit is null) _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+        Task committed = Task.CompletedTask;
+        lock (_gate)
+        {
+            decision = DecideWork(v);
+            // The same pending commit for a repeated ask too: no reply names a lease before it is durable.
+            if (decision.Unit is { } unit && _pendingLeaseCommits.TryGetValue(unit.Id, out var pending)) committed = pending;
+        }
+        if (decision.Unit is null)
+        {
+            _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+            return decision;
+        }
+        try
+        {
+            await committed.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            throw Reject(RejectReason.CoordinatorStorage, $"the coordinator could not record the lease ({e.GetType().Name}); ask again in a few seconds");
+        }
         return decision;
+    }
+
+    /// <summary>Leases awaiting their group commit right now.</summary>
+    public int PendingLeases => _leaseCommits.Pending;
+
+    /// <summary>Durable transactions that committed leases, and the leases they committed, since start.</summary>
+    public (long Batches, long Leases) LeaseCommits => (_leaseCommits.Batches, _leaseCommits.Committed);
+
+    /// <summary>Raised on the commit writer thread just before a batch of leases (its size given) is written; tests hold a commit open with it.</summary>
+    public event Action<int>? LeaseBatchCommitting;
+
+    /// <summary>Writes a batch of leases (work-unit rows and ledger entries) in one transaction. Runs on the commit writer thread.</summary>
+    private void CommitLeases(IReadOnlyList<WorkUnitRecord> leases)
+    {
+        LeaseBatchCommitting?.Invoke(leases.Count);
+        _ledger.RecordAll(leases.Select(w => ((Action)(() => _store.AddWorkUnit(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
+    }
+
+    /// <summary>
+    /// Blocks until every lease queued so far is committed (or failed): a later write about a lease (its expiry, a new deadline) or the
+    /// round's ledger entry must not reach the store before the lease's own row and entry. Returns at once when nothing waits. Caller holds
+    /// the lock; the commit writer never takes it.
+    /// </summary>
+    private void FlushLeaseCommits()
+    {
+        var last = _lastLeaseCommit;
+        if (last.IsCompleted) return;
+        ((IAsyncResult)last).AsyncWaitHandle.WaitOne();
+    }
+
+    /// <summary>After a lease's commit: forgets the pending task; a failed one withdraws the lease (nothing of it is in the store).</summary>
+    private void LeaseCommitted(WorkUnitRecord lease, Task commit)
+    {
+        lock (_gate)
+        {
+            _pendingLeaseCommits.Remove(lease.Id);
+            if (!commit.IsFaulted) return;
+            if (_leases.TryGetValue(lease.Id, out var current) && current.State == "leased")
+            {
+                RemoveLease(lease.Id);
+                _downloads.Remove(lease.Id);
+            }
+            Log?.Invoke($"STORAGE FAILURE: could not record the lease {lease.Id} ({commit.Exception?.GetBaseException().Message}); it was withdrawn and its volunteer asks again.");
+        }
     }
 
     /// <summary>The lease or the wait for <paramref name="v"/>. Caller holds the lock.</summary>
@@ -37,8 +105,32 @@ public sealed partial class CoordinatorEngine
         int held = Held(v.Id);
         if (held >= cap)
             return WorkDecision.Wait(busy, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
+        if (_closing)
+            return WorkDecision.Wait(busy, $"round {_round} is closing");
         if (_accepted.Count >= _options.Quorum)
             return WorkDecision.Wait(busy, $"round {_round} reached its quorum and is closing");
+        // Admission control for the lease writer: refuse now with advice rather than queue without bound; nothing is drawn or claimed yet.
+        if (!_leaseCommits.TryReserve())
+        {
+            var advice = _leaseCommits.RetryAdvice;
+            return WorkDecision.Wait(advice, $"{_leaseCommits.Pending} leases are waiting for their durable commit (at most {MaxPendingLeases}); ask again in {advice.TotalSeconds:0.##} s");
+        }
+        bool issued = false;
+        try
+        {
+            var decision = DecideNewLease(v, now, busy);
+            issued = decision.Unit is not null;
+            return decision;
+        }
+        finally
+        {
+            if (!issued) _leaseCommits.Release();
+        }
+    }
+
+    /// <summary>A new lease for <paramref name="v"/> (a won or claimed draw) or the wait; a place in the lease commit queue is reserved. Caller holds the lock.</summary>
+    private WorkDecision DecideNewLease(Storage.VolunteerRecord v, DateTimeOffset now, TimeSpan busy)
+    {
         // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
         if (_draw.TryClaim(_round, v.Id))
             return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
@@ -139,8 +231,12 @@ public sealed partial class CoordinatorEngine
             $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
-        RecordLease(record);
         SetLease(record);
+        // Durable off the lock, in a batch with the leases issued beside it; the reply waits for it (RequestWorkAsync).
+        var committed = _leaseCommits.Enqueue(record);
+        _pendingLeaseCommits[record.Id] = committed;
+        _lastLeaseCommit = committed;
+        _ = committed.ContinueWith(t => LeaseCommitted(record, t), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         return record;
     }
 
@@ -204,6 +300,7 @@ public sealed partial class CoordinatorEngine
             long deadline = Math.Max(lease.DeadlineMs, Math.Min(wanted, bound));
             if (deadline != lease.DeadlineMs)
             {
+                FlushLeaseCommits();
                 _store.SetWorkUnitDeadline(lease.Id, deadline);
                 SetLease(lease with { DeadlineMs = deadline });
             }
@@ -228,6 +325,7 @@ public sealed partial class CoordinatorEngine
 
     private void ExpireLease(WorkUnitRecord lease, string why)
     {
+        FlushLeaseCommits();
         _store.SetWorkUnitState(lease.Id, "expired");
         SetLease(lease with { State = "expired" });
         _downloads.Remove(lease.Id);
