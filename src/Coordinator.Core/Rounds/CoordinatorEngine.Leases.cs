@@ -42,6 +42,8 @@ public sealed partial class CoordinatorEngine
         }
         catch (Exception e) when (e is not ProtocolException)
         {
+            // Withdrawn before the answer, so the volunteer's next ask gets a fresh lease (the commit's continuation does the same).
+            WithdrawUncommitted(decision.Unit.Id, e);
             throw Reject(RejectReason.CoordinatorStorage, $"the coordinator could not record the lease ({e.GetType().Name}); ask again in a few seconds");
         }
         return decision;
@@ -78,16 +80,22 @@ public sealed partial class CoordinatorEngine
     /// <summary>After a lease's commit: forgets the pending task; a failed one withdraws the lease (nothing of it is in the store).</summary>
     private void LeaseCommitted(WorkUnitRecord lease, Task commit)
     {
+        if (commit.IsFaulted) WithdrawUncommitted(lease.Id, commit.Exception!.GetBaseException());
+        else lock (_gate) _pendingLeaseCommits.Remove(lease.Id);
+    }
+
+    /// <summary>Forgets a lease whose commit failed (it was never in the store); idempotent.</summary>
+    private void WithdrawUncommitted(string leaseId, Exception why)
+    {
         lock (_gate)
         {
-            _pendingLeaseCommits.Remove(lease.Id);
-            if (!commit.IsFaulted) return;
-            if (_leases.TryGetValue(lease.Id, out var current) && current.State == "leased")
+            if (!_pendingLeaseCommits.Remove(leaseId)) return;
+            if (_leases.TryGetValue(leaseId, out var current) && current.State == "leased")
             {
-                RemoveLease(lease.Id);
-                _downloads.Remove(lease.Id);
+                RemoveLease(leaseId);
+                _downloads.Remove(leaseId);
             }
-            Log?.Invoke($"STORAGE FAILURE: could not record the lease {lease.Id} ({commit.Exception?.GetBaseException().Message}); it was withdrawn and its volunteer asks again.");
+            Log?.Invoke($"STORAGE FAILURE: could not record the lease {leaseId} ({why.Message}); it was withdrawn and its volunteer asks again.");
         }
     }
 

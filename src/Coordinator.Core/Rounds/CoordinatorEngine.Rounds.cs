@@ -49,6 +49,7 @@ public sealed partial class CoordinatorEngine
         ParameterSet? toEvaluate;
         try
         {
+            RoundDeciding?.Invoke(closing.Round);
             var decided = DecideClose(closing);
             lock (_gate) summary = CommitClose(closing, decided, out toEvaluate);
         }
@@ -80,14 +81,22 @@ public sealed partial class CoordinatorEngine
         return summary;
     }
 
+    /// <summary>Raised outside the lock when a round's close starts deciding (before aggregation); tests hold a close open with it.</summary>
+    public event Action<long>? RoundDeciding;
+
     /// <summary>
     /// Waits (releasing the lock) while a round is being closed outside the lock: callers that change what the close reads (the accepted
     /// updates) go after it, as they went after it when the whole close held the lock. Caller holds the lock.
     /// </summary>
     private void WaitWhileClosing()
     {
+        if (!_closing) return;
+        WaitingForRoundClose?.Invoke();
         while (_closing) Monitor.Wait(_gate);
     }
+
+    /// <summary>Raised under the lock when a change (an accepted update, a spot check's outcome) starts waiting for a deciding round close; keep handlers trivial.</summary>
+    public event Action? WaitingForRoundClose;
 
     /// <summary>What a close reads, taken under the lock; <see cref="_closing"/> keeps it unchanged until the commit. Caller holds the lock.</summary>
     private ClosingRound BeginClose()
