@@ -30,7 +30,8 @@ public sealed partial class CoordinatorEngine
         ClosingRound closing;
         lock (_gate)
         {
-            if (_closing) return null; // another caller is closing this round
+            // Another caller is closing this round: wait for its commit (as the lock made callers wait before), then look again.
+            while (_closing) Monitor.Wait(_gate);
             ExpireOverdueLeases();
             if (Finished) return null;
             var now = _time.GetUtcNow();
