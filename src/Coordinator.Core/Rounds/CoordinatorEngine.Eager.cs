@@ -16,7 +16,7 @@ public sealed partial class CoordinatorEngine
 {
     private int _nextEagerIndex;
 
-    /// <summary>An eager unit of the next round for <paramref name="v"/>, or null when none may be leased now. Caller holds the lock.</summary>
+    /// <summary>An eager unit of the next round for <paramref name="v"/>, or null when none may be leased now; a place in the lease commit queue is reserved. Caller holds the lock.</summary>
     private WorkUnitRecord? TryLeaseEager(VolunteerRecord v, DateTimeOffset now)
     {
         if (_options.EagerSlots == 0) return null;
@@ -38,8 +38,7 @@ public sealed partial class CoordinatorEngine
             $"r{next}-e{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
             next, _round, v.Id, ShardText.Format(own.Shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased") { BaseUnitId = own.Record.WorkUnitId };
-        RecordLease(record);
-        SetLease(record);
+        QueueLease(record);
         return record;
     }
 

@@ -9,19 +9,95 @@ namespace Hivemind.Coordinator.Rounds;
 /// <summary>Leases: who gets a unit (draw, probation, per-key share), downloads, heartbeats, expiry.</summary>
 public sealed partial class CoordinatorEngine
 {
+    /// <summary>Synchronous form of <see cref="RequestWorkAsync"/> for in-process callers (simulator, tests); the wait is on the lease commit writer.</summary>
+    public WorkDecision RequestWork(string sessionToken, bool eager = false) => RequestWorkAsync(sessionToken, eager).GetAwaiter().GetResult();
+
     /// <summary>
     /// Leases a work unit to the volunteer, or says when to ask again. A large waiting crowd is told to come back after about
     /// active ÷ <see cref="CoordinatorOptions.WorkPollsPerSecond"/> (with jitter), so a thousand idle volunteers cost a bounded
     /// number of calls per second; the session stays live until then (<see cref="SessionBook.ExpectAt"/>).
+    /// The lease is decided under the engine's lock; its store row and ledger entry are group-committed with the leases issued beside it
+    /// (one fsync for the batch, off the lock), and the task completes only once they are durable, so the reply is sent after that.
+    /// A failed commit withdraws the lease and answers <c>coordinator-storage</c>.
     /// </summary>
     /// <param name="eager">The volunteer would take an eager unit of the next round (<see cref="CoordinatorOptions.EagerSlots"/>).</param>
-    public WorkDecision RequestWork(string sessionToken, bool eager = false)
+    public async Task<WorkDecision> RequestWorkAsync(string sessionToken, bool eager = false)
     {
         var v = Authenticate(sessionToken);
         WorkDecision decision;
-        lock (_gate) decision = DecideWork(v, eager);
-        if (decision.Unit is null) _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+        Task committed = Task.CompletedTask;
+        lock (_gate)
+        {
+            decision = DecideWork(v, eager);
+            // The same pending commit for a repeated ask too: no reply names a lease before it is durable.
+            if (decision.Unit is { } unit && _pendingLeaseCommits.TryGetValue(unit.Id, out var pending)) committed = pending;
+        }
+        if (decision.Unit is null)
+        {
+            _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+            return decision;
+        }
+        try
+        {
+            await committed.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not ProtocolException)
+        {
+            // Withdrawn before the answer, so the volunteer's next ask gets a fresh lease (the commit's continuation does the same).
+            WithdrawUncommitted(decision.Unit.Id, e);
+            throw Reject(RejectReason.CoordinatorStorage, $"the coordinator could not record the lease ({e.GetType().Name}); ask again in a few seconds");
+        }
         return decision;
+    }
+
+    /// <summary>Leases awaiting their group commit right now.</summary>
+    public int PendingLeases => _leaseCommits.Pending;
+
+    /// <summary>Durable transactions that committed leases, and the leases they committed, since start.</summary>
+    public (long Batches, long Leases) LeaseCommits => (_leaseCommits.Batches, _leaseCommits.Committed);
+
+    /// <summary>Raised on the commit writer thread just before a batch of leases (its size given) is written; tests hold a commit open with it.</summary>
+    public event Action<int>? LeaseBatchCommitting;
+
+    /// <summary>Writes a batch of leases (work-unit rows and ledger entries) in one transaction. Runs on the commit writer thread.</summary>
+    private void CommitLeases(IReadOnlyList<WorkUnitRecord> leases)
+    {
+        LeaseBatchCommitting?.Invoke(leases.Count);
+        _ledger.RecordAll(leases.Select(w => ((Action)(() => _store.AddWorkUnit(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
+    }
+
+    /// <summary>
+    /// Blocks until every lease queued so far is committed (or failed): a later write about a lease (its expiry, a new deadline) or the
+    /// round's ledger entry must not reach the store before the lease's own row and entry. Returns at once when nothing waits. Caller holds
+    /// the lock; the commit writer never takes it.
+    /// </summary>
+    private void FlushLeaseCommits()
+    {
+        var last = _lastLeaseCommit;
+        if (last.IsCompleted) return;
+        ((IAsyncResult)last).AsyncWaitHandle.WaitOne();
+    }
+
+    /// <summary>After a lease's commit: forgets the pending task; a failed one withdraws the lease (nothing of it is in the store).</summary>
+    private void LeaseCommitted(WorkUnitRecord lease, Task commit)
+    {
+        if (commit.IsFaulted) WithdrawUncommitted(lease.Id, commit.Exception!.GetBaseException());
+        else lock (_gate) _pendingLeaseCommits.Remove(lease.Id);
+    }
+
+    /// <summary>Forgets a lease whose commit failed (it was never in the store); idempotent.</summary>
+    private void WithdrawUncommitted(string leaseId, Exception why)
+    {
+        lock (_gate)
+        {
+            if (!_pendingLeaseCommits.Remove(leaseId)) return;
+            if (_leases.TryGetValue(leaseId, out var current) && current.State == "leased")
+            {
+                RemoveLease(leaseId);
+                _downloads.Remove(leaseId);
+            }
+            Log?.Invoke($"STORAGE FAILURE: could not record the lease {leaseId} ({why.Message}); it was withdrawn and its volunteer asks again.");
+        }
     }
 
     /// <summary>The lease or the wait for <paramref name="v"/>. Caller holds the lock.</summary>
@@ -33,14 +109,43 @@ public sealed partial class CoordinatorEngine
         if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
         var now = _time.GetUtcNow();
         _lastSeen[v.Id] = now;
-        if (eager && TryLeaseEager(v, now) is { } ahead) return WorkDecision.Work(BuildUnit(ahead));
+        // An eager unit is leased while the round closes too (that is its point); it takes a place in the lease commit queue like any lease.
+        if (eager && _leaseCommits.TryReserve())
+        {
+            if (TryLeaseEager(v, now) is { } ahead) return WorkDecision.Work(BuildUnit(ahead));
+            _leaseCommits.Release();
+        }
         int cap = KeyCap(now, out int active);
         var busy = PollSpacing(active);
         int held = Held(v.Id);
         if (held >= cap)
             return WorkDecision.Wait(busy, $"this volunteer already trained {held} unit(s) of round {_round}; the rest go to the {active - 1} other active volunteers");
+        if (_closing)
+            return WorkDecision.Wait(busy, $"round {_round} is closing");
         if (_accepted.Count >= _options.Quorum)
             return WorkDecision.Wait(busy, $"round {_round} reached its quorum and is closing");
+        // Admission control for the lease writer: refuse now with advice rather than queue without bound; nothing is drawn or claimed yet.
+        if (!_leaseCommits.TryReserve())
+        {
+            var advice = _leaseCommits.RetryAdvice;
+            return WorkDecision.Wait(advice, $"{_leaseCommits.Pending} leases are waiting for their durable commit (at most {MaxPendingLeases}); ask again in {advice.TotalSeconds:0.##} s");
+        }
+        bool issued = false;
+        try
+        {
+            var decision = DecideNewLease(v, now, busy);
+            issued = decision.Unit is not null;
+            return decision;
+        }
+        finally
+        {
+            if (!issued) _leaseCommits.Release();
+        }
+    }
+
+    /// <summary>A new lease for <paramref name="v"/> (a won or claimed draw) or the wait; a place in the lease commit queue is reserved. Caller holds the lock.</summary>
+    private WorkDecision DecideNewLease(Storage.VolunteerRecord v, DateTimeOffset now, TimeSpan busy)
+    {
         // A unit won in the last draw is already set aside (not among the free slots): the winner takes it before the free-slot check.
         if (_draw.TryClaim(_round, v.Id))
             return WorkDecision.Work(BuildUnit(IssueLease(v, now)));
@@ -141,9 +246,19 @@ public sealed partial class CoordinatorEngine
             $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
-        RecordLease(record);
-        SetLease(record);
+        QueueLease(record);
         return record;
+    }
+
+    /// <summary>Makes <paramref name="record"/> live and queues its durable commit; its place in the commit queue is reserved. Caller holds the lock.</summary>
+    private void QueueLease(WorkUnitRecord record)
+    {
+        SetLease(record);
+        // Durable off the lock, in a batch with the leases issued beside it; the reply waits for it (RequestWorkAsync).
+        var committed = _leaseCommits.Enqueue(record);
+        _pendingLeaseCommits[record.Id] = committed;
+        _lastLeaseCommit = committed;
+        _ = committed.ContinueWith(t => LeaseCommitted(record, t), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
     /// <summary>A copy of the parameters of a leased unit's shard at the current version.</summary>
@@ -206,6 +321,7 @@ public sealed partial class CoordinatorEngine
             long deadline = Math.Max(lease.DeadlineMs, Math.Min(wanted, bound));
             if (deadline != lease.DeadlineMs)
             {
+                FlushLeaseCommits();
                 _store.SetWorkUnitDeadline(lease.Id, deadline);
                 SetLease(lease with { DeadlineMs = deadline });
             }
@@ -230,6 +346,7 @@ public sealed partial class CoordinatorEngine
 
     private void ExpireLease(WorkUnitRecord lease, string why)
     {
+        FlushLeaseCommits();
         _store.SetWorkUnitState(lease.Id, "expired");
         SetLease(lease with { State = "expired" });
         _downloads.Remove(lease.Id);

@@ -24,8 +24,6 @@ public sealed partial class CoordinatorEngine
     /// </summary>
     public void RecordDecision(LedgerEntry entry, Action? write = null) => _ledger.Record(write ?? (() => { }), entry);
 
-    private void RecordLease(WorkUnitRecord w) => _ledger.Record(() => _store.AddWorkUnit(w), LedgerEntries.Lease(w));
-
     private long RecordAccept(UpdateRecord u, byte[] payloadSha256) =>
         _ledger.Record(() => _store.AcceptUpdate(u), seq => LedgerEntries.Accept(u, seq, payloadSha256));
 
@@ -44,11 +42,11 @@ public sealed partial class CoordinatorEngine
 
     /// <summary>
     /// Commits a round close (<paramref name="commit"/>, the store's write) with its entry: the updates aggregated, a summary per tensor
-    /// group of <paramref name="delta"/> and the SHA-256 of the new checkpoint. Caller holds the lock.
+    /// group of the decision's delta and the SHA-256 of the new checkpoint. Caller holds the lock.
     /// </summary>
-    private void RecordRound(long round, long next, double trainLoss, string checkpoint, RoundDecision decision, Action commit)
+    private void RecordRound(long round, long next, double trainLoss, string checkpoint, RoundDecision decision, IReadOnlyList<AcceptedUpdate> accepted, Action commit)
     {
-        var ordered = _accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
+        var ordered = accepted.OrderBy(u => u.Record.Version).ThenBy(u => u.UnitIndex).ToList();
         // The decision's own account of each group (holders after the probation share), not a recount that could disagree with it.
         var groups = new List<(string, string)>();
         foreach (var group in decision.Groups)

@@ -20,13 +20,18 @@ public sealed partial class CoordinatorEngine
         ct.ThrowIfCancellationRequested();
     }
 
-    /// <summary>Expires overdue leases and closes the round at quorum or deadline. Returns the summary if a round closed.</summary>
+    /// <summary>
+    /// Expires overdue leases and closes the round at quorum or deadline. Returns the summary if a round closed. The aggregation, the
+    /// outer step and the checkpoint's write run outside the engine's lock (<see cref="_closing"/> freezes what they read), so leases,
+    /// heartbeats and downloads are served while a round closes; only the commit and the in-memory swap hold the lock.
+    /// </summary>
     public RoundSummary? Tick()
     {
-        RoundSummary? summary;
-        ParameterSet? toEvaluate;
+        ClosingRound closing;
         lock (_gate)
         {
+            // Another caller is closing this round: wait for its commit (as the lock made callers wait before), then look again.
+            while (_closing) Monitor.Wait(_gate);
             ExpireOverdueLeases();
             if (Finished) return null;
             var now = _time.GetUtcNow();
@@ -39,7 +44,30 @@ public sealed partial class CoordinatorEngine
                 return null;
             }
             if (!quorum && !deadline) return null;
-            summary = CloseRound(out toEvaluate);
+            closing = BeginClose();
+        }
+        RoundSummary summary;
+        ParameterSet? toEvaluate;
+        try
+        {
+            RoundDeciding?.Invoke(closing.Round);
+            var decided = DecideClose(closing);
+            lock (_gate) summary = CommitClose(closing, decided, out toEvaluate);
+        }
+        catch (Exception e)
+        {
+            // Nothing in memory changed before the commit; the round stays open with the same accepted updates and is retried.
+            Log?.Invoke($"STORAGE FAILURE: closing round {closing.Round} failed ({e.Message}); nothing was committed and the close will be retried. " +
+                        "Free disk space or move the data directory; the coordinator keeps serving.");
+            throw;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _closing = false;
+                Monitor.PulseAll(_gate);
+            }
         }
         // Evaluation runs after the new version is published and outside the lock: volunteers can already
         // lease and submit for the next round while the held-out loss of this one is measured.
@@ -54,63 +82,89 @@ public sealed partial class CoordinatorEngine
         return summary;
     }
 
+    /// <summary>Raised outside the lock when a round's close starts deciding (before aggregation); tests hold a close open with it.</summary>
+    public event Action<long>? RoundDeciding;
+
     /// <summary>
-    /// Gathers the round's inputs, lets <see cref="RoundAggregation.Decide"/> compute the next state without touching this one, then commits:
-    /// checkpoint, ledger, and only then the in-memory swap. If the checkpoint or the ledger commit fails nothing has changed, so a retry
-    /// closes the same round with the same updates, exactly once. Caller holds the lock.
+    /// Waits (releasing the lock) while a round is being closed outside the lock: callers that change what the close reads (the accepted
+    /// updates) go after it, as they went after it when the whole close held the lock. Caller holds the lock.
     /// </summary>
-    private RoundSummary CloseRound(out ParameterSet? toEvaluate)
+    private void WaitWhileClosing()
+    {
+        if (!_closing) return;
+        WaitingForRoundClose?.Invoke();
+        while (_closing) Monitor.Wait(_gate);
+    }
+
+    /// <summary>Raised under the lock when a change (an accepted update, a spot check's outcome) starts waiting for a deciding round close; keep handlers trivial.</summary>
+    public event Action? WaitingForRoundClose;
+
+    /// <summary>What a close reads, taken under the lock; <see cref="_closing"/> keeps it unchanged until the commit. Caller holds the lock.</summary>
+    private ClosingRound BeginClose()
+    {
+        _closing = true;
+        var accepted = _accepted.ToList();
+        var inputs = accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
+            OnProbation(u.Record.VolunteerId))).ToList();
+        return new ClosingRound(_round, accepted, inputs, new RoundModelState(_global, _outer, _aggregatorStates));
+    }
+
+    /// <summary>
+    /// The close's work that needs no lock: <see cref="RoundAggregation.Decide"/> computes the next state without touching this one, the
+    /// step for small downloads is encoded, and the next version's checkpoint is written and flushed (a file named by the new version,
+    /// which nothing reads before the commit names it).
+    /// </summary>
+    private DecidedRound DecideClose(ClosingRound closing)
     {
         var watch = Stopwatch.StartNew();
-        long round = _round;
-        try
-        {
-            var inputs = _accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
-                OnProbation(u.Record.VolunteerId))).ToList();
-            var decision = RoundAggregation.Decide(_groups, new RoundModelState(_global, _outer, _aggregatorStates), inputs, RoundRules.From(_options));
-            // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
-            var step = EncodeStep(round, _global, decision.Next.Global);
-            var aggregationTime = watch.Elapsed;
-            var next = decision.Next;
-            string checkpoint = _checkpoints.Save(round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
-            var reputations = decision.ReputationDeltas.ToDictionary(d => d.Key, d => Math.Min(ReputationBook.MaxScore, _reputation.Score(d.Key) + d.Value), StringComparer.Ordinal);
-            double trainLoss = decision.TrainLoss;
-            var skippedGroups = decision.SkippedGroups;
-            // The round's stats commit with the round (one transaction): "publish" is up to the durable checkpoint, the commit follows.
-            var publishTime = watch.Elapsed;
-            var stats = new Storage.RoundStatsRecord(round, skippedGroups.Count, skippedGroups, decision.UnderReplicatedGroups, aggregationTime.TotalSeconds, publishTime.TotalSeconds);
-            RecordRound(round, round + 1, trainLoss, checkpoint, decision,
-                () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, checkpoint, round + 1, reputations, stats));
-            // Committed: from here on nothing can fail half-way.
-            Commit(decision, reputations);
-            CommitStep(step);
+        var decision = RoundAggregation.Decide(_groups, closing.State, closing.Inputs, RoundRules.From(_options));
+        // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
+        var step = EncodeStep(closing.Round, closing.State.Global, decision.Next.Global);
+        var aggregationTime = watch.Elapsed;
+        var next = decision.Next;
+        string checkpoint = _checkpoints.Save(closing.Round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
+        // "Publish" is up to the durable checkpoint; the ledger commit follows under the lock.
+        return new DecidedRound(decision, step, checkpoint, aggregationTime, watch.Elapsed);
+    }
 
-            toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
-            if (decision.UnderReplicatedGroups > 0)
-                Log?.Invoke($"round {round}: {decision.UnderReplicatedGroups} expert groups had fewer than --replication {_options.Replication} holders " +
-                            "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");
-            if (skippedGroups.Count > 0)
-                Log?.Invoke($"round {round}: not updated (too few holders for a robust aggregate): {string.Join(", ", skippedGroups)}");
-            if (decision.Groups.Sum(g => g.ProbationLeftOut) is > 0 and var leftOut)
-                Log?.Invoke($"round {round}: {leftOut} expert inputs of keys on probation left out (beyond --probation-slots {_options.ProbationSlots} per expert group)");
-            var summary = new RoundSummary(round, _round, _accepted.Count, trainLoss, null, skippedGroups.Count, aggregationTime)
-            {
-                PublishTime = publishTime,
-                UnderReplicatedGroups = decision.UnderReplicatedGroups,
-                SkippedGroupNames = skippedGroups,
-            };
-            ResetRoundState();
-            _checkpoints.Prune(keepFrom: _round - 2);
-            PruneUpdatePayloads();
-            return summary;
-        }
-        catch (Exception e)
+    /// <summary>
+    /// Commits a decided round: the ledger and the store in one transaction, then the in-memory swap. If the commit fails nothing has
+    /// changed, so a retry closes the same round with the same updates, exactly once. Caller holds the lock.
+    /// </summary>
+    private RoundSummary CommitClose(ClosingRound closing, DecidedRound decided, out ParameterSet? toEvaluate)
+    {
+        long round = closing.Round;
+        var decision = decided.Decision;
+        var reputations = decision.ReputationDeltas.ToDictionary(d => d.Key, d => Math.Min(ReputationBook.MaxScore, _reputation.Score(d.Key) + d.Value), StringComparer.Ordinal);
+        double trainLoss = decision.TrainLoss;
+        var skippedGroups = decision.SkippedGroups;
+        // The round's stats commit with the round (one transaction).
+        var stats = new Storage.RoundStatsRecord(round, skippedGroups.Count, skippedGroups, decision.UnderReplicatedGroups, decided.AggregationTime.TotalSeconds, decided.PublishTime.TotalSeconds);
+        FlushLeaseCommits(); // every lease of the closing round is in the ledger before the round's entry
+        RecordRound(round, round + 1, trainLoss, decided.Checkpoint, decision, closing.Accepted,
+            () => _store.AdvanceRound(round, NowMs(), double.IsNaN(trainLoss) ? null : trainLoss, null, decided.Checkpoint, round + 1, reputations, stats));
+        // Committed: from here on nothing can fail half-way.
+        Commit(decision, reputations);
+        CommitStep(decided.Step);
+
+        toEvaluate = _options.EvalBatches > 0 ? _global.Clone() : null;
+        if (decision.UnderReplicatedGroups > 0)
+            Log?.Invoke($"round {round}: {decision.UnderReplicatedGroups} expert groups had fewer than --replication {_options.Replication} holders " +
+                        "(more volunteers, more memory per volunteer or a larger quorum raise coverage)");
+        if (skippedGroups.Count > 0)
+            Log?.Invoke($"round {round}: not updated (too few holders for a robust aggregate): {string.Join(", ", skippedGroups)}");
+        if (decision.Groups.Sum(g => g.ProbationLeftOut) is > 0 and var leftOut)
+            Log?.Invoke($"round {round}: {leftOut} expert inputs of keys on probation left out (beyond --probation-slots {_options.ProbationSlots} per expert group)");
+        var summary = new RoundSummary(round, _round, closing.Accepted.Count, trainLoss, null, skippedGroups.Count, decided.AggregationTime)
         {
-            // Nothing in memory changed before the commit; the round stays open with the same accepted updates and is retried.
-            Log?.Invoke($"STORAGE FAILURE: closing round {round} failed ({e.Message}); nothing was committed and the close will be retried. " +
-                        "Free disk space or move the data directory; the coordinator keeps serving.");
-            throw;
-        }
+            PublishTime = decided.PublishTime,
+            UnderReplicatedGroups = decision.UnderReplicatedGroups,
+            SkippedGroupNames = skippedGroups,
+        };
+        ResetRoundState();
+        _checkpoints.Prune(keepFrom: _round - 2);
+        PruneUpdatePayloads();
+        return summary;
     }
 
     /// <summary>Swaps in a decided and durably committed round. Caller holds the lock.</summary>

@@ -134,6 +134,7 @@ public sealed partial class CoordinatorEngine
 
     private SpotCheckOutcome RecordSpotCheckLocked(SpotCheckOutcome outcome, byte[]? envelope, byte[]? signature)
     {
+        WaitWhileClosing(); // a failed check drops updates from the open round: after a close that reads them, as before
         string id = outcome.VolunteerId;
         if (outcome.Verdict == SpotCheckVerdict.Failed)
             outcome = outcome with { DroppedUpdates = _accepted.RemoveAll(u => u.Record.VolunteerId == id) };

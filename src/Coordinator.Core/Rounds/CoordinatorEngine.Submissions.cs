@@ -240,6 +240,7 @@ public sealed partial class CoordinatorEngine
         {
             try
             {
+                WaitWhileClosing(); // an update that completes while a round closes belongs to the next round (or is stale), as before
                 var lease = _store.GetWorkUnit(ticket.WorkUnitId)!;
                 CheckLease(envelope, lease, atCompletion: true); // the round may have closed while the payload streamed
                 if (_store.HasUpdateFor(lease.Id))

@@ -32,6 +32,12 @@ public sealed partial class CoordinatorEngine : IDisposable
     /// <summary>Largest random stretch of a crowd's "no work" wait, as a fraction of it.</summary>
     public const double PollJitter = 0.5;
 
+    /// <summary>Leases issued and not yet durable at most: beyond it a volunteer is told to ask again (a round issues quorum + spare leases).</summary>
+    public const int MaxPendingLeases = 4096;
+
+    /// <summary>Leases per durable transaction at most.</summary>
+    private const int LeaseCommitBatch = 256;
+
     /// <summary>Silent heartbeat intervals after which a session expires (the .proto's promise).</summary>
     public const int SilentIntervalsToExpire = 3;
 
@@ -48,6 +54,9 @@ public sealed partial class CoordinatorEngine : IDisposable
     private readonly SessionBook _sessions;
     private readonly GroupCommit<PendingJoin> _joinCommits;
     private readonly object _joinOrder = new();
+    private readonly GroupCommit<WorkUnitRecord> _leaseCommits;
+    private readonly Dictionary<string, Task> _pendingLeaseCommits = new(StringComparer.Ordinal); // lease id → its commit, until done; under the lock
+    private Task _lastLeaseCommit = Task.CompletedTask; // commits are in queue order: once this one is done, every earlier one is
     private readonly ParticipantDraw _draw;
     private readonly NormHistory _norms = new();
     private readonly WorkUnitFactory _units;
@@ -66,6 +75,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     private OuterOptimizer _outer;
     private Dictionary<string, float[]> _aggregatorStates = new(StringComparer.Ordinal);
     private long _round;
+    private bool _closing; // a round close is deciding outside the lock: the accepted updates stay as they are until it commits
     private int _nextUnitIndex;
     private DateTimeOffset _roundDeadline;
     private double? _lastEvalLoss;
@@ -90,6 +100,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         _joins = new SourceRateLimiter(time, options.JoinsPerMinute);
         _sessions = new SessionBook(time, options.HeartbeatInterval * SilentIntervalsToExpire);
         _joinCommits = new GroupCommit<PendingJoin>(CommitJoins, options.MaxPendingJoins, options.JoinCommitBatch, "hivemind-join-commit");
+        _leaseCommits = new GroupCommit<WorkUnitRecord>(CommitLeases, MaxPendingLeases, LeaseCommitBatch, "hivemind-lease-commit");
         _units = new WorkUnitFactory(options, Model, _text);
         // Who trains and which experts they hold must not be predictable to a volunteer (it could time its asks or pick its
         // keys to land in one expert group); simulations ask for reproducible runs instead.
@@ -260,6 +271,7 @@ public sealed partial class CoordinatorEngine : IDisposable
     {
         StopSpotChecks();
         _joinCommits.Dispose(); // commits what is queued while the store is still open
+        _leaseCommits.Dispose();
         _store.Dispose();
         _ledger.Dispose();
         _signal.Dispose();
@@ -268,6 +280,12 @@ public sealed partial class CoordinatorEngine : IDisposable
 
     /// <summary>A verified join waiting for its group commit.</summary>
     private sealed record PendingJoin(VolunteerRecord Volunteer, string TokenSha256, long AtMs);
+
+    /// <summary>What a round close read under the lock: the round, its accepted updates, their aggregation inputs and the model state.</summary>
+    private sealed record ClosingRound(long Round, IReadOnlyList<AcceptedUpdate> Accepted, IReadOnlyList<Closing.RoundInput> Inputs, Closing.RoundModelState State);
+
+    /// <summary>What a round close decided outside the lock, ready to commit.</summary>
+    private sealed record DecidedRound(Closing.RoundDecision Decision, Broadcast.StepBroadcast.Pending? Step, string Checkpoint, TimeSpan AggregationTime, TimeSpan PublishTime);
 
     private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard, int UnitIndex, double TrunkNorm);
 }

@@ -67,12 +67,13 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         };
     }
 
-    public override Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context)
+    public override async Task<WorkReply> RequestWork(WorkRequest request, ServerCallContext context)
     {
         ProtocolVersion.Require(request.ProtocolVersion);
-        var decision = _engine.RequestWork(request.SessionToken, request.Eager);
+        // Awaits the lease's group commit: the request thread goes back to the pool while its batch is made durable.
+        var decision = await _engine.RequestWorkAsync(request.SessionToken, request.Eager);
         if (decision.Unit is null)
-            return Task.FromResult(new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } });
+            return new WorkReply { ProtocolVersion = ProtocolVersion.Current, NoWork = new NoWork { RetryAfterMs = (uint)decision.RetryAfter.TotalMilliseconds, Reason = decision.Reason } };
         var unit = decision.Unit;
         var encoded = _parameters.Get(unit.Version, unit.Shard, () => _engine.ShardParameters(request.SessionToken, unit.Version, unit.Id));
         var reply = new WorkReply { ProtocolVersion = ProtocolVersion.Current, WorkUnit = ToWire(unit, encoded.Sha256) };
@@ -81,7 +82,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             var requester = context.GetHttpContext()?.Connection.RemoteIpAddress;
             reply.Relays.AddRange(_relays.Lease(_engine.Authenticate(request.SessionToken).Id, requester, unit.Version, encoded.Sha256));
         }
-        return Task.FromResult(reply);
+        return reply;
     }
 
     public override async Task DownloadParameters(DownloadRequest request, IServerStreamWriter<DownloadChunk> responseStream, ServerCallContext context)

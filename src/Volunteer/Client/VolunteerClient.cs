@@ -117,7 +117,8 @@ public sealed class VolunteerClient
                         _view.Info("session lost; joining again");
                         _session = "";
                         break;
-                    case RejectReason.RateLimited or RejectReason.Unavailable:
+                    // coordinator-storage: a lease could not be made durable (RequestWork); ask again after a backoff, not at once.
+                    case RejectReason.RateLimited or RejectReason.Unavailable or RejectReason.CoordinatorStorage:
                         await DelayAsync(AtLeastAdvised(_backoff.Next(attempt++), e), ct);
                         break;
                     default:
