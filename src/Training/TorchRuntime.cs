@@ -19,7 +19,6 @@ public static class TorchRuntime
     {
         try
         {
-            NativeHeap.Tune();
             torch.InitializeDeviceType(DeviceType.CPU);
             using var probe = torch.ones(1);
             return null;
