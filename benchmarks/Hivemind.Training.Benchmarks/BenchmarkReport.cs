@@ -55,6 +55,13 @@ internal sealed class BenchmarkReport(
             Row(sb, "**MFU** = model FLOP/s ÷ same-round sgemm FLOP/s", mfu, "P1", targeted
                 ? $"≥ {MfuTarget:P0} on an idle machine: median {(mfu.Median >= MfuTarget ? "**met**" : "not met")}, lower end {(mfu.Low >= MfuTarget ? "met" : "not met")}"
                 : $"(the ≥ {MfuTarget:P0} target is set for small at 2 threads)");
+            if (dense is not null)
+            {
+                // The dense twin's MFU separates the MoE layer's share of a shortfall from the trunk's (attention, norms, head,
+                // small matmul shapes), which both variants run alike.
+                double denseFlopsPerStep = c.AsDense().TrainingFlopsPerTokenAt(options.Seq) * options.Batch * options.Seq;
+                Row(sb, "dense MFU (same measure for the dense twin)", MedianInterval.Of(Paired(dense, gemm, (d, g) => denseFlopsPerStep / d / (GemmSide.Flops / g))), "P1");
+            }
         }
         if (pytorch.Steps is { } py)
         {
