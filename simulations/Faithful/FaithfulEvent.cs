@@ -15,7 +15,7 @@ public enum FaithfulEventKind
     /// <summary>A lease or round deadline passes: tick the engine and offer work to idle volunteers.</summary>
     Deadline,
 
-    /// <summary>The next round is open: offer work to idle volunteers.</summary>
+    /// <summary>A unit may have come free (the next round opened, a departed draw winner's claim lapsed): offer work to idle volunteers.</summary>
     Open,
 
     /// <summary>The engine told one volunteer to ask again (the participant draw's window closes): it asks again.</summary>
