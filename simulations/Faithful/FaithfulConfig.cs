@@ -79,6 +79,15 @@ public sealed record FaithfulConfig
     /// </summary>
     public bool Eager { get; init; }
 
+    /// <summary>
+    /// Whether the Byzantine volunteers take the first slots instead of the last, so they join and ask for work before every honest
+    /// volunteer: the worst case for first-come leasing, which the engine's participant draw is there to defeat.
+    /// </summary>
+    public bool AttackersAskFirst { get; init; }
+
+    /// <summary>Whether <paramref name="slot"/> holds a Byzantine volunteer.</summary>
+    public bool IsByzantineSlot(int slot) => AttackersAskFirst ? slot < ByzantineSlots : slot >= Volunteers - ByzantineSlots;
+
     /// <summary>The attack name that makes Byzantine volunteers train honestly on flipped byte targets (not an update crafter).</summary>
     public const string LabelFlipAttack = "label-flip";
 
@@ -94,7 +103,7 @@ public sealed record FaithfulConfig
     /// <summary>Tokens one work unit trains.</summary>
     public long TokensPerUnit => (long)Engine.InnerSteps * Engine.BatchSize * Engine.SequenceLength;
 
-    /// <summary>Byzantine slots: round(fraction × volunteers), the last slots (slot order carries no meaning).</summary>
+    /// <summary>Byzantine slots: round(fraction × volunteers), the last slots unless <see cref="AttackersAskFirst"/>.</summary>
     public int ByzantineSlots => Attack is null ? 0 : (int)Math.Round(ByzantineFraction * Volunteers, MidpointRounding.AwayFromZero);
 
     /// <summary>The same run with other engine settings.</summary>
@@ -103,7 +112,7 @@ public sealed record FaithfulConfig
     /// <summary>
     /// The engine options a faithful run hands to <see cref="Hivemind.Coordinator.Rounds.CoordinatorEngine"/>: <paramref name="engine"/>
     /// with only what a virtual clock cannot honour changed, each for the reason given. Everything else (median, replication 3,
-    /// MinExpertHolders 3, the 4× norm bound, probation, reputation bans) is the engine's own setting.
+    /// MinExpertHolders 3, the 4× norm bound, probation, the participant draw's window, reputation bans) is the engine's own setting.
     /// </summary>
     public static CoordinatorOptions VirtualTime(CoordinatorOptions engine, string dataDirectory) => engine with
     {
@@ -115,11 +124,6 @@ public sealed record FaithfulConfig
         MaxLeaseDuration = engine.MaxLeaseDuration < engine.LeaseDuration ? engine.LeaseDuration : engine.MaxLeaseDuration,
         // Reports must be reproducible from the seed: the planner is seeded from it.
         DeterministicPlanning = true,
-        // First-come instead of the draw. The engine's draw-winner bug this once worked around is fixed, but with the draw on, three
-        // faithful tests (a lost unit's reissue, stragglers with staleness, the verification scenario at p = 1) never finish their
-        // rounds: the virtual volunteers' re-asks after a draw wait do not reach the round's quorum. Not yet diagnosed; until then
-        // faithful runs model first-come leasing, which the draw only reorders among volunteers asking in the same window.
-        ParticipantDrawWindow = TimeSpan.Zero,
         TorchThreads = 1,
     };
 }

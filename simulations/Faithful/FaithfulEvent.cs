@@ -15,7 +15,7 @@ public enum FaithfulEventKind
     /// <summary>A lease or round deadline passes: tick the engine and offer work to idle volunteers.</summary>
     Deadline,
 
-    /// <summary>The next round is open: offer work to idle volunteers.</summary>
+    /// <summary>A unit may have come free (the next round opened, a departed draw winner's claim lapsed): offer work to idle volunteers.</summary>
     Open,
 
     /// <summary>An eager unit that finished before its round opened is uploaded again after the open (issue 16).</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Hivemind.Aggregation;
 using Hivemind.Coordinator;
+using Hivemind.Coordinator.Participation;
 using Hivemind.Coordinator.Planning;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Verification;
@@ -133,7 +134,7 @@ public sealed class FaithfulSimulation : IDisposable
         }
 
         _queue.Schedule(_config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
-        long budget = (long)EventsPerVolunteerRound * _config.Volunteers * (_config.Rounds + 1);
+        long budget = EventBudget();
         for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
         {
             if (n >= budget)
@@ -171,6 +172,18 @@ public sealed class FaithfulSimulation : IDisposable
             TrainingSeconds = _trainingSeconds,
             EagerUnits = _eagerUnits,
         };
+    }
+
+    /// <summary>
+    /// The most events a run that finishes can take: <see cref="EventsPerVolunteerRound"/> per volunteer and round, plus one ask per
+    /// draw window for each volunteer kept waiting through a whole round (a draw with no slot it may win answers "ask again" until the
+    /// round times out).
+    /// </summary>
+    private long EventBudget()
+    {
+        double window = _config.Engine.ParticipantDrawWindow.TotalSeconds;
+        long asks = window > 0 ? (long)Math.Ceiling(_config.Engine.RoundTimeout.TotalSeconds / window) : 0;
+        return (EventsPerVolunteerRound + asks) * _config.Volunteers * (_config.Rounds + 1);
     }
 
     // Counted from the engine's own ledger: an accepted update is late when it was trained from a version older than the
@@ -216,8 +229,9 @@ public sealed class FaithfulSimulation : IDisposable
                 OfferAll();
                 break;
             case FaithfulEventKind.Retry:
-                if (_slots[e.Slot] is { } asking && asking.Generation == e.Generation)
+                if (_slots[e.Slot] is { } asking && asking.Generation == e.Generation && asking.AskAgainAt == _queue.Now)
                 {
+                    asking.AskAgainAt = null;
                     Offer(asking);
                 }
 
@@ -238,7 +252,7 @@ public sealed class FaithfulSimulation : IDisposable
         bool straggler = _random.NextDouble() < _config.StragglerFraction;
         int generation = ++_generations[slot];
         var volunteer = new VirtualVolunteer(slot, generation, identity, session, device, down, up, latency,
-            straggler ? _config.StragglerSlowdown : 1, slot >= _config.Volunteers - _config.ByzantineSlots)
+            straggler ? _config.StragglerSlowdown : 1, _config.IsByzantineSlot(slot))
         {
             DomainMix = _config.DomainAlpha is { } alpha ? VolunteerData.Mix(alpha, _config.Seed, slot, generation) : null,
         };
@@ -263,9 +277,16 @@ public sealed class FaithfulSimulation : IDisposable
             return;
         }
 
-        // A volunteer that vanishes does not say goodbye: its lease expires and the engine reissues the unit.
+        // A volunteer that vanishes does not say goodbye: its lease expires and the engine reissues the unit. A slot it won in the
+        // participant draw (its ask was at most a window ago) frees when its claim lapses: the idle volunteers' polling notices then.
         v.Dispose();
         _slots[slot] = null;
+        if (_config.Engine.ParticipantDrawWindow > TimeSpan.Zero)
+        {
+            var lapse = _config.Engine.ParticipantDrawWindow + ParticipantDraw.ClaimWindowOf(_config.Engine.ParticipantDrawWindow);
+            _queue.Schedule(_queue.Now + lapse.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Open));
+        }
+
         _queue.Schedule(_queue.Now + _config.OfflineHours.Sample(_random) * SecondsPerHour, new FaithfulEvent(FaithfulEventKind.Join, slot));
     }
 
@@ -273,7 +294,9 @@ public sealed class FaithfulSimulation : IDisposable
     {
         foreach (var v in _slots)
         {
-            if (v is not null)
+            // A volunteer told to come back for the participant draw sleeps until then, as a real one does; the others model the
+            // idle volunteers' fast polling (BusyRetry), which notices at once that a round opened or a lease expired.
+            if (v is not null && v.AskAgainAt is null)
             {
                 Offer(v);
             }
@@ -302,10 +325,17 @@ public sealed class FaithfulSimulation : IDisposable
 
         if (decision.Unit is not { } unit)
         {
-            // Busy answers are retried when the next round opens; any other wait is the participant draw's window: ask right after it.
+            // Busy answers ("all units leased", "quorum reached", "your share is taken") model a volunteer polling every BusyRetry: it asks
+            // again when something frees a slot (a round opens, a lease expires, a check drops an update, a draw winner's claim lapses),
+            // each of which offers work to every idle volunteer. Any other wait is the participant draw's: ask right after it.
             if (decision.RetryAfter != CoordinatorEngine.BusyRetry && !_engine.Finished)
             {
-                _queue.Schedule(_queue.Now + decision.RetryAfter.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Retry, v.Slot, v.Generation));
+                double at = _queue.Now + decision.RetryAfter.TotalSeconds + AfterDeadlineSeconds;
+                if (v.AskAgainAt != at)
+                {
+                    v.AskAgainAt = at;
+                    _queue.Schedule(at, new FaithfulEvent(FaithfulEventKind.Retry, v.Slot, v.Generation));
+                }
             }
 
             return;
@@ -398,6 +428,7 @@ public sealed class FaithfulSimulation : IDisposable
         }
 
         var update = unit.Update!;
+        bool dropped = false;
         _bytesUp += update.Payload.Length;
         Submit(unit);
     }
@@ -441,7 +472,7 @@ public sealed class FaithfulSimulation : IDisposable
             _trainingSeconds += unit.ComputeSeconds;
             _acceptedSubmissions++;
             _byzantineAccepted += v.Byzantine ? 1 : 0;
-            AwaitSpotChecks();
+            dropped = AwaitSpotChecks();
         }
         catch (ProtocolException e) when (e.Reason == RejectReason.Unavailable && unit.Spec.BaseUnitId is not null)
         {
@@ -458,12 +489,24 @@ public sealed class FaithfulSimulation : IDisposable
         }
 
         Tick();
-        Offer(v);
+        if (dropped)
+        {
+            // A failed check dropped accepted updates, so their slots are free again: the idle volunteers' polling finds them now.
+            OfferAll();
+        }
+        else
+        {
+            Offer(v);
+        }
     }
 
-    /// <summary>Waits for the checks the last submission drew and books their verdicts (ban round, dropped updates, false positives).</summary>
-    private void AwaitSpotChecks()
+    /// <summary>
+    /// Waits for the checks the last submission drew and books their verdicts (ban round, dropped updates, false positives). Returns
+    /// whether a verdict dropped accepted updates of the current round.
+    /// </summary>
+    private bool AwaitSpotChecks()
     {
+        bool dropped = false;
         if (!_engine.WaitForSpotChecks(SpotCheckPatience))
         {
             throw new InvalidOperationException($"the engine's spot checks did not finish within {SpotCheckPatience.TotalMinutes} minutes ({_engine.PendingSpotChecks} pending)");
@@ -477,6 +520,7 @@ public sealed class FaithfulSimulation : IDisposable
                 continue;
             }
 
+            dropped |= o.DroppedUpdates > 0;
             if (_byzantineIds.Contains(o.VolunteerId))
             {
                 _checkBanRound.TryAdd(o.VolunteerId, _rounds.Count + 1);
@@ -487,6 +531,8 @@ public sealed class FaithfulSimulation : IDisposable
                 _honestFlagged++;
             }
         }
+
+        return dropped;
     }
 
     private void Tick()

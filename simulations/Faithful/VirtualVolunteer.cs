@@ -50,6 +50,12 @@ public sealed class VirtualVolunteer(
     /// <summary>Whether it holds a unit in flight.</summary>
     public bool Busy { get; set; }
 
+    /// <summary>
+    /// When the engine last told it to ask again (virtual seconds), while that ask is still ahead; null when it is not waiting for a draw.
+    /// The latest instruction wins: a retry event for any other time is stale and ignored, so one volunteer never asks on two clocks.
+    /// </summary>
+    public double? AskAgainAt { get; set; }
+
     /// <summary>Whether the engine banned its key; a banned volunteer gets no more work.</summary>
     public bool Banned { get; set; }
 

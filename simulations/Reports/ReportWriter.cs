@@ -41,13 +41,15 @@ public static class ReportWriter
     private static CsvTable SweepCsv(ScenarioOutcome o, IReadOnlyList<SweepAxis> axes)
     {
         var csv = new CsvTable([.. axes.Select(a => a.Column), "mean_round_s", "compute_share", "transfer_share", "wait_share",
-            "aggregation_share", "compute_utilization", "tokens_per_s", "bytes_per_token", "units_accepted", "units_lost_to_churn", "units_abandoned"]);
+            "aggregation_share", "compute_utilization", "tokens_per_s", "bytes_per_token", "units_accepted", "units_lost_to_churn", "units_abandoned",
+            "peak_coordinator_memory_bytes", "memory_bound_rounds"]);
         foreach (var row in o.Sweep)
         {
             var r = row.Result;
             csv.Add([.. axes.Select(a => a.Text(row)), Num.Csv(r.MeanRoundSeconds), Num.Csv(r.ComputeShare), Num.Csv(r.TransferShare),
                 Num.Csv(r.WaitShare), Num.Csv(r.AggregationShare), Num.Csv(r.ComputeUtilization), Num.Csv(r.TokensPerSecond),
-                Num.Csv(r.BytesPerToken), r.UnitsAccepted.ToString(), r.UnitsLostToChurn.ToString(), r.UnitsAbandoned.ToString()]);
+                Num.Csv(r.BytesPerToken), r.UnitsAccepted.ToString(), r.UnitsLostToChurn.ToString(), r.UnitsAbandoned.ToString(),
+                Num.Csv(r.PeakCoordinatorMemoryBytes), r.MemoryBoundRounds.ToString()]);
         }
 
         return csv;
@@ -96,6 +98,7 @@ public static class ReportWriter
         config.Add("stragglers", $"{Num.Pct(b.StragglerFraction)} of volunteers, {Num.G(b.StragglerSlowdown)}× slower");
         config.Add("round", $"{b.Rounds} rounds, quorum {Num.Pct(b.Quorum)}, deadline {Num.G(b.DeadlineSeconds / 60)} min, aggregator {KebabEnumConverter.NameOf(b.Aggregator)}");
         config.Add("coordinator", $"{Num.G(b.CoordinatorMbps)} Mb/s shared link, {b.AggregationCores} aggregation cores");
+        config.Add("coordinator memory (model + outer momentum fp32; one decoded fp32 update each)", MemoryText(b));
         sb.Append(config).Append('\n');
 
         if (o.Sweep.Count > 0)
@@ -126,6 +129,16 @@ public static class ReportWriter
 
         AppendAssumptions(sb, o);
         return sb.ToString();
+    }
+
+    /// <summary>What the coordinator's memory holds: its bound (or none) and what the base configuration's full quorum needs.</summary>
+    private static string MemoryText(ScaleConfig b)
+    {
+        int quorum = Math.Max(1, (int)Math.Ceiling(b.Quorum * b.Volunteers - 1e-9));
+        string need = $"{Num.Bytes(b.ResidentModelBytes)} + {Num.Bytes(b.DecodedUpdateBytes)} per update; a quorum of {Num.N(quorum)} needs {Num.Bytes(b.ResidentModelBytes + quorum * b.DecodedUpdateBytes)}";
+        return double.IsPositiveInfinity(b.CoordinatorMemoryBytes)
+            ? $"{need}; unbounded (coordinator.memoryGiB not set)"
+            : $"{need}; {Num.Bytes(b.CoordinatorMemoryBytes)} holds {Num.N(b.UpdatesInMemory)} updates, and a round closes once it holds them";
     }
 
     private static void AppendMatches(StringBuilder sb, ScenarioOutcome o)

@@ -8,6 +8,7 @@ namespace Hivemind.Simulations.Running;
 public static class ScenarioRunner
 {
     private const double SecondsPerMinute = 60;
+    private const double BytesPerGiB = 1024.0 * 1024 * 1024;
 
     /// <summary>Runs <paramref name="scenario"/>; <paramref name="progress"/> hears (steps done, steps in all, what just ran).</summary>
     public static ScenarioOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress = null)
@@ -92,6 +93,7 @@ public static class ScenarioRunner
         Aggregator = s.Round.Aggregator,
         CoordinatorMbps = s.Coordinator.LinkMbps,
         AggregationCores = s.Coordinator.AggregationCores,
+        CoordinatorMemoryBytes = s.Coordinator.MemoryGiB is { } gib ? gib * BytesPerGiB : double.PositiveInfinity,
         Seed = s.Seed,
     };
 

@@ -91,6 +91,33 @@ public sealed record ScaleConfig
     /// <summary>Slots 0 .. RelayCount-1 are relays; a volunteer taking such a slot later is one too, so the share stays fixed.</summary>
     public int RelayCount => (int)Math.Round(RelayFraction * Volunteers, MidpointRounding.AwayFromZero);
 
+    /// <summary>
+    /// Bytes the coordinator has for the model and the round's decoded updates; +∞ (the default): unbounded. A round closes once it
+    /// holds <see cref="UpdatesInMemory"/> updates.
+    /// </summary>
+    public double CoordinatorMemoryBytes { get; init; } = double.PositiveInfinity;
+
+    /// <summary>Bytes of one accepted update as the engine holds it until the round closes: the shard decoded to fp32.</summary>
+    public double DecodedUpdateBytes => DecodedBytes(ShardElements);
+
+    /// <summary>Bytes the coordinator holds whatever the round: the global model and its outer (Nesterov) momentum, both fp32.</summary>
+    public double ResidentModelBytes => ResidentBytes(Model);
+
+    /// <summary>The least memory a coordinator needs to run <paramref name="model"/> at all: the resident model and one decoded update.</summary>
+    public static double MinimumMemoryBytes(ModelCost model, int expertsPerShard) => ResidentBytes(model) + DecodedBytes(model.ShardParameters(expertsPerShard));
+
+    private static double DecodedBytes(long shardElements) => (double)shardElements * sizeof(float);
+
+    private static double ResidentBytes(ModelCost model) => ModelCopiesResident * (double)model.TotalParameters * sizeof(float);
+
+    /// <summary>Most decoded updates one round can hold in <see cref="CoordinatorMemoryBytes"/>; <see cref="int.MaxValue"/> when unbounded.</summary>
+    public int UpdatesInMemory => double.IsPositiveInfinity(CoordinatorMemoryBytes)
+        ? int.MaxValue
+        : (int)Math.Clamp(Math.Floor((CoordinatorMemoryBytes - ResidentModelBytes) / DecodedUpdateBytes), 0, int.MaxValue);
+
+    // The global parameters and the outer optimizer's momentum buffer.
+    private const int ModelCopiesResident = 2;
+
     /// <summary>Cores the aggregation is spread over.</summary>
     public int AggregationCores { get; init; } = 1;
 

@@ -17,6 +17,12 @@ public sealed record ScaleResult(
     int UnitsAbandoned,
     double CoordinatorEgressBytes)
 {
+    /// <summary>Most bytes the coordinator held in any round: the resident model and the round's decoded updates at its close.</summary>
+    public double PeakCoordinatorMemoryBytes { get; init; }
+
+    /// <summary>Rounds whose quorum was more than the coordinator's memory holds, so they closed at the memory bound.</summary>
+    public int MemoryBoundRounds { get; init; }
+
     /// <summary>Bytes the coordinator sent per round (downloads it served itself; relays carry the rest).</summary>
     public double CoordinatorEgressPerRound => Rounds.Count == 0 ? 0 : CoordinatorEgressBytes / Rounds.Count;
 

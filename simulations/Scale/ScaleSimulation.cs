@@ -54,6 +54,8 @@ public sealed class ScaleSimulation
     private int _acceptedUnits;
     private int _lostUnits;
     private int _abandonedUnits;
+    private double _peakMemory;
+    private int _memoryBoundRounds;
 
     // Online volunteer-seconds, integrated at every change of the online count.
     private int _onlineCount;
@@ -111,7 +113,11 @@ public sealed class ScaleSimulation
         double end = _openedAt;
         SetOnline(_onlineCount, end);
         return new ScaleResult(_records, end, _computeTotal, _transferTotal, _waitTotal, _aggregationTotal,
-            _acceptedCompute, _onlineIntegral, _tokens, _bytes, _acceptedUnits, _lostUnits, _abandonedUnits, _coordinatorEgress);
+            _acceptedCompute, _onlineIntegral, _tokens, _bytes, _acceptedUnits, _lostUnits, _abandonedUnits, _coordinatorEgress)
+        {
+            PeakCoordinatorMemoryBytes = _peakMemory,
+            MemoryBoundRounds = _memoryBoundRounds,
+        };
     }
 
     private void Handle(ScaleEvent e)
@@ -174,6 +180,13 @@ public sealed class ScaleSimulation
         _coordinatorEgress += download.CoordinatorBytes;
         _outstanding = _assigned;
         _quorum = Math.Max(1, (int)Math.Ceiling(_config.Quorum * _assigned - 1e-9));
+        if (_quorum > _config.UpdatesInMemory)
+        {
+            // The engine holds every accepted update decoded until the round closes: a round closes once memory is full.
+            _quorum = _config.UpdatesInMemory;
+            _memoryBoundRounds++;
+        }
+
         _queue.Schedule(now + _config.DeadlineSeconds, new ScaleEvent(EventKind.Deadline, -1, round, 0));
     }
 
@@ -234,6 +247,7 @@ public sealed class ScaleSimulation
         }
 
         double aggregation = _config.AggregationSeconds(_accepted);
+        _peakMemory = Math.Max(_peakMemory, _config.ResidentModelBytes + _accepted * _config.DecodedUpdateBytes);
         double collect = now - _openedAt;
         double meanCompute = _accepted > 0 ? _sumCompute / _accepted : 0;
         double meanTransfer = _accepted > 0 ? _sumTransfer / _accepted : 0;

@@ -22,6 +22,15 @@ public static class ScenarioValidator
         foreach (var p in Round(s.Round)) yield return p;
         if (!(s.Coordinator.LinkMbps > 0)) yield return $"coordinator.linkMbps = {s.Coordinator.LinkMbps}: must be > 0";
         if (s.Coordinator.AggregationCores < 1) yield return $"coordinator.aggregationCores = {s.Coordinator.AggregationCores}: must be >= 1";
+        if (s.Coordinator.MemoryGiB is { } gib && !(gib > 0)) yield return $"coordinator.memoryGiB = {gib}: must be > 0 (leave it out for unbounded memory)";
+        if (s.Coordinator.MemoryGiB is { } memory && memory > 0 && !Model(s.Model).Any() && s.Training.ExpertsPerShard >= 1)
+        {
+            double least = Hivemind.Simulations.Scale.ScaleConfig.MinimumMemoryBytes(new ModelCost(s.Model.ToShape()), s.Training.ExpertsPerShard);
+            if (memory * BytesPerGiB < least)
+            {
+                yield return $"coordinator.memoryGiB = {memory}: cannot hold the model, its outer momentum and one decoded update ({least / BytesPerGiB:0.#} GiB); raise it or leave it out (unbounded)";
+            }
+        }
 
         var table = new DeviceTable(s.Devices.Select(d => d.ToSpec()));
         for (int i = 0; i < s.Devices.Count; i++)

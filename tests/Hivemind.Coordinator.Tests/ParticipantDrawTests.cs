@@ -92,4 +92,25 @@ public sealed class ParticipantDrawTests
         var freshIds = fresh.Append(late).Select(f => f.Id).ToHashSet();
         Assert.Equal(1, round1.Count(w => freshIds.Contains(w.VolunteerId)));
     }
+
+    [Fact]
+    public void AWindowWhoseEntrantsNeverCameBackIsDroppedNotDrawnAgainstTheNextAsker()
+    {
+        // Seeded, so the draw that the dropped window would have held is the same on every run (a ghost wins it).
+        using var h = new EngineHarness(o => Drawn(o, quorum: 1, spare: 0) with { DeterministicPlanning = true });
+        var ghosts = Enumerable.Range(0, 12).Select(_ => h.Join()).ToList();
+        foreach (var g in ghosts) Assert.Null(h.Engine.RequestWork(g.Session).Unit);
+
+        // None of them comes back, not even by the last moment a winner could have claimed.
+        h.Time.Advance(Window + Participation.ParticipantDraw.ClaimWindowOf(Window));
+        var late = h.Join();
+        var first = h.Engine.RequestWork(late.Session);
+
+        // The absent keys' window is gone: the late asker opens its own, and wins the free unit when it closes.
+        Assert.Null(first.Unit);
+        Assert.Equal(Window, first.RetryAfter);
+        h.Time.Advance(Window);
+        Assert.NotNull(h.Engine.RequestWork(late.Session).Unit);
+        Assert.Equal([late.Id], h.Engine.Store.WorkUnits(0).Select(w => w.VolunteerId));
+    }
 }

@@ -56,12 +56,36 @@ public sealed class FaithfulSimulationTests : IDisposable
         Assert.Equal(a.Rounds[0].RoundSeconds, b.Rounds[0].RoundSeconds, 9);
         Assert.Equal(0, b.UnitsLostToChurn);
 
-        // A unit takes about 0.66 virtual seconds; sessions of 0.36 to 0.9 s lose about half of them. A lost unit's lease
+        // A volunteer waits out the participant draw's window (2 s) and then trains a unit for about 0.66 virtual seconds, so
+        // sessions of 2.2 to 3.1 s lose about half of the units (shorter ones would never win a draw at all). A lost unit's lease
         // must expire (60 s) before the engine reissues it to a volunteer who joins again after a 36 s gap.
-        var churned = steady with { SessionHours = new Distribution(DistributionKind.Uniform, Min: 1e-4, Max: 2.5e-4), OfflineHours = Distribution.Constant(0.01) };
+        const double SecondsPerHour = 3600;
+        var sessions = new Distribution(DistributionKind.Uniform, Min: 2.2 / SecondsPerHour, Max: 3.1 / SecondsPerHour);
+        var churned = steady with { SessionHours = sessions, OfflineHours = Distribution.Constant(0.01) };
         var lost = FaithfulSimulation.Run(churned);
         Assert.True(lost.UnitsLostToChurn >= 1, $"expected units lost to churn, got {lost.UnitsLostToChurn}");
         Assert.True(lost.Rounds[0].RoundSeconds >= churned.Engine.LeaseDuration.TotalSeconds, $"round took {lost.Rounds[0].RoundSeconds} s; a lost unit waits for its {churned.Engine.LeaseDuration.TotalSeconds} s lease");
+    }
+
+    [Fact]
+    public void Attackers_asking_first_no_longer_take_every_lease_of_a_round()
+    {
+        // Four label-flip attackers hold the first four of eight slots, so they join and ask before every honest volunteer; a round
+        // takes three units. First-come leasing hands them every unit of every round; the engine's participant draw (its default
+        // window, as `serve` runs it) picks the three at random among everyone asking within the window.
+        var crowd = (FaithfulFixture.Tiny(volunteers: 8, rounds: 3) with { Attack = FaithfulConfig.LabelFlipAttack, ByzantineFraction = 0.5, AttackersAskFirst = true })
+            .WithEngine(e => e with { Quorum = 3 });
+        Assert.Equal(new Hivemind.Coordinator.CoordinatorOptions().ParticipantDrawWindow, crowd.Engine.ParticipantDrawWindow);
+        Assert.True(crowd.Engine.ParticipantDrawWindow > TimeSpan.Zero);
+
+        var firstCome = FaithfulSimulation.Run(crowd.WithEngine(e => e with { ParticipantDrawWindow = TimeSpan.Zero }));
+        var drawn = FaithfulSimulation.Run(crowd);
+
+        Assert.Equal(9, firstCome.AcceptedSubmissions);
+        Assert.Equal(firstCome.AcceptedSubmissions, firstCome.ByzantineAccepted);
+        Assert.Equal(3, drawn.Rounds.Count);
+        Assert.True(drawn.ByzantineAccepted < drawn.AcceptedSubmissions,
+            $"with the draw the attackers still took {drawn.ByzantineAccepted} of {drawn.AcceptedSubmissions} units");
     }
 
     [Fact]
@@ -82,9 +106,10 @@ public sealed class FaithfulSimulationTests : IDisposable
     [Fact]
     public void With_stragglers_and_spare_leases_staleness_one_aggregates_late_updates_that_staleness_zero_rejects()
     {
-        // One volunteer in four is 4x slower and one unit per round is leased beyond the quorum of 4: each round closes on
-        // the fastest 4 units, so some unit is still training when its round closes.
-        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { SpareLeases = 1 });
+        // One volunteer in four is 8x slower and one unit per round is leased beyond the quorum of 4: each round closes on
+        // the fastest 4 units, so some unit is still training when its round closes. The spare unit goes out in the participant draw
+        // one window (2 s) after the fast units return, so the straggler must take longer than that plus a unit (0.66 s) more.
+        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 8 }).WithEngine(e => e with { SpareLeases = 1 });
 
         var synchronous = FaithfulSimulation.Run(late.WithEngine(e => e with { MaxStaleness = 0 }));
         var bounded = FaithfulSimulation.Run(late.WithEngine(e => e with { MaxStaleness = 1 }));

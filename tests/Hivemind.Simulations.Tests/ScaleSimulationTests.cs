@@ -62,6 +62,29 @@ public sealed class ScaleSimulationTests
     }
 
     [Fact]
+    public void A_coordinator_whose_memory_holds_two_decoded_updates_closes_a_round_of_four_at_two()
+    {
+        var unbounded = TinyModel.Config(4) with { Rounds = 2 };
+        var bounded = unbounded with { CoordinatorMemoryBytes = unbounded.ResidentModelBytes + 2.5 * unbounded.DecodedUpdateBytes };
+
+        var a = ScaleSimulation.Run(unbounded);
+        var b = ScaleSimulation.Run(bounded);
+
+        Assert.Equal(int.MaxValue, unbounded.UpdatesInMemory);
+        Assert.Equal(0, a.MemoryBoundRounds);
+        Assert.Equal(unbounded.ResidentModelBytes + 4 * unbounded.DecodedUpdateBytes, a.PeakCoordinatorMemoryBytes, Precision);
+        Assert.Equal(2, bounded.UpdatesInMemory);
+        Assert.Equal(2, b.MemoryBoundRounds);
+        Assert.All(b.Rounds, r => Assert.Equal(2, r.Accepted));
+        Assert.All(b.Rounds, r => Assert.Equal(2, r.Abandoned));
+        Assert.Equal(a.Tokens / 2, b.Tokens, Precision);
+        Assert.Equal(bounded.ResidentModelBytes + 2 * bounded.DecodedUpdateBytes, b.PeakCoordinatorMemoryBytes, Precision);
+        // fp32 decoded: 4 bytes per shard element; resident: the model and its outer momentum.
+        Assert.Equal(4.0 * unbounded.ShardElements, unbounded.DecodedUpdateBytes);
+        Assert.Equal(8.0 * unbounded.Model.TotalParameters, unbounded.ResidentModelBytes);
+    }
+
+    [Fact]
     public void Full_quorum_waits_for_the_straggler_when_the_deadline_allows()
     {
         var round = Assert.Single(ScaleSimulation.Run(WithOneStraggler(1, 100)).Rounds);

@@ -74,6 +74,16 @@ public sealed class ScenarioParsingTests
     }
 
     [Fact]
+    public void Coordinator_memory_that_cannot_hold_the_model_and_one_update_names_the_field_and_the_fix()
+    {
+        var e = Fails("""{ "name": "m", "coordinator": { "memoryGiB": 0.001 } }""");
+        Assert.Contains("coordinator.memoryGiB = 0.001: cannot hold the model", e.Message);
+        Assert.Contains("leave it out (unbounded)", e.Message);
+        Assert.Contains("coordinator.memoryGiB = -1: must be > 0", Fails("""{ "name": "m", "coordinator": { "memoryGiB": -1 } }""").Message);
+        Assert.Null(ScenarioLoader.Parse("""{ "name": "m" }""", "t").Coordinator.MemoryGiB);
+    }
+
+    [Fact]
     public void Unknown_distribution_kind_is_explained()
     {
         var e = Fails("""{ "name": "m", "volunteers": { "downloadMbps": { "kind": "pareto", "mean": 3 } } }""");

@@ -39,9 +39,11 @@ public sealed class SettingsModelTests
         {
             DataDirectory = engine.DataDirectory, JoinsPerMinute = engine.JoinsPerMinute, HeartbeatInterval = engine.HeartbeatInterval,
             MaxLeaseDuration = engine.MaxLeaseDuration, DeterministicPlanning = engine.DeterministicPlanning, TorchThreads = engine.TorchThreads,
-            ParticipantDrawWindow = engine.ParticipantDrawWindow,
         });
         Assert.Equal("nnm(f=1) | median", used.TrunkRule);
+        // Virtual volunteers lease through the participant draw as real ones do against `serve`, not first-come.
+        Assert.Equal(engine.ParticipantDrawWindow, used.ParticipantDrawWindow);
+        Assert.True(used.ParticipantDrawWindow > TimeSpan.Zero);
         Assert.Equal(6, used.NormBoundFactor);
     }
 

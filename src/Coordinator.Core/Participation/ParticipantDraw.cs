@@ -6,7 +6,9 @@ namespace Hivemind.Coordinator.Participation;
 /// Who trains a round: everyone who asks within a draw window enters; when the window closes (on the first ask after it), every free
 /// unit of the round is drawn at once among the entrants in a random order (so asking faster or more often buys nothing), and the next
 /// window opens with the next ask. Winners other than the asker that closed the window hold a reservation they claim on their next ask,
-/// within <see cref="ClaimWindow"/>; losers are told to come back for the next window. A window of zero is first-come.
+/// within <see cref="ClaimWindow"/> of the window's end; losers are told to come back for the next window. A window whose entrants all
+/// stayed away until every claim they could have won had lapsed is dropped unresolved (they are gone: a draw then would only hand the
+/// next asker's slot to absent keys), and that asker opens a new one. A window of zero is first-come.
 /// Not thread-safe: the engine calls it under its lock.
 /// </summary>
 public sealed class ParticipantDraw
@@ -33,8 +35,11 @@ public sealed class ParticipantDraw
         _seeded = seeded;
     }
 
-    /// <summary>How long a winner has to come back for its unit.</summary>
-    public TimeSpan ClaimWindow => _window + _window + ClaimSlack;
+    /// <summary>How long a winner has to come back for its unit, counted from the end of the window it won in.</summary>
+    public TimeSpan ClaimWindow => ClaimWindowOf(_window);
+
+    /// <summary>The claim window of a draw with windows of <paramref name="window"/>: two windows (a large crowd is told to come back up to a window late) plus slack.</summary>
+    public static TimeSpan ClaimWindowOf(TimeSpan window) => window + window + ClaimSlack;
 
     /// <summary>Slots held by winners that have not claimed them yet.</summary>
     public int Reserved(long round) => ReservedKeys(round).Count;
@@ -66,19 +71,26 @@ public sealed class ParticipantDraw
         Prune();
         var now = _time.GetUtcNow();
         if (_winners.Remove(volunteerId)) return null;
+        if (_drawAt is { } end && now >= end + ClaimWindow)
+        {
+            // Every entrant was told to come back by the window's end (a large crowd a window later) and none did: nobody is left to win.
+            _askers.Clear();
+            _drawAt = null;
+        }
         _askers.Add(volunteerId);
         _drawAt ??= now + _window;
         if (now < _drawAt) return _drawAt.Value - now;
 
         var entrants = _askers.ToArray();
         Shuffle(entrants);
+        var closedAt = _drawAt.Value;
         _askers.Clear();
         _drawAt = null;
         bool won = false;
         foreach (var id in pick(entrants))
         {
             if (id == volunteerId) won = true;
-            else _winners[id] = now + ClaimWindow;
+            else _winners[id] = closedAt + ClaimWindow;
         }
         return won ? null : _window > TimeSpan.Zero ? _window : FirstComeRetry;
     }
