@@ -159,7 +159,9 @@ public sealed partial class CoordinatorEngine
         {
             RemoveLease(old);
             _downloads.Remove(old);
+            BlindLeaseEnded(old, $"its round left the staleness window of --max-staleness {_options.MaxStaleness}");
         }
+        FlushBlindChecks();
         _store.ExpireLeasesBefore(_round - _options.MaxStaleness);
         _nextUnitIndex = 0;
         _roundDeadline = _time.GetUtcNow() + _options.RoundTimeout;

@@ -58,6 +58,7 @@ public sealed partial class CoordinatorStore : IDisposable
             Execute("PRAGMA synchronous=FULL;");
             Execute(Schema);
             Execute(SpotCheckSchema);
+            Execute(BlindCheckSchema);
         }
         catch (SqliteException e)
         {
