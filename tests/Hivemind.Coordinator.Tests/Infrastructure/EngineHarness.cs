@@ -75,13 +75,14 @@ public sealed class EngineHarness : IDisposable
         Engine = CoordinatorEngine.Open(Options, Time);
     }
 
-    public Volunteer Join(long memory = VolunteerMemory)
+    /// <param name="source">The address the join comes from (join limits, and blind checkers' distinct-source rule).</param>
+    public Volunteer Join(long memory = VolunteerMemory, string source = "")
     {
         var identity = VolunteerIdentity.Create();
         _identities.Add(identity);
         var (nonce, _) = Engine.IssueChallenge(identity.PublicKey);
         var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, Engine.RunId, nonce, (ulong)memory, "cpu", "");
-        var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
+        var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "", source);
         return new Volunteer(this, identity, id, session);
     }
 
