@@ -172,7 +172,7 @@ public sealed partial class CoordinatorEngine
         }
         // One of the two (or both) is wrong, and a volunteer's word is not enough to ban anyone: the coordinator recomputes and judges each.
         var start = job.Start ?? StartFromCheckpoint(job);
-        var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct);
+        var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct, _text);
         string disagreed = $"{by} disagreed ({agreement}); the coordinator's recomputation decided";
         Judge(job, start, recomputed, disagreed, checker.Update.WorkUnitId);
         var checkerJob = new SpotCheckJob(checker.Update, checker.Payload, checker.Claimed, checker.Recipe, start);

@@ -87,7 +87,7 @@ public sealed partial class CoordinatorEngine
             return;
         }
         var start = job.Start ?? StartFromCheckpoint(job);
-        var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct);
+        var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct, _text);
         Judge(job, start, recomputed, job.Fallback.Length > 0 ? $"recomputed by the coordinator because {job.Fallback}" : "", null);
     }
 

@@ -99,6 +99,19 @@ public sealed class EngineHarness : IDisposable
         return new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, payload.Length, SHA256.HashData(payload), sessionVolunteerId);
     }
 
+    private string? _mirror;
+
+    /// <summary>A volunteer's verified local copy of a real-text unit's token slice (the engine's corpus mirrored once, as --data-mirror serves it).</summary>
+    public string SliceFile(string sha256)
+    {
+        if (_mirror is null)
+        {
+            _mirror = Path.Combine(_dir.Path, "mirror");
+            Engine.Text!.WriteMirror(_mirror);
+        }
+        return Path.Combine(_mirror, Hivemind.Data.TokenSlice.FileNameFor(sha256));
+    }
+
     public void Dispose()
     {
         Engine.Dispose();
@@ -113,7 +126,8 @@ public sealed class EngineHarness : IDisposable
             Harness.Engine.RequestWork(Session).Unit ?? throw new InvalidOperationException("expected a work unit, got none");
 
         public TrainedUpdate Train(WorkUnit unit, Behavior behavior = Behavior.Honest) =>
-            WorkUnitRunner.Run(ToSpec(unit), Harness.Engine.ShardParameters(Session, unit.Version, unit.Id), Identity, behavior);
+            WorkUnitRunner.Run(ToSpec(unit), Harness.Engine.ShardParameters(Session, unit.Version, unit.Id), Identity, behavior,
+                fileForHash: unit.Data.Kind == Hivemind.Data.DataKind.TokenSlice ? Harness.SliceFile : null);
 
         public long Submit(TrainedUpdate update) => Harness.Engine.Submit(Harness.Submission(update, Id));
 
