@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Hivemind.Simulations.Faithful;
 
@@ -170,6 +171,7 @@ public static class FaithfulSections
         }
 
         sb.Append(t).Append('\n');
+        if (o.Runs.GroupBy(r => r.Cell).Any(c => c.Count() > 1)) VerificationOverSeeds(sb, o);
         sb.Append("### What these runs show\n\n");
         foreach (var run in o.Runs)
         {
@@ -212,6 +214,31 @@ public static class FaithfulSections
             var wall = Interval.Of(pairs.Select(p => p.Eager.VirtualSeconds / p.Sync.VirtualSeconds).ToList());
             sb.Append($"Paired over {pairs.Count} seeds: final loss eager − sync {loss.Text("F4")}; wall time eager ÷ sync {wall.Text()}.\n\n");
         }
+    }
+
+    /// <summary>The verification runs per cell (attack × p) over their seeds: mean and 95% Student-t interval of each measure.</summary>
+    private static void VerificationOverSeeds(StringBuilder sb, FaithfulOutcome o)
+    {
+        sb.Append("### Over seeds\n\n")
+          .Append("Mean and, in brackets, the 95% Student-t interval over the seeds of each cell. \"rounds to ban all\" averages the seeds ")
+          .Append("that banned every cheater within the run (how many did is given beside it).\n\n");
+        var t = new MarkdownTable("attack", "spot-check p", "seeds", "caught (of cheater keys)", "seeds that banned all", "rounds to ban all",
+            "honest flagged", "cheats aggregated", "recomputed / accepted", "final loss");
+        foreach (var cell in o.Runs.GroupBy(r => r.Cell))
+        {
+            var first = cell.First();
+            var runs = cell.Select(r => r.Result).ToList();
+            var banAll = runs.Where(r => r.RoundsToBanAll is not null).Select(r => (double)r.RoundsToBanAll!.Value).ToList();
+            t.Add(first["attack"], first[FaithfulRunner.VerificationAxis], runs.Count.ToString(CultureInfo.InvariantCulture),
+                $"{Interval.Of(runs.Select(r => (double)r.CaughtByzantine).ToList()).Text("F2")} (of {runs[0].ByzantineKeys})",
+                $"{banAll.Count} of {runs.Count}", banAll.Count == 0 ? "—" : Interval.Of(banAll).Text("F1"),
+                Interval.Of(runs.Select(r => (double)r.HonestFlagged).ToList()).Text("F2"),
+                Interval.Of(runs.Select(r => (double)r.ByzantineAggregated).ToList()).Text("F1"),
+                Interval.Of(runs.Select(r => r.RecomputedShare * 100).ToList()).Text("F1") + " %",
+                Interval.Of(runs.Select(r => r.FinalLoss).ToList()).Text());
+        }
+
+        sb.Append(t).Append('\n');
     }
 
     private static string Label(FaithfulRun run) =>

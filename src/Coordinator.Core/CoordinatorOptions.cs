@@ -174,6 +174,18 @@ public sealed record CoordinatorOptions
     /// <summary>A recomputation fails when any tensor group's cosine with the claim is below this (calibrated in docs/verification.md).</summary>
     public double SpotCheckMinCosine { get; init; } = 0.9999;
 
+    // ---- Blind spot checks by another volunteer (issue 12, item 1's second option) ----
+
+    /// <summary>
+    /// Who recomputes a drawn check: "coordinator" (default: its own trainer, trusted, nothing leaves the coordinator) or "volunteer"
+    /// (the unit is leased blind, as an ordinary-looking unit, to another reputable key; a disagreement is settled by the coordinator's
+    /// own recomputation, and a check no volunteer returns falls back to it). docs/verification.md compares the two.
+    /// </summary>
+    public string SpotCheckMode { get; init; } = SpotCheckModes.Coordinator;
+
+    /// <summary>Volunteer mode: a checker must have joined from another address than the checked key (off only where every volunteer shares one, e.g. loopback tests).</summary>
+    public bool SpotCheckDistinctSource { get; init; } = true;
+
     // ---- Real text (issue 13) ----
 
     /// <summary>
@@ -267,5 +279,7 @@ public sealed record CoordinatorOptions
         Require(SpotCheckQueueCapacity >= 1, $"spot-check-queue-capacity {SpotCheckQueueCapacity} must be at least 1.");
         Require(SpotCheckMaxRelativeL2 > 0 && SpotCheckMinCosine is >= -1 and <= 1,
             $"spot-check-max-relative-l2 {SpotCheckMaxRelativeL2} must be positive and spot-check-min-cosine {SpotCheckMinCosine} between -1 and 1.");
+        Require(SpotCheckMode is SpotCheckModes.Coordinator or SpotCheckModes.Volunteer,
+            $"spot-check-mode '{SpotCheckMode}' is not one of {SpotCheckModes.Coordinator}, {SpotCheckModes.Volunteer}; use --spot-check-mode {SpotCheckModes.Coordinator} (the default) or {SpotCheckModes.Volunteer}.");
     }
 }

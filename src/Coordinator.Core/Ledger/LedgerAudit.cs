@@ -76,8 +76,13 @@ public static class LedgerAudit
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var banned = new HashSet<string>(StringComparer.Ordinal);
         var closedRounds = new HashSet<long>();
-        foreach (var e in entries.Where(e => e.Kind == LedgerEntryKind.SpotCheck && e.Integer(F.Passed) == 0))
-            if (e.Text(F.Unit) is { } unit) failed.Add(unit);
+        // Blind check units (volunteer mode) are verification work: never aggregated, credited once a check compared them.
+        var checkUnits = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in entries.Where(e => e.Kind == LedgerEntryKind.SpotCheck))
+        {
+            if (e.Integer(F.Passed) == 0 && e.Text(F.Unit) is { } unit) failed.Add(unit);
+            if (e.Text(F.CheckUnit) is { } check) checkUnits.Add(check);
+        }
 
         foreach (var e in entries)
         {
@@ -124,8 +129,10 @@ public static class LedgerAudit
         }
         foreach (var (unit, a) in accepted.Where(p => !settled.Contains(p.Key)))
         {
+            // A blind check's unit that no check found wrong is verification work done; the checker's own failed check voids it.
+            if (checkUnits.Contains(unit) && !failed.Contains(unit) && !banned.Contains(a.Volunteer)) Row(a.Volunteer).CreditedTokens += a.Tokens;
             // Accepted into a round that closed without it (dropped, e.g. after a ban), or still waiting for its round.
-            if (closedRounds.Contains(a.Round) || failed.Contains(unit)) Row(a.Volunteer).VoidedTokens += a.Tokens;
+            else if (closedRounds.Contains(a.Round) || failed.Contains(unit)) Row(a.Volunteer).VoidedTokens += a.Tokens;
             else Row(a.Volunteer).PendingTokens += a.Tokens;
         }
         return rows.Values.ToList();

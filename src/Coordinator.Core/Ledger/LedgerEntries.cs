@@ -62,13 +62,14 @@ public static class LedgerEntries
     /// (e.g. "rel_l2/trunk" = 0.003). A failed check voids the update's credit in <c>hivemind audit</c>.
     /// </summary>
     public static LedgerEntry SpotCheck(string volunteerId, string workUnitId, long updateId, bool passed, string checker,
-        IReadOnlyDictionary<string, double> metrics, long atMs)
+        IReadOnlyDictionary<string, double> metrics, long atMs, string? checkUnit = null)
     {
         var fields = new List<LedgerField>
         {
             LedgerField.Of(F.Volunteer, volunteerId), LedgerField.Of(F.Unit, workUnitId), LedgerField.Of(F.Update, updateId),
             LedgerField.Of(F.Passed, passed ? 1L : 0L), LedgerField.Of(F.Checker, checker),
         };
+        if (checkUnit is not null) fields.Add(LedgerField.Of(F.CheckUnit, checkUnit));
         fields.AddRange(metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => LedgerField.Of(m.Key, m.Value)));
         return new LedgerEntry(LedgerEntryKind.SpotCheck, atMs, fields);
     }

@@ -113,6 +113,7 @@ public sealed partial class CoordinatorEngine
             _sessions.RemoveIf(id, hash);
             throw;
         }
+        NoteJoinSource(id, source);
         Log?.Invoke($"volunteer {id[..12]} joined ({cleanDevice}, {memoryBytes >> 20} MiB{(clientName.Length > 0 ? ", " + Sanitize(clientName, limits.MaxClientNameLength) : "")})");
         return (id, token);
     }

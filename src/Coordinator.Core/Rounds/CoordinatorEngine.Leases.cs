@@ -109,6 +109,8 @@ public sealed partial class CoordinatorEngine
         if (mine is not null) return WorkDecision.Work(BuildUnit(mine));
         var now = _time.GetUtcNow();
         _lastSeen[v.Id] = now;
+        // A blind check goes first to an eligible volunteer that asks: it must run while its round is open, and it looks like any unit.
+        if (TryLeaseBlindCheck(v, now) is { } check) return WorkDecision.Work(BuildUnit(check));
         // An eager unit is leased while the round closes too (that is its point); it takes a place in the lease commit queue like any lease.
         if (eager && _leaseCommits.TryReserve())
         {
@@ -189,12 +191,13 @@ public sealed partial class CoordinatorEngine
     }
 
     /// <summary>Units of the current round leased to <paramref name="volunteerId"/> that did not expire (live or submitted). Caller holds the lock.</summary>
-    private int Held(string volunteerId) => _leases.Values.Count(l => l.VolunteerId == volunteerId && l.Round == _round && l.State != "expired");
+    private int Held(string volunteerId) => _leases.Values.Count(l => l.VolunteerId == volunteerId && l.Round == _round && l.State != "expired" && !_checkUnits.Contains(l.Id));
 
     /// <summary>Units of this round not yet accepted, leased or promised to a drawn volunteer. Caller holds the lock.</summary>
     private int FreeSlots()
     {
-        int live = _leases.Values.Count(l => l.State == "leased" && l.Round == _round);
+        // Check units are extra work beside the round's slots: they neither take a slot nor count towards the quorum.
+        int live = _leases.Values.Count(l => l.State == "leased" && l.Round == _round && !_checkUnits.Contains(l.Id));
         return _options.Quorum + _options.SpareLeases - _accepted.Count - live - _draw.Reserved(_round);
     }
 
@@ -215,7 +218,7 @@ public sealed partial class CoordinatorEngine
         foreach (var l in _leases.Values)
         {
             if (l.Round != _round || l.State == "expired") continue;
-            held[l.VolunteerId] = held.GetValueOrDefault(l.VolunteerId) + 1;
+            if (!_checkUnits.Contains(l.Id)) held[l.VolunteerId] = held.GetValueOrDefault(l.VolunteerId) + 1;
             if (l.State == "leased") live.Add(l.VolunteerId);
         }
         var eligible = shuffled.Where(id => held.GetValueOrDefault(id) < cap && !live.Contains(id)).ToList();
@@ -351,12 +354,13 @@ public sealed partial class CoordinatorEngine
         SetLease(lease with { State = "expired" });
         _downloads.Remove(lease.Id);
         Log?.Invoke($"work unit {lease.Id} expired ({why}); its shard will be reissued");
+        BlindLeaseEnded(lease.Id, why);
     }
 
     private Dictionary<ExpertId, int> Coverage()
     {
         var coverage = new Dictionary<ExpertId, int>();
-        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round))
+        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round && !_checkUnits.Contains(l.Id)))
         {
             foreach (var id in ShardText.Parse(lease.Shard).Experts)
                 coverage[id] = coverage.GetValueOrDefault(id) + 1;

@@ -213,7 +213,9 @@ public sealed partial class CoordinatorEngine
         {
             RemoveLease(old);
             _downloads.Remove(old);
+            BlindLeaseEnded(old, $"its round left the staleness window of --max-staleness {_options.MaxStaleness}");
         }
+        FlushBlindChecks();
         _store.ExpireLeasesBefore(_round - _options.MaxStaleness);
         // Eager units leased ahead (CoordinatorEngine.Eager) took the new round's first indexes.
         _nextUnitIndex = _nextEagerIndex;

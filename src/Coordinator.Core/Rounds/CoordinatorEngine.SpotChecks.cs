@@ -31,7 +31,7 @@ public sealed partial class CoordinatorEngine
     public event Action<SpotCheckOutcome>? SpotCheckDecided;
 
     /// <summary>Spot checks queued or running.</summary>
-    public int PendingSpotChecks => _spotCheckQueue?.Pending ?? 0;
+    public int PendingSpotChecks => (_spotCheckQueue?.Pending ?? 0) + BlindChecksOutstanding;
 
     private SpotCheckThresholds Thresholds => new(_options.SpotCheckMaxRelativeL2, _options.SpotCheckMinCosine);
 
@@ -69,9 +69,8 @@ public sealed partial class CoordinatorEngine
             var start = lease.BaseUnitId is not null ? EagerStart(lease, shard) : lease.Version == _round ? Shards.Extract(_global, shard) : null;
             // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
             var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, UnitRecipe.From(_options, lease), start);
-            if (!_spotCheckQueue.TryEnqueue(job))
-                RecordSpotCheckLocked(Outcome(job, SpotCheckVerdict.Skipped, null,
-                    $"the check queue was full ({_options.SpotCheckQueueCapacity} waiting; raise --spot-check-queue-capacity or lower --spot-check-probability)"), null, null);
+            if (TryParkBlindCheck(job, lease)) return;
+            Enqueue(job);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidDataException or Protocol.Errors.ProtocolException)
         {
@@ -82,19 +81,35 @@ public sealed partial class CoordinatorEngine
     /// <summary>The worker: recomputes the unit, compares, and on a disagreement writes the evidence before recording it.</summary>
     private void RunSpotCheck(SpotCheckJob job, CancellationToken ct)
     {
+        if (job.Checker is { } checker)
+        {
+            RunBlindComparison(job, checker, ct);
+            return;
+        }
         var start = job.Start ?? StartFromCheckpoint(job);
-        var unit = _units.Build(new WorkUnitRecord(job.Recipe.WorkUnitId, job.Recipe.Round, job.Recipe.Version, job.Update.VolunteerId, job.Recipe.Shard, job.Recipe.UnitIndex, 0, 0, "completed"));
-        var recomputed = Recomputation.Run(unit, start, ct);
+        var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct, _text);
+        Judge(job, start, recomputed, job.Fallback.Length > 0 ? $"recomputed by the coordinator because {job.Fallback}" : "", null);
+    }
+
+    /// <summary>The unit a recipe names (its data and seeds come from the recipe's round and unit index).</summary>
+    private WorkUnit BuildRecipeUnit(UnitRecipe recipe, string volunteerId) =>
+        _units.Build(new WorkUnitRecord(recipe.WorkUnitId, recipe.Round, recipe.Version, volunteerId, recipe.Shard, recipe.UnitIndex, 0, 0, "completed"));
+
+    /// <summary>Compares a claimed update with the coordinator's recomputation; a disagreement writes the evidence before it is recorded.</summary>
+    private void Judge(SpotCheckJob job, ParameterSet start, ParameterSet recomputed, string context, string? checkUnit)
+    {
         var divergence = UpdateDivergence.Measure(job.Claimed, recomputed);
+        string detail = context.Length > 0 ? $"{context}: {divergence}" : divergence.ToString();
         if (Thresholds.Passes(divergence))
         {
-            RecordSpotCheck(Outcome(job, SpotCheckVerdict.Passed, divergence, divergence.ToString()), null, null);
+            RecordSpotCheck(Outcome(job, SpotCheckVerdict.Passed, divergence, detail) with { CheckUnit = checkUnit }, null, null);
             return;
         }
         string relative = Path.Combine(EvidenceFolder, $"{job.Update.WorkUnitId}.evidence");
         new SpotCheckEvidence(job.Recipe, job.Update.VolunteerId, job.Update.Sequence, Thresholds, divergence, NowMs(),
             job.Update.Envelope, job.Update.Signature, job.Payload, start, recomputed).Write(Path.Combine(_options.DataDirectory, relative));
-        RecordSpotCheck(Outcome(job, SpotCheckVerdict.Failed, divergence, divergence.ToString()) with { EvidencePath = relative }, job.Update.Envelope, job.Update.Signature);
+        RecordSpotCheck(Outcome(job, SpotCheckVerdict.Failed, divergence, detail) with { EvidencePath = relative, CheckUnit = checkUnit },
+            job.Update.Envelope, job.Update.Signature);
     }
 
     private ParameterSet StartFromCheckpoint(SpotCheckJob job)
@@ -148,7 +163,7 @@ public sealed partial class CoordinatorEngine
                 ["min_cosine"] = outcome.MinCosine,
             };
             _ledger.Record(() => _store.AddSpotCheck(checkedOutcome), Hivemind.Coordinator.Ledger.LedgerEntries.SpotCheck(
-                id, outcome.WorkUnitId, outcome.UpdateSequence, outcome.Verdict == SpotCheckVerdict.Passed, "coordinator", metrics, outcome.AtMs));
+                id, outcome.WorkUnitId, outcome.UpdateSequence, outcome.Verdict == SpotCheckVerdict.Passed, outcome.Checker, metrics, outcome.AtMs, outcome.CheckUnit));
         }
         else
         {
@@ -178,5 +193,6 @@ public sealed partial class CoordinatorEngine
         foreach (var (id, passes) in _store.PassedSpotChecks()) _spotCheckPasses[id] = passes;
         var banned = _accepted.Select(u => u.Record.VolunteerId).Distinct().Where(id => _store.GetVolunteer(id)?.Banned == true).ToHashSet(StringComparer.Ordinal);
         _accepted.RemoveAll(u => banned.Contains(u.Record.VolunteerId));
+        RestoreBlindChecks();
     }
 }

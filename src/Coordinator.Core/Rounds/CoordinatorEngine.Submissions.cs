@@ -262,6 +262,14 @@ public sealed partial class CoordinatorEngine
                 SetLease(lease with { State = "completed" });
                 _lastSeen[ticket.VolunteerId] = _time.GetUtcNow();
                 _sessions.Touch(ticket.VolunteerId);
+                if (_checkUnits.Contains(lease.Id))
+                {
+                    // A blind check unit: acknowledged and logged like any update, compared with the checked one, never aggregated (it
+                    // repeats a slice the round already has) and kept out of the running norm bound.
+                    DeliverBlindCheck(record with { Sequence = seq }, lease, payload, update);
+                    _signal.Release();
+                    return seq;
+                }
                 foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
                 _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, update, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
                 ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, update, ticket.Shard);

@@ -59,6 +59,7 @@ public sealed partial class CoordinatorStore : IDisposable
             Execute(Schema);
             Execute(SpotCheckSchema);
             AddBaseUnitColumn();
+            Execute(BlindCheckSchema);
         }
         catch (SqliteException e)
         {

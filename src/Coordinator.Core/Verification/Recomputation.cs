@@ -12,10 +12,22 @@ public static class Recomputation
     /// The update an honest volunteer sends for <paramref name="unit"/> from <paramref name="start"/> (the shard's parameters at the
     /// unit's version), encoded and decoded with the unit's codec so that quantisation is not mistaken for cheating.
     /// </summary>
-    public static ParameterSet Run(WorkUnit unit, ParameterSet start, CancellationToken ct = default)
+    /// <param name="text">The corpus a real-text unit's token slice comes from (the coordinator's --data); null for synthetic units.</param>
+    public static ParameterSet Run(WorkUnit unit, ParameterSet start, CancellationToken ct = default, TokenCorpus? text = null)
     {
-        var result = LocalTrainer.Train(unit.Model, start, unit.Shard, BatchSources.Open(unit.Data), unit.Training, null, ct);
+        var result = LocalTrainer.Train(unit.Model, start, unit.Shard, Open(unit.Data, text), unit.Training, null, ct);
         return ThroughCodec(result.PseudoGradient, unit.Codec);
+    }
+
+    /// <summary>The unit's batches: a synthetic slice, or the named token slice read from <paramref name="text"/>, as a volunteer reads its verified copy.</summary>
+    private static IBatchSource Open(DataSpec data, TokenCorpus? text)
+    {
+        if (data.Kind != DataKind.TokenSlice) return BatchSources.Open(data);
+        if (text is null || !text.TryFind(data.FileSha256!, out var slice))
+            throw new InvalidOperationException($"the unit trains on token slice {data.FileSha256}, which {(text is null ? "no corpus was given to recompute from" : $"the corpus {text.Folder} does not hold")}; recompute it where the coordinator's --data corpus is.");
+        var bytes = new byte[slice.ByteLength];
+        text.Read(slice, 0, bytes);
+        return new TokenSliceBatchSource(bytes, data.TokenBytes, data.VocabSize, data.SliceSeed);
     }
 
     /// <summary>What the coordinator decodes when <paramref name="update"/> is sent with <paramref name="codec"/>.</summary>

@@ -8,4 +8,11 @@ namespace Hivemind.Coordinator.Verification;
 /// received, the decoded claim, the unit's recipe and the shard's start parameters (null when the unit trained from an older
 /// version: they are then read from that version's checkpoint).
 /// </summary>
-public sealed record SpotCheckJob(UpdateRecord Update, byte[] Payload, ParameterSet Claimed, UnitRecipe Recipe, ParameterSet? Start);
+public sealed record SpotCheckJob(UpdateRecord Update, byte[] Payload, ParameterSet Claimed, UnitRecipe Recipe, ParameterSet? Start)
+{
+    /// <summary>Volunteer mode: the blind checker's result to compare with (the coordinator recomputes only on a disagreement).</summary>
+    public CheckerResult? Checker { get; init; }
+
+    /// <summary>Volunteer mode: why the coordinator recomputes instead (e.g. the check unit's lease expired); empty otherwise.</summary>
+    public string Fallback { get; init; } = "";
+}

@@ -75,6 +75,8 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.SpotCheckQueueCapacity)] = "Spot checks waiting at once; one drawn while the queue is full is skipped and logged (a submission never waits)",
         [nameof(CoordinatorOptions.SpotCheckMaxRelativeL2)] = "A recomputation fails if any tensor group is farther than this (relative L2; calibrated in docs/verification.md)",
         [nameof(CoordinatorOptions.SpotCheckMinCosine)] = "A recomputation fails if any tensor group's cosine with the claim is below this",
+        [nameof(CoordinatorOptions.SpotCheckMode)] = "Who recomputes a drawn check: coordinator (its own trainer) or volunteer (leased blind to another reputable key; disagreements and unreturned checks go to the coordinator)",
+        [nameof(CoordinatorOptions.SpotCheckDistinctSource)] = "Volunteer mode: a checker must have joined from another address than the checked key",
     };
 
     /// <summary>The settings a flag can set: every writable property of <see cref="CoordinatorOptions"/>.</summary>

@@ -63,4 +63,7 @@ public static class LedgerFields
 
     /// <summary>Spot check: who recomputed (e.g. "coordinator" or a volunteer id).</summary>
     public const string Checker = "checker";
+
+    /// <summary>Spot check by a blind volunteer: the check unit it trained (its accepted update is verification work, not aggregated).</summary>
+    public const string CheckUnit = "check_unit";
 }

@@ -75,13 +75,14 @@ public sealed class EngineHarness : IDisposable
         Engine = CoordinatorEngine.Open(Options, Time);
     }
 
-    public Volunteer Join(long memory = VolunteerMemory)
+    /// <param name="source">The address the join comes from (join limits, and blind checkers' distinct-source rule).</param>
+    public Volunteer Join(long memory = VolunteerMemory, string source = "")
     {
         var identity = VolunteerIdentity.Create();
         _identities.Add(identity);
         var (nonce, _) = Engine.IssueChallenge(identity.PublicKey);
         var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, Engine.RunId, nonce, (ulong)memory, "cpu", "");
-        var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "");
+        var (id, session) = Engine.Join(ProtocolVersion.Current, identity.PublicKey, nonce, signature, (ulong)memory, "cpu", "", source);
         return new Volunteer(this, identity, id, session);
     }
 
@@ -98,6 +99,19 @@ public sealed class EngineHarness : IDisposable
         return new SubmittedUpdate(update.Envelope.Bytes, update.Envelope.Signature, path, payload.Length, SHA256.HashData(payload), sessionVolunteerId);
     }
 
+    private string? _mirror;
+
+    /// <summary>A volunteer's verified local copy of a real-text unit's token slice (the engine's corpus mirrored once, as --data-mirror serves it).</summary>
+    public string SliceFile(string sha256)
+    {
+        if (_mirror is null)
+        {
+            _mirror = Path.Combine(_dir.Path, "mirror");
+            Engine.Text!.WriteMirror(_mirror);
+        }
+        return Path.Combine(_mirror, Hivemind.Data.TokenSlice.FileNameFor(sha256));
+    }
+
     public void Dispose()
     {
         Engine.Dispose();
@@ -112,7 +126,8 @@ public sealed class EngineHarness : IDisposable
             Harness.Engine.RequestWork(Session).Unit ?? throw new InvalidOperationException("expected a work unit, got none");
 
         public TrainedUpdate Train(WorkUnit unit, Behavior behavior = Behavior.Honest) =>
-            WorkUnitRunner.Run(ToSpec(unit), Harness.Engine.ShardParameters(Session, unit.Version, unit.Id), Identity, behavior);
+            WorkUnitRunner.Run(ToSpec(unit), Harness.Engine.ShardParameters(Session, unit.Version, unit.Id), Identity, behavior,
+                fileForHash: unit.Data.Kind == Hivemind.Data.DataKind.TokenSlice ? Harness.SliceFile : null);
 
         public long Submit(TrainedUpdate update) => Harness.Engine.Submit(Harness.Submission(update, Id));
 

@@ -65,8 +65,9 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
     }
 
     /// <summary>A volunteer client with a fresh key, reporting to a view that records what happened.</summary>
-    public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v") =>
-        TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits);
+    public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v",
+        Grpc.Core.Interceptors.Interceptor? interceptor = null) =>
+        TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits, interceptor: interceptor);
 
     /// <summary>
     /// Runs the clients until the engine reaches MaxRounds. Fails with what was awaited at the timeout, and at once (with the exception)

@@ -12,10 +12,11 @@ public static class TestVolunteer
     public static (VolunteerClient Client, LoopbackCoordinator.RecordingView View) Create(
         string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0,
         Hivemind.Volunteer.Relay.RelayFetcher? relayFetcher = null, Hivemind.Volunteer.Relay.RelayNode? relay = null, VolunteerIdentity? identity = null,
-        bool chunkedRelays = false)
+        bool chunkedRelays = false, Grpc.Core.Interceptors.Interceptor? interceptor = null)
     {
         identity ??= VolunteerIdentity.Create();
         var channel = GrpcChannel.ForAddress(address);
+        var invoker = interceptor is null ? channel.CreateCallInvoker() : Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(channel.CreateCallInvoker(), interceptor);
         owned.Add(identity);
         owned.Add(channel);
         var view = new LoopbackCoordinator.RecordingView();
@@ -28,7 +29,7 @@ public static class TestVolunteer
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
         };
-        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(channel), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher,
+        return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(invoker), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher,
             data: new Protocol.V1.DataDistribution.DataDistributionClient(channel),
             relayRegistry: chunkedRelays ? new Protocol.V1.RelayRegistry.RelayRegistryClient(channel) : null), view);
     }

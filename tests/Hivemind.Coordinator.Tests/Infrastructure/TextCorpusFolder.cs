@@ -13,16 +13,17 @@ public static class TextCorpusFolder
          "one", "holds", "a", "shard", "of", "experts", "while", "coordinator", "merges", "updates", "robustly", "every", "round"];
 
     /// <summary>Writes about <paramref name="trainBytes"/> of training text and <paramref name="heldOutBytes"/> of held-out text into <paramref name="folder"/>.</summary>
-    public static string Create(string folder, long trainBytes, long heldOutBytes, int seed = 1)
+    /// <param name="tokenizer">Bytes (default), or e.g. GPT-2's BPE, the mini-pile's tokenizer (GPT-Neo's vocabulary).</param>
+    public static string Create(string folder, long trainBytes, long heldOutBytes, int seed = 1, ITextTokenizer? tokenizer = null)
     {
         Directory.CreateDirectory(folder);
         var random = new Random(seed);
-        Write(folder, TokenCorpus.TrainName, trainBytes, random);
-        Write(folder, TokenCorpus.HeldOutName, heldOutBytes, random);
+        Write(folder, TokenCorpus.TrainName, trainBytes, random, tokenizer ?? ByteTokenizer.Instance);
+        Write(folder, TokenCorpus.HeldOutName, heldOutBytes, random, tokenizer ?? ByteTokenizer.Instance);
         return folder;
     }
 
-    private static void Write(string folder, string name, long bytes, Random random)
+    private static void Write(string folder, string name, long bytes, Random random, ITextTokenizer tokenizer)
     {
         string archive = Path.Combine(folder, name + ".jsonl.zst");
         using (var writer = new LmdWriter(archive))
@@ -34,6 +35,6 @@ public static class TextCorpusFolder
                 writer.Write(text.ToString(), random.Next(2) == 0 ? "Prose" : "Notes");
             }
         }
-        TokenFileWriter.Write(archive, Path.Combine(folder, name), ByteTokenizer.Instance);
+        TokenFileWriter.Write(archive, Path.Combine(folder, name), tokenizer);
     }
 }
