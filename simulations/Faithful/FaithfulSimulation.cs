@@ -427,9 +427,7 @@ public sealed class FaithfulSimulation : IDisposable
             _attacker!.Craft(_roundUnits.Where(u => u.Volunteer.Byzantine).ToList(), unit.Spec.Round);
         }
 
-        var update = unit.Update!;
-        bool dropped = false;
-        _bytesUp += update.Payload.Length;
+        _bytesUp += unit.Update!.Payload.Length;
         Submit(unit);
     }
 
@@ -461,6 +459,7 @@ public sealed class FaithfulSimulation : IDisposable
     {
         var v = unit.Volunteer;
         var update = unit.Update!;
+        bool dropped = false;
         string path = Path.Combine(_scratch, Guid.NewGuid().ToString("N") + ".part");
         File.WriteAllBytes(path, update.Payload);
         try
