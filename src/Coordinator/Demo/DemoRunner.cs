@@ -81,7 +81,7 @@ public static class DemoRunner
             double gap = (s.EvalLoss ?? double.NaN) - engine.OptimalLoss;
             string toOptimum = double.IsFinite(engine.OptimalLoss) ? $"gap to optimum {gap:0.000}  " : "";
             terminal.MarkupLine($"[bold green]round {s.Round + 1,3}/{settings.Rounds}[/] {s.Updates} updates  train {s.MeanTrainLoss:0.000}  " +
-                               $"held-out [bold]{s.EvalLoss:0.000}[/]  {toOptimum}aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({watch.Elapsed:mm\\:ss})");
+                               $"held-out [bold]{s.EvalLoss:0.000}[/]  {toOptimum}aggregation {s.AggregationTime.TotalMilliseconds:0} ms  ({Clock(watch.Elapsed)})");
             if (s.NewVersion >= settings.Rounds) finished.TrySetResult();
         };
 
@@ -115,6 +115,10 @@ public static class DemoRunner
         if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
         return finished.Task.IsCompleted ? 0 : 1;
     }
+
+    /// <summary>Elapsed time as m:ss, with hours when a run takes that long (a format of mm:ss alone wraps at the hour).</summary>
+    public static string Clock(TimeSpan elapsed) =>
+        elapsed.TotalHours >= 1 ? elapsed.ToString(@"h\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) : elapsed.ToString(@"mm\:ss", System.Globalization.CultureInfo.InvariantCulture);
 
     private static CoordinatorEngine OpenEngine(CoordinatorOptions options)
     {
@@ -184,7 +188,7 @@ public static class DemoRunner
         table.AddRow("accepted updates", status.AcceptedUpdates.ToString(System.Globalization.CultureInfo.InvariantCulture));
         table.AddRow("rejected updates", status.Rejections.Count == 0 ? "0" : string.Join(", ", status.Rejections.Select(r => $"{r.Key}: {r.Value}")));
         table.AddRow("bytes moved", $"{status.BytesReceived / 1e6:0.0} MB of updates in, {status.BytesSent / 1e6:0.0} MB of parameters{(text ? " and data" : "")} out");
-        table.AddRow("wall time", $"{elapsed:mm\\:ss}");
+        table.AddRow("wall time", Clock(elapsed));
         console.Write(table);
     }
 }

@@ -58,4 +58,11 @@ public sealed class DemoFolderTests
         Assert.Contains($"--data-directory '{file}' is a file", e.Message);
         Assert.Equal("x", File.ReadAllText(file));
     }
+
+    [Theory]
+    [InlineData(0, 0, 42, "00:42")]
+    [InlineData(0, 59, 59, "59:59")]
+    [InlineData(1, 12, 2, "1:12:02")] // a 72-minute real-text demo printed "12:02" before
+    public void TheDemosClockKeepsTheHours(int hours, int minutes, int seconds, string expected) =>
+        Assert.Equal(expected, DemoRunner.Clock(new TimeSpan(hours, minutes, seconds)));
 }
