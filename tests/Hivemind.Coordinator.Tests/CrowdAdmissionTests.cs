@@ -5,7 +5,6 @@ using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Identity;
-using Microsoft.Data.Sqlite;
 
 namespace Hivemind.Coordinator.Tests;
 
@@ -111,20 +110,20 @@ public sealed class CrowdAdmissionTests
         };
         using var identity = VolunteerIdentity.Create();
         var join = SignedJoin(h, identity);
-        long ledgerBefore = CountRows(h, "ledger");
+        long ledgerBefore = h.CommittedRows("ledger");
 
         var pending = Task.Run(() => h.Engine.JoinAsync(ProtocolVersion.Current, identity.PublicKey, join.Nonce, join.Signature, Memory, "cpu", ""));
         Assert.Equal(1, await inCommit.Task.WaitAsync(Patience));
         // Held inside the commit: no acknowledgement, and nothing of it in the store yet.
         Assert.False(pending.IsCompleted);
-        Assert.Equal(0, CountRows(h, "volunteers"));
+        Assert.Equal(0, h.CommittedRows("volunteers"));
         release.SetResult();
         var (id, token) = await pending.WaitAsync(Patience);
 
         // Acknowledged: an independent reader of the store file sees the volunteer, its session hash and the join's ledger entry.
-        Assert.Equal(1, CountRows(h, "volunteers"));
-        Assert.Equal(1, CountRows(h, "session_hashes"));
-        Assert.Equal(ledgerBefore + 1, CountRows(h, "ledger"));
+        Assert.Equal(1, h.CommittedRows("volunteers"));
+        Assert.Equal(1, h.CommittedRows("session_hashes"));
+        Assert.Equal(ledgerBefore + 1, h.CommittedRows("ledger"));
         h.Restart();
         Assert.Equal(id, h.Engine.Authenticate(token).Id);
     }
@@ -198,7 +197,7 @@ public sealed class CrowdAdmissionTests
 
         release.SetResult();
         await held.WaitAsync(Patience);
-        Assert.Equal(1, CountRows(h, "volunteers"));
+        Assert.Equal(1, h.CommittedRows("volunteers"));
         // The same signed join, sent again as advised, is admitted.
         var (id, _) = await h.Engine.JoinAsync(ProtocolVersion.Current, second.PublicKey, secondJoin.Nonce, secondJoin.Signature, Memory, "cpu", "").WaitAsync(Patience);
         Assert.Equal(VolunteerIds.FromPublicKey(second.PublicKey), id);
@@ -290,16 +289,5 @@ public sealed class CrowdAdmissionTests
     {
         var (nonce, _) = h.Engine.IssueChallenge(identity.PublicKey);
         return (nonce, JoinChallenge.Sign(identity, ProtocolVersion.Current, h.Engine.RunId, nonce, Memory, "cpu", ""));
-    }
-
-    /// <summary>Rows of <paramref name="table"/> as a separate, read-only connection to the store file sees them (committed data only).</summary>
-    private static long CountRows(EngineHarness h, string table)
-    {
-        string path = Path.Combine(h.Options.DataDirectory, "coordinator.db");
-        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT COUNT(*) FROM {table}";
-        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

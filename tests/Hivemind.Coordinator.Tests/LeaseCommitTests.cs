@@ -1,6 +1,5 @@
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol.Errors;
-using Microsoft.Data.Sqlite;
 
 namespace Hivemind.Coordinator.Tests;
 
@@ -24,15 +23,15 @@ public sealed class LeaseCommitTests
         {
             if (inCommit.TrySetResult(n)) Assert.True(release.Task.Wait(Patience));
         };
-        long ledgerBefore = CountRows(h, "ledger");
+        long ledgerBefore = h.CommittedRows("ledger");
 
         var pending = Task.Run(() => h.Engine.RequestWorkAsync(volunteer.Session));
         Assert.Equal(1, await inCommit.Task.WaitAsync(Patience));
         // Held inside the commit: no acknowledgement, nothing of the lease in the store; asking again gets no earlier answer either.
         var again = Task.Run(() => h.Engine.RequestWorkAsync(volunteer.Session));
         Assert.False(pending.IsCompleted);
-        Assert.Equal(0, CountRows(h, "work_units"));
-        Assert.Equal(ledgerBefore, CountRows(h, "ledger"));
+        Assert.Equal(0, h.CommittedRows("work_units"));
+        Assert.Equal(ledgerBefore, h.CommittedRows("ledger"));
         Assert.False(again.IsCompleted);
         release.SetResult();
         var unit = (await pending.WaitAsync(Patience)).Unit;
@@ -40,8 +39,8 @@ public sealed class LeaseCommitTests
         Assert.Equal(unit.Id, (await again.WaitAsync(Patience)).Unit?.Id);
 
         // Acknowledged: an independent reader of the store file sees the work unit and the lease's ledger entry.
-        Assert.Equal(1, CountRows(h, "work_units"));
-        Assert.Equal(ledgerBefore + 1, CountRows(h, "ledger"));
+        Assert.Equal(1, h.CommittedRows("work_units"));
+        Assert.Equal(ledgerBefore + 1, h.CommittedRows("ledger"));
         h.Restart();
         Assert.Equal(unit.Shard, h.Engine.LeasedShard(volunteer.Session, unit.Version, unit.Id));
     }
@@ -73,7 +72,7 @@ public sealed class LeaseCommitTests
         Assert.Equal(6, decisions.Select(d => d.Unit!.Id).Distinct().Count());
         Assert.Equal([1, 5], sizes);
         Assert.Equal((2L, 6L), h.Engine.LeaseCommits);
-        Assert.Equal(6, CountRows(h, "work_units"));
+        Assert.Equal(6, h.CommittedRows("work_units"));
     }
 
     [Fact]
@@ -89,14 +88,14 @@ public sealed class LeaseCommitTests
 
         var refused = await Assert.ThrowsAsync<ProtocolException>(() => h.Engine.RequestWorkAsync(volunteer.Session).WaitAsync(Patience));
         Assert.Equal(RejectReason.CoordinatorStorage, refused.Reason);
-        Assert.Equal(0, CountRows(h, "work_units"));
+        Assert.Equal(0, h.CommittedRows("work_units"));
         Assert.Equal(0, h.Engine.Status().LeasedUnits);
 
         // The disk recovers: the next ask gets a new, durable lease (not the withdrawn one).
         Volatile.Write(ref fail, false);
         var unit = (await h.Engine.RequestWorkAsync(volunteer.Session).WaitAsync(Patience)).Unit;
         Assert.NotNull(unit);
-        Assert.Equal(1, CountRows(h, "work_units"));
+        Assert.Equal(1, h.CommittedRows("work_units"));
         Assert.Equal(1, h.Engine.Status().LeasedUnits);
     }
 
@@ -143,16 +142,5 @@ public sealed class LeaseCommitTests
         Assert.True(await submit.WaitAsync(Patience) > 0);
         Assert.Equal(1, h.Engine.Round);
         Assert.Equal(1, h.Engine.Status().AcceptedThisRound); // counted in round 1, not lost with round 0's cleared list
-    }
-
-    /// <summary>Rows of <paramref name="table"/> as a separate, read-only connection to the store file sees them (committed data only).</summary>
-    private static long CountRows(EngineHarness h, string table)
-    {
-        string path = Path.Combine(h.Options.DataDirectory, "coordinator.db");
-        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT COUNT(*) FROM {table}";
-        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

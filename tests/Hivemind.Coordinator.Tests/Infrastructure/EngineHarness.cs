@@ -134,4 +134,18 @@ public sealed class EngineHarness : IDisposable
         /// <summary>Lease, train and submit one unit.</summary>
         public long Work(Behavior behavior = Behavior.Honest) => Submit(Train(Lease(), behavior));
     }
+
+    /// <summary>Rows of <paramref name="table"/> as a separate, read-only connection to the store file sees them (committed data only).</summary>
+    public long CommittedRows(string table)
+    {
+        string path = Path.Combine(Options.DataDirectory, "coordinator.db");
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false,
+        }.ToString());
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
