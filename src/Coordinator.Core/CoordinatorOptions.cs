@@ -273,6 +273,12 @@ public sealed record CoordinatorOptions
         Require(MaxExpertsPerKey >= 0, $"max-experts-per-key {MaxExpertsPerKey} must not be negative (0 = no cap).");
         Require(SubmitIdleTimeout > TimeSpan.Zero && SubmitMinimumBytesPerSecond >= 0, "submit-idle-timeout must be positive and submit-minimum-bytes-per-second not negative.");
         Require(MaxReceivingBytes >= 1 << 20, $"max-receiving-bytes {MaxReceivingBytes} must be at least 1 MiB.");
+        // A top-k volunteer sends topk(its pseudo-gradient + its own error-feedback residual); no recomputation can rebuild that
+        // residual, so a check would flag honest volunteers. Refused rather than silently switched off (spot checks are on by default).
+        Require(Codec is not ("topk4" or "topk2") || (SpotCheckProbability == 0 && SpotCheckProbationProbability == 0),
+            $"codec '{Codec}' carries each volunteer's error-feedback residual, which no spot check can recompute, so checks would flag honest " +
+            "volunteers; use --codec fp16 or int8 with spot checks, or add --spot-check-probability 0 --spot-check-probation-probability 0 " +
+            "to rely on robust aggregation alone.");
         Require(SpotCheckProbability is >= 0 and <= 1 && SpotCheckProbationProbability is >= 0 and <= 1,
             $"spot-check-probability {SpotCheckProbability} and spot-check-probation-probability {SpotCheckProbationProbability} must be between 0 and 1.");
         Require(SpotCheckProbationPasses >= 0, $"spot-check-probation-passes {SpotCheckProbationPasses} must not be negative.");

@@ -28,6 +28,7 @@ public sealed class CommandErrorTests
         { ["serve", "--outer-learning-rate", "-1", "--data-directory", "{dir}"], ["outer-learning-rate -1", "> 0"] },
         { ["serve", "--sequence-length", "1", "--data-directory", "{dir}"], ["sequence-length 1", "at least"] },
         { ["serve", "--codec", "fp8", "--data-directory", "{dir}"], ["codec 'fp8'", "fp32, fp16, int8"] },
+        { ["serve", "--codec", "topk4", "--data-directory", "{dir}"], ["codec 'topk4'", "error-feedback residual", "--spot-check-probability 0"] },
         { ["serve", "--port", "70000", "--data-directory", "{dir}"], ["--port '70000'", "0 to 65535"] },
         { ["serve", "--host", "my-laptop", "--data-directory", "{dir}"], ["--host 'my-laptop'", "127.0.0.1"] },
         { ["serve", "--tls-certificate", "/no/such/cert.pem", "--data-directory", "{dir}"], ["--tls-certificate '/no/such/cert.pem' does not exist"] },
