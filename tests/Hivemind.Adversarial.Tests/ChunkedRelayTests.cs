@@ -1,11 +1,9 @@
-using System.Net;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Hivemind.Adversarial.Tests.Infrastructure;
 using Hivemind.Coordinator;
-using Hivemind.Coordinator.Reachability;
 using Hivemind.Coordinator.Relays;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol;
@@ -28,28 +26,16 @@ namespace Hivemind.Adversarial.Tests;
 /// </summary>
 public sealed class ChunkedRelayTests
 {
-    private static readonly ReachabilityOptions OneAddress = ReachabilityOptions.Default with { PerCallerInterval = TimeSpan.Zero };
-
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
-
-    /// <summary>A quorum no test reaches, so no round closes while a test counts the coordinator's bytes.</summary>
-    private static Task<LoopbackCoordinator> StartAsync() => LoopbackCoordinator.StartAsync(
-        dir => EngineHarness.TinyOptions(dir) with { Quorum = 6, ProbationSlots = 6, MaxRounds = 3 }, reachability: OneAddress);
-
     [Fact]
     public async Task ARelayLyingInOneChunkIsCaughtTheChunkComesFromAnotherRelayAndTheLiarIsDropped()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(6);
         await using var attacker = new Attacker(c);
         var honestIdentity = attacker.NewIdentity();
-        await using var honest = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), honestIdentity, TimeProvider.System);
-        var (_, payload, held) = await ListAsync(c, attacker, honestIdentity, honest.Port);
-        honest.Holdings.Hold(held.ModelVersion, held.ParametersSha256.Span, payload);
-        var liarIdentity = attacker.NewIdentity();
-        await using var liar = new HostileRelay(liarIdentity, RelayLie.BadChunkSigned);
-        await liar.StartAsync();
-        var (liarKey, liarPayload, _) = await ListAsync(c, attacker, liarIdentity, liar.Port);
-        liar.Payload = liarPayload;
+        var (honest, payload) = await StartHonestRelayAsync(c, attacker, honestIdentity);
+        await using var honestLifetime = honest;
+        var (liar, liarKey) = await StartHostileRelayAsync(c, attacker, RelayLie.BadChunkSigned);
+        await using var liarLifetime = liar;
 
         var owned = new List<IDisposable>();
         using var fetcher = new RelayFetcher(new Uri(c.Address));
@@ -88,18 +74,14 @@ public sealed class ChunkedRelayTests
     [Fact]
     public async Task ChunksComeFromEveryListedRelayAtOnceAndNoneFromTheCoordinator()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(6);
         await using var attacker = new Attacker(c);
         var servers = new List<RelayServer>();
         try
         {
             for (int i = 0; i < 2; i++)
             {
-                var identity = attacker.NewIdentity();
-                var server = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), identity, TimeProvider.System);
-                servers.Add(server);
-                var (_, payload, held) = await ListAsync(c, attacker, identity, server.Port);
-                server.Holdings.Hold(held.ModelVersion, held.ParametersSha256.Span, payload);
+                servers.Add((await StartHonestRelayAsync(c, attacker, attacker.NewIdentity())).Server);
             }
             var owned = new List<IDisposable>();
             using var fetcher = new RelayFetcher(new Uri(c.Address));
@@ -130,13 +112,10 @@ public sealed class ChunkedRelayTests
     [Fact]
     public async Task AnUnsignedLieCostsTheLiarOnlyThisDownloadAndCountsOnceForTheReporter()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(6);
         await using var attacker = new Attacker(c);
-        var liarIdentity = attacker.NewIdentity();
-        await using var liar = new HostileRelay(liarIdentity, RelayLie.BadChunkUnsigned);
-        await liar.StartAsync();
-        var (liarKey, liarPayload, _) = await ListAsync(c, attacker, liarIdentity, liar.Port);
-        liar.Payload = liarPayload;
+        var (liar, liarKey) = await StartHostileRelayAsync(c, attacker, RelayLie.BadChunkUnsigned);
+        await using var liarLifetime = liar;
 
         var owned = new List<IDisposable>();
         using var fetcher = new RelayFetcher(new Uri(c.Address));
@@ -153,7 +132,7 @@ public sealed class ChunkedRelayTests
             Assert.Contains(view.Waits, w => w.Contains("proves nothing; counted once for this volunteer (1 of the 3", StringComparison.Ordinal));
             // The coordinator sent the chunks the liar did not deliver honestly, never more than the payload.
             long fromCoordinator = c.Engine.BytesSent - sentBefore;
-            Assert.InRange(fromCoordinator, 1, liarPayload.Length);
+            Assert.InRange(fromCoordinator, 1, liar.Payload.Length);
             Assert.Null(c.Services.GetRequiredService<RelayDirectory>().DroppedBecause(liarKey.Id));
         }
         finally
@@ -165,12 +144,10 @@ public sealed class ChunkedRelayTests
     [Fact]
     public async Task OneLyingReporterCannotDropAnHonestRelayButThreeDistinctOnesCan()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(6);
         await using var attacker = new Attacker(c);
         var honestIdentity = attacker.NewIdentity();
-        await using var honest = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), honestIdentity, TimeProvider.System);
-        var (_, payload, held) = await ListAsync(c, attacker, honestIdentity, honest.Port);
-        honest.Holdings.Hold(held.ModelVersion, held.ParametersSha256.Span, payload);
+        await using var honest = (await StartHonestRelayAsync(c, attacker, honestIdentity)).Server;
         string honestId = VolunteerIds.FromPublicKey(honestIdentity.PublicKey);
         var directory = c.Services.GetRequiredService<RelayDirectory>();
         using var channel = GrpcChannel.ForAddress(c.Address);
@@ -225,7 +202,7 @@ public sealed class ChunkedRelayTests
     [Fact]
     public async Task TheCoordinatorSendsChunksOnlyOfALiveLeaseAndAtMostItsAllowance()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(6);
         await using var attacker = new Attacker(c);
         using var channel = GrpcChannel.ForAddress(c.Address);
         var registry = new RelayRegistry.RelayRegistryClient(channel);

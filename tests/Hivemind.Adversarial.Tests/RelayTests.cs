@@ -26,24 +26,15 @@ namespace Hivemind.Adversarial.Tests;
 /// </summary>
 public sealed class RelayTests
 {
-    /// <summary>Every test volunteer and relay connects from 127.0.0.1, so the one-check-per-address-per-minute limit is lifted here.</summary>
-    private static readonly ReachabilityOptions OneAddress = ReachabilityOptions.Default with { PerCallerInterval = TimeSpan.Zero };
-
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
-
-    /// <summary>A quorum no test reaches, so no round closes (and no new version is downloaded) while a test counts the coordinator's bytes.</summary>
-    private static Task<LoopbackCoordinator> StartAsync() => LoopbackCoordinator.StartAsync(
-        dir => EngineHarness.TinyOptions(dir) with { Quorum = 4, ProbationSlots = 4, MaxRounds = 3 }, reachability: OneAddress);
-
     [Theory]
     [InlineData(RelayLie.WrongBytes, "hash-mismatch")]
     [InlineData(RelayLie.WrongHash, "hash-mismatch")]
     [InlineData(RelayLie.Truncated, "truncated-stream")]
     public async Task ALyingRelayIsDetectedAndTheVolunteerTrainsOnTheCoordinatorsBytes(RelayLie lie, string reason)
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
-        await using var relay = await ListHostileRelayAsync(c, attacker, lie);
+        await using var relay = (await StartHostileRelayAsync(c, attacker, lie)).Relay;
         var owned = new List<IDisposable>();
         using var fetcher = new RelayFetcher(new Uri(c.Address));
         var (client, view) = TestVolunteer.Create(c.Address, Path.Combine(c.Scratch, "honest"), owned, maxUnits: 1, relayFetcher: fetcher);
@@ -69,9 +60,9 @@ public sealed class RelayTests
     [Fact]
     public async Task ASilentRelayIsGivenUpAfterTheIdleTimeoutAndTheVolunteerFallsBack()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
-        await using var relay = await ListHostileRelayAsync(c, attacker, RelayLie.Silent);
+        await using var relay = (await StartHostileRelayAsync(c, attacker, RelayLie.Silent)).Relay;
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var owned = new List<IDisposable>();
         using var fetcher = new RelayFetcher(new Uri(c.Address), clock);
@@ -98,7 +89,7 @@ public sealed class RelayTests
     [Fact]
     public async Task AnHonestRelayServesTheNextVolunteerAndTheCoordinatorSendsTheParametersOnce()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         var owned = new List<IDisposable>();
         var relayIdentity = VolunteerIdentity.Create();
         await using var server = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), relayIdentity, TimeProvider.System);
@@ -134,7 +125,7 @@ public sealed class RelayTests
     [Fact]
     public async Task AKeyCannotRegisterARelayThatAnotherKeyRuns()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
         var victim = attacker.NewIdentity();
         await using var victimsRelay = await RelayServer.StartAsync(new RelayOptions(0, IPAddress.Loopback), victim, TimeProvider.System);
@@ -154,7 +145,7 @@ public sealed class RelayTests
     [Fact]
     public async Task AnAddressThatDoesNotSpeakTheRelayProtocolIsNeverListed()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
         var key = await attacker.JoinAsync();
         using var channel = GrpcChannel.ForAddress(c.Address);
@@ -173,7 +164,7 @@ public sealed class RelayTests
     [Fact]
     public async Task RegistrationNeedsARecentDialBackToThatExactPort()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
         var identity = attacker.NewIdentity();
         var key = await attacker.JoinAsync(identity: identity);
@@ -202,7 +193,7 @@ public sealed class RelayTests
     [Fact]
     public async Task ARelayIsListedOnlyWhileItsSessionLivesAndOnlyToVolunteersLeasedAfterIt()
     {
-        await using var c = await StartAsync();
+        await using var c = await StartCoordinatorAsync(4);
         await using var attacker = new Attacker(c);
         var identity = attacker.NewIdentity();
         var relayKey = await attacker.JoinAsync(identity: identity);
@@ -220,15 +211,6 @@ public sealed class RelayTests
         Assert.Equal(0, c.Services.GetRequiredService<RelayDirectory>().Count);
     }
 
-    /// <summary>Runs the lying relay, lists it (join, dial-back, registration) and lets it download the honest bytes it will lie with.</summary>
-    private static async Task<HostileRelay> ListHostileRelayAsync(LoopbackCoordinator c, Attacker attacker, RelayLie lie)
-    {
-        var identity = attacker.NewIdentity();
-        var relay = new HostileRelay(identity, lie);
-        await relay.StartAsync();
-        (_, relay.Payload, _) = await ListAsync(c, attacker, identity, relay.Port);
-        return relay;
-    }
 
     private static RejectReason Reason(RpcException e)
     {
