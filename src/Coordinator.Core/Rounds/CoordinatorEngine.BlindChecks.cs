@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol.Tensors;
@@ -58,7 +57,7 @@ public sealed partial class CoordinatorEngine
         // The id has the usual form with the next index of the round, as a reissued unit would; the record's unit index is the
         // checked unit's, so the data slice and seeds are exactly the checked unit's.
         var record = new WorkUnitRecord(
-            $"r{_round}-u{_nextUnitIndex++}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+            UnitId(_round, "u", _nextUnitIndex++),
             _round, _round, v.Id, check.Job.Recipe.Shard, check.Job.Recipe.UnitIndex, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
         // The ledger records an ordinary lease (what the checker and anyone reading the log see); the store also marks it as a check

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
@@ -35,7 +34,7 @@ public sealed partial class CoordinatorEngine
         if (ahead >= _options.EagerSlots) return null;
         int index = _nextEagerIndex++;
         var record = new WorkUnitRecord(
-            $"r{next}-e{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+            UnitId(next, "e", index),
             next, _round, v.Id, ShardText.Format(own.Shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased") { BaseUnitId = own.Record.WorkUnitId };
         QueueLease(record);

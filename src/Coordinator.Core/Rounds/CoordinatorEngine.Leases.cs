@@ -246,12 +246,19 @@ public sealed partial class CoordinatorEngine
         var shard = _planner.Plan(v.MemoryBytes, Coverage(), _rng, _options.MaxExpertsPerKey);
         int index = _nextUnitIndex++;
         var record = new WorkUnitRecord(
-            $"r{_round}-u{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+            UnitId(_round, "u", index),
             _round, _round, v.Id, ShardText.Format(shard), index, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
         QueueLease(record);
         return record;
     }
+
+    /// <summary>
+    /// A unit's id: round, kind ("u" ordinary, "e" eager) and index, plus 4 random bytes so an id cannot be guessed from the round's
+    /// count. A blind check uses the ordinary form (it must look like any unit).
+    /// </summary>
+    private static string UnitId(long round, string kind, int index) =>
+        $"r{round}-{kind}{index}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}";
 
     /// <summary>Makes <paramref name="record"/> live and queues its durable commit; its place in the commit queue is reserved. Caller holds the lock.</summary>
     private void QueueLease(WorkUnitRecord record)
