@@ -33,15 +33,15 @@ internal static class RoundBenchmark
         var rows = new List<string>();
         foreach (var (rule, eval) in configs)
         {
-            var (tick, aggregation, evaluation, gc, values, publish) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps, spotChecks);
-            rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | {Ms(gc.Median)} | {Ratio(tick.Median / aggregation.Median)} | {Ms(publish.Median)} | **{Ratio(publish.Median / aggregation.Median)}** | {Ratio(publish.Best / aggregation.Best)} |");
-            Console.WriteLine($"  {rule}, eval {eval}: {updates} updates of {values:N0} values; tick {Ms(tick.Median)} ms, aggregation {Ms(aggregation.Median)} ms");
+            var (tick, aggregation, evaluation, gc, values, publish, checks) = Measure(Path.Combine(root, $"{rule.Replace('(', '_').Replace(')', '_').Replace('=', '_')}-eval{eval}"), rule, eval, updates, reps, spotChecks);
+            rows.Add($"| {rule} | {eval} | {Ms(aggregation.Median)} | {Ms(tick.Median)} | {Ms(tick.Median - aggregation.Median)} | {(eval > 0 ? Ms(evaluation.Median) : "-")} | {Ms(gc.Median)} | {Ratio(tick.Median / aggregation.Median)} | {Ms(publish.Median)} | **{Ratio(publish.Median / aggregation.Median)}** | {Ratio(publish.Best / aggregation.Best)} | {checks} |");
+            Console.WriteLine($"  {rule}, eval {eval}: {updates} updates of {values:N0} values; tick {Ms(tick.Median)} ms, aggregation {Ms(aggregation.Median)} ms; {checks} spot checks drawn");
         }
         Console.WriteLine();
         Console.WriteLine($"## round: 'small', {updates} updates (every expert in every update), {reps} closed rounds per row (+1 warm-up), spot-check probability {spotChecks}, {Machine.Load()}");
         Console.WriteLine();
-        Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | eval alone ms (EvaluateCurrent, separately) | GC pause inside Tick ms | Tick / aggregation (median) | publish ms: last update in -> new version durable and served (median) | **publish / aggregation (median)** | publish / aggregation (best) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| rule (trunk and experts) | eval batches | aggregation ms (median) | Tick ms: last update in -> version published (median) | Tick - aggregation ms | eval alone ms (EvaluateCurrent, separately) | GC pause inside Tick ms | Tick / aggregation (median) | publish ms: last update in -> new version durable and served (median) | **publish / aggregation (median)** | publish / aggregation (best) | spot checks drawn (warm-up included) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in rows) Console.WriteLine(row);
         Console.WriteLine();
         Console.WriteLine("where the rest of Tick goes ('mean', eval 0; steps re-run in isolation at the same sizes):");
@@ -54,7 +54,7 @@ internal static class RoundBenchmark
         return 0;
     }
 
-    private static (Samples Tick, Samples Aggregation, Samples Eval, Samples Gc, long Values, Samples Publish) Measure(string dir, string rule, int evalBatches, int updates, int reps, double spotChecks)
+    private static (Samples Tick, Samples Aggregation, Samples Eval, Samples Gc, long Values, Samples Publish, int Checks) Measure(string dir, string rule, int evalBatches, int updates, int reps, double spotChecks)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
         var options = new CoordinatorOptions
@@ -80,6 +80,9 @@ internal static class RoundBenchmark
         var model = ModelConfig.Preset(options.Preset);
         long memory = new ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert).MemoryNeeded(model.Experts);
         using var engine = CoordinatorEngine.Open(options, time);
+        // How many recomputations an arm really ran: at p = 0.05 and a few updates per row, a row may draw none.
+        int checks = 0;
+        engine.SpotCheckDecided += _ => Interlocked.Increment(ref checks);
         var volunteers = Enumerable.Range(0, updates).Select(_ => Join(engine, memory)).ToList();
         var tick = new Samples("tick");
         var aggregation = new Samples("aggregation");
@@ -121,11 +124,17 @@ internal static class RoundBenchmark
             }
         }
         foreach (var (identity, _) in volunteers) identity.Dispose();
+        // Drawn = decided + still queued or running; then let them finish so they do not run into the next row.
+        int drawn = Volatile.Read(ref checks) + engine.PendingSpotChecks;
+        if (!engine.WaitForSpotChecks(SpotCheckDrainTimeout)) throw new InvalidOperationException($"spot checks did not finish within {SpotCheckDrainTimeout}");
         if (rule == "mean" && evalBatches == 0) s_probes = Probe(engine, options, dir);
-        return (tick, aggregation, eval, gc, values, publish);
+        return (tick, aggregation, eval, gc, values, publish, drawn);
     }
 
     private static List<(string Step, double Ms)> s_probes = [];
+
+    /// <summary>How long a row waits for its last recomputations before the next row starts (a `small` unit takes seconds).</summary>
+    private static readonly TimeSpan SpotCheckDrainTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// The steps of closing a round after aggregation, re-run in isolation with the same sizes as CloseRound uses them
