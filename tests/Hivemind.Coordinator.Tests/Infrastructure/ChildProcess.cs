@@ -24,8 +24,15 @@ public sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once the process has exited within <paramref name="timeout"/>.</summary>
+    public int WaitForExit(TimeSpan timeout) =>
+        _process.WaitForExit(timeout) ? _process.ExitCode : throw new TimeoutException($"process {Id} still running after {timeout}");
+
     /// <summary>Starts <c>Hivemind.Coordinator</c> from the test's output folder with the given arguments.</summary>
-    public static ChildProcess Start(params string[] args)
+    public static ChildProcess Start(params string[] args) => Start(new Dictionary<string, string?>(), args);
+
+    /// <summary>As <see cref="Start(string[])"/>, with <paramref name="environment"/> set (null removes a variable).</summary>
+    public static ChildProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         string apphost = Path.Combine(AppContext.BaseDirectory, "Hivemind.Coordinator");
         var start = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Hivemind.Coordinator.dll") } };
@@ -35,6 +42,11 @@ public sealed class ChildProcess : IDisposable
         start.UseShellExecute = false;
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         return new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"));
     }
 
