@@ -74,6 +74,36 @@ public sealed class ChildProcess : IDisposable
         throw new TimeoutException($"no output line matched /{pattern}/ within {timeout} (process {(HasExited ? "exited" : "running")}). Last lines:\n{tail}");
     }
 
+    /// <summary>
+    /// Waits until the output so far, with all whitespace removed, contains <paramref name="text"/> (whitespace removed too):
+    /// for a message that a terminal view wraps over several lines at arbitrary points.
+    /// </summary>
+    public async Task WaitForTextAsync(string text, TimeSpan timeout)
+    {
+        string wanted = Squeeze(text);
+        var joined = new System.Text.StringBuilder();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (await _lines.Reader.WaitToReadAsync(cts.Token))
+            {
+                while (_lines.Reader.TryRead(out var line))
+                {
+                    joined.Append(Squeeze(line));
+                    if (joined.ToString().Contains(wanted, StringComparison.Ordinal)) return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        string tail;
+        lock (_seen) tail = string.Join("\n", _seen.TakeLast(30));
+        throw new TimeoutException($"the output never contained \"{text}\" within {timeout} (process {(HasExited ? "exited" : "running")}). Last lines:\n{tail}");
+    }
+
+    private static string Squeeze(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
+
     /// <summary>SIGKILL: no chance to flush or say goodbye.</summary>
     public void KillHard()
     {
