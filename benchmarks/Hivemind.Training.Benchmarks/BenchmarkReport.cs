@@ -36,6 +36,9 @@ internal sealed class BenchmarkReport(
         sb.AppendLine();
         sb.AppendLine(Invariant($"`{options.Command}`"));
         sb.AppendLine();
+        // The allocator decides a good share of the step time (page faults), so every block says which one ran.
+        sb.AppendLine(Invariant($"Allocator: {Allocator.MallocRelaunch.Status()}"));
+        sb.AppendLine();
         sb.AppendLine("| measure | median | 95% interval of the median | target |");
         sb.AppendLine("|---|---|---|---|");
         Row(sb, "MoE step (s)", MedianInterval.Of(moe), "F3");

@@ -85,6 +85,7 @@ public static class VolunteerProgram
             var view = LiveProgressView.Create(parse.GetValue(name)!); // live bars on a terminal, lines when redirected (issue 14)
             if (options.Behavior != Behavior.Honest)
                 view.Info($"RED-TEAM behaviour '{Behaviors.Behaviors.Name(options.Behavior)}': this volunteer attacks the model on purpose");
+            view.Info(MallocStatus());
             TorchRuntime.EnsureLoaded();
             TorchSharp.torch.set_num_threads(options.Threads);
             using var channel = GrpcChannel.ForAddress(options.Coordinator, new GrpcChannelOptions
@@ -160,6 +161,19 @@ public static class VolunteerProgram
             return await RelayServer.StartAsync(options, identity, TimeProvider.System, ct);
         }
         catch (IOException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    /// <summary>The allocator line, logged once per volunteer (Program.cs restarts the process with the tuning before this runs).</summary>
+    private static string MallocStatus()
+    {
+        try
+        {
+            return Hivemind.Training.Allocator.MallocRelaunch.Status();
+        }
+        catch (ArgumentException e)
         {
             throw new UsageException(e.Message, e);
         }

@@ -148,6 +148,7 @@ public static class DemoRunner
         var (file, prefix) = SelfCommand();
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in prefix) start.ArgumentList.Add(a);
+        Hivemind.Training.Allocator.MallocRelaunch.ApplyTo(start); // volunteers train: start them with glibc's allocator tuned (no restart needed)
         foreach (var a in new[]
                  {
                      CoordinatorCli.VolunteerVerb, "--coordinator", address, "--key", Path.Combine(dir, "keys", name + ".key"), "--name", name,

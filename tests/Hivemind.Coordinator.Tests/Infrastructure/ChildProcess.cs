@@ -24,8 +24,15 @@ public sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once the process has exited within <paramref name="timeout"/>.</summary>
+    public int WaitForExit(TimeSpan timeout) =>
+        _process.WaitForExit(timeout) ? _process.ExitCode : throw new TimeoutException($"process {Id} still running after {timeout}");
+
     /// <summary>Starts <c>Hivemind.Coordinator</c> from the test's output folder with the given arguments.</summary>
-    public static ChildProcess Start(params string[] args)
+    public static ChildProcess Start(params string[] args) => Start(new Dictionary<string, string?>(), args);
+
+    /// <summary>As <see cref="Start(string[])"/>, with <paramref name="environment"/> set (null removes a variable).</summary>
+    public static ChildProcess Start(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         string apphost = Path.Combine(AppContext.BaseDirectory, "Hivemind.Coordinator");
         var start = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Hivemind.Coordinator.dll") } };
@@ -35,6 +42,11 @@ public sealed class ChildProcess : IDisposable
         start.UseShellExecute = false;
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         return new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}"));
     }
 
@@ -61,6 +73,36 @@ public sealed class ChildProcess : IDisposable
         lock (_seen) tail = string.Join("\n", _seen.TakeLast(30));
         throw new TimeoutException($"no output line matched /{pattern}/ within {timeout} (process {(HasExited ? "exited" : "running")}). Last lines:\n{tail}");
     }
+
+    /// <summary>
+    /// Waits until the output so far, with all whitespace removed, contains <paramref name="text"/> (whitespace removed too):
+    /// for a message that a terminal view wraps over several lines at arbitrary points.
+    /// </summary>
+    public async Task WaitForTextAsync(string text, TimeSpan timeout)
+    {
+        string wanted = Squeeze(text);
+        var joined = new System.Text.StringBuilder();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (await _lines.Reader.WaitToReadAsync(cts.Token))
+            {
+                while (_lines.Reader.TryRead(out var line))
+                {
+                    joined.Append(Squeeze(line));
+                    if (joined.ToString().Contains(wanted, StringComparison.Ordinal)) return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        string tail;
+        lock (_seen) tail = string.Join("\n", _seen.TakeLast(30));
+        throw new TimeoutException($"the output never contained \"{text}\" within {timeout} (process {(HasExited ? "exited" : "running")}). Last lines:\n{tail}");
+    }
+
+    private static string Squeeze(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
 
     /// <summary>SIGKILL: no chance to flush or say goodbye.</summary>
     public void KillHard()
