@@ -19,6 +19,9 @@ public sealed record TimingCaseResult(
     /// <summary>|predicted − measured| ÷ measured.</summary>
     public double Error => TimingComparison.RelativeError(PredictedSeconds, MeasuredSeconds);
 
+    /// <summary>Share of the predicted round spent computing.</summary>
+    public double ComputeShare => ComputeSeconds / PredictedSeconds;
+
     /// <summary>Share of the predicted round spent moving bytes.</summary>
     public double TransferShare => TransferSeconds / PredictedSeconds;
 }

@@ -200,7 +200,7 @@ public static class CheckTimingCommand
     public static string Table(IReadOnlyList<TimingCaseResult> results, double tolerance)
     {
         var table = new MarkdownTable("case", "volunteers", "H", "link down/up Mb/s", "measured s/round", "predicted s/round",
-            "compute + transfer + draw + max(close, poll)", "transfer share", "bytes/unit measured vs modelled", "error");
+            "compute + transfer + draw + max(close, poll)", "compute / transfer share", "bytes/unit measured vs modelled", "error");
         foreach (var r in results)
         {
             var link = r.Case.Link;
@@ -212,7 +212,7 @@ public static class CheckTimingCommand
                 r.MeasuredSeconds.ToString("F3", CultureInfo.InvariantCulture),
                 r.PredictedSeconds.ToString("F3", CultureInfo.InvariantCulture),
                 $"{Inv3(r.ComputeSeconds)} + {Inv3(r.TransferSeconds)} + {Inv3(r.WaitSeconds)} + max({Inv3(r.CloseSeconds)}, {Inv3(r.PollSeconds)})",
-                (r.TransferShare * Percent).ToString("F0", CultureInfo.InvariantCulture) + "%",
+                $"{(r.ComputeShare * Percent).ToString("F0", CultureInfo.InvariantCulture)}% / {(r.TransferShare * Percent).ToString("F0", CultureInfo.InvariantCulture)}%",
                 link is null ? $"— vs {r.ModelledBytesPerUnit:F0}" : $"{r.MeasuredBytesPerUnit:F0} vs {r.ModelledBytesPerUnit:F0}",
                 $"{(r.Error * Percent).ToString("F1", CultureInfo.InvariantCulture)}% ({(r.Error <= tolerance ? "within" : "OUTSIDE")})");
         }
