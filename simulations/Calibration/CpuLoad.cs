@@ -15,6 +15,11 @@ public sealed class CpuLoad
     private const int UtimeAfterName = 11;
     private const int StimeAfterName = 12;
 
+    // /proc/self/stat field 41 (policy): 1 is SCHED_FIFO, 2 is SCHED_RR (what `chrt -f` / `chrt -r` set; threads inherit it).
+    private const int PolicyAfterName = 38;
+    private const int SchedFifo = 1;
+    private const int SchedRoundRobin = 2;
+
     private readonly long _busy;
     private readonly long _self;
     private readonly DateTime _start = DateTime.UtcNow;
@@ -35,6 +40,23 @@ public sealed class CpuLoad
         double seconds = (DateTime.UtcNow - _start).TotalSeconds;
         double others = (now.Busy - _busy) - (now.Self - _self);
         return seconds > 0 ? Math.Max(0, others / ticksPerSecond / seconds) : 0;
+    }
+
+    /// <summary>
+    /// Whether this process runs under a real-time scheduling policy (e.g. started by `chrt -f 50`): its threads then preempt every
+    /// ordinary program, which only gets the cores while this process waits, so other programs' busy time takes nothing from it.
+    /// </summary>
+    public static bool RunsRealTime()
+    {
+        if (!File.Exists(SelfStatPath))
+        {
+            return false;
+        }
+
+        string self = File.ReadAllText(SelfStatPath);
+        string[] after = self[(self.LastIndexOf(')') + 2)..].Split(' ');
+        return after.Length > PolicyAfterName && int.TryParse(after[PolicyAfterName], NumberStyles.Integer, CultureInfo.InvariantCulture, out int policy)
+            && policy is SchedFifo or SchedRoundRobin;
     }
 
     private static (long Busy, long Self)? Read()

@@ -4,22 +4,33 @@ using Hivemind.Coordinator;
 using Hivemind.Coordinator.Hosting;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol.Identity;
+using Hivemind.Simulations.Network;
 using Hivemind.Training;
 using Hivemind.Volunteer.Client;
 using Microsoft.Extensions.Logging;
 
 namespace Hivemind.Simulations.Calibration;
 
-/// <summary>What a real loopback run measured: wall seconds at each RoundClosed and the engine's own close timings.</summary>
+/// <summary>What a real loopback run measured: wall seconds at each RoundClosed, the engine's own close timings, and the bytes the throttled links carried.</summary>
 /// <param name="CloseTimes">Seconds since start at which each round closed.</param>
 /// <param name="Rounds">The engine's round summaries.</param>
-public sealed record LoopbackMeasurement(IReadOnlyList<double> CloseTimes, IReadOnlyList<RoundSummary> Rounds);
+/// <param name="BytesDown">Bytes the volunteers' throttled links carried down (HTTP/2 framing included); 0 without a link.</param>
+/// <param name="BytesUp">Bytes they carried up; 0 without a link.</param>
+/// <param name="Units">Every client's units' phase times, each client's in order, clients one after another.</param>
+public sealed record LoopbackMeasurement(IReadOnlyList<double> CloseTimes, IReadOnlyList<RoundSummary> Rounds, long BytesDown = 0, long BytesUp = 0,
+    IReadOnlyList<UnitTiming>? Units = null);
 
 /// <summary>A real coordinator (Kestrel, HTTP/2 on 127.0.0.1) with in-process volunteer clients over real gRPC, timed per round.</summary>
 public static class LoopbackRun
 {
-    /// <summary>Runs <paramref name="options"/> to its MaxRounds with <paramref name="volunteers"/> clients, or fails after <paramref name="timeout"/>.</summary>
-    public static async Task<LoopbackMeasurement> RunAsync(Func<string, CoordinatorOptions> options, int volunteers, TimeSpan timeout)
+    // Each client's first unit pays the join, JIT and TorchSharp start-up; its phase times are left out.
+    private const int WarmupUnits = 1;
+
+    /// <summary>
+    /// Runs <paramref name="options"/> to its MaxRounds with <paramref name="volunteers"/> clients, or fails after <paramref name="timeout"/>.
+    /// With a <paramref name="link"/>, every client reaches the coordinator over its own throttled link of those rates.
+    /// </summary>
+    public static async Task<LoopbackMeasurement> RunAsync(Func<string, CoordinatorOptions> options, int volunteers, TimeSpan timeout, ThrottledLink? link = null)
     {
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
@@ -31,6 +42,7 @@ public static class LoopbackRun
         var channels = new List<GrpcChannel>();
         var identities = new List<VolunteerIdentity>();
         var views = new List<SilentView>();
+        var clocks = new List<(LinkClock Down, LinkClock Up)>();
         using var engine = CoordinatorEngine.Open(options(Path.Combine(scratch, "data")), TimeProvider.System);
         engine.RoundClosed += s =>
         {
@@ -56,7 +68,18 @@ public static class LoopbackRun
             {
                 var identity = VolunteerIdentity.Create();
                 identities.Add(identity);
-                var channel = GrpcChannel.ForAddress(address);
+                GrpcChannel channel;
+                if (link is null)
+                {
+                    channel = GrpcChannel.ForAddress(address);
+                }
+                else
+                {
+                    var (handler, down, up) = link.CreateHandler();
+                    clocks.Add((down, up));
+                    channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+                }
+
                 channels.Add(channel);
                 var view = new SilentView();
                 views.Add(view);
@@ -103,7 +126,8 @@ public static class LoopbackRun
         TryDelete(scratch);
         lock (closeTimes)
         {
-            return new LoopbackMeasurement([.. closeTimes], [.. rounds]);
+            return new LoopbackMeasurement([.. closeTimes], [.. rounds], clocks.Sum(c => c.Down.BytesCarried), clocks.Sum(c => c.Up.BytesCarried),
+                [.. views.SelectMany(v => v.Units.Skip(WarmupUnits))]);
         }
     }
 

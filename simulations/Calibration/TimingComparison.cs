@@ -21,15 +21,33 @@ public static class TimingComparison
         return Math.Min(1.0, cores / (processes + backgroundBusyCores));
     }
 
-    /// <summary>Expected extra start delay of a round's last leaser when <paramref name="volunteers"/> clients poll every <paramref name="retrySeconds"/>.</summary>
+    /// <summary>
+    /// Expected extra start delay of a round's last leaser when <paramref name="volunteers"/> clients poll every <paramref name="retrySeconds"/>
+    /// and the coordinator draws the round's units among those asking within <paramref name="drawWindowSeconds"/>, beyond the window itself
+    /// (which the simulation models: its volunteers ask at the open and wait the window out).
+    /// </summary>
     /// <remarks>
-    /// The last submitter of a round asks again at once and gets the next unit; the other k − 1 were told to retry while every
-    /// unit was leased, so they come back at independent, uniform phases of the retry interval: the latest of k − 1 uniforms
-    /// averages (k − 1) / k of it.
+    /// The last submitter of a round asks again at once and opens the draw window; the other k − 1 were told to retry while every unit was
+    /// leased, so they come back at independent, uniform phases U of the retry interval r. A client back within the window w enters the draw
+    /// and starts with everyone at its end; a later one starts when it comes back. The last start is max(M, w) with M the latest of k − 1
+    /// uniforms (P(M ≤ x) = (x/r)^(k−1)), so E[max(M, w)] − w = r − w − (r/k)(1 − (w/r)^k): (k − 1)/k of r with no window (first come), 0 once
+    /// the window is at least the retry interval.
     /// </remarks>
-    public static double ExpectedPollSeconds(int volunteers, double retrySeconds) =>
-        volunteers < 1 ? throw new ArgumentOutOfRangeException(nameof(volunteers), $"volunteers {volunteers} must be >= 1")
-            : retrySeconds * (volunteers - 1) / volunteers;
+    public static double ExpectedPollSeconds(int volunteers, double retrySeconds, double drawWindowSeconds = 0)
+    {
+        if (volunteers < 1 || !(retrySeconds >= 0) || !(drawWindowSeconds >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(volunteers), $"volunteers {volunteers} must be >= 1, retry {retrySeconds} s and draw window {drawWindowSeconds} s >= 0");
+        }
+
+        if (drawWindowSeconds >= retrySeconds)
+        {
+            return 0;
+        }
+
+        double r = retrySeconds, w = drawWindowSeconds;
+        return r - w - r / volunteers * (1 - Math.Pow(w / r, volunteers));
+    }
 
     /// <summary>
     /// Predicted wall seconds per round of a real loopback run: the simulated round (open → next open) with its modelled

@@ -27,6 +27,22 @@ public sealed class TimingComparisonTests
     }
 
     [Fact]
+    public void A_draw_window_as_long_as_the_poll_interval_absorbs_the_poll_delay()
+    {
+        // Clients back within the window start with everyone at its end, which the simulation already waits out.
+        Assert.Equal(0, TimingComparison.ExpectedPollSeconds(2, 0.5, 2.0));
+        Assert.Equal(0, TimingComparison.ExpectedPollSeconds(4, 0.5, 0.5));
+
+        // A window shorter than the poll interval: two clients, window 0.25 of 0.5 s; the late one is back at U ~ U(0, 0.5) and starts
+        // at max(U, 0.25), on average 0.25·0.5 + 0.375·0.5 = 0.3125 s, which is 0.0625 s past the window = (r − w)² / 2r.
+        Assert.Equal(0.0625, TimingComparison.ExpectedPollSeconds(2, 0.5, 0.25), 12);
+
+        // No window: the first-come formula, (k − 1)/k of the interval.
+        Assert.Equal(0.375, TimingComparison.ExpectedPollSeconds(4, 0.5, 0), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => TimingComparison.ExpectedPollSeconds(2, 0.5, -1));
+    }
+
+    [Fact]
     public void The_close_overlaps_the_client_poll_interval()
     {
         // Simulated 1.5 s with a 0.1 s close: the real client waits the 0.5 s poll instead → 1.4 + 0.5 = 1.9 s.
