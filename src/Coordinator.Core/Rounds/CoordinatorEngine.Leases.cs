@@ -63,7 +63,7 @@ public sealed partial class CoordinatorEngine
     private void CommitLeases(IReadOnlyList<WorkUnitRecord> leases)
     {
         LeaseBatchCommitting?.Invoke(leases.Count);
-        _ledger.RecordAll(leases.Select(w => ((Action)(() => _store.AddWorkUnit(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
+        _ledger.RecordAll(leases.Select(w => ((Action)(() => WriteLeaseRows(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
     }
 
     /// <summary>
@@ -96,6 +96,7 @@ public sealed partial class CoordinatorEngine
                 RemoveLease(leaseId);
                 _downloads.Remove(leaseId);
             }
+            BlindLeaseWithdrawn(leaseId);
             Log?.Invoke($"STORAGE FAILURE: could not record the lease {leaseId} ({why.Message}); it was withdrawn and its volunteer asks again.");
         }
     }
