@@ -203,6 +203,27 @@ public sealed class BlindCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task NoCheckIsOfferedOnceTheRoundReachedItsQuorum()
+    {
+        // Quorum 1 and a spare lease: after the first update the round has its quorum, and every ordinary ask is told to wait.
+        var h = Harness(o => o with { Quorum = 1, SpotCheckDistinctSource = false });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var a = h.Join();
+        var checker = h.Join();
+        a.Work();
+        Assert.Equal(1, h.Engine.BlindChecksOutstanding);
+        // A unit handed out now would be wasted (the round closes at the next tick) and would tell its holder it is a check.
+        var decision = h.Engine.RequestWork(checker.Session);
+        Assert.True(decision.Unit is null, $"a check unit was leased after the quorum: {decision.Unit?.Id}");
+        Assert.Contains("reached its quorum", decision.Reason, StringComparison.Ordinal);
+        Assert.Empty(h.Engine.Store.BlindChecks());
+        // It goes to the coordinator when the round closes.
+        Assert.NotNull(h.Engine.Tick());
+        await waiter.WaitForCountAsync(1, CheckTimeout);
+        Assert.Contains("no eligible volunteer took the blind check", Assert.Single(waiter.Outcomes).Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AnUnknownSpotCheckModeIsRefusedWithTheFlag()
     {
         var e = Assert.Throws<ArgumentException>(() => new CoordinatorOptions { SpotCheckMode = "peer" }.Validate());

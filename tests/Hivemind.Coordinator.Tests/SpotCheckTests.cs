@@ -108,6 +108,35 @@ public sealed class SpotCheckTests : IDisposable
         Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ABannedKeysDroppedUnitDoesNotTakeAProbationPlace(bool restart)
+    {
+        // Everyone is new (on probation) and quorum 2 with no spare: the round's two units go to the cheater and to p1.
+        var h = _h = new EngineHarness(o => o with
+        {
+            Quorum = 2, SpareLeases = 0, ProbationSlots = 1, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
+        });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var cheater = h.Join();
+        var p1 = h.Join();
+        var p2 = h.Join();
+        var cheat = cheater.Lease();
+        var honest = p1.Lease();
+        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
+        p1.Submit(p1.Train(honest));
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+        if (restart) h.Restart(); // the drop is rebuilt from the store (the banned key's update is not aggregated)
+
+        // The dropped unit's slot is free again, and p2 (on probation like everyone left) must be able to fill it: the banned key's
+        // unit is not in the round any more, so it must not count as a probation key's place (the round would wait for its timeout).
+        var decision = h.Engine.RequestWork(p2.Session);
+        Assert.True(decision.Unit is not null, $"p2 was told to wait: {decision.Reason}");
+    }
+
     [Fact]
     public void EvidenceThatDoesNotReproduceIsNotConfirmed()
     {

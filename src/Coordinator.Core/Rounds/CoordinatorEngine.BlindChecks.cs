@@ -59,7 +59,9 @@ public sealed partial class CoordinatorEngine
     /// </summary>
     private WorkUnitRecord? TryLeaseBlindCheck(VolunteerRecord v, DateTimeOffset now)
     {
-        if (_blindWaiting.Count == 0) return null;
+        // Once the round has its quorum (or is closing) every ordinary ask is told to wait: a unit handed out then would be wasted
+        // and would tell its holder it is a check. Waiting checks go to the coordinator at the close (FlushBlindChecks).
+        if (_blindWaiting.Count == 0 || _closing || _accepted.Count >= _options.Quorum) return null;
         var check = _blindWaiting.FirstOrDefault(c => c.Round == _round && EligibleChecker(v, c));
         if (check is null || !_leaseCommits.TryReserve()) return null;
         _blindWaiting.Remove(check);

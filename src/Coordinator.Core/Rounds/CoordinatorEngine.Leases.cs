@@ -218,7 +218,8 @@ public sealed partial class CoordinatorEngine
         var live = new HashSet<string>(StringComparer.Ordinal);
         foreach (var l in _leases.Values)
         {
-            if (l.Round != _round || l.State == "expired") continue;
+            // A unit whose update a failed spot check dropped is out of the round: it holds no place (its slot is free again).
+            if (l.Round != _round || l.State == "expired" || _droppedUnits.Contains(l.Id)) continue;
             if (!_checkUnits.Contains(l.Id)) held[l.VolunteerId] = held.GetValueOrDefault(l.VolunteerId) + 1;
             if (l.State == "leased") live.Add(l.VolunteerId);
         }

@@ -16,6 +16,10 @@ public sealed partial class CoordinatorEngine
     public const string EvidenceFolder = "evidence";
 
     private readonly Dictionary<string, int> _spotCheckPasses = new(StringComparer.Ordinal);
+
+    // Units of the open round whose accepted update a failed check dropped: they hold no place in the round (PickParticipants), so
+    // the slot they free can be leased again. Cleared when the round closes. Under the lock.
+    private readonly HashSet<string> _droppedUnits = new(StringComparer.Ordinal);
     private SpotCheckQueue? _spotCheckQueue;
 
     // DeterministicPlanning only (simulations, tests): the draw from a seeded stream of its own, so planner draws do not shift it.
@@ -158,7 +162,10 @@ public sealed partial class CoordinatorEngine
         WaitWhileClosing(); // a failed check drops updates from the open round: after a close that reads them, as before
         string id = outcome.VolunteerId;
         if (outcome.Verdict == SpotCheckVerdict.Failed)
+        {
+            _droppedUnits.UnionWith(_accepted.Where(u => u.Record.VolunteerId == id).Select(u => u.Record.WorkUnitId));
             outcome = outcome with { DroppedUpdates = _accepted.RemoveAll(u => u.Record.VolunteerId == id) };
+        }
         var checkedOutcome = outcome;
         if (outcome.Verdict is SpotCheckVerdict.Passed or SpotCheckVerdict.Failed)
         {
@@ -198,6 +205,7 @@ public sealed partial class CoordinatorEngine
     {
         foreach (var (id, passes) in _store.PassedSpotChecks()) _spotCheckPasses[id] = passes;
         var banned = _accepted.Select(u => u.Record.VolunteerId).Distinct().Where(id => _store.GetVolunteer(id)?.Banned == true).ToHashSet(StringComparer.Ordinal);
+        _droppedUnits.UnionWith(_accepted.Where(u => banned.Contains(u.Record.VolunteerId)).Select(u => u.Record.WorkUnitId));
         _accepted.RemoveAll(u => banned.Contains(u.Record.VolunteerId));
         RestoreBlindChecks();
     }
