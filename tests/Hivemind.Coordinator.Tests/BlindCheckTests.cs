@@ -12,6 +12,9 @@ public sealed class BlindCheckTests : IDisposable
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>Bound on a wait for the lease writer (a loaded machine is slow, never this slow).</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
     private EngineHarness? _h;
 
     public void Dispose() => _h?.Dispose();
@@ -126,6 +129,98 @@ public sealed class BlindCheckTests : IDisposable
         // Its late result is acknowledged but not aggregated.
         checker.Submit(checker.Train(check));
         Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+    }
+
+    [Fact]
+    public async Task ACheckUnitsLeaseAndItsBlindCheckRowCommitTogetherInTheLeaseWriterBeforeTheReply()
+    {
+        var h = Harness(o => o with { SpotCheckDistinctSource = false });
+        var a = h.Join();
+        var checker = h.Join();
+        a.Work();
+        Assert.Equal(1, h.Engine.BlindChecksOutstanding);
+        long unitsBefore = h.CommittedRows("work_units");
+        long ledgerBefore = h.CommittedRows("ledger");
+        long leasesBefore = h.Engine.LeaseCommits.Leases;
+        var inCommit = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Engine.LeaseBatchCommitting += n =>
+        {
+            if (inCommit.TrySetResult(n)) Assert.True(release.Task.Wait(Patience));
+        };
+
+        var pending = Task.Run(() => h.Engine.RequestWorkAsync(checker.Session));
+        // The check unit's lease is in the group-commit writer (it was written synchronously under the engine's lock before).
+        Assert.Equal(1, await inCommit.Task.WaitAsync(Patience));
+        Assert.False(pending.IsCompleted);
+        Assert.Equal(unitsBefore, h.CommittedRows("work_units"));
+        Assert.Equal(0, h.CommittedRows("blind_checks"));
+        Assert.Equal(ledgerBefore, h.CommittedRows("ledger"));
+        release.SetResult();
+        var unit = (await pending.WaitAsync(Patience)).Unit;
+        Assert.NotNull(unit);
+        Assert.True(h.Engine.IsCheckUnit(unit.Id));
+        // Replied: an independent reader of the store file sees the lease, its ledger entry and its blind_checks row.
+        Assert.Equal(unitsBefore + 1, h.CommittedRows("work_units"));
+        Assert.Equal(ledgerBefore + 1, h.CommittedRows("ledger"));
+        Assert.Equal(1, h.CommittedRows("blind_checks"));
+        Assert.Equal(leasesBefore + 1, h.Engine.LeaseCommits.Leases);
+
+        // A crash after the reply: the check unit is still one (never aggregated), and the check out at the crash is recorded.
+        h.Restart();
+        Assert.True(h.Engine.IsCheckUnit(unit.Id));
+        var row = Assert.Single(h.Engine.Store.BlindChecks());
+        Assert.Equal((unit.Id, checker.Id), (row.CheckUnitId, row.CheckerId));
+        Assert.Equal(SpotCheckVerdict.Skipped, Assert.Single(h.Engine.Store.SpotChecks()).Verdict);
+    }
+
+    [Fact]
+    public async Task AFailedCheckLeaseCommitWritesNeitherRowAndTheCheckWaitsForTheNextAsk()
+    {
+        var h = Harness(o => o with { SpotCheckDistinctSource = false });
+        var a = h.Join();
+        var checker = h.Join();
+        a.Work();
+        long unitsBefore = h.CommittedRows("work_units");
+        bool fail = true;
+        h.Engine.LeaseBatchCommitting += _ =>
+        {
+            if (Volatile.Read(ref fail)) throw new IOException("disk full");
+        };
+
+        var refused = await Assert.ThrowsAsync<ProtocolException>(() => h.Engine.RequestWorkAsync(checker.Session).WaitAsync(Patience));
+        Assert.Equal(RejectReason.CoordinatorStorage, refused.Reason);
+        Assert.Equal(unitsBefore, h.CommittedRows("work_units"));
+        Assert.Equal(0, h.CommittedRows("blind_checks"));
+        Assert.Equal(1, h.Engine.BlindChecksOutstanding);
+
+        // The disk recovers: the next ask gets the check again, under a new id, with both rows.
+        Volatile.Write(ref fail, false);
+        var unit = checker.Lease();
+        Assert.True(h.Engine.IsCheckUnit(unit.Id));
+        Assert.Equal(unit.Id, Assert.Single(h.Engine.Store.BlindChecks()).CheckUnitId);
+        Assert.Equal(1, h.CommittedRows("blind_checks"));
+    }
+
+    [Fact]
+    public async Task NoCheckIsOfferedOnceTheRoundReachedItsQuorum()
+    {
+        // Quorum 1 and a spare lease: after the first update the round has its quorum, and every ordinary ask is told to wait.
+        var h = Harness(o => o with { Quorum = 1, SpotCheckDistinctSource = false });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var a = h.Join();
+        var checker = h.Join();
+        a.Work();
+        Assert.Equal(1, h.Engine.BlindChecksOutstanding);
+        // A unit handed out now would be wasted (the round closes at the next tick) and would tell its holder it is a check.
+        var decision = h.Engine.RequestWork(checker.Session);
+        Assert.True(decision.Unit is null, $"a check unit was leased after the quorum: {decision.Unit?.Id}");
+        Assert.Contains("reached its quorum", decision.Reason, StringComparison.Ordinal);
+        Assert.Empty(h.Engine.Store.BlindChecks());
+        // It goes to the coordinator when the round closes.
+        Assert.NotNull(h.Engine.Tick());
+        await waiter.WaitForCountAsync(1, CheckTimeout);
+        Assert.Contains("no eligible volunteer took the blind check", Assert.Single(waiter.Outcomes).Detail, StringComparison.Ordinal);
     }
 
     [Fact]

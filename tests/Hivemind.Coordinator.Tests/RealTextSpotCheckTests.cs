@@ -1,3 +1,5 @@
+using Hivemind.Coordinator.SpotChecks;
+using Hivemind.Coordinator.Tests.Cli;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Coordinator.Verification;
 using Hivemind.Data;
@@ -53,5 +55,54 @@ public sealed class RealTextSpotCheckTests : IDisposable
         Assert.Equal(SpotCheckVerdict.Failed, failed.Verdict);
         Assert.True(h.Engine.Store.GetVolunteer(cheater.Id)!.Banned);
         Assert.False(h.Engine.Store.GetVolunteer(honest.Id)!.Banned);
+    }
+
+    [Fact]
+    public async Task ACheatsRealTextEvidenceReChecksFromTheFileAloneAndATamperedSliceIsRefused()
+    {
+        // The bytes tokenizer keeps the unit small; what matters is that the unit names a token slice of a corpus that then goes away.
+        string corpus = TextCorpusFolder.Create(Path.Combine(_dir.Path, "corpus"), TrainBytes, HeldOutBytes);
+        var h = _h = new EngineHarness(o => o with
+        {
+            Data = corpus, Quorum = 8, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
+        });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var cheater = h.Join();
+        var unit = cheater.Lease();
+        Assert.Equal(DataKind.TokenSlice, unit.Data.Kind);
+        cheater.Submit(cheater.Train(unit, Behavior.SignFlip));
+        await waiter.WaitForCountAsync(1, CheckTimeout);
+        var failed = Assert.Single(waiter.Outcomes);
+        Assert.True(failed.Verdict == SpotCheckVerdict.Failed, $"the sign flip was judged {failed.Verdict}: {failed.Detail}");
+
+        // Only the evidence file leaves the coordinator: its data directory and its corpus are gone when anyone re-checks it.
+        string evidence = Path.Combine(_dir.Path, "cheat.evidence");
+        File.Copy(Path.Combine(h.Options.DataDirectory, failed.EvidencePath!), evidence);
+        h.Dispose();
+        _h = null;
+        Directory.Delete(corpus, recursive: true);
+
+        var kept = SpotCheckEvidence.Read(evidence);
+        Assert.Equal(unit.Data, kept.Recipe.Data);
+        Assert.Equal(unit.Data.ByteLength, kept.Slice.LongLength);
+        var confirmed = await CliRun.RunAsync(VerifyEvidenceCommand.Name, evidence);
+        Assert.True(confirmed.ExitCode == 0, $"verify-evidence exited {confirmed.ExitCode}:\n{confirmed.Out}\n{confirmed.Error}");
+        Assert.Contains("CONFIRMED", confirmed.Out, StringComparison.Ordinal);
+        Assert.Contains($"token slice {unit.Data.FileSha256}", confirmed.Out, StringComparison.Ordinal);
+
+        // One flipped bit in the kept slice: the data no longer hashes to the slice the unit named, so nothing is re-run on it.
+        byte[] slice = kept.Slice.ToArray();
+        slice[slice.Length / 2] ^= 1;
+        string tampered = Path.Combine(_dir.Path, "tampered.evidence");
+        (kept with { Slice = slice }).Write(tampered);
+        var refused = await CliRun.RunAsync(VerifyEvidenceCommand.Name, tampered);
+        Assert.True(refused.ExitCode == VerifyEvidenceCommand.NotConfirmed, $"verify-evidence exited {refused.ExitCode}:\n{refused.Out}\n{refused.Error}");
+        Assert.Contains("NOT CONFIRMED", refused.Out, StringComparison.Ordinal);
+        Assert.Contains($"not to the unit's token slice {unit.Data.FileSha256}", refused.Out, StringComparison.Ordinal);
+
+        // A slice dropped from the file is named as missing, not re-run on nothing.
+        var missing = EvidenceCheck.Run(kept with { Slice = [] });
+        Assert.False(missing.Confirmed);
+        Assert.Contains(missing.Problems, p => p.Contains("missing or truncated", StringComparison.Ordinal));
     }
 }

@@ -76,6 +76,18 @@ public sealed class SpotCheckTests : IDisposable
         var check = EvidenceCheck.Run(evidence);
         Assert.True(check.Confirmed, string.Join("; ", check.Problems));
         Assert.True(check.Reproduction!.WorstRelativeL2 <= h.Options.SpotCheckMaxRelativeL2, $"the coordinator's recomputation did not reproduce: {check.Reproduction}");
+        Assert.Equal(2, evidence.FormatVersion);
+        Assert.Equal(Hivemind.Data.DataKind.Synthetic, evidence.Recipe.Data!.Kind);
+        Assert.Empty(evidence.Slice); // a synthetic unit's data is derived, not kept
+
+        // A file in the older v1 layout (no data in the recipe, no slice section) still reads and still re-checks.
+        string v1 = Path.Combine(h.Scratch, "v1.evidence");
+        WriteAsV1(Path.Combine(h.Options.DataDirectory, failed.EvidencePath!), v1);
+        var old = SpotCheckEvidence.Read(v1);
+        Assert.Equal(1, old.FormatVersion);
+        Assert.Null(old.Recipe.Data);
+        var oldCheck = EvidenceCheck.Run(old);
+        Assert.True(oldCheck.Confirmed, string.Join("; ", oldCheck.Problems));
 
         // Banned: its next submission is refused before any payload byte.
         var e = Assert.Throws<ProtocolException>(() => cheater.Lease());
@@ -96,6 +108,35 @@ public sealed class SpotCheckTests : IDisposable
         Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ABannedKeysDroppedUnitDoesNotTakeAProbationPlace(bool restart)
+    {
+        // Everyone is new (on probation) and quorum 2 with no spare: the round's two units go to the cheater and to p1.
+        var h = _h = new EngineHarness(o => o with
+        {
+            Quorum = 2, SpareLeases = 0, ProbationSlots = 1, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
+        });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var cheater = h.Join();
+        var p1 = h.Join();
+        var p2 = h.Join();
+        var cheat = cheater.Lease();
+        var honest = p1.Lease();
+        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
+        p1.Submit(p1.Train(honest));
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
+        Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
+        if (restart) h.Restart(); // the drop is rebuilt from the store (the banned key's update is not aggregated)
+
+        // The dropped unit's slot is free again, and p2 (on probation like everyone left) must be able to fill it: the banned key's
+        // unit is not in the round any more, so it must not count as a probation key's place (the round would wait for its timeout).
+        var decision = h.Engine.RequestWork(p2.Session);
+        Assert.True(decision.Unit is not null, $"p2 was told to wait: {decision.Reason}");
+    }
+
     [Fact]
     public void EvidenceThatDoesNotReproduceIsNotConfirmed()
     {
@@ -107,7 +148,7 @@ public sealed class SpotCheckTests : IDisposable
         var lease = h.Engine.Store.GetWorkUnit(unit.Id)!;
         var claimed = Hivemind.Protocol.Tensors.TensorCodec.Decode(update.Payload, update.Payload.LongLength).Tensors;
         // An honest update presented as evidence (as a coordinator framing a volunteer would): the re-check must refuse it.
-        var framed = new SpotCheckEvidence(UnitRecipe.From(h.Options, lease), v.Id, 1, new SpotCheckThresholds(h.Options.SpotCheckMaxRelativeL2, h.Options.SpotCheckMinCosine),
+        var framed = new SpotCheckEvidence(UnitRecipe.From(h.Options, lease, unit.Data), v.Id, 1, new SpotCheckThresholds(h.Options.SpotCheckMaxRelativeL2, h.Options.SpotCheckMinCosine),
             UpdateDivergence.Measure(claimed, claimed), 0, update.Envelope.Bytes, update.Envelope.Signature, update.Payload, start, claimed);
         string path = Path.Combine(h.Scratch, "framed.evidence");
         framed.Write(path);
@@ -191,5 +232,25 @@ public sealed class SpotCheckTests : IDisposable
         Assert.Contains("spot-check-probability 1.5", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentException>(() => (new CoordinatorOptions { SpotCheckQueueCapacity = 0 }).Validate());
         Assert.Contains("spot-check-queue-capacity 0", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Rewrites a v2 evidence file in the v1 layout: the v1 magic, the header without the recipe's data, no slice section.</summary>
+    private static void WriteAsV1(string v2, string v1)
+    {
+        using var input = new BinaryReader(File.OpenRead(v2));
+        Assert.Equal(SpotCheckEvidence.Magic.ToArray(), input.ReadBytes(SpotCheckEvidence.Magic.Length));
+        var sections = new List<byte[]>();
+        while (input.BaseStream.Position < input.BaseStream.Length) sections.Add(input.ReadBytes(checked((int)input.ReadInt64())));
+        Assert.Equal(7, sections.Count);
+        var header = System.Text.Json.Nodes.JsonNode.Parse(sections[0])!;
+        Assert.True(header["Recipe"]!.AsObject().Remove("Data"));
+        sections[0] = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        using var output = new BinaryWriter(File.Create(v1));
+        output.Write(SpotCheckEvidence.MagicV1);
+        foreach (var section in sections.Take(6))
+        {
+            output.Write((long)section.Length);
+            output.Write(section);
+        }
     }
 }

@@ -19,6 +19,12 @@ public sealed partial class CoordinatorEngine
     private readonly HashSet<string> _checkUnits = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _joinSources = new(StringComparer.Ordinal);
 
+    // Check units' blind_checks rows from their lease until its commit; read by the lease writer thread.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BlindLeaseRow> _blindLeaseRows = new(StringComparer.Ordinal);
+
+    /// <summary>What a check unit's blind_checks row records besides its id.</summary>
+    private sealed record BlindLeaseRow(string CheckedUnitId, long UpdateSequence, string VolunteerId, string CheckerId, long Round);
+
     private bool BlindChecksOn => _options.SpotCheckMode == SpotCheckModes.Volunteer;
 
     /// <summary>Blind checks drawn and not yet decided or handed to the coordinator (waiting for a checker, or out with one).</summary>
@@ -47,12 +53,17 @@ public sealed partial class CoordinatorEngine
         return true;
     }
 
-    /// <summary>A waiting check <paramref name="v"/> may train, leased to it now; null when none fits. Caller holds the lock.</summary>
+    /// <summary>
+    /// A waiting check <paramref name="v"/> may train, leased to it now; null when none fits or the lease commit queue is full (the
+    /// check keeps waiting). Caller holds the lock.
+    /// </summary>
     private WorkUnitRecord? TryLeaseBlindCheck(VolunteerRecord v, DateTimeOffset now)
     {
-        if (_blindWaiting.Count == 0) return null;
+        // Once the round has its quorum (or is closing) every ordinary ask is told to wait: a unit handed out then would be wasted
+        // and would tell its holder it is a check. Waiting checks go to the coordinator at the close (FlushBlindChecks).
+        if (_blindWaiting.Count == 0 || _closing || _accepted.Count >= _options.Quorum) return null;
         var check = _blindWaiting.FirstOrDefault(c => c.Round == _round && EligibleChecker(v, c));
-        if (check is null) return null;
+        if (check is null || !_leaseCommits.TryReserve()) return null;
         _blindWaiting.Remove(check);
         // The id has the usual form with the next index of the round, as a reissued unit would; the record's unit index is the
         // checked unit's, so the data slice and seeds are exactly the checked unit's.
@@ -60,21 +71,42 @@ public sealed partial class CoordinatorEngine
             UnitId(_round, "u", _nextUnitIndex++),
             _round, _round, v.Id, check.Job.Recipe.Shard, check.Job.Recipe.UnitIndex, now.ToUnixTimeMilliseconds(),
             (now + _options.LeaseDuration).ToUnixTimeMilliseconds(), "leased");
-        // The ledger records an ordinary lease (what the checker and anyone reading the log see); the store also marks it as a check
-        // unit in the same transaction, so it is never aggregated, even after a restart. Written here, under the lock (checks are rare),
-        // after the leases still in the group-commit queue, so the store and the log keep the order of the decisions.
-        FlushLeaseCommits();
-        _ledger.Record(() =>
-        {
-            _store.AddWorkUnit(record);
-            _store.AddBlindCheck(record.Id, check.Job.Update.WorkUnitId, check.Job.Update.Sequence, check.Job.Update.VolunteerId, v.Id, _round);
-        }, Hivemind.Coordinator.Ledger.LedgerEntries.Lease(record));
+        // Committed by the lease writer like any lease (in queue order, off the lock, durable before the reply): the ledger records an
+        // ordinary lease (what the checker and anyone reading the log see), and the same transaction marks it as a check unit, so it
+        // is never aggregated, even after a restart.
+        _blindLeaseRows[record.Id] = new BlindLeaseRow(check.Job.Update.WorkUnitId, check.Job.Update.Sequence, check.Job.Update.VolunteerId, v.Id, _round);
         check.CheckUnitId = record.Id;
         check.CheckerId = v.Id;
         _checkUnits.Add(record.Id);
         _blindOut[record.Id] = check;
-        SetLease(record);
+        QueueLease(record);
         return record;
+    }
+
+    /// <summary>
+    /// A lease's rows, written by the lease writer in the batch's transaction: a check unit's lease also writes its blind_checks row.
+    /// Runs on the commit writer thread.
+    /// </summary>
+    private void WriteLeaseRows(WorkUnitRecord lease)
+    {
+        _store.AddWorkUnit(lease);
+        // Taken out as it is written: a batch is never retried (a failed one withdraws its leases, BlindLeaseWithdrawn).
+        if (_blindLeaseRows.TryRemove(lease.Id, out var b))
+            _store.AddBlindCheck(lease.Id, b.CheckedUnitId, b.UpdateSequence, b.VolunteerId, b.CheckerId, b.Round);
+    }
+
+    /// <summary>
+    /// A lease whose commit failed was withdrawn (nothing of it is in the store): if it was a check unit, the check waits for a checker
+    /// again (a round close meanwhile hands it to the coordinator). Caller holds the lock.
+    /// </summary>
+    private void BlindLeaseWithdrawn(string leaseId)
+    {
+        _blindLeaseRows.TryRemove(leaseId, out _);
+        if (!_blindOut.Remove(leaseId, out var check)) return;
+        _checkUnits.Remove(leaseId);
+        check.CheckUnitId = null;
+        check.CheckerId = null;
+        _blindWaiting.Add(check);
     }
 
     /// <summary>
@@ -108,7 +140,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             _store.SetBlindCheckState(lease.Id, CoordinatorStore.BlindCheckDone);
-            var result = new CheckerResult(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), update, UnitRecipe.From(_options, lease));
+            var result = new CheckerResult(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), update, Recipe(lease));
             Enqueue(check.Job with { Checker = result });
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
@@ -138,7 +170,11 @@ public sealed partial class CoordinatorEngine
     {
         try
         {
-            if (check.CheckUnitId is { } id) _store.SetBlindCheckState(id, CoordinatorStore.BlindCheckDone);
+            if (check.CheckUnitId is { } id)
+            {
+                FlushLeaseCommits(); // the check unit's row may still be in the lease writer's queue
+                _store.SetBlindCheckState(id, CoordinatorStore.BlindCheckDone);
+            }
             Enqueue(check.Job with { Fallback = why });
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)

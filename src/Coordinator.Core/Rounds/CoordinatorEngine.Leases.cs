@@ -63,7 +63,7 @@ public sealed partial class CoordinatorEngine
     private void CommitLeases(IReadOnlyList<WorkUnitRecord> leases)
     {
         LeaseBatchCommitting?.Invoke(leases.Count);
-        _ledger.RecordAll(leases.Select(w => ((Action)(() => _store.AddWorkUnit(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
+        _ledger.RecordAll(leases.Select(w => ((Action)(() => WriteLeaseRows(w)), Hivemind.Coordinator.Ledger.LedgerEntries.Lease(w))).ToList());
     }
 
     /// <summary>
@@ -96,6 +96,7 @@ public sealed partial class CoordinatorEngine
                 RemoveLease(leaseId);
                 _downloads.Remove(leaseId);
             }
+            BlindLeaseWithdrawn(leaseId);
             Log?.Invoke($"STORAGE FAILURE: could not record the lease {leaseId} ({why.Message}); it was withdrawn and its volunteer asks again.");
         }
     }
@@ -217,7 +218,8 @@ public sealed partial class CoordinatorEngine
         var live = new HashSet<string>(StringComparer.Ordinal);
         foreach (var l in _leases.Values)
         {
-            if (l.Round != _round || l.State == "expired") continue;
+            // A unit whose update a failed spot check dropped is out of the round: it holds no place (its slot is free again).
+            if (l.Round != _round || l.State == "expired" || _droppedUnits.Contains(l.Id)) continue;
             if (!_checkUnits.Contains(l.Id)) held[l.VolunteerId] = held.GetValueOrDefault(l.VolunteerId) + 1;
             if (l.State == "leased") live.Add(l.VolunteerId);
         }

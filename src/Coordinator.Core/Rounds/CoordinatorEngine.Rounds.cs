@@ -207,6 +207,7 @@ public sealed partial class CoordinatorEngine
     private void ResetRoundState()
     {
         _accepted.Clear();
+        _droppedUnits.Clear();
         // Leases of the last MaxStaleness rounds stay valid until their deadlines (bounded staleness); older ones go, and so does
         // their 'leased' state in the store.
         foreach (var old in _leases.Values.Where(l => _round - l.Version > _options.MaxStaleness).Select(l => l.Id).ToList())

@@ -16,6 +16,10 @@ public sealed partial class CoordinatorEngine
     public const string EvidenceFolder = "evidence";
 
     private readonly Dictionary<string, int> _spotCheckPasses = new(StringComparer.Ordinal);
+
+    // Units of the open round whose accepted update a failed check dropped: they hold no place in the round (PickParticipants), so
+    // the slot they free can be leased again. Cleared when the round closes. Under the lock.
+    private readonly HashSet<string> _droppedUnits = new(StringComparer.Ordinal);
     private SpotCheckQueue? _spotCheckQueue;
 
     // DeterministicPlanning only (simulations, tests): the draw from a seeded stream of its own, so planner draws do not shift it.
@@ -68,7 +72,7 @@ public sealed partial class CoordinatorEngine
             if (!SpotCheckDraw.Draw(p, _seededSpotCheckDraw)) return;
             var start = lease.BaseUnitId is not null ? EagerStart(lease, shard) : lease.Version == _round ? Shards.Extract(_global, shard) : null;
             // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
-            var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, UnitRecipe.From(_options, lease), start);
+            var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, Recipe(lease), start);
             if (TryParkBlindCheck(job, lease)) return;
             Enqueue(job);
         }
@@ -91,6 +95,10 @@ public sealed partial class CoordinatorEngine
         Judge(job, start, recomputed, job.Fallback.Length > 0 ? $"recomputed by the coordinator because {job.Fallback}" : "", null);
     }
 
+    /// <summary>The recipe of a leased unit, with the data the unit factory gives it (a check unit's record has the checked unit's index, so its data).</summary>
+    private UnitRecipe Recipe(WorkUnitRecord lease) =>
+        UnitRecipe.From(_options, lease, _units.Data(WorkUnitFactory.SliceSeed(_options.Seed, lease.Round, lease.UnitIndex)));
+
     /// <summary>The unit a recipe names (its data and seeds come from the recipe's round and unit index).</summary>
     private WorkUnit BuildRecipeUnit(UnitRecipe recipe, string volunteerId) =>
         _units.Build(new WorkUnitRecord(recipe.WorkUnitId, recipe.Round, recipe.Version, volunteerId, recipe.Shard, recipe.UnitIndex, 0, 0, "completed"));
@@ -106,8 +114,10 @@ public sealed partial class CoordinatorEngine
             return;
         }
         string relative = Path.Combine(EvidenceFolder, $"{job.Update.WorkUnitId}.evidence");
+        // A real-text unit's slice goes into the evidence, so anyone can re-run the check without the coordinator's corpus.
+        byte[] slice = job.Recipe.Data is { Kind: Hivemind.Data.DataKind.TokenSlice } text ? Recomputation.SliceBytes(text, _text) : [];
         new SpotCheckEvidence(job.Recipe, job.Update.VolunteerId, job.Update.Sequence, Thresholds, divergence, NowMs(),
-            job.Update.Envelope, job.Update.Signature, job.Payload, start, recomputed).Write(Path.Combine(_options.DataDirectory, relative));
+            job.Update.Envelope, job.Update.Signature, job.Payload, start, recomputed) { Slice = slice }.Write(Path.Combine(_options.DataDirectory, relative));
         RecordSpotCheck(Outcome(job, SpotCheckVerdict.Failed, divergence, detail) with { EvidencePath = relative, CheckUnit = checkUnit },
             job.Update.Envelope, job.Update.Signature);
     }
@@ -152,7 +162,10 @@ public sealed partial class CoordinatorEngine
         WaitWhileClosing(); // a failed check drops updates from the open round: after a close that reads them, as before
         string id = outcome.VolunteerId;
         if (outcome.Verdict == SpotCheckVerdict.Failed)
+        {
+            _droppedUnits.UnionWith(_accepted.Where(u => u.Record.VolunteerId == id).Select(u => u.Record.WorkUnitId));
             outcome = outcome with { DroppedUpdates = _accepted.RemoveAll(u => u.Record.VolunteerId == id) };
+        }
         var checkedOutcome = outcome;
         if (outcome.Verdict is SpotCheckVerdict.Passed or SpotCheckVerdict.Failed)
         {
@@ -192,6 +205,7 @@ public sealed partial class CoordinatorEngine
     {
         foreach (var (id, passes) in _store.PassedSpotChecks()) _spotCheckPasses[id] = passes;
         var banned = _accepted.Select(u => u.Record.VolunteerId).Distinct().Where(id => _store.GetVolunteer(id)?.Banned == true).ToHashSet(StringComparer.Ordinal);
+        _droppedUnits.UnionWith(_accepted.Where(u => banned.Contains(u.Record.VolunteerId)).Select(u => u.Record.WorkUnitId));
         _accepted.RemoveAll(u => banned.Contains(u.Record.VolunteerId));
         RestoreBlindChecks();
     }

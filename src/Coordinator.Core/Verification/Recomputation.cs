@@ -13,21 +13,32 @@ public static class Recomputation
     /// unit's version), encoded and decoded with the unit's codec so that quantisation is not mistaken for cheating.
     /// </summary>
     /// <param name="text">The corpus a real-text unit's token slice comes from (the coordinator's --data); null for synthetic units.</param>
-    public static ParameterSet Run(WorkUnit unit, ParameterSet start, CancellationToken ct = default, TokenCorpus? text = null)
+    public static ParameterSet Run(WorkUnit unit, ParameterSet start, CancellationToken ct = default, TokenCorpus? text = null) =>
+        Run(unit, start, unit.Data.Kind == DataKind.TokenSlice ? SliceBytes(unit.Data, text) : null, ct);
+
+    /// <summary>As the other overload, with a real-text unit's token slice given as its bytes (an evidence file keeps them); null for synthetic units.</summary>
+    public static ParameterSet Run(WorkUnit unit, ParameterSet start, byte[]? slice, CancellationToken ct)
     {
-        var result = LocalTrainer.Train(unit.Model, start, unit.Shard, Open(unit.Data, text), unit.Training, null, ct);
+        var result = LocalTrainer.Train(unit.Model, start, unit.Shard, Open(unit.Data, slice), unit.Training, null, ct);
         return ThroughCodec(result.PseudoGradient, unit.Codec);
     }
 
-    /// <summary>The unit's batches: a synthetic slice, or the named token slice read from <paramref name="text"/>, as a volunteer reads its verified copy.</summary>
-    private static IBatchSource Open(DataSpec data, TokenCorpus? text)
+    /// <summary>The bytes of the token slice <paramref name="data"/> names, read from <paramref name="text"/> as a volunteer reads its verified copy.</summary>
+    public static byte[] SliceBytes(DataSpec data, TokenCorpus? text)
     {
-        if (data.Kind != DataKind.TokenSlice) return BatchSources.Open(data);
         if (text is null || !text.TryFind(data.FileSha256!, out var slice))
             throw new InvalidOperationException($"the unit trains on token slice {data.FileSha256}, which {(text is null ? "no corpus was given to recompute from" : $"the corpus {text.Folder} does not hold")}; recompute it where the coordinator's --data corpus is.");
         var bytes = new byte[slice.ByteLength];
         text.Read(slice, 0, bytes);
-        return new TokenSliceBatchSource(bytes, data.TokenBytes, data.VocabSize, data.SliceSeed);
+        return bytes;
+    }
+
+    /// <summary>The unit's batches: a synthetic slice, or the token slice's bytes.</summary>
+    private static IBatchSource Open(DataSpec data, byte[]? slice)
+    {
+        if (data.Kind != DataKind.TokenSlice) return BatchSources.Open(data);
+        if (slice is null) throw new InvalidOperationException($"the unit trains on token slice {data.FileSha256}, whose bytes were not given; read them with SliceBytes.");
+        return new TokenSliceBatchSource(slice, data.TokenBytes, data.VocabSize, data.SliceSeed);
     }
 
     /// <summary>What the coordinator decodes when <paramref name="update"/> is sent with <paramref name="codec"/>.</summary>

@@ -10,16 +10,32 @@ namespace Hivemind.Coordinator.Verification;
 
 /// <summary>
 /// What a failed spot check keeps, in one file anyone can re-check with <c>hivemind verify-evidence</c>: the volunteer's signed
-/// envelope, signature and payload exactly as received, the unit's recipe, the shard's start parameters, the coordinator's
-/// recomputation, the divergence and the thresholds. Layout: a magic line, then length-prefixed sections (a JSON header, then
-/// the binary blobs; parameters as safetensors, which PyTorch reads).
+/// envelope, signature and payload exactly as received, the unit's recipe (with its data), the shard's start parameters, the
+/// coordinator's recomputation, the divergence, the thresholds and, for a real-text unit, the token slice it trained on, so the
+/// check re-runs without the coordinator's corpus. Layout: a magic line, then length-prefixed sections (a JSON header, then the
+/// binary blobs; parameters as safetensors, which PyTorch reads; v2 adds the slice bytes as the last section).
 /// </summary>
 public sealed record SpotCheckEvidence(
     UnitRecipe Recipe, string VolunteerId, long UpdateSequence, SpotCheckThresholds Thresholds, UpdateDivergence Divergence, long AtMs,
     byte[] Envelope, byte[] Signature, byte[] Payload, ParameterSet Start, ParameterSet Recomputed)
 {
-    /// <summary>First bytes of an evidence file; another value is another format or not evidence at all.</summary>
-    public static ReadOnlySpan<byte> Magic => "hivemind-evidence/v1\n"u8;
+    /// <summary>First bytes of an evidence file this version writes; another value is another format or not evidence at all.</summary>
+    public static ReadOnlySpan<byte> Magic => "hivemind-evidence/v2\n"u8;
+
+    /// <summary>
+    /// First bytes of the format before real-text units: the same sections without the recipe's data and the slice bytes. Still read
+    /// (its units are synthetic, derived from the recipe's seeds), so older evidence stays checkable.
+    /// </summary>
+    public static ReadOnlySpan<byte> MagicV1 => "hivemind-evidence/v1\n"u8;
+
+    /// <summary>
+    /// A real-text unit's token slice, as the coordinator read it from its corpus (<see cref="UnitRecipe.Data"/> names it by its
+    /// SHA-256, which the check verifies); empty for a synthetic unit and in v1 files.
+    /// </summary>
+    public byte[] Slice { get; init; } = [];
+
+    /// <summary>The format's version the file was read from (1 or 2); what <see cref="Write"/> writes is always 2.</summary>
+    public int FormatVersion { get; init; } = 2;
 
     /// <summary>Evidence files are parameter-sized; beyond this a file is not one of ours (a 95M-parameter shard is ~400 MB).</summary>
     public const long MaxSectionBytes = 4L << 30;
@@ -43,6 +59,7 @@ public sealed record SpotCheckEvidence(
         Section(buffer, Payload);
         Section(buffer, SafeTensors.ToBytes(Start));
         Section(buffer, SafeTensors.ToBytes(Recomputed));
+        Section(buffer, Slice);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         DurableFiles.WriteAtomic(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
@@ -56,13 +73,18 @@ public sealed record SpotCheckEvidence(
         {
             var magic = new byte[Magic.Length];
             file.ReadExactly(magic);
-            if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException("it does not start with 'hivemind-evidence/v1'");
+            bool v1 = magic.AsSpan().SequenceEqual(MagicV1);
+            if (!v1 && !magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException("it does not start with 'hivemind-evidence/v2' (or the older 'hivemind-evidence/v1')");
             var header = JsonSerializer.Deserialize<Header>(ReadSection(file), Json) ?? throw new InvalidDataException("its header is empty");
             byte[] envelope = ReadSection(file), signature = ReadSection(file), payload = ReadSection(file);
             var start = SafeTensors.Parse(ReadSection(file), path + " (start)").Parameters;
             var recomputed = SafeTensors.Parse(ReadSection(file), path + " (recomputed)").Parameters;
+            // v1 predates real-text units: its recipe has no data (a v1 header naming some is not one the coordinator wrote).
+            if (v1 && header.Recipe.Data is not null) throw new InvalidDataException("a v1 header names the unit's data, which only v2 files do");
+            byte[] slice = v1 ? [] : ReadSection(file);
+            if (file.Position != file.Length) throw new InvalidDataException($"{file.Length - file.Position} bytes follow the last section");
             return new SpotCheckEvidence(header.Recipe, header.VolunteerId, header.UpdateSequence, header.Thresholds, header.Divergence, header.AtMs,
-                envelope, signature, payload, start, recomputed);
+                envelope, signature, payload, start, recomputed) { Slice = slice, FormatVersion = v1 ? 1 : 2 };
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or InvalidDataException or NotSupportedException)
         {

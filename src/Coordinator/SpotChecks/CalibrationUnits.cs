@@ -44,7 +44,8 @@ public sealed class CalibrationUnits
         var experts = Enumerable.Range(0, Model.Layers)
             .SelectMany(l => new[] { new ExpertId(l, u % Model.Experts), new ExpertId(l, (u + 1) % Model.Experts) })
             .Order().ToList();
-        var recipe = UnitRecipe.From(_options, new Storage.WorkUnitRecord($"cal-r{round}-u{u}", round, round, "", ShardText.Format(new ShardSpec(experts)), u, 0, 0, "completed"));
+        var data = new WorkUnitFactory(_options, Model).Data(WorkUnitFactory.SliceSeed(_options.Seed, round, u));
+        var recipe = UnitRecipe.From(_options, new Storage.WorkUnitRecord($"cal-r{round}-u{u}", round, round, "", ShardText.Format(new ShardSpec(experts)), u, 0, 0, "completed"), data);
         return recipe.Build();
     }
 

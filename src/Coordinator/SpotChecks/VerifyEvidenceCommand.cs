@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Hivemind.Coordinator.Verification;
+using Hivemind.Data;
 using Hivemind.Training;
 using Hivemind.Volunteer.CommandLine;
 
@@ -37,6 +38,12 @@ public static class VerifyEvidenceCommand
             var check = EvidenceCheck.Run(evidence, ct);
             var o = console.Out;
             o.WriteLine($"evidence against volunteer {evidence.VolunteerId}, unit {evidence.Recipe.WorkUnitId} (round {evidence.Recipe.Round}, version {evidence.Recipe.Version}, shard {evidence.Recipe.Shard})");
+            o.WriteLine(evidence.Recipe.Data switch
+            {
+                null => $"data: the synthetic corpus of seed {evidence.Recipe.Seed} (a v{evidence.FormatVersion} file; the recipe derives it)",
+                { Kind: DataKind.TokenSlice } d => $"data: token slice {d.FileSha256} ({d.ByteLength} bytes of {d.TokenBytes}-byte ids, vocabulary {d.VocabSize}), kept in the file ({evidence.Slice.Length} bytes)",
+                var d => $"data: {d}",
+            });
             o.WriteLine($"start parameters SHA-256 {evidence.StartSha256()} (compare with the coordinator's checkpoint of version {evidence.Recipe.Version})");
             o.WriteLine($"thresholds: relative L2 <= {evidence.Thresholds.MaxRelativeL2:G4}, cosine >= {evidence.Thresholds.MinCosine:G6}");
             o.WriteLine($"coordinator's recomputation vs the claim: {evidence.Divergence}");
