@@ -108,10 +108,10 @@ public sealed class ChunkedCrossEntropyTests
     }
 
     [Fact]
-    public void ChunksHoldAboutFourMebibytesOfLogits()
+    public void ChunksHoldAboutSixteenMebibytesOfLogits()
     {
-        Assert.Equal(20, ChunkedCrossEntropy.RowsPerChunk(50257));
-        Assert.Equal(4096, ChunkedCrossEntropy.RowsPerChunk(ModelConfig.ByteVocabSize));
+        Assert.Equal(83, ChunkedCrossEntropy.RowsPerChunk(50257));
+        Assert.Equal(16384, ChunkedCrossEntropy.RowsPerChunk(ModelConfig.ByteVocabSize));
         Assert.Equal(1, ChunkedCrossEntropy.RowsPerChunk(1L << 30));
     }
 

@@ -16,10 +16,11 @@ namespace Hivemind.Training;
 /// </remarks>
 public static class ChunkedCrossEntropy
 {
-    /// <summary>Floats of one chunk's logits: 4 MiB, so a chunk stays in cache-sized reusable memory whatever the vocabulary.</summary>
-    public const long ChunkElements = 1L << 20;
+    /// <summary>Floats of one chunk's logits (16 MiB): smaller chunks re-pack the head's weight for the matrix product once per chunk,
+    /// larger ones leave the cache; 8–128 rows of GPT-2's vocabulary were timed with `Hivemind.Training.Benchmarks head-loss`.</summary>
+    public const long ChunkElements = 1L << 22;
 
-    /// <summary>Rows per chunk for <paramref name="vocabulary"/>: the whole batch for bytes, 20 rows for GPT-2's 50,257.</summary>
+    /// <summary>Rows per chunk for <paramref name="vocabulary"/>: the whole batch for bytes, 83 rows for GPT-2's 50,257.</summary>
     public static int RowsPerChunk(long vocabulary) => (int)Math.Max(1, Math.Min(int.MaxValue, ChunkElements / Math.Max(1, vocabulary)));
 
     /// <summary>Mean cross-entropy of <c>hidden @ weightᵀ</c> against <paramref name="targets"/>, differentiable in <paramref name="hidden"/> and <paramref name="weight"/>.</summary>
