@@ -54,6 +54,19 @@ internal static class PileRun
         Console.Write(BitsPerByteTable.Markdown([before, after, zstd]));
     }
 
+    /// <summary>Scores a checkpoint (e.g. a demo's <c>checkpoints/vNNNNNN.safetensors</c>) as the demo's final table does, beside θ_0 and zstd -19.</summary>
+    public static void EvaluateCheckpoint(string folder, string preset, string checkpoint, int seq, long evalTokens)
+    {
+        using TokenFile heldOut = TokenFile.Open(Path.Combine(folder, "held-out"));
+        var config = ModelConfig.Preset(preset, TextTokenizers.Get(heldOut.Header.Tokenizer));
+        var (parameters, _) = SafeTensors.ReadWithMetadata(checkpoint);
+        var chosen = HeldOutSelection.Select(heldOut, evalTokens).SelectMany(s => s).ToHashSet();
+        BitsPerByteTable before = PileEvaluator.Evaluate(config, ModelInit.Initialize(config, 1), heldOut, seq, EvalBatch, evalTokens, "initial");
+        BitsPerByteTable after = PileEvaluator.Evaluate(config, parameters, heldOut, seq, EvalBatch, evalTokens, Path.GetFileNameWithoutExtension(checkpoint));
+        BitsPerByteTable zstd = CompressorBaseline.Measure(Path.Combine(folder, "held-out.jsonl.zst"), chosen);
+        Console.Write(BitsPerByteTable.Markdown([before, after, zstd]));
+    }
+
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);

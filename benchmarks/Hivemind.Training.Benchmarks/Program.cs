@@ -16,7 +16,9 @@ if (!MallocRelaunch.TryRelaunch(out var mallocError))
 // distribution-free 95% interval, ratios are paired per round. See docs/benchmarks/training.md.
 // Real-text modes (docs/benchmarks/data.md): tokenizer-vs-step --archive <.jsonl.zst>; pile --data <mini-pile folder>
 // [--eval-tokens 8192] [--lr 3e-3] [--window 0]; both take --preset, --batch, --seq, --rounds, --steps, --warmup, --threads.
-if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile")
+// pile --checkpoint FILE: scores a saved model (a demo's checkpoints/vNNNNNN.safetensors) instead of training one.
+// head-loss [--rows 512] [--width 64] [--vocab 50257] [--rounds 7] [--warmup 2]: the output layer's loss alone, plain vs chunked.
+if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss")
 {
     string Arg(string name, string fallback)
     {
@@ -29,9 +31,13 @@ if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile")
     torch.set_num_threads(IntArg("threads", 2));
     var textConfig = ModelConfig.Preset(Arg("preset", "small"));
     int batch = IntArg("batch", 8), seq = IntArg("seq", Math.Min(256, textConfig.ContextLength));
-    if (args[0] == "tokenizer-vs-step")
+    if (args[0] == "head-loss")
+        HeadLoss.Run(IntArg("rows", 512), IntArg("width", 64), IntArg("vocab", 50257), IntArg("rounds", 7), IntArg("warmup", 2));
+    else if (args[0] == "tokenizer-vs-step")
         TokenizerVsStep.Run(Arg("archive", "artifacts/mini-pile/train.jsonl.zst"), textConfig.Name, batch, seq,
             IntArg("rounds", 3), IntArg("warmup", 1), IntArg("steps", 3));
+    else if (Arg("checkpoint", "") is { Length: > 0 } checkpoint)
+        PileRun.EvaluateCheckpoint(Arg("data", "artifacts/mini-pile"), textConfig.Name, checkpoint, seq, IntArg("eval-tokens", 8192));
     else
         PileRun.Run(Arg("data", "artifacts/mini-pile"), textConfig.Name, batch, seq, IntArg("steps", 3), IntArg("eval-tokens", 8192),
             double.Parse(Arg("lr", "3e-3"), System.Globalization.CultureInfo.InvariantCulture), IntArg("window", 0));

@@ -29,8 +29,8 @@ public static class Evaluator
             var batch = heldOut.Next(batchSize, seqLen);
             var (inputs, targets) = BatchTensors.Split(batch);
             using var scope = NewDisposeScope();
-            var logits = model.forward(BatchTensors.Inputs(inputs, batchSize, seqLen));
-            var perToken = nn.functional.cross_entropy(logits.reshape(-1, config.VocabSize), tensor(targets), reduction: nn.Reduction.None);
+            var hidden = model.ForwardHidden(BatchTensors.Inputs(inputs, batchSize, seqLen)).Hidden;
+            var perToken = ChunkedCrossEntropy.PerRowLoss(hidden.reshape(-1, config.Width), model.HeadWeight, tensor(targets));
             var perRow = perToken.view(batchSize, seqLen).to_type(ScalarType.Float64).mean([1]).data<double>().ToArray();
             for (int r = 0; r < batchSize; r++)
             {

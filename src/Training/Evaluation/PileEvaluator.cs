@@ -103,8 +103,8 @@ public static class PileEvaluator
             stream.AsSpan(start + r * length + 1, length).CopyTo(targets.AsSpan(r * length));
         }
         using var scope = NewDisposeScope();
-        var logits = model.forward(tensor(inputs, [rows, length]));
-        var perToken = nn.functional.cross_entropy(logits.reshape(-1, model.Config.VocabSize), tensor(targets), reduction: nn.Reduction.None);
+        var hidden = model.ForwardHidden(tensor(inputs, [rows, length])).Hidden;
+        var perToken = ChunkedCrossEntropy.PerRowLoss(hidden.reshape(-1, model.Config.Width), model.HeadWeight, tensor(targets));
         float[] losses = perToken.data<float>().ToArray();
         double sum = 0;
         for (int i = 0; i < losses.Length; i++)

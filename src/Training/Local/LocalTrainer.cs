@@ -54,8 +54,9 @@ public static class LocalTrainer
         options.TargetTransform?.Invoke(targets);
         using var scalars = new ScalarScope();
         using var scope = NewDisposeScope();
-        var (logits, balance) = model.ForwardWithBalance(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
-        var crossEntropy = nn.functional.cross_entropy(logits.reshape(-1, model.Config.VocabSize), tensor(targets));
+        var (hidden, balance) = model.ForwardHidden(BatchTensors.Inputs(inputs, options.BatchSize, options.SeqLen));
+        // Chunked: with a 50,257-token vocabulary the whole batch's logits were most of the step's time and memory.
+        var crossEntropy = ChunkedCrossEntropy.MeanLoss(hidden.reshape(-1, model.Config.Width), model.HeadWeight, tensor(targets));
         var loss = crossEntropy.add(balance, scalars.Of(model.Config.LoadBalanceWeight));
         double ce = crossEntropy.item<float>();
         double total = loss.item<float>();

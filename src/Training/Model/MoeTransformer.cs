@@ -55,6 +55,16 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Logits and the mean load-balancing loss over MoE layers (0 for the dense variant).</summary>
     public (Tensor Logits, Tensor BalanceLoss) ForwardWithBalance(Tensor tokens)
     {
+        var (hidden, balance) = ForwardHidden(tokens);
+        return (_head.forward(hidden), balance);
+    }
+
+    /// <summary>The head's weight [VocabSize, Width]: logits are <c>hidden @ HeadWeightᵀ</c> (see <see cref="ChunkedCrossEntropy"/>).</summary>
+    public Tensor HeadWeight => _head.weight!;
+
+    /// <summary>Final hidden states [batch, seq, Width] (after the last layer norm, before the head) and the balance loss.</summary>
+    public (Tensor Hidden, Tensor BalanceLoss) ForwardHidden(Tensor tokens)
+    {
         long t = tokens.shape[1];
         if (t > Config.ContextLength)
             throw new ArgumentException($"sequence length {t} exceeds the context length {Config.ContextLength} of model '{Config.Name}'; use a shorter SeqLen.");
@@ -68,9 +78,9 @@ public sealed class MoeTransformer : nn.Module<Tensor, Tensor>
             x = block.forward(x);
             if (block.Moe?.LastBalanceLoss is { } b) balance = balance is null ? b : balance.add(b, ScalarScope.One);
         }
-        var logits = _head.forward(_lnF.forward(x));
-        if (balance is null) return (logits, zeros(1, ScalarType.Float32, device: tokens.device).squeeze());
-        return (logits, balance.div(scalars.Of((long)Config.Layers)));
+        var hidden = _lnF.forward(x);
+        if (balance is null) return (hidden, zeros(1, ScalarType.Float32, device: tokens.device).squeeze());
+        return (hidden, balance.div(scalars.Of((long)Config.Layers)));
     }
 
     /// <summary>Expert load per layer: (token, slot) assignments since the last <see cref="ResetExpertLoad"/>.</summary>
