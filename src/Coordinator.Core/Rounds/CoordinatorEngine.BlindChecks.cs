@@ -108,7 +108,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             _store.SetBlindCheckState(lease.Id, CoordinatorStore.BlindCheckDone);
-            var result = new CheckerResult(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), update, UnitRecipe.From(_options, lease));
+            var result = new CheckerResult(record, payload.Buffer.ToArray(), update, UnitRecipe.From(_options, lease));
             Enqueue(check.Job with { Checker = result });
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
