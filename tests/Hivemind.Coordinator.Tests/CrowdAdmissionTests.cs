@@ -270,7 +270,7 @@ public sealed class CrowdAdmissionTests
             {
                 byte[] bytes = trained[i].Update.Payload;
                 Assert.Equal(bytes.Length, payloads[i].Length);
-                bytes.CopyTo(payloads[i].Buffer, 0);
+                bytes.CopyTo(payloads[i].Buffer);
                 payloads[i].Report(bytes.Length);
             }
             await Task.WhenAll(payloads.Select(p => p.ProcessedAsync())).WaitAsync(Patience);

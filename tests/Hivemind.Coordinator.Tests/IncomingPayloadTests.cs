@@ -26,7 +26,7 @@ public sealed class IncomingPayloadTests
         try
         {
             Assert.False(payload.Pipelined);
-            update.Payload.CopyTo(payload.Buffer, 0);
+            update.Payload.CopyTo(payload.Buffer);
             payload.Report(update.Payload.Length);
             await Processed(payload, "the top-k update");
             h.Engine.CompleteSubmit(ticket, payload);
@@ -58,7 +58,7 @@ public sealed class IncomingPayloadTests
             Assert.Contains(payloads, p => !p.Pipelined);
             for (int i = 0; i < count; i++)
             {
-                updates[i].Payload.CopyTo(payloads[i].Buffer, 0);
+                updates[i].Payload.CopyTo(payloads[i].Buffer);
                 payloads[i].Report(updates[i].Payload.Length);
                 await Processed(payloads[i], $"update {i} ({(payloads[i].Pipelined ? "with a worker" : "without a worker")})");
                 h.Engine.CompleteSubmit(tickets[i], payloads[i]);

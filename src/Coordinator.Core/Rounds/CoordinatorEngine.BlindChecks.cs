@@ -140,7 +140,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             _store.SetBlindCheckState(lease.Id, CoordinatorStore.BlindCheckDone);
-            var result = new CheckerResult(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), update, Recipe(lease));
+            var result = new CheckerResult(record, payload.Buffer.ToArray(), update, Recipe(lease));
             Enqueue(check.Job with { Checker = result });
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)

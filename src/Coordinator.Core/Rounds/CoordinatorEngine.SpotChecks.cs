@@ -72,7 +72,7 @@ public sealed partial class CoordinatorEngine
             if (!SpotCheckDraw.Draw(p, _seededSpotCheckDraw)) return;
             var start = lease.BaseUnitId is not null ? EagerStart(lease, shard) : lease.Version == _round ? Shards.Extract(_global, shard) : null;
             // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
-            var job = new SpotCheckJob(record, payload.Buffer.AsSpan(0, checked((int)payload.Length)).ToArray(), claimed, Recipe(lease), start);
+            var job = new SpotCheckJob(record, payload.Buffer.ToArray(), claimed, Recipe(lease), start);
             if (TryParkBlindCheck(job, lease)) return;
             Enqueue(job);
         }

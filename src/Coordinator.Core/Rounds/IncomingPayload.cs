@@ -33,19 +33,24 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
 
     private static readonly SemaphoreSlim WorkerSlots = new(MaxWorkers, MaxWorkers);
 
-    /// <summary>Pinned staging buffers, one per worker pair at most: an address that stays put and can be aligned.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentBag<byte[]> Bounces = [];
+    /// <summary>
+    /// Pinned receive buffers of pipelined payloads, kept for the next upload (at most one per worker): fresh memory costs a page
+    /// fault per 4 KiB, which on a virtual machine is the largest single cost of a 100 MB upload, and a pinned buffer has a fixed
+    /// address, so its block-aligned part goes to the staging file with direct I/O as it is, with no copy.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentBag<byte[]> Receivers = [];
 
     private readonly UpdateVerifier _verifier;
     private readonly ShardSpec _shard;
     private readonly CodecSettings _codec;
     private readonly IProgress<long>? _observer;
-    private readonly bool _pooled;
+    private readonly byte[] _array;
+    private readonly int _offset;
+    private readonly BufferSource _source;
     private readonly object _gate = new();
     private readonly TaskCompletionSource _processed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string? _stagePath;
     private SafeFileHandle? _stage;
-    private byte[]? _bounce;
     private bool _direct;
     private Exception? _stageError;
     private bool _staged;
@@ -58,11 +63,13 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     private IReadOnlyDictionary<string, double>? _norms;
     private ExceptionDispatchInfo? _verdict;
 
-    private IncomingPayload(byte[] buffer, long length, bool pooled, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec, string? stagePath, IProgress<long>? observer)
+    private IncomingPayload(byte[] array, int offset, long length, BufferSource source, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec, string? stagePath, IProgress<long>? observer)
     {
-        Buffer = buffer;
+        _array = array;
+        _offset = offset;
+        Buffer = array.AsMemory(offset, checked((int)length));
         Length = length;
-        _pooled = pooled;
+        _source = source;
         _verifier = verifier;
         _shard = shard;
         _codec = codec;
@@ -70,8 +77,8 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         _stagePath = stagePath;
     }
 
-    /// <summary>Where the reader puts the payload; at least <see cref="Length"/> bytes (pooled arrays can be longer).</summary>
-    public byte[] Buffer { get; }
+    /// <summary>Where the reader puts the payload: exactly <see cref="Length"/> bytes.</summary>
+    public Memory<byte> Buffer { get; }
 
     /// <summary>The exact payload length (the coordinator's number for the leased shard).</summary>
     public long Length { get; }
@@ -91,9 +98,10 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         IncomingPayload? payload = null;
         try
         {
-            // Pooled: a 100 MB update would otherwise land on freshly faulted pages every time.
-            var buffer = ArrayPool<byte>.Shared.Rent(checked((int)length));
-            payload = new IncomingPayload(buffer, length, pooled: true, verifier, shard, codec, pipelined ? Path.Combine(incomingDirectory, name + ".part") : null, observer);
+            // Reused: a 100 MB update would otherwise land on freshly faulted pages every time.
+            payload = pipelined
+                ? new IncomingPayload(RentReceiver(length, out int offset), offset, length, BufferSource.Receivers, verifier, shard, codec, Path.Combine(incomingDirectory, name + ".part"), observer)
+                : new IncomingPayload(ArrayPool<byte>.Shared.Rent(checked((int)length)), 0, length, BufferSource.SharedPool, verifier, shard, codec, null, observer);
             if (pipelined)
             {
                 payload._workerSlot = true;
@@ -118,7 +126,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// <summary>A payload that is already complete in memory (in-process submissions): decoded and written when it is completed.</summary>
     internal static IncomingPayload Complete(byte[] payload, UpdateVerifier verifier, ShardSpec shard, CodecSettings codec)
     {
-        var p = new IncomingPayload(payload, payload.LongLength, pooled: false, verifier, shard, codec, null, null);
+        var p = new IncomingPayload(payload, 0, payload.LongLength, BufferSource.Caller, verifier, shard, codec, null, null);
         p._filled = payload.LongLength;
         p._processed.TrySetResult();
         return p;
@@ -147,12 +155,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// </summary>
     internal (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) Verify()
     {
-        if (!_workerSlot)
-        {
-            using var stream = new MemoryStream(Buffer, 0, checked((int)Length), writable: false);
-            var update = _verifier.Decode(stream, Length, _shard, _codec);
-            return (update, _verifier.Check(update, _shard));
-        }
+        if (!_workerSlot) return _verifier.DecodeAndCheck(Buffer, Length, _ => Length, _shard, _codec);
         _processed.Task.GetAwaiter().GetResult();
         _verdict?.Throw();
         return (_update!, _norms!);
@@ -170,7 +173,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
             if (_stageError is not null) ExceptionDispatchInfo.Throw(_stageError);
             using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None);
             for (long at = 0; at < Length; at += StageSliceBytes)
-                RandomAccess.Write(file, Buffer.AsSpan((int)at, (int)Math.Min(StageSliceBytes, Length - at)), at);
+                RandomAccess.Write(file, Buffer.Span.Slice((int)at, (int)Math.Min(StageSliceBytes, Length - at)), at);
             RandomAccess.FlushToDisk(file);
             return;
         }
@@ -210,10 +213,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     {
         try
         {
-            using var stream = new FillStream(this);
-            var update = _verifier.Decode(stream, Length, _shard, _codec);
-            _norms = _verifier.Check(update, _shard);
-            _update = update;
+            (_update, _norms) = _verifier.DecodeAndCheck(Buffer, Length, WaitFor, _shard, _codec);
         }
         catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
         {
@@ -230,21 +230,21 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         }
     }
 
-    /// <summary>Writes the bytes to the staging file slice by slice as they arrive, then flushes it: the fsync is off the reply's path.</summary>
+    /// <summary>
+    /// Writes the bytes to the staging file slice by slice as they arrive, straight from the block-aligned receive buffer, then flushes
+    /// it: the fsync is off the reply's path.
+    /// </summary>
     private void StageAll()
     {
         try
         {
-            var bounce = Bounce(out int offset);
             for (long at = 0; at < Length; at += StageSliceBytes)
             {
                 int count = (int)Math.Min(StageSliceBytes, Length - at);
                 WaitFor(at + count);
-                // Whole blocks: the tail is padded here and cut back to the exact length below.
-                int blocks = (count + DirectIoAlignment - 1) / DirectIoAlignment * DirectIoAlignment;
-                var slice = bounce.AsSpan(offset, blocks);
-                Buffer.AsSpan((int)at, count).CopyTo(slice);
-                RandomAccess.Write(_stage!, slice, at);
+                // Whole blocks for direct I/O: the tail runs into the buffer's slack here and is cut back to the exact length below.
+                int written = _direct ? (count + DirectIoAlignment - 1) / DirectIoAlignment * DirectIoAlignment : count;
+                RandomAccess.Write(_stage!, _array.AsSpan(_offset + (int)at, written), at);
                 if (!_direct) DurableFiles.StartWriteback(_stage!, at, count);
             }
             RandomAccess.SetLength(_stage!, Length);
@@ -266,24 +266,35 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         }
     }
 
-    /// <summary>A pinned buffer of one slice plus alignment slack, and the offset in it of the first aligned byte.</summary>
-    private byte[] Bounce(out int offset)
+    /// <summary>
+    /// A pinned buffer from <see cref="Receivers"/> (or a new one) holding <paramref name="length"/> bytes from a block-aligned
+    /// <paramref name="offset"/>, plus a block of slack so that the last, padded direct-I/O block stays inside it.
+    /// </summary>
+    private static byte[] RentReceiver(long length, out int offset)
     {
-        if (!Bounces.TryTake(out var bounce))
-            bounce = GC.AllocateUninitializedArray<byte>(StageSliceBytes + DirectIoAlignment, pinned: true);
-        _bounce = bounce;
-        long address = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(bounce, 0).ToInt64();
+        long needed = length + 2L * DirectIoAlignment;
+        var kept = new List<byte[]>();
+        byte[]? found = null;
+        while (Receivers.TryTake(out var candidate))
+        {
+            if (candidate.LongLength >= needed)
+            {
+                found = candidate;
+                break;
+            }
+            kept.Add(candidate);
+        }
+        foreach (var candidate in kept) Receivers.Add(candidate); // too small for this payload, right for others
+        found ??= GC.AllocateUninitializedArray<byte>(checked((int)needed), pinned: true);
+        long address = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(found, 0).ToInt64();
         offset = (int)((DirectIoAlignment - address % DirectIoAlignment) % DirectIoAlignment);
-        return bounce;
+        return found;
     }
 
     private void Finished()
     {
         if (Interlocked.Decrement(ref _running) == 0) _processed.TrySetResult();
     }
-
-    /// <summary>Blocks a worker until more than <paramref name="position"/> bytes are in; returns how many are.</summary>
-    private long WaitBeyond(long position) => WaitFor(position + 1);
 
     /// <summary>Blocks a worker until at least <paramref name="count"/> bytes are in; returns how many are.</summary>
     private long WaitFor(long count)
@@ -327,7 +338,6 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         _disposed = true;
         _stage?.Dispose();
         _stage = null;
-        if (_bounce is not null) Bounces.Add(_bounce);
         if (_stagePath is not null)
         {
             try
@@ -339,54 +349,21 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
                 // Cleared at the next start.
             }
         }
-        if (_pooled) ArrayPool<byte>.Shared.Return(Buffer);
+        if (_source == BufferSource.SharedPool) ArrayPool<byte>.Shared.Return(_array);
+        else if (_source == BufferSource.Receivers && Receivers.Count < MaxWorkers) Receivers.Add(_array);
         if (_workerSlot) WorkerSlots.Release();
     }
 
-    /// <summary>The payload as the worker's decoder reads it: a seekable view of <see cref="Length"/> bytes whose reads wait for the bytes to arrive.</summary>
-    private sealed class FillStream(IncomingPayload owner) : Stream
+    /// <summary>Who owns the array behind <see cref="Buffer"/>, and so where it goes back on dispose.</summary>
+    private enum BufferSource
     {
-        private long _position;
+        /// <summary>The caller's array (in-process submissions): nothing to return.</summary>
+        Caller,
 
-        public override bool CanRead => true;
+        /// <summary><see cref="ArrayPool{T}.Shared"/> (small or unpipelined payloads).</summary>
+        SharedPool,
 
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => owner.Length;
-
-        public override long Position
-        {
-            get => _position;
-            set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "a position is never negative.");
-        }
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position >= owner.Length || buffer.IsEmpty) return 0;
-            long filled = owner.WaitBeyond(_position);
-            int count = (int)Math.Min(buffer.Length, filled - _position);
-            owner.Buffer.AsSpan((int)_position, count).CopyTo(buffer);
-            _position += count;
-            return count;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => owner.Length + offset,
-        };
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        /// <summary><see cref="Receivers"/> (pipelined payloads).</summary>
+        Receivers,
     }
 }

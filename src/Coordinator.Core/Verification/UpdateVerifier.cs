@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Tensors;
@@ -13,6 +15,9 @@ namespace Hivemind.Coordinator.Verification;
 /// </summary>
 public sealed class UpdateVerifier
 {
+    /// <summary>Values per slice of the one-pass decode and of every sum of squares: a slice and its encoded bytes stay in the L2 cache, and both paths add up the same slices, so they give the same norms.</summary>
+    private const int SliceValues = 16 << 10;
+
     private readonly TensorGroups _groups;
     private readonly double _maxNorm;
 
@@ -89,24 +94,111 @@ public sealed class UpdateVerifier
         if (missing.Count > 0 || extra.Count > 0 || update.Count != expected.Count)
             throw new ProtocolException(RejectReason.WrongTensorNames,
                 $"expected the {expected.Count} tensors of the leased shard; missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}]");
-        // One pass per tensor: the sum of squares is finite exactly when every value is (a NaN or ±Inf makes it NaN or +Inf),
-        // so the search for the offending value runs only when it is not; a finite-valued overflow still ends as NormTooLarge.
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var t in update)
         {
             var shape = _groups.ShapeOf(t.Name);
             if (!t.SameShape(shape))
                 throw new ProtocolException(RejectReason.WrongShape, $"tensor '{t.Name}' has shape [{string.Join(", ", t.Shape)}]; expected [{string.Join(", ", shape)}]");
-            float sq = System.Numerics.Tensors.TensorPrimitives.Dot<float>(t.Values, t.Values);
-            if (!float.IsFinite(sq))
-            {
-                int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<float>(t.Values);
-                if (t.Values.Length > 0 && !float.IsFinite(t.Values[bad]))
-                    throw new ProtocolException(RejectReason.NonFinite, $"tensor '{t.Name}' holds {t.Values[bad]} at index {bad}");
-            }
+            double sq = 0;
+            for (int start = 0; start < t.Values.Length; start += SliceValues)
+                sq += SumOfSquares(t.Values.AsSpan(start, Math.Min(SliceValues, t.Values.Length - start)));
+            ThrowIfNonFinite(t.Name, t.Values, sq);
             string key = TensorGroups.KeyOf(t.Name);
             sums[key] = sums.GetValueOrDefault(key) + sq;
         }
+        return Norms(sums);
+    }
+
+    /// <summary>
+    /// <see cref="Decode(Stream, long, ShardSpec, CodecSettings)"/> then <see cref="Check"/>, with the same verdicts in the same order,
+    /// but for the dense codecs (fp16, fp32) in one pass over <paramref name="payload"/> while it is still arriving: each slice is
+    /// decoded straight from the buffer into its tensor and its sum of squares taken while it is in cache, with no copy through a
+    /// stream and no second pass over the decoded values. <paramref name="waitFor"/> blocks until at least the given number of
+    /// bytes are in (and throws when the stream failed); pass one that returns at once for a complete payload.
+    /// </summary>
+    public (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) DecodeAndCheck(ReadOnlyMemory<byte> payload, long length, Func<long, long> waitFor, ShardSpec shard, CodecSettings expectedCodec)
+    {
+        ArgumentNullException.ThrowIfNull(waitFor);
+        using var stream = new ArrivingBytesStream(payload, length, waitFor);
+        if (expectedCodec.Codec is not (PayloadCodec.Fp16 or PayloadCodec.Fp32) || !BitConverter.IsLittleEndian) return DecodeThenCheck(stream, length, shard, expectedCodec);
+        PayloadHeader header;
+        try
+        {
+            header = TensorCodec.ReadHeader(stream, length);
+        }
+        catch (Exception e) when (e is PayloadFormatException or InvalidDataException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
+        }
+        CheckHeader(header, shard, expectedCodec);
+        // Anything the one-pass loop does not cover (a length that disagrees with the header, a repeated name) takes the general
+        // path, whose decoder words those rejections.
+        if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
+        {
+            stream.Position = 0;
+            return DecodeThenCheck(stream, length, shard, expectedCodec);
+        }
+        int valueBytes = expectedCodec.Codec == PayloadCodec.Fp16 ? sizeof(ushort) : sizeof(float);
+        var update = new ParameterSet();
+        var sumsByTensor = new Dictionary<string, double>(StringComparer.Ordinal);
+        long at = header.HeaderBytes;
+        foreach (var descriptor in header.Tensors)
+        {
+            // Uninitialised: every element is written below.
+            var values = GC.AllocateUninitializedArray<float>(checked((int)descriptor.ElementCount));
+            double sq = 0;
+            for (int start = 0; start < values.Length; start += SliceValues)
+            {
+                int count = Math.Min(SliceValues, values.Length - start);
+                int bytes = count * valueBytes;
+                waitFor(at + bytes);
+                var source = payload.Span.Slice(checked((int)at), bytes);
+                var slice = values.AsSpan(start, count);
+                if (valueBytes == sizeof(ushort)) TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), slice);
+                else MemoryMarshal.Cast<byte, float>(source).CopyTo(slice);
+                sq += SumOfSquares(slice);
+                at += bytes;
+            }
+            update.Add(new NamedTensor(descriptor.Name, descriptor.Shape, values));
+            sumsByTensor[descriptor.Name] = sq;
+        }
+        // Verdicts and sums in Check's order (the update's ordinal name order, whatever order the payload used), so both paths agree
+        // on which tensor is named and on every bit of the norms.
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var t in update)
+        {
+            double sq = sumsByTensor[t.Name];
+            ThrowIfNonFinite(t.Name, t.Values, sq);
+            string key = TensorGroups.KeyOf(t.Name);
+            sums[key] = sums.GetValueOrDefault(key) + sq;
+        }
+        return (update, Norms(sums));
+    }
+
+    private (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) DecodeThenCheck(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
+    {
+        var update = Decode(source, length, shard, expectedCodec);
+        return (update, Check(update, shard));
+    }
+
+    /// <summary>One slice's sum of squares in single precision (fast, and a NaN or ±Inf makes it NaN or +Inf), added up in double.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> slice) => TensorPrimitives.Dot(slice, slice);
+
+    /// <summary>
+    /// A sum of squares is finite exactly when every value is (a NaN or ±Inf makes it NaN or +Inf), so the search for the offending
+    /// value runs only when it is not; a finite-valued overflow is no NonFinite and ends as NormTooLarge.
+    /// </summary>
+    private static void ThrowIfNonFinite(string name, float[] values, double sumOfSquares)
+    {
+        if (double.IsFinite(sumOfSquares) || values.Length == 0) return;
+        int bad = TensorPrimitives.IndexOfMaxMagnitude<float>(values);
+        if (!float.IsFinite(values[bad]))
+            throw new ProtocolException(RejectReason.NonFinite, $"tensor '{name}' holds {values[bad]} at index {bad}");
+    }
+
+    private IReadOnlyDictionary<string, double> Norms(Dictionary<string, double> sums)
+    {
         var norms = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (key, sq) in sums)
         {

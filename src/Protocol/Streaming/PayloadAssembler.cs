@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Hivemind.Protocol.Errors;
 
@@ -22,7 +23,7 @@ public sealed class PayloadAssembler : IDisposable
     private readonly byte[] _expectedSha256;
     private readonly int _maxChunkBytes;
     private readonly string _what;
-    private byte[] _buffer;
+    private Memory<byte> _buffer;
     private bool _completed;
 
     /// <param name="expectedLength">Length the signed envelope or metadata declared; must be within <paramref name="maxBytes"/>.</param>
@@ -42,11 +43,17 @@ public sealed class PayloadAssembler : IDisposable
     /// <see cref="ReceivedLength"/> bytes while later chunks arrive: an appended byte is never written again.
     /// </summary>
     public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, byte[] destination)
-        : this(expectedLength, expectedSha256, maxBytes, maxChunkBytes, what, lengthIsVerified: true, destination)
+        : this(expectedLength, expectedSha256, maxBytes, maxChunkBytes, what, lengthIsVerified: true, (destination ?? throw new ArgumentNullException(nameof(destination))).AsMemory())
     {
     }
 
-    private PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, bool lengthIsVerified, byte[]? destination)
+    /// <summary>As the <c>byte[]</c> destination, into any memory the receiver owns (e.g. a pinned, block-aligned buffer it writes to disk with direct I/O).</summary>
+    public PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, Memory<byte> destination)
+        : this(expectedLength, expectedSha256, maxBytes, maxChunkBytes, what, lengthIsVerified: true, (Memory<byte>?)destination)
+    {
+    }
+
+    private PayloadAssembler(long expectedLength, ReadOnlySpan<byte> expectedSha256, long maxBytes, int maxChunkBytes, string what, bool lengthIsVerified, Memory<byte>? destination)
     {
         _what = what;
         if (expectedSha256.Length != SHA256.HashSizeInBytes)
@@ -59,8 +66,8 @@ public sealed class PayloadAssembler : IDisposable
         _maxChunkBytes = maxChunkBytes;
         // Uninitialised: only the received prefix is ever read, and Complete requires it to be the whole buffer.
         _pipelined = lengthIsVerified;
-        if (destination is not null && destination.LongLength < expectedLength)
-            throw new ArgumentException($"the destination holds {destination.LongLength} bytes; the {what} has {expectedLength}.", nameof(destination));
+        if (destination is { } given && given.Length < expectedLength)
+            throw new ArgumentException($"the destination holds {given.Length} bytes; the {what} has {expectedLength}.", nameof(destination));
         _buffer = destination ?? GC.AllocateUninitializedArray<byte>((int)(lengthIsVerified ? expectedLength : Math.Min(expectedLength, PreallocateBytes)));
     }
 
@@ -80,10 +87,10 @@ public sealed class PayloadAssembler : IDisposable
         if (needed > _buffer.Length)
         {
             var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(ExpectedLength, Math.Max(needed, 2L * _buffer.Length)));
-            _buffer.AsSpan(0, (int)ReceivedLength).CopyTo(grown);
+            _buffer.Span[..(int)ReceivedLength].CopyTo(grown);
             _buffer = grown;
         }
-        chunk.CopyTo(_buffer.AsSpan((int)ReceivedLength));
+        chunk.CopyTo(_buffer.Span[(int)ReceivedLength..]);
         ReceivedLength = needed;
         if (!_pipelined)
         {
@@ -96,24 +103,32 @@ public sealed class PayloadAssembler : IDisposable
             // The buffer never moves when the length is verified, so the slice stays valid while more chunks land after it.
             int from = (int)_hashed, count = (int)(ReceivedLength - _hashed);
             _hashed = ReceivedLength;
-            _hashing = Task.Run(() => _hash.AppendData(_buffer, from, count));
+            var slice = _buffer.Slice(from, count);
+            _hashing = Task.Run(() => _hash.AppendData(slice.Span));
         }
     }
 
     /// <summary>The payload, once complete and matching its hash; throws <see cref="RejectReason.TruncatedStream"/> or <see cref="RejectReason.HashMismatch"/>.</summary>
+    /// <remarks>With a caller's destination this is the array behind it (a copy only when it is part of a larger one); use <see cref="CompleteInPlace"/> to check without one.</remarks>
     public byte[] Complete()
+    {
+        CompleteInPlace();
+        return MemoryMarshal.TryGetArray<byte>(_buffer, out var whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length ? whole.Array : _buffer.ToArray();
+    }
+
+    /// <summary>Checks that the payload is complete and matches its hash, leaving it where it was assembled; throws as <see cref="Complete"/>.</summary>
+    public void CompleteInPlace()
     {
         ObjectDisposedException.ThrowIf(_completed, this);
         _completed = true;
         _hashing.GetAwaiter().GetResult();
         if (ReceivedLength != ExpectedLength)
             throw new ProtocolException(RejectReason.TruncatedStream, $"the {_what} stream ended after {ReceivedLength} of {ExpectedLength} declared bytes");
-        if (_hashed < ReceivedLength) _hash.AppendData(_buffer, (int)_hashed, (int)(ReceivedLength - _hashed));
+        if (_hashed < ReceivedLength) _hash.AppendData(_buffer.Span[(int)_hashed..(int)ReceivedLength]);
         _hashed = ReceivedLength;
         byte[] actual = _hash.GetHashAndReset();
         if (!CryptographicOperations.FixedTimeEquals(actual, _expectedSha256))
             throw new ProtocolException(RejectReason.HashMismatch, $"the {_what} has SHA-256 {Convert.ToHexStringLower(actual)}, but {Convert.ToHexStringLower(_expectedSha256)} was declared");
-        return _buffer;
     }
 
     public void Dispose()

@@ -107,17 +107,25 @@ public static class UpdateStream
     /// (at least <paramref name="expectedLength"/> bytes, e.g. pooled), which the caller may read up to each reported length while later
     /// chunks arrive (to decode or store them as they come). Returns once the stream ended with exactly that length and the hash matched.
     /// </summary>
-    public static async Task ReadPayloadIntoAsync(
+    public static Task ReadPayloadIntoAsync(
         IAsyncStreamReader<UpdateChunk> requestStream, UpdateEnvelope envelope, long expectedLength, byte[] destination, ProtocolLimits limits,
+        CancellationToken cancellationToken, IProgress<long>? received = null)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return ReadPayloadIntoAsync(requestStream, envelope, expectedLength, destination.AsMemory(), limits, cancellationToken, received);
+    }
+
+    /// <summary>As the <c>byte[]</c> overload, into any memory the caller owns (e.g. a pinned, block-aligned buffer it writes with direct I/O).</summary>
+    public static async Task ReadPayloadIntoAsync(
+        IAsyncStreamReader<UpdateChunk> requestStream, UpdateEnvelope envelope, long expectedLength, Memory<byte> destination, ProtocolLimits limits,
         CancellationToken cancellationToken, IProgress<long>? received = null)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(envelope);
-        ArgumentNullException.ThrowIfNull(destination);
         using var assembler = new PayloadAssembler(expectedLength, envelope.PayloadSha256, limits.MaxUpdateBytes, limits.MaxChunkBytes,
             $"update for work unit '{envelope.WorkUnitId}'", destination);
         await ReadChunksAsync(requestStream, assembler, limits, cancellationToken, received).ConfigureAwait(false);
-        assembler.Complete();
+        assembler.CompleteInPlace();
     }
 
     /// <summary>

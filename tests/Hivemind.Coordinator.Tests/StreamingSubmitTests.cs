@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Tests.Infrastructure;
+using Hivemind.Coordinator.Verification;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Volunteer.Work;
+
+namespace Hivemind.Coordinator.Tests;
+
+/// <summary>
+/// The submit path's one-pass decode and check (<see cref="UpdateVerifier.DecodeAndCheck"/>) and its staging straight from the
+/// reused receive buffer: the same verdicts and norms as decoding the whole payload and then checking it, a non-finite value found
+/// wherever it is (the last value of the last tensor too), and on disk exactly the acknowledged bytes, before the acknowledgement.
+/// </summary>
+public sealed class StreamingSubmitTests : IDisposable
+{
+    /// <summary>Bound on awaiting a worker that has every byte of a tiny update.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>Bytes per simulated network chunk: several chunks per tensor slice and several slices per chunk both occur in tiny.</summary>
+    private const int ChunkBytes = 7_001;
+
+    private readonly EngineHarness _h = new(o => o with { Quorum = 8 });
+
+    public void Dispose() => _h.Dispose();
+
+    [Theory]
+    [InlineData("fp16")]
+    [InlineData("fp32")]
+    public void OnePassGivesTheSameUpdateAndNormsAsDecodeThenCheck(string codec)
+    {
+        using var h = new EngineHarness(o => o with { Codec = codec });
+        var v = h.Join();
+        var unit = v.Lease();
+        var update = v.Train(unit);
+        var verifier = new UpdateVerifier(new TensorGroups(h.Engine.GlobalParameters()), h.Options.MaxUpdateNorm);
+        CodecSettings settings = codec == "fp16" ? PayloadCodec.Fp16 : PayloadCodec.Fp32;
+
+        var expected = verifier.Decode(update.Payload, unit.Shard, settings);
+        var expectedNorms = verifier.Check(expected, unit.Shard);
+        var (actual, norms) = verifier.DecodeAndCheck(update.Payload, update.Payload.LongLength, _ => update.Payload.LongLength, unit.Shard, settings);
+
+        Assert.Equal(expected.Names, actual.Names);
+        foreach (var t in expected) Assert.True(t.Values.AsSpan().SequenceEqual(actual[t.Name].Values), $"tensor '{t.Name}' decodes differently");
+        Assert.Equal(expectedNorms.OrderBy(n => n.Key), norms.OrderBy(n => n.Key));
+        Assert.All(norms.Values, n => Assert.True(n > 0, "an honest update has a non-zero norm in every group"));
+    }
+
+    [Fact]
+    public void OnePassNamesTheSameNonFiniteTensorAsCheckWhateverThePayloadOrder()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = TensorCodec.Decode(v.Train(unit).Payload, long.MaxValue).Tensors;
+        var names = delta.Names.ToList();
+        // NaN in the ordinal-last tensor, +Inf in the ordinal-first; the payload lists the tensors last-to-first, so the one pass meets
+        // the NaN first. Check goes in ordinal order and names the +Inf tensor; the one pass must say the same.
+        delta[names[^1]].Values[^1] = float.NaN;
+        delta[names[0]].Values[3] = float.PositiveInfinity;
+        byte[] payload = TensorCodec.Encode(delta.Reverse(), PayloadCodec.Fp16);
+        var verifier = new UpdateVerifier(new TensorGroups(_h.Engine.GlobalParameters()), _h.Options.MaxUpdateNorm);
+        CodecSettings settings = PayloadCodec.Fp16;
+
+        var fromCheck = Assert.Throws<ProtocolException>(() => verifier.Check(verifier.Decode(payload, unit.Shard, settings), unit.Shard));
+        var fromOnePass = Assert.Throws<ProtocolException>(() => verifier.DecodeAndCheck(payload, payload.LongLength, _ => payload.LongLength, unit.Shard, settings));
+
+        Assert.Equal(RejectReason.NonFinite, fromOnePass.Reason);
+        Assert.Equal(fromCheck.Message, fromOnePass.Message);
+        Assert.Contains($"'{names[0]}'", fromOnePass.Message);
+    }
+
+    [Fact]
+    public async Task ANanInTheLastValueOfTheLastTensorIsFoundWhileStreaming()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = TensorCodec.Decode(v.Train(unit).Payload, long.MaxValue).Tensors;
+        string last = delta.Names.Last(); // Seal encodes in ordinal order: the payload's last bytes
+        delta[last].Values[^1] = float.NaN;
+        var update = WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), delta, v.Identity, 1.0, _h.Engine.ExpectedTokens);
+        long ledger = _h.Engine.Store.LedgerCount();
+
+        var ticket = _h.Engine.BeginSubmit(update.Envelope.Bytes, update.Envelope.Signature, v.Id);
+        await using var payload = _h.Engine.ReceivePayload(ticket);
+        Assert.True(payload.Pipelined, "a tiny fp16 update is large enough for a worker, which decodes while the chunks arrive");
+        await StreamAsync(update.Payload, payload);
+
+        var e = Assert.Throws<ProtocolException>(() => _h.Engine.CompleteSubmit(ticket, payload));
+        Assert.Equal(RejectReason.NonFinite, e.Reason);
+        Assert.Contains($"'{last}'", e.Message);
+        Assert.Contains($"index {delta[last].Values.Length - 1}", e.Message);
+        Assert.Equal(ledger, _h.Engine.Store.LedgerCount());
+        string updates = Path.Combine(_h.Options.DataDirectory, "updates");
+        Assert.False(Directory.Exists(updates) && Directory.EnumerateFiles(updates, "*", SearchOption.AllDirectories).Any(), "a rejected update left a file in updates/");
+    }
+
+    [Fact]
+    public async Task AnAcknowledgedUpdateIsOnDiskByteForByteAndSurvivesARestart()
+    {
+        // Two uploads one after the other: the second reuses the first's receive buffer, whose stale bytes must not reach its file,
+        // and each file's last, partial block (written padded for direct I/O) must be cut back to the exact length.
+        var sequences = new List<long>();
+        var updates = new List<TrainedUpdate>();
+        for (int i = 0; i < 2; i++)
+        {
+            var v = _h.Join();
+            var update = v.Train(v.Lease());
+            Assert.NotEqual(0, update.Payload.Length % 4096);
+            var ticket = _h.Engine.BeginSubmit(update.Envelope.Bytes, update.Envelope.Signature, v.Id);
+            await using var payload = _h.Engine.ReceivePayload(ticket);
+            Assert.True(payload.Pipelined);
+            await StreamAsync(update.Payload, payload);
+            sequences.Add(_h.Engine.CompleteSubmit(ticket, payload));
+            updates.Add(update);
+        }
+
+        // What CompleteSubmit returned is the acknowledgement: by then the stored file holds exactly the signed payload.
+        var stored = _h.Engine.Store.Updates(_h.Engine.Round).ToList();
+        Assert.Equal(2, stored.Count);
+        foreach (var update in updates)
+        {
+            var record = stored.Single(u => u.Envelope.AsSpan().SequenceEqual(update.Envelope.Bytes));
+            byte[] onDisk = File.ReadAllBytes(Path.Combine(_h.Options.DataDirectory, record.PayloadPath));
+            Assert.Equal(SHA256.HashData(update.Payload), SHA256.HashData(onDisk));
+        }
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_h.Options.DataDirectory, "incoming")));
+
+        _h.Restart();
+        Assert.Equal(2, _h.Engine.Status().AcceptedUpdates);
+    }
+
+    /// <summary>Puts the payload into the buffer chunk by chunk, reporting each fill level as the gRPC reader does, then waits for the worker.</summary>
+    private static async Task StreamAsync(byte[] bytes, IncomingPayload payload)
+    {
+        for (int at = 0; at < bytes.Length; at += ChunkBytes)
+        {
+            int count = Math.Min(ChunkBytes, bytes.Length - at);
+            bytes.AsSpan(at, count).CopyTo(payload.Buffer.Span[at..]);
+            payload.Report(at + count);
+        }
+        await payload.ProcessedAsync().WaitAsync(Patience);
+    }
+}
