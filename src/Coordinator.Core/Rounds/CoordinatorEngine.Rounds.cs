@@ -50,12 +50,8 @@ public sealed partial class CoordinatorEngine
         ParameterSet? toEvaluate;
         try
         {
-            // A core stays free for the request threads while the close computes (CloseScheduler).
-            var decided = _closeScheduler.Run(() =>
-            {
-                RoundDeciding?.Invoke(closing.Round);
-                return DecideClose(closing);
-            });
+            RoundDeciding?.Invoke(closing.Round);
+            var decided = DecideClose(closing);
             lock (_gate) summary = CommitClose(closing, decided, out toEvaluate);
         }
         catch (Exception e)
@@ -86,11 +82,8 @@ public sealed partial class CoordinatorEngine
         return summary;
     }
 
-    /// <summary>Raised outside the lock when a round's close starts deciding (before aggregation, under the close's scheduler); tests hold a close open with it.</summary>
+    /// <summary>Raised outside the lock when a round's close starts deciding (before aggregation); tests hold a close open with it.</summary>
     public event Action<long>? RoundDeciding;
-
-    /// <summary>Where a close's aggregation and checkpoint write run: at most one core fewer than the machine has (<see cref="CloseScheduler"/>).</summary>
-    private readonly CloseScheduler _closeScheduler = new(CloseScheduler.DefaultWorkers);
 
     /// <summary>
     /// Waits (releasing the lock) while a round is being closed outside the lock: callers that change what the close reads (the accepted
