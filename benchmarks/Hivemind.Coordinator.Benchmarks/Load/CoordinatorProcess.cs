@@ -11,6 +11,7 @@ internal sealed partial class CoordinatorProcess : IDisposable
     private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _tail = [];
     private readonly StreamWriter _log;
+    private bool _disposed;
 
     private CoordinatorProcess(Process process, string logPath)
     {
@@ -28,6 +29,12 @@ internal sealed partial class CoordinatorProcess : IDisposable
 
     /// <summary>Rounds the coordinator logged as closed.</summary>
     public int RoundsClosed { get; private set; }
+
+    /// <summary>When each "round N closed" line arrived (<see cref="Stopwatch"/> timestamps): the end of each close, as seen here.</summary>
+    public List<long> CloseTimes { get; } = [];
+
+    /// <summary>The coordinator's own timing lines (RequestWork phases, GC), logged at shutdown.</summary>
+    public List<string> TimingLines { get; } = [];
 
     /// <summary>Starts `serve` with <paramref name="args"/>; every line it prints is also kept in <paramref name="logPath"/> (kept with --keep).</summary>
     public static CoordinatorProcess Start(string[] args, string logPath)
@@ -67,6 +74,8 @@ internal sealed partial class CoordinatorProcess : IDisposable
     /// <summary>SIGTERM, so the coordinator shuts down as an operator's would; SIGKILL if it does not.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             Posix.Terminate(_process.Id);
@@ -88,7 +97,14 @@ internal sealed partial class CoordinatorProcess : IDisposable
         }
         var m = ListeningLine().Match(line);
         if (m.Success) _address.TrySetResult(m.Groups[1].Value);
-        if (RoundClosedLine().IsMatch(line)) RoundsClosed++;
+        if (RoundClosedLine().IsMatch(line))
+        {
+            lock (CloseTimes) CloseTimes.Add(Stopwatch.GetTimestamp());
+            RoundsClosed++;
+        }
+        if (line.Contains("request-work phase:", StringComparison.Ordinal) || line.Contains(" gc: ", StringComparison.Ordinal) || line.Contains("gc pauses:", StringComparison.Ordinal)
+            || line.Contains("thread-pool probe:", StringComparison.Ordinal))
+            lock (TimingLines) TimingLines.Add(line);
     }
 
     [GeneratedRegex(@"listening on (http://\S+);")]

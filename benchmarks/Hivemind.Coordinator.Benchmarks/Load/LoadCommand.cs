@@ -51,6 +51,7 @@ internal static class LoadCommand
         var identities = new List<VolunteerIdentity>();
         var channels = new List<GrpcChannel>();
         var sampler = SampleRssAsync(rss, clock, coordinator, settings.RssEvery, stop.Token);
+        var probe = ProbeSchedulingAsync(stats, stop.Token);
         try
         {
             for (int i = 0; i < settings.Volunteers; i++)
@@ -74,10 +75,12 @@ internal static class LoadCommand
         {
             await stop.CancelAsync();
             await sampler;
+            await probe;
             foreach (var c in channels) c.Dispose();
             foreach (var identity in identities) identity.Dispose();
         }
         Record(rss, clock, coordinator);
+        coordinator.Dispose(); // its shutdown lines carry the server-side phase timings
 
         Console.WriteLine();
         Console.WriteLine($"after {clock.Elapsed.TotalSeconds:0} s; {Machine.Load()}; coordinator rounds closed: {coordinator.RoundsClosed}");
@@ -86,12 +89,69 @@ internal static class LoadCommand
         Console.WriteLine("coordinator RSS (VmRSS from /proc/<pid>/status):");
         foreach (var (at, bytes) in rss) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {at.TotalSeconds,6:0} s  {bytes / 1048576.0,8:0.0} MiB"));
         if (rss.Count > 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  max {rss.Max(r => r.Bytes) / 1048576.0:0.0} MiB"));
+        Console.WriteLine();
+        Console.WriteLine("coordinator's own timing (server side, from its shutdown log):");
+        // The console logger joins a multi-line message into one line: one phase per printed line again.
+        foreach (var line in coordinator.TimingLines.SelectMany(l => l.Split(" request-work phase: ")))
+            Console.WriteLine($"  {line}");
+        PrintSlowLeases(stats, coordinator.CloseTimes);
         if (stats.ErrorCount > 0)
         {
             Console.WriteLine("coordinator's last lines:");
             Console.WriteLine(coordinator.Tail());
         }
         return stats.ErrorCount == 0 ? 0 : 1;
+    }
+
+    /// <summary>How often the client's scheduling probe wakes.</summary>
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// The client's own scheduling delay: how late a timer continuation runs on the thread pool the simulated volunteers share. A slow
+    /// lease seen by the client while this is high is (partly) the client's, not the coordinator's.
+    /// </summary>
+    private static async Task ProbeSchedulingAsync(LoadStats stats, CancellationToken ct)
+    {
+        await Task.Yield();
+        while (!ct.IsCancellationRequested)
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                await Task.Delay(ProbeInterval, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            stats.Record("client scheduling probe (timer lateness)", (Stopwatch.GetElapsedTime(start) - ProbeInterval).TotalMilliseconds);
+        }
+    }
+
+    /// <summary>Where the slow leases fall relative to the round closes: start time minus the end of the nearest close before or after.</summary>
+    private static void PrintSlowLeases(LoadStats stats, List<long> closes)
+    {
+        var slow = stats.SlowLeases.ToArray();
+        Console.WriteLine();
+        Console.WriteLine($"lease calls over {LoadStats.SlowLeaseMs:0} ms: {slow.Length} ({slow.Count(s => s.Unit)} got a unit); rounds closed: {closes.Count}");
+        if (slow.Length == 0 || closes.Count == 0) return;
+        double[] bounds = [-5, -2, -1, -0.5, 0, 0.5, 1, 2, 5];
+        var counts = new int[bounds.Length + 1];
+        foreach (var (start, ms, _) in slow)
+        {
+            // Offset of the call's start from the nearest close end, in seconds (negative: the call started before that close ended).
+            double offset = closes.Select(c => (start - c) / (double)Stopwatch.Frequency).MinBy(Math.Abs);
+            int b = 0;
+            while (b < bounds.Length && offset >= bounds[b]) b++;
+            counts[b]++;
+        }
+        Console.WriteLine("  start of the slow call relative to the nearest 'round N closed' line (s): count");
+        for (int b = 0; b <= bounds.Length; b++)
+        {
+            string lo = b == 0 ? "-inf" : bounds[b - 1].ToString(CultureInfo.InvariantCulture);
+            string hi = b == bounds.Length ? "+inf" : bounds[b].ToString(CultureInfo.InvariantCulture);
+            Console.WriteLine($"    [{lo}, {hi}): {counts[b]}");
+        }
     }
 
     private static async Task SampleRssAsync(List<(TimeSpan, long)> rss, Stopwatch clock, CoordinatorProcess coordinator, TimeSpan every, CancellationToken ct)

@@ -35,12 +35,28 @@ internal sealed class LoadStats
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
         {
-            string reason = RejectReasons.TryGetReason(e, out var r) ? RejectReasons.Token(r) : "no reason trailer";
-            var counts = RejectReasons.RetryAfter(e) is null ? _errors : _advised;
-            counts.AddOrUpdate($"{kind}: {e.StatusCode} / {reason}", 1, (_, n) => n + 1);
+            CountFailure(kind, e);
             throw;
         }
     }
+
+    /// <summary>Adds a latency measured by the caller (a call whose kind depends on its reply, or the scheduling probe).</summary>
+    public void Record(string kind, double ms) => _latencies.GetOrAdd(kind, _ => []).Add(ms);
+
+    /// <summary>Counts a failure of a call timed by hand as <see cref="TimeAsync{T}"/> counts its own.</summary>
+    public void CountFailure(string kind, RpcException e)
+    {
+        if (e.StatusCode == StatusCode.Cancelled) return;
+        string reason = RejectReasons.TryGetReason(e, out var r) ? RejectReasons.Token(r) : "no reason trailer";
+        var counts = RejectReasons.RetryAfter(e) is null ? _errors : _advised;
+        counts.AddOrUpdate($"{kind}: {e.StatusCode} / {reason}", 1, (_, n) => n + 1);
+    }
+
+    /// <summary>Start times (<see cref="Stopwatch"/> timestamps) and latencies of lease calls slower than <see cref="SlowLeaseMs"/>.</summary>
+    public ConcurrentQueue<(long Start, double Ms, bool Unit)> SlowLeases { get; } = new();
+
+    /// <summary>A lease call slower than this is kept for the correlation with round closes (issue 9's p99 target).</summary>
+    public const double SlowLeaseMs = 100;
 
     public void Print(TextWriter output)
     {

@@ -100,8 +100,7 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
 
     private async Task WorkOnceAsync(CancellationToken ct)
     {
-        var reply = await stats.TimeAsync("lease (RequestWork)", async () =>
-            await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, deadline: Deadline(), cancellationToken: ct));
+        var reply = await LeaseAsync(ct);
         if (reply.ResultCase == WorkReply.ResultOneofCase.NoWork)
         {
             stats.CountNoWork();
@@ -140,6 +139,32 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One RequestWork call, timed as "lease (RequestWork)" and again by its outcome (a unit, or "no work"): most asks are "no work"
+    /// replies, and the two have different server paths (only a unit waits for a durable commit).
+    /// </summary>
+    private async Task<WorkReply> LeaseAsync(CancellationToken ct)
+    {
+        const string Kind = "lease (RequestWork)";
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        WorkReply reply;
+        try
+        {
+            reply = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = _session }, deadline: Deadline(), cancellationToken: ct);
+        }
+        catch (RpcException e)
+        {
+            stats.CountFailure(Kind, e);
+            throw;
+        }
+        double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        bool unit = reply.ResultCase == WorkReply.ResultOneofCase.WorkUnit;
+        stats.Record(Kind, ms);
+        stats.Record(unit ? "  lease → unit" : "  lease → no work", ms);
+        if (ms > LoadStats.SlowLeaseMs) stats.SlowLeases.Enqueue((start, ms, unit));
+        return reply;
     }
 
     /// <summary>The coordinator said the session is gone: join again (any other failure keeps it).</summary>

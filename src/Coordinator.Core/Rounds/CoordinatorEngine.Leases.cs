@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Hivemind.Coordinator.Storage;
 using Hivemind.Protocol.Errors;
@@ -23,23 +24,32 @@ public sealed partial class CoordinatorEngine
     /// <param name="eager">The volunteer would take an eager unit of the next round (<see cref="CoordinatorOptions.EagerSlots"/>).</param>
     public async Task<WorkDecision> RequestWorkAsync(string sessionToken, bool eager = false)
     {
+        long start = Stopwatch.GetTimestamp();
         var v = Authenticate(sessionToken);
+        long authenticated = Stopwatch.GetTimestamp();
+        long locked;
         WorkDecision decision;
+        bool duringClose;
         Task committed = Task.CompletedTask;
         lock (_gate)
         {
+            locked = Stopwatch.GetTimestamp();
+            duringClose = _closing;
             decision = DecideWork(v, eager);
             // The same pending commit for a repeated ask too: no reply names a lease before it is durable.
             if (decision.Unit is { } unit && _pendingLeaseCommits.TryGetValue(unit.Id, out var pending)) committed = pending;
         }
+        long decided = Stopwatch.GetTimestamp();
         if (decision.Unit is null)
         {
             _sessions.ExpectAt(v.Id, _time.GetUtcNow() + decision.RetryAfter);
+            WorkTimings.Record(authenticated - start, locked - authenticated, decided - locked, 0, unit: false, duringClose);
             return decision;
         }
         try
         {
             await committed.ConfigureAwait(false);
+            WorkTimings.Record(authenticated - start, locked - authenticated, decided - locked, Stopwatch.GetTimestamp() - decided, unit: true, duringClose);
         }
         catch (Exception e) when (e is not ProtocolException)
         {
@@ -49,6 +59,9 @@ public sealed partial class CoordinatorEngine
         }
         return decision;
     }
+
+    /// <summary>Server-side time of <see cref="RequestWorkAsync"/> by phase, since start (the host logs it at shutdown).</summary>
+    public WorkRequestTimings WorkTimings { get; } = new();
 
     /// <summary>Leases awaiting their group commit right now.</summary>
     public int PendingLeases => _leaseCommits.Pending;

@@ -74,6 +74,8 @@ public static class ServeCommand
         string folder = Path.GetFullPath(options.DataDirectory);
         bool resuming = Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any();
         using var engine = Open(options);
+        using var gcPauses = new Metrics.GcPauseMonitor();
+        await using var poolProbe = new Metrics.ThreadPoolProbe();
         await using var app = CoordinatorHost.Build(engine, listen, logging, dashboard);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("coordinator");
         foreach (var warning in warnings) log.LogWarning("{Warning}", warning);
@@ -102,6 +104,13 @@ public static class ServeCommand
         if (app.DashboardAddress() is { } dashboardUrl) log.LogInformation("dashboard at {Url} (JSON API under /api, Prometheus metrics at /metrics)", dashboardUrl);
         await using var mapping = mapPort ? await CoordinatorPortMapping.TryMapAsync(new Uri(CoordinatorHost.Address(app)).Port, log, ct) : null;
         await app.WaitForShutdownAsync(ct);
+        // Where the server's share of RequestWork time went (the load test reads these lines from the log), and the GC's pauses.
+        log.LogInformation("{Timings}", engine.WorkTimings.Summary());
+        log.LogInformation("{Pauses}", gcPauses.Summary());
+        log.LogInformation("{Pool}", poolProbe.Summary());
+        log.LogInformation("gc: {Mode} GC, latency mode {Latency}; collections gen0 {Gen0}, gen1 {Gen1}, gen2 {Gen2}; total pause {Pause:0} ms; allocated {Allocated:0} MiB",
+            System.Runtime.GCSettings.IsServerGC ? "server" : "workstation", System.Runtime.GCSettings.LatencyMode,
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration().TotalMilliseconds, GC.GetTotalAllocatedBytes() / 1048576.0);
         return 0;
     }
 
