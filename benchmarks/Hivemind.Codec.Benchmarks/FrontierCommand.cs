@@ -19,6 +19,8 @@ internal static class FrontierCommand
                 rows.Add(RunRow.Parse(lines[i], $"{file}:{i + 1}"));
             }
         }
+        // The same run written twice (e.g. the baseline of two invocations with the same H and seed) counts once; runs are deterministic.
+        rows = [.. rows.DistinctBy(r => (r.Setting, r.Seed, r.InnerSteps, r.Rounds, r.Volunteers))];
         if (rows.Count == 0) throw new ArgumentException($"--csv {list} holds no rows; run quality --csv first.");
         var points = FrontierReport.Summarize(rows);
         FrontierReport.Print(rows, points);

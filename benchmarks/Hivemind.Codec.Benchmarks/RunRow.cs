@@ -15,8 +15,12 @@ internal sealed record RunRow(string Setting, long Seed, int InnerSteps, int Rou
 
     public double DownPerToken => (double)BytesDown / Tokens;
 
-    /// <summary>Down bytes per token without each volunteer's first full download (a one-time cost that a long run amortises).</summary>
-    public double SteadyDownPerToken => (double)(BytesDown - BytesFirstDownloads) / Tokens;
+    /// <summary>
+    /// Down bytes per token of the units after each volunteer's first (whose download is the full shard, a one-time cost that a long run
+    /// amortises): the steady state. Dividing by all tokens instead would count the first units' tokens with no download at all, which
+    /// flatters short runs (by R / (R − 1) on the down side in an R-round run).
+    /// </summary>
+    public double SteadyDownPerToken => (double)(BytesDown - BytesFirstDownloads) / (Tokens - (long)Volunteers * InnerSteps * TokensPerStep);
 
     public double Reduction => DpPerToken / (UpPerToken + DownPerToken);
 
