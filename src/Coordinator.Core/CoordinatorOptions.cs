@@ -200,12 +200,12 @@ public sealed record CoordinatorOptions
     public double CodecDensity { get; init; } = 0.02;
 
     /// <summary>
-    /// How versions reach volunteers: "full" (the fp32 shard each time) or "topk4" / "topk2": every new version is defined as the previous
-    /// one plus an encoded step, and a volunteer that holds a recent version downloads only the steps since.
+    /// How versions reach volunteers: "full" (the fp32 shard each time) or "int8" / "fp16" / "topk4" / "topk2": every new version is defined
+    /// as the previous one plus an encoded step, and a volunteer that holds a recent version downloads only the steps since.
     /// </summary>
     public string DownloadCodec { get; init; } = "full";
 
-    /// <summary>Fraction of each block's values a step download keeps (the step's error feedback stays on the coordinator).</summary>
+    /// <summary>Fraction of each block's values a top-k step download keeps (the step's error feedback stays on the coordinator).</summary>
     public double DownloadDensity { get; init; } = 0.03;
 
     /// <summary>Steps kept for small downloads; a volunteer further behind (or new) downloads the full shard.</summary>
@@ -251,7 +251,7 @@ public sealed record CoordinatorOptions
         Require(RoundTimeout > TimeSpan.Zero && LeaseDuration > TimeSpan.Zero, $"round-timeout {RoundTimeout.TotalSeconds} s and lease-duration {LeaseDuration.TotalSeconds} s must be positive.");
         Require(Codec is "fp32" or "fp16" or "int8" or "topk4" or "topk2", $"codec '{Codec}' is not one of fp32, fp16, int8, topk4, topk2.");
         Require(CodecDensity is > 0 and <= 0.25, $"codec-density {CodecDensity} must be in (0, 0.25] (0.02 keeps 2%).");
-        Require(DownloadCodec is "full" or "topk4" or "topk2", $"download-codec '{DownloadCodec}' is not one of full, topk4, topk2.");
+        Require(DownloadCodec is "full" or "int8" or "fp16" or "topk4" or "topk2", $"download-codec '{DownloadCodec}' is not one of full, int8, fp16, topk4, topk2.");
         Require(DownloadDensity is > 0 and <= 0.25, $"download-density {DownloadDensity} must be in (0, 0.25] (0.03 keeps 3%).");
         Require(MaxDownloadSteps >= 1, $"max-download-steps {MaxDownloadSteps} must be at least 1.");
         Require(OuterLearningRate > 0 && OuterMomentum is >= 0 and < 1, $"outer-learning-rate {OuterLearningRate} must be > 0 and outer-momentum {OuterMomentum} in [0, 1).");

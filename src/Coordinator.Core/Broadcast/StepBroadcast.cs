@@ -3,7 +3,7 @@ using Hivemind.Protocol.Tensors;
 namespace Hivemind.Coordinator.Broadcast;
 
 /// <summary>
-/// Small downloads: each new version is re-defined as the previous one plus an encoded (top-k, low-bit) step, so a volunteer that holds
+/// Small downloads: each new version is re-defined as the previous one plus an encoded (int8, fp16 or top-k low-bit) step, so a volunteer that holds
 /// a recent version downloads only the steps since and lands on bit-identical parameters. What a step leaves out is the coordinator's
 /// residual (error feedback) and goes into the next step. The last <c>capacity</c> steps are kept in memory; a restart forgets them
 /// (volunteers then download the full shard once) and the residual (at most one step's worth of unsent change).
@@ -20,7 +20,8 @@ public sealed class StepBroadcast
 
     public StepBroadcast(CodecSettings codec, int capacity)
     {
-        if (!codec.Sparse) throw new ArgumentException($"steps use a top-k codec; {codec} is dense.", nameof(codec));
+        if (!CodecSettings.IsStepCodec(codec.Codec))
+            throw new ArgumentException($"steps use a lossy codec (int8, fp16, topk4, topk2); an {codec} step is as large as the full shard, so use full downloads.", nameof(codec));
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _codec = codec;
         _capacity = capacity;

@@ -50,7 +50,7 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.OuterMomentum)] = "DiLoCo outer Nesterov momentum, in [0, 1)",
         [nameof(CoordinatorOptions.Codec)] = "Update encoding volunteers must use: fp32, fp16, int8, or sparse topk4 / topk2 (with error feedback)",
         [nameof(CoordinatorOptions.CodecDensity)] = "Fraction of values the topk4 / topk2 update codecs keep per block of 256 (0.01 to 0.03 is typical)",
-        [nameof(CoordinatorOptions.DownloadCodec)] = "full (fp32 shard each round) or topk4 / topk2: versions are old + encoded step, and volunteers download only the steps",
+        [nameof(CoordinatorOptions.DownloadCodec)] = "full (fp32 shard each round) or int8 / fp16 / topk4 / topk2: versions are old + encoded step, and volunteers download only the steps",
         [nameof(CoordinatorOptions.DownloadDensity)] = "Fraction of values a step download keeps per block of 256",
         [nameof(CoordinatorOptions.MaxDownloadSteps)] = "Steps kept for small downloads; a volunteer further behind downloads the full shard",
         [nameof(CoordinatorOptions.MaxUpdateNorm)] = "An update whose L2 norm over a tensor group exceeds this is rejected (norm-too-large)",

@@ -42,6 +42,18 @@ public readonly record struct CodecSettings
 
     public static bool IsSparse(PayloadCodec codec) => codec is PayloadCodec.TopK4 or PayloadCodec.TopK2;
 
+    /// <summary>
+    /// Whether an update in this codec keeps an error-feedback residual: top-k and int8 (their error is the update's own scale over the
+    /// levels); not fp32 (exact) nor fp16 (2^-11 relative, below what a residual file is worth).
+    /// </summary>
+    public bool UsesFeedback => Sparse || Codec == PayloadCodec.Int8Block;
+
+    /// <summary>
+    /// Whether versions may be broadcast as steps in this codec (small downloads): any lossy codec. An fp32 step is as large as the
+    /// full shard, so fp32 is the full download instead.
+    /// </summary>
+    public static bool IsStepCodec(PayloadCodec codec) => codec is not PayloadCodec.Fp32;
+
     /// <summary>Sparse settings keeping about <paramref name="density"/> of the values (rounded to whole values per block, at least one).</summary>
     public static CodecSettings FromDensity(PayloadCodec codec, double density)
     {

@@ -38,7 +38,7 @@ public static class ParameterSteps
 
     /// <summary>
     /// Splits a concatenation of <paramref name="count"/> step payloads (a small download) and applies them in order.
-    /// Each must be a top-k payload; throws <see cref="PayloadFormatException"/> or <see cref="InvalidDataException"/> on anything else.
+    /// Each must be a step codec's payload (int8, fp16, top-k); throws <see cref="PayloadFormatException"/> or <see cref="InvalidDataException"/> on anything else.
     /// </summary>
     public static void ApplyAll(ParameterSet parameters, byte[] concatenated, int count, long maxBytes)
     {
@@ -56,8 +56,8 @@ public static class ParameterSteps
         {
             long start = stream.Position;
             var header = TensorCodec.ReadHeader(stream, maxBytes);
-            if (!header.Settings.Sparse)
-                throw new InvalidDataException($"step {i} of the download is {header.Codec}; steps use a top-k codec.");
+            if (!CodecSettings.IsStepCodec(header.Codec))
+                throw new InvalidDataException($"step {i} of the download is {header.Codec}; steps use a lossy codec (int8, fp16, topk4, topk2).");
             long length = header.TotalBytes;
             if (start + length > concatenated.Length)
                 throw new PayloadFormatException(PayloadError.Truncated, $"step {i} declares {length} bytes; only {concatenated.Length - start} remain.");

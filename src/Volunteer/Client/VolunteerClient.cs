@@ -250,7 +250,7 @@ public sealed class VolunteerClient
                 _view.Step(p);
             });
             // One dedicated thread for the whole unit: TorchSharp dispose scopes are thread-static.
-            var feedback = unit.CodecSettings.Sparse ? Feedback() : null;
+            var feedback = unit.CodecSettings.UsesFeedback ? Feedback() : null;
             trained = await Task.Factory.StartNew(
                 () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct, fileForHash: fileForHash, feedback: feedback),
                 ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);

@@ -47,7 +47,7 @@ public static class WorkUnitRunner
     /// </summary>
     public static TrainedUpdate Seal(UnitSpec unit, ParameterSet update, VolunteerIdentity identity, double meanLoss, long tokens, ErrorFeedback? feedback = null)
     {
-        byte[] payload = feedback is not null && unit.CodecSettings.Sparse ? feedback.Encode(update, unit.CodecSettings) : TensorCodec.Encode(update, unit.CodecSettings);
+        byte[] payload = feedback is not null && unit.CodecSettings.UsesFeedback ? feedback.Encode(update, unit.CodecSettings) : TensorCodec.Encode(update, unit.CodecSettings);
         var envelope = new UpdateEnvelope(
             ProtocolVersion.Current, identity.PublicKey, unit.Id, (ulong)unit.Round, (ulong)unit.Version,
             unit.Shard.Experts.Select(e => new ExpertKey(e.Layer, e.Expert)).ToList(), true, unit.Codec,
