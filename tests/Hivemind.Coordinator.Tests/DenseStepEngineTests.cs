@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Hivemind.Coordinator.Broadcast;
+using Hivemind.Coordinator.Verification;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Training;
@@ -7,7 +8,7 @@ using Hivemind.Volunteer.Work;
 
 namespace Hivemind.Coordinator.Tests;
 
-/// <summary>int8 updates with error feedback and int8 step downloads through the engine (issue 16, session 6).</summary>
+/// <summary>int8 updates (no error feedback: spot checks must rebuild them) and int8 step downloads through the engine (issue 16, session 6).</summary>
 public sealed class DenseStepEngineTests : IDisposable
 {
     private readonly EngineHarness _h = new(o => o with { Codec = "int8", DownloadCodec = "int8" });
@@ -42,16 +43,32 @@ public sealed class DenseStepEngineTests : IDisposable
     }
 
     [Fact]
-    public void AnInt8UpdateKeepsAResidualOnTheVolunteer()
+    public async Task AnHonestInt8VolunteersLaterUpdatesPassTheirSpotChecks()
     {
-        var v = _h.Join();
-        var unit = v.Lease();
-        var feedback = new ErrorFeedback();
-        var trained = WorkUnitRunner.Run(EngineHarness.ToSpec(unit), _h.Engine.ShardParameters(v.Session, unit.Version, unit.Id), v.Identity, feedback: feedback);
-        Assert.Equal(PayloadCodec.Int8Block, TensorCodec.Decode(trained.Payload, trained.Payload.LongLength).Codec);
-        Assert.True(feedback.Count > 0 && feedback.SquaredNorm > 0, "int8 rounding is owed to the next update");
-        Assert.True(v.Submit(trained) > 0);
+        // Spot checks are on by default and recompute an update from its unit alone. A volunteer that added its error-feedback
+        // residual to an int8 update would send int8(update + residual), which no recomputation can rebuild: its second update
+        // would be flagged and the honest key banned. So int8 keeps no residual (only the sparse codecs do, and those are refused
+        // while checks are on); this test fails if int8 feedback comes back.
+        using var h = new EngineHarness(o => o with { Codec = "int8", Quorum = 8, SpotCheckProbability = 1, SpotCheckProbationProbability = 1 });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var v = h.Join();
+        ErrorFeedback? feedback = null;
+        for (int i = 0; i < 3; i++)
+        {
+            var unit = v.Lease();
+            var spec = EngineHarness.ToSpec(unit);
+            // What VolunteerClient does: one residual per volunteer, kept across units when the codec uses feedback.
+            if (spec.CodecSettings.UsesFeedback) feedback ??= new ErrorFeedback();
+            var trained = WorkUnitRunner.Run(spec, h.Engine.ShardParameters(v.Session, unit.Version, unit.Id), v.Identity, feedback: feedback);
+            Assert.Equal(PayloadCodec.Int8Block, TensorCodec.Decode(trained.Payload, trained.Payload.LongLength).Codec);
+            Assert.True(v.Submit(trained) > 0);
+        }
+        await waiter.WaitForCountAsync(3, CheckTimeout);
+        Assert.All(waiter.Outcomes, o => Assert.Equal(SpotCheckVerdict.Passed, o.Verdict));
+        Assert.False(h.Engine.Store.GetVolunteer(v.Id)!.Banned);
     }
+
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromMinutes(2);
 
     [Fact]
     public void AnFp32StepCodecIsRefusedWithTheFix()

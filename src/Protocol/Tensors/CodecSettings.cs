@@ -43,10 +43,11 @@ public readonly record struct CodecSettings
     public static bool IsSparse(PayloadCodec codec) => codec is PayloadCodec.TopK4 or PayloadCodec.TopK2;
 
     /// <summary>
-    /// Whether an update in this codec keeps an error-feedback residual: top-k and int8 (their error is the update's own scale over the
-    /// levels); not fp32 (exact) nor fp16 (2^-11 relative, below what a residual file is worth).
+    /// Whether an update in this codec keeps an error-feedback residual: top-k only. Not int8: a spot check rebuilds an update from
+    /// its unit alone, so int8(update + residual) would flag an honest volunteer (and int8 without feedback measured lossless,
+    /// docs/benchmarks/codecs.md, session 6); not fp32 (exact) nor fp16 (2^-11 relative). Top-k is refused while checks are on.
     /// </summary>
-    public bool UsesFeedback => Sparse || Codec == PayloadCodec.Int8Block;
+    public bool UsesFeedback => Sparse;
 
     /// <summary>
     /// Whether versions may be broadcast as steps in this codec (small downloads): any lossy codec. An fp32 step is as large as the

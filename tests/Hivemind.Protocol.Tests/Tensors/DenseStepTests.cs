@@ -63,10 +63,10 @@ public sealed class DenseStepTests
     [Theory]
     [InlineData(PayloadCodec.TopK4, true)]
     [InlineData(PayloadCodec.TopK2, true)]
-    [InlineData(PayloadCodec.Int8Block, true)]
+    [InlineData(PayloadCodec.Int8Block, false)]
     [InlineData(PayloadCodec.Fp16, false)]
     [InlineData(PayloadCodec.Fp32, false)]
-    public void FeedbackIsKeptForTopKAndInt8Only(PayloadCodec codec, bool expected)
+    public void FeedbackIsKeptForTopKOnly(PayloadCodec codec, bool expected)
     {
         var settings = CodecSettings.IsSparse(codec) ? new CodecSettings(codec, 5) : new CodecSettings(codec);
         Assert.Equal(expected, settings.UsesFeedback);
