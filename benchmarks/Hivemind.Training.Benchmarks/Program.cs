@@ -5,11 +5,8 @@ using Hivemind.Training.Allocator;
 
 // Training processes restart once with glibc's allocator tuned for libtorch, as a volunteer does (the figures should be
 // what volunteers get); HIVEMIND_MALLOC_TUNING=off measures glibc's defaults.
-if (!MallocRelaunch.TryRelaunch(out var mallocError))
-{
-    Console.Error.WriteLine($"error: {mallocError}");
-    return 2;
-}
+if (MallocRelaunch.RelaunchOrExitCode() is int mallocExitCode)
+    return mallocExitCode;
 
 // Interleaved training-step benchmark: MoE, dense twin, libtorch's sgemm and the PyTorch reference take turns step by
 // step in one process (A B C D, B C D A, …), so the machine's load hits all alike; each figure is a median with a

@@ -34,21 +34,26 @@ public static class MallocRelaunch
         return _decided = plan with { Relaunch = false, Active = false, Message = $"malloc tuning not in force: restarting {path} failed (errno {errno}); going on with glibc's defaults. Start it with {MallocTuning.TunablesVariable}={plan.Tunables} to tune by hand." };
     }
 
-    /// <summary><see cref="RelaunchIfNeeded"/> for a <c>Main</c>: false, with the message to print, when the user's switch is malformed.</summary>
-    public static bool TryRelaunch(out string? error)
+    /// <summary>
+    /// <see cref="RelaunchIfNeeded"/> for a <c>Main</c>: null to go on, or the exit code (2) after printing the error to
+    /// standard error when the user's switch is malformed.
+    /// </summary>
+    public static int? RelaunchOrExitCode()
     {
         try
         {
             RelaunchIfNeeded();
-            error = null;
-            return true;
+            return null;
         }
         catch (ArgumentException e)
         {
-            error = e.Message;
-            return false;
+            Console.Error.WriteLine($"error: {e.Message}");
+            return MalformedSwitchExitCode;
         }
     }
+
+    /// <summary>The exit code of a training process whose <see cref="MallocTuning.SwitchVariable"/> is malformed (a usage error).</summary>
+    public const int MalformedSwitchExitCode = 2;
 
     private static MallocTuningPlan? _decided;
 
