@@ -138,6 +138,33 @@ public sealed class SpotCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task ABannedKeysDroppedUnitNoLongerCoversItsExperts()
+    {
+        // Two experts per key (tiny: 4 per layer), quorum 2, no spare: the cheater and p1 take disjoint halves of every layer.
+        var h = _h = new EngineHarness(o => o with
+        {
+            Quorum = 2, SpareLeases = 0, MaxExpertsPerKey = 2, ProbationSlots = 2, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
+        });
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var cheater = h.Join();
+        var p1 = h.Join();
+        var p2 = h.Join();
+        var cheat = cheater.Lease();
+        var honest = p1.Lease();
+        Assert.Empty(cheat.Shard.Experts.Intersect(honest.Shard.Experts));
+        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
+        p1.Submit(p1.Train(honest));
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
+
+        // The dropped unit trains nothing for this round, so its experts have no holder left: the planner must give them to p2
+        // (counted as still covered, p2 would get a random half and the cheater's experts could go untrained).
+        var decision = h.Engine.RequestWork(p2.Session);
+        Assert.True(decision.Unit is not null, $"p2 was told to wait: {decision.Reason}");
+        Assert.Equal(cheat.Shard.Experts.OrderBy(e => e.Layer).ThenBy(e => e.Expert), decision.Unit!.Shard.Experts.OrderBy(e => e.Layer).ThenBy(e => e.Expert));
+    }
+
+    [Fact]
     public void EvidenceThatDoesNotReproduceIsNotConfirmed()
     {
         var h = Harness(p: 0, probationP: 0);

@@ -382,7 +382,8 @@ public sealed partial class CoordinatorEngine
     private Dictionary<ExpertId, int> Coverage()
     {
         var coverage = new Dictionary<ExpertId, int>();
-        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round && !_checkUnits.Contains(l.Id)))
+        // A unit whose update a failed spot check dropped trains nothing for this round, so it covers nothing.
+        foreach (var lease in _leases.Values.Where(l => l.State != "expired" && l.Round == _round && !_checkUnits.Contains(l.Id) && !_droppedUnits.Contains(l.Id)))
         {
             foreach (var id in ShardText.Parse(lease.Shard).Experts)
                 coverage[id] = coverage.GetValueOrDefault(id) + 1;
