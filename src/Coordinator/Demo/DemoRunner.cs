@@ -42,31 +42,7 @@ public static class DemoRunner
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         bool attack = settings.Byzantine.Length > 0;
-        var options = new CoordinatorOptions
-        {
-            DataDirectory = dir,
-            Preset = settings.Preset,
-            MaxRounds = settings.Rounds,
-            Quorum = settings.Volunteers + (attack ? 1 : 0),
-            MinUpdates = 1,
-            // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
-            SpareLeases = 0,
-            InnerSteps = DemoInnerSteps,
-            CorpusOrder = settings.CorpusOrder,
-            TrunkRule = settings.Rule,
-            ExpertRule = settings.Rule,
-            RoundTimeout = TimeSpan.FromMinutes(2),
-            LeaseDuration = TimeSpan.FromMinutes(2),
-            Data = settings.Data ?? "",
-            Seed = settings.Seed,
-            OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
-            OuterMomentum = settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum,
-            // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
-            // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
-            // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
-            SpotCheckProbability = 0,
-            SpotCheckProbationProbability = 0,
-        };
+        var options = Options(settings, dir);
         var terminal = AnsiConsole.Console;
         using var engine = OpenEngine(options);
         await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning),
@@ -127,6 +103,37 @@ public static class DemoRunner
         await app.StopAsync(CancellationToken.None);
         if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
         return finished.Task.IsCompleted ? 0 : 1;
+    }
+
+    /// <summary>The coordinator settings of a demo run in <paramref name="dir"/> (real text trains with plain averaging as its outer step).</summary>
+    public static CoordinatorOptions Options(DemoSettings settings, string dir)
+    {
+        bool attack = settings.Byzantine.Length > 0;
+        return new CoordinatorOptions
+        {
+            DataDirectory = dir,
+            Preset = settings.Preset,
+            MaxRounds = settings.Rounds,
+            Quorum = settings.Volunteers + (attack ? 1 : 0),
+            MinUpdates = 1,
+            // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
+            SpareLeases = 0,
+            InnerSteps = DemoInnerSteps,
+            CorpusOrder = settings.CorpusOrder,
+            TrunkRule = settings.Rule,
+            ExpertRule = settings.Rule,
+            RoundTimeout = TimeSpan.FromMinutes(2),
+            LeaseDuration = TimeSpan.FromMinutes(2),
+            Data = settings.Data ?? "",
+            Seed = settings.Seed,
+            OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
+            OuterMomentum = settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum,
+            // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
+            // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
+            // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
+            SpotCheckProbability = 0,
+            SpotCheckProbationProbability = 0,
+        };
     }
 
     /// <summary>Elapsed time as m:ss, with hours when a run takes that long (a format of mm:ss alone wraps at the hour).</summary>
