@@ -24,6 +24,16 @@ public static class DemoRunner
     /// <summary>Inner steps per unit: short enough that a round of `small` takes seconds on 2 cores.</summary>
     private const int DemoInnerSteps = 10;
 
+    /// <summary>
+    /// Real text's outer step: plain averaging of the units' models (outer learning rate 1, no momentum). With H = 10 fresh-AdamW steps
+    /// per unit, DiLoCo's Nesterov 0.9 at 0.7 (tuned for H = 500) multiplies each round's mean step up to 7 times and overshot on GPT-2
+    /// tokens: held-out 5.93 nats/token after 6 rounds and 5.40 after 20, where averaging reached 5.51 after 6 (docs/benchmarks/data.md).
+    /// </summary>
+    private const double TextOuterLearningRate = 1.0;
+
+    /// <summary>See <see cref="TextOuterLearningRate"/>.</summary>
+    private const double TextOuterMomentum = 0.0;
+
     /// <summary>Runs the demo; the volunteer processes' lines go to <paramref name="console"/>, the coordinator's progress to the terminal.</summary>
     public static async Task<int> RunAsync(DemoSettings settings, CliConsole console, CancellationToken ct)
     {
@@ -32,29 +42,7 @@ public static class DemoRunner
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         bool attack = settings.Byzantine.Length > 0;
-        var options = new CoordinatorOptions
-        {
-            DataDirectory = dir,
-            Preset = settings.Preset,
-            MaxRounds = settings.Rounds,
-            Quorum = settings.Volunteers + (attack ? 1 : 0),
-            MinUpdates = 1,
-            // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
-            SpareLeases = 0,
-            InnerSteps = DemoInnerSteps,
-            CorpusOrder = settings.CorpusOrder,
-            TrunkRule = settings.Rule,
-            ExpertRule = settings.Rule,
-            RoundTimeout = TimeSpan.FromMinutes(2),
-            LeaseDuration = TimeSpan.FromMinutes(2),
-            Data = settings.Data ?? "",
-            Seed = settings.Seed,
-            // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
-            // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
-            // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
-            SpotCheckProbability = 0,
-            SpotCheckProbationProbability = 0,
-        };
+        var options = Options(settings, dir);
         var terminal = AnsiConsole.Console;
         using var engine = OpenEngine(options);
         await using var app = CoordinatorHost.Build(engine, new ListenSettings("127.0.0.1", 0), l => l.SetMinimumLevel(LogLevel.Warning),
@@ -69,7 +57,8 @@ public static class DemoRunner
         terminal.MarkupLine($"[bold]dashboard[/]: {app.DashboardAddress()} (live; JSON under /api, Prometheus at /metrics)"); // dashboard hook (issue 14)
         if (engine.Text is { } text)
             terminal.MarkupLine($"real text: {Markup.Escape(text.Folder)}, {text.Tokenizer} tokens ({text.Train.Length:N0} to train on, in {text.Slices.Count} slices the volunteers fetch by SHA-256); " +
-                               $"held-out loss at start {initial:0.000} nats/token, uniform ln {model.VocabSize} = {Math.Log(model.VocabSize):0.000}");
+                               $"held-out loss at start {initial:0.000} nats/token, uniform ln {model.VocabSize} = {Math.Log(model.VocabSize):0.000}; " +
+                               $"H = {options.InnerSteps}, inner learning rate {options.InnerLearningRate}, outer step {options.OuterLearningRate} with momentum {options.OuterMomentum}");
         else
             terminal.MarkupLine($"synthetic corpus: 4 domains of order-{settings.CorpusOrder} Markov chains over bytes; held-out loss at start {initial:0.000} nats/byte, " +
                                $"optimum {engine.OptimalLoss:0.000} (exact), uniform ln 256 = {Math.Log(256):0.000}");
@@ -114,6 +103,37 @@ public static class DemoRunner
         await app.StopAsync(CancellationToken.None);
         if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
         return finished.Task.IsCompleted ? 0 : 1;
+    }
+
+    /// <summary>The coordinator settings of a demo run in <paramref name="dir"/> (real text trains with plain averaging as its outer step).</summary>
+    public static CoordinatorOptions Options(DemoSettings settings, string dir)
+    {
+        bool attack = settings.Byzantine.Length > 0;
+        return new CoordinatorOptions
+        {
+            DataDirectory = dir,
+            Preset = settings.Preset,
+            MaxRounds = settings.Rounds,
+            Quorum = settings.Volunteers + (attack ? 1 : 0),
+            MinUpdates = 1,
+            // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
+            SpareLeases = 0,
+            InnerSteps = DemoInnerSteps,
+            CorpusOrder = settings.CorpusOrder,
+            TrunkRule = settings.Rule,
+            ExpertRule = settings.Rule,
+            RoundTimeout = TimeSpan.FromMinutes(2),
+            LeaseDuration = TimeSpan.FromMinutes(2),
+            Data = settings.Data ?? "",
+            Seed = settings.Seed,
+            OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
+            OuterMomentum = settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum,
+            // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
+            // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
+            // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
+            SpotCheckProbability = 0,
+            SpotCheckProbationProbability = 0,
+        };
     }
 
     /// <summary>Elapsed time as m:ss, with hours when a run takes that long (a format of mm:ss alone wraps at the hour).</summary>
