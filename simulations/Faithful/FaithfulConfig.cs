@@ -125,5 +125,7 @@ public sealed record FaithfulConfig
         // Reports must be reproducible from the seed: the planner is seeded from it.
         DeterministicPlanning = true,
         TorchThreads = 1,
+        // No calls to answer while a round closes: its aggregation may take every core (a real coordinator keeps one for its RPCs).
+        CloseParallelism = Environment.ProcessorCount,
     };
 }

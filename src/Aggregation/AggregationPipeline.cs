@@ -54,8 +54,10 @@ public sealed class AggregationPipeline
     }
 
     /// <summary>Applies the input policy (see <see cref="InputPolicy"/>), then every stage; weights default to uniform.</summary>
-    public AggregationOutcome Aggregate(IReadOnlyList<ReadOnlyMemory<float>> inputs, IReadOnlyList<double>? weights = null)
+    /// <param name="parallelism">The budget of every parallel loop this call runs (<see cref="AggregationParallelism"/>); null uses every core.</param>
+    public AggregationOutcome Aggregate(IReadOnlyList<ReadOnlyMemory<float>> inputs, IReadOnlyList<double>? weights = null, ParallelOptions? parallelism = null)
     {
+        using var budget = AggregationParallelism.Use(parallelism);
         FilteredInputs filtered = InputPolicy.Apply(inputs, weights);
         IReadOnlyList<ReadOnlyMemory<float>> current = filtered.Accepted;
         double[] currentWeights = filtered.Weights;

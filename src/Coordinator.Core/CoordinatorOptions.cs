@@ -234,6 +234,18 @@ public sealed record CoordinatorOptions
     /// </summary>
     public int EagerSlots { get; init; }
 
+    // ---- Round-close parallelism (issue 9's lease tail): the close's parallel work leaves the RPC handlers a core ----
+
+    /// <summary>
+    /// Most cores the round close's parallel work (aggregation kernels, pre-aggregators, input checks, the checkpoint's writes) may use
+    /// at once. The default is one core fewer than the machine (at least 1), so lease, heartbeat and submit calls never queue behind a
+    /// close that took every core; the simulator, which answers no calls, sets every core.
+    /// </summary>
+    public int CloseParallelism { get; init; } = DefaultCloseParallelism;
+
+    /// <summary>One core fewer than this machine has, and at least one.</summary>
+    public static int DefaultCloseParallelism => Math.Max(1, Environment.ProcessorCount - 1);
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {
@@ -264,6 +276,7 @@ public sealed record CoordinatorOptions
         Require(MaxPendingJoins >= 1 && JoinCommitBatch >= 1, $"max-pending-joins {MaxPendingJoins} and join-commit-batch {JoinCommitBatch} must be at least 1.");
         Require(WorkPollsPerSecond >= 1, $"work-polls-per-second {WorkPollsPerSecond} must be at least 1.");
         Require(MinExpertHolders >= 1, $"min-expert-holders {MinExpertHolders} must be at least 1.");
+        Require(CloseParallelism >= 1, $"close-parallelism {CloseParallelism} must be at least 1 (the default, {DefaultCloseParallelism}, is one core fewer than this machine has).");
         Require(HeartbeatInterval > TimeSpan.Zero, "heartbeat-interval must be a positive duration.");
         Require(MaxLeaseDuration >= LeaseDuration, $"max-lease-duration ({MaxLeaseDuration.TotalSeconds} s) must be at least lease-duration ({LeaseDuration.TotalSeconds} s).");
         Require(MaxDownloadsPerLease >= 1, $"max-downloads-per-lease {MaxDownloadsPerLease} must be at least 1.");

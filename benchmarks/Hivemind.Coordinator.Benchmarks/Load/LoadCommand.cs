@@ -128,24 +128,32 @@ internal static class LoadCommand
         }
     }
 
-    /// <summary>Where the slow leases fall relative to the round closes: start time minus the end of the nearest close before or after.</summary>
+    /// <summary>Where the slow leases fall relative to the round closes: their start and end times minus the end of the nearest close.</summary>
     private static void PrintSlowLeases(LoadStats stats, List<long> closes)
     {
         var slow = stats.SlowLeases.ToArray();
         Console.WriteLine();
         Console.WriteLine($"lease calls over {LoadStats.SlowLeaseMs:0} ms: {slow.Length} ({slow.Count(s => s.Unit)} got a unit); rounds closed: {closes.Count}");
         if (slow.Length == 0 || closes.Count == 0) return;
-        double[] bounds = [-5, -2, -1, -0.5, 0, 0.5, 1, 2, 5];
+        // The start says what was happening when a call was sent; the end says what it waited for (a call held by a close ends just
+        // after that close's line).
+        PrintOffsets("start", slow.Select(s => s.Start), closes);
+        PrintOffsets("end", slow.Select(s => s.Start + (long)(s.Ms / 1000 * Stopwatch.Frequency)), closes);
+    }
+
+    private static void PrintOffsets(string what, IEnumerable<long> times, List<long> closes)
+    {
+        double[] bounds = [-5, -2, -1, -0.5, -0.2, 0, 0.2, 0.5, 1, 2, 5];
         var counts = new int[bounds.Length + 1];
-        foreach (var (start, ms, _) in slow)
+        foreach (long time in times)
         {
-            // Offset of the call's start from the nearest close end, in seconds (negative: the call started before that close ended).
-            double offset = closes.Select(c => (start - c) / (double)Stopwatch.Frequency).MinBy(Math.Abs);
+            // Offset from the nearest close end, in seconds (negative: before that close's line arrived).
+            double offset = closes.Select(c => (time - c) / (double)Stopwatch.Frequency).MinBy(Math.Abs);
             int b = 0;
             while (b < bounds.Length && offset >= bounds[b]) b++;
             counts[b]++;
         }
-        Console.WriteLine("  start of the slow call relative to the nearest 'round N closed' line (s): count");
+        Console.WriteLine($"  {what} of the slow call relative to the nearest 'round N closed' line (s): count");
         for (int b = 0; b <= bounds.Length; b++)
         {
             string lo = b == 0 ? "-inf" : bounds[b - 1].ToString(CultureInfo.InvariantCulture);

@@ -50,7 +50,7 @@ public sealed class CenteredClippingAggregator : IAggregator, IStatefulAggregato
         for (int iteration = 0; iteration < _iterations; iteration++)
         {
             float[] centre = v;
-            Parallel.For(0, n, i => distances[i] = VectorMath.Distance(centre, inputs[i].Span));
+            Parallel.For(0, n, AggregationParallelism.Current, i => distances[i] = VectorMath.Distance(centre, inputs[i].Span));
             var alpha = new float[n];
             double kept = 1;
             for (int i = 0; i < n; i++)

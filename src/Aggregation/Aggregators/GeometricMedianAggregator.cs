@@ -64,7 +64,7 @@ public sealed class GeometricMedianAggregator : IAggregator, IAggregationDiagnos
         // combination of the inputs); after it every iterate is Σ cⱼxⱼ with Σ cⱼ = 1.
         float[] median = CoordinateWise.Median(inputs);
         var distances = new double[n];
-        Parallel.For(0, n, i => distances[i] = VectorMath.Distance(median, inputs[i].Span));
+        Parallel.For(0, n, AggregationParallelism.Current, i => distances[i] = VectorMath.Distance(median, inputs[i].Span));
         double scale = Math.Max(Median(distances), _nu);
         var c = new double[n];
         WeiszfeldWeights(w, distances, c);

@@ -39,7 +39,7 @@ public sealed class DistanceBoundAttack : IAttack
         double[] distances = GramMatrix.SquaredDistances(honest);
         var a = new double[n];
         var b = new double[n];
-        Parallel.For(0, n, i =>
+        Parallel.For(0, n, AggregationParallelism.Current, i =>
         {
             var diff = new float[mean.Length];
             TensorPrimitives.Subtract(mean, honest[i].Span, diff);

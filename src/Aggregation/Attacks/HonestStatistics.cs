@@ -53,7 +53,7 @@ internal static class HonestStatistics
         var variance = new float[d];
         float scale = 1f / Math.Max(1, honest.Count - 1);
         const int chunk = 4096;
-        Parallel.For(0, (d + chunk - 1) / chunk, c =>
+        Parallel.For(0, (d + chunk - 1) / chunk, AggregationParallelism.Current, c =>
         {
             int start = c * chunk;
             int length = Math.Min(d, start + chunk) - start;

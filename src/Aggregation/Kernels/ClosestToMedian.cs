@@ -32,7 +32,7 @@ internal static unsafe class ClosestToMedian
         int[] network = SortingNetwork.For(n, 0, n - 1);
         nint[] pointers = rows.Pointers;
         int chunks = (d + ChunkCoordinates - 1) / ChunkCoordinates;
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, AggregationParallelism.Current, chunk =>
         {
             int start = chunk * ChunkCoordinates;
             int end = Math.Min(d, start + ChunkCoordinates);

@@ -51,7 +51,7 @@ internal static unsafe class CoordinateWise
 
         nint[] pointers = rows.Pointers;
         int chunks = (d + ChunkCoordinates - 1) / ChunkCoordinates;
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, AggregationParallelism.Current, chunk =>
         {
             int start = chunk * ChunkCoordinates;
             RangeInto(pointers, lo, hi, result, start, Math.Min(d, start + ChunkCoordinates), useWide);

@@ -68,7 +68,7 @@ internal static unsafe class GramMatrix
         nint[] pointers = rows.Pointers;
         int blocks = (d + BlockCoordinates - 1) / BlockCoordinates;
         var gate = new object();
-        Parallel.For(0, blocks, () => new BlockState(n), (block, _, state) =>
+        Parallel.For(0, blocks, AggregationParallelism.Current, () => new BlockState(n), (block, _, state) =>
         {
             int start = block * BlockCoordinates;
             int end = Math.Min(d, start + BlockCoordinates);

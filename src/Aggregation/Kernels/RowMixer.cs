@@ -20,7 +20,7 @@ internal static class RowMixer
         }
 
         int chunks = (d + ChunkCoordinates - 1) / ChunkCoordinates;
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, AggregationParallelism.Current, chunk =>
         {
             int start = chunk * ChunkCoordinates;
             int length = Math.Min(d, start + ChunkCoordinates) - start;

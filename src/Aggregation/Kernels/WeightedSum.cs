@@ -19,7 +19,7 @@ internal static class WeightedSum
         int d = rows.Count == 0 ? 0 : rows[0].Length;
         var result = new float[d];
         int chunks = (d + ChunkCoordinates - 1) / ChunkCoordinates;
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, AggregationParallelism.Current, chunk =>
         {
             int start = chunk * ChunkCoordinates;
             int length = Math.Min(d, start + ChunkCoordinates) - start;
@@ -43,7 +43,7 @@ internal static class WeightedSum
         int d = rows.Count == 0 ? 0 : rows[0].Length;
         var result = new float[d];
         int chunks = (d + DoubleChunkCoordinates - 1) / DoubleChunkCoordinates;
-        Parallel.For(0, chunks, () => new double[DoubleChunkCoordinates], (chunk, _, sum) =>
+        Parallel.For(0, chunks, AggregationParallelism.Current, () => new double[DoubleChunkCoordinates], (chunk, _, sum) =>
         {
             int start = chunk * DoubleChunkCoordinates;
             int length = Math.Min(d, start + DoubleChunkCoordinates) - start;

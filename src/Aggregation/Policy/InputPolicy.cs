@@ -23,7 +23,7 @@ internal static class InputPolicy
 
         int expected = ExpectedLength(inputs);
         var reasons = new string?[inputs.Count];
-        Parallel.For(0, inputs.Count, i => reasons[i] = Check(inputs[i], expected, weights?[i]));
+        Parallel.For(0, inputs.Count, AggregationParallelism.Current, i => reasons[i] = Check(inputs[i], expected, weights?[i]));
 
         var accepted = new List<ReadOnlyMemory<float>>();
         var kept = new List<double>();

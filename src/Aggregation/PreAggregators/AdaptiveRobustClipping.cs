@@ -33,7 +33,7 @@ public sealed class AdaptiveRobustClipping : IPreAggregator
         }
 
         var norms = new double[n];
-        Parallel.For(0, n, i => norms[i] = VectorMath.Norm(inputs[i].Span));
+        Parallel.For(0, n, AggregationParallelism.Current, i => norms[i] = VectorMath.Norm(inputs[i].Span));
         int[] byNorm = Enumerable.Range(0, n).OrderByDescending(i => NanLast.Key(norms[i])).ThenBy(i => i).ToArray();
         double threshold = norms[byNorm[k]];
         var outputs = inputs.ToArray();

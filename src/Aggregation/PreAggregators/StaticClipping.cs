@@ -22,7 +22,7 @@ public sealed class StaticClipping : IPreAggregator
     public IReadOnlyList<ReadOnlyMemory<float>> Transform(IReadOnlyList<ReadOnlyMemory<float>> inputs)
     {
         var outputs = new ReadOnlyMemory<float>[inputs.Count];
-        Parallel.For(0, inputs.Count, i => outputs[i] = VectorMath.ClipToNorm(inputs[i], _tau));
+        Parallel.For(0, inputs.Count, AggregationParallelism.Current, i => outputs[i] = VectorMath.ClipToNorm(inputs[i], _tau));
         return outputs;
     }
 }

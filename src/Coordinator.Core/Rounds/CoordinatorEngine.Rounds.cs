@@ -117,12 +117,14 @@ public sealed partial class CoordinatorEngine
     private DecidedRound DecideClose(ClosingRound closing)
     {
         var watch = Stopwatch.StartNew();
-        var decision = RoundAggregation.Decide(_groups, closing.State, closing.Inputs, RoundRules.From(_options));
+        var rules = RoundRules.From(_options);
+        var decision = RoundAggregation.Decide(_groups, closing.State, closing.Inputs, rules);
         // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
         var step = EncodeStep(closing.Round, closing.State.Global, decision.Next.Global);
         var aggregationTime = watch.Elapsed;
         var next = decision.Next;
-        string checkpoint = _checkpoints.Save(closing.Round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates));
+        string checkpoint = _checkpoints.Save(closing.Round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates),
+            rules.Parallelism);
         // "Publish" is up to the durable checkpoint; the ledger commit follows under the lock.
         return new DecidedRound(decision, step, checkpoint, aggregationTime, watch.Elapsed);
     }

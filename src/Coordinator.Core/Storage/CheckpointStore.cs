@@ -30,10 +30,13 @@ public sealed class CheckpointStore
     /// Writes the state and the parameters (in parallel: two independent fsyncs), each atomically. A version counts
     /// as saved once the store's round row points at it, which happens after this returns.
     /// </summary>
-    public string Save(long version, ParameterSet parameters, OuterOptimizer outer, IReadOnlyDictionary<string, float[]?> aggregatorState)
+    /// <param name="parallelism">How many of the two writes may run at once (<see cref="CoordinatorOptions.CloseParallelism"/>); null: both.</param>
+    public string Save(long version, ParameterSet parameters, OuterOptimizer outer, IReadOnlyDictionary<string, float[]?> aggregatorState,
+        ParallelOptions? parallelism = null)
     {
         string path = ParametersPath(version);
         Parallel.Invoke(
+            parallelism ?? new ParallelOptions(),
             () => WriteState(StatePath(version), outer, aggregatorState),
             () => SafeTensors.Write(path, parameters, new Dictionary<string, string> { ["hivemind.version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
         DurableFiles.SyncDirectory(_directory);

@@ -19,14 +19,23 @@ public sealed class RoundLoop : BackgroundService
         _lifetime = lifetime;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs the loop on a thread of its own rather than a thread-pool worker: a round close computes for up to a few hundred milliseconds,
+    /// and on a pool worker it would take one of the few workers that answer volunteers' calls (two on a 2-core machine), so leases
+    /// queued behind it (issue 9's lease tail). Its parallel work is capped by <see cref="CoordinatorOptions.CloseParallelism"/>.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stoppingToken)
     {
-        await Task.Yield();
+        Thread.CurrentThread.Name = "round-close";
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await _engine.WaitForActivityAsync(TickInterval, stoppingToken);
+                // Blocking this thread is its purpose: the wait and the close stay off the pool.
+                _engine.WaitForActivityAsync(TickInterval, stoppingToken).GetAwaiter().GetResult();
                 _engine.Tick();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -37,7 +46,7 @@ public sealed class RoundLoop : BackgroundService
             {
                 // A failed close (disk full, corrupt checkpoint) must be visible; the round stays open and is retried.
                 _log.LogError(e, "closing round {Round} failed; retrying", _engine.Round);
-                await Task.Delay(TickInterval, stoppingToken);
+                stoppingToken.WaitHandle.WaitOne(TickInterval);
             }
         }
     }

@@ -53,7 +53,7 @@ public static class RoundAggregation
             AggregationOutcome outcome;
             try
             {
-                outcome = pipeline.Aggregate(inputs, weights);
+                outcome = pipeline.Aggregate(inputs, weights, rules.Parallelism);
             }
             catch (AggregationConfigException e)
             {

@@ -7,9 +7,15 @@ namespace Hivemind.Coordinator.Rounds.Closing;
 /// </summary>
 public sealed record RoundRules(string TrunkRule, string ExpertRule, int Replication, int MinExpertHolders, int ProbationSlots = int.MaxValue)
 {
+    /// <summary>The budget of the close's parallel loops (<see cref="CoordinatorOptions.CloseParallelism"/>); null uses every core.</summary>
+    public ParallelOptions? Parallelism { get; init; }
+
     /// <summary>The rules of a running coordinator.</summary>
     public static RoundRules From(CoordinatorOptions options) =>
-        new(options.TrunkRule, options.ExpertRule, options.Replication, options.MinExpertHolders, options.ProbationSlots);
+        new(options.TrunkRule, options.ExpertRule, options.Replication, options.MinExpertHolders, options.ProbationSlots)
+        {
+            Parallelism = new ParallelOptions { MaxDegreeOfParallelism = options.CloseParallelism },
+        };
 
     /// <summary>The spec that aggregates <paramref name="groupKey"/>.</summary>
     public string RuleFor(string groupKey) => groupKey == TensorGroups.Trunk ? TrunkRule : ExpertRule;
