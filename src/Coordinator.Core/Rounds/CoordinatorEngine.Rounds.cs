@@ -104,9 +104,25 @@ public sealed partial class CoordinatorEngine
     {
         _closing = true;
         var accepted = _accepted.ToList();
-        var inputs = accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
-            OnProbation(u.Record.VolunteerId))).ToList();
-        return new ClosingRound(_round, accepted, inputs, new RoundModelState(_global, _outer, _aggregatorStates));
+        var probation = accepted.Select(u => OnProbation(u.Record.VolunteerId)).ToList();
+        return new ClosingRound(_round, accepted, probation, new RoundModelState(_global, _outer, _aggregatorStates));
+    }
+
+    /// <summary>
+    /// The close's inputs: each accepted update decoded from its durable payload file (verified when it was accepted; the same
+    /// decoder a restart uses), several at once. Updates are held in wire form until now, so an open round keeps no floats and the
+    /// submit path writes none. Outside the lock.
+    /// </summary>
+    private List<RoundInput> DecodeInputs(ClosingRound closing)
+    {
+        var payloads = new ParameterSet[closing.Accepted.Count];
+        Parallel.For(0, payloads.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            var u = closing.Accepted[i];
+            payloads[i] = _verifier.Decode(Resolve(u.Record.PayloadPath), u.Shard, _units.Codec);
+        });
+        return closing.Accepted.Select((u, i) => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, payloads[i], u.Record.Tokens, u.Record.Loss,
+            u.TrunkNorm, closing.OnProbation[i])).ToList();
     }
 
     /// <summary>
@@ -117,7 +133,7 @@ public sealed partial class CoordinatorEngine
     private DecidedRound DecideClose(ClosingRound closing)
     {
         var watch = Stopwatch.StartNew();
-        var decision = RoundAggregation.Decide(_groups, closing.State, closing.Inputs, RoundRules.From(_options));
+        var decision = RoundAggregation.Decide(_groups, closing.State, DecodeInputs(closing), RoundRules.From(_options));
         // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
         var step = EncodeStep(closing.Round, closing.State.Global, decision.Next.Global);
         var aggregationTime = watch.Elapsed;
