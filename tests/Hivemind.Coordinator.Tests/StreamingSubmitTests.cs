@@ -9,7 +9,8 @@ using Hivemind.Volunteer.Work;
 namespace Hivemind.Coordinator.Tests;
 
 /// <summary>
-/// The submit path's one-pass decode and check (<see cref="UpdateVerifier.DecodeAndCheck"/>) and its staging straight from the
+/// The submit path's one-pass decode and check (<see cref="UpdateVerifier.DecodeAndCheck"/>), its check from the wire bytes without
+/// decoding (<see cref="UpdateVerifier.CheckWire"/>, what the submit path runs: updates stay in wire form until their round closes) and its staging straight from the
 /// reused receive buffer: the same verdicts and norms as decoding the whole payload and then checking it, a non-finite value found
 /// wherever it is (the last value of the last tensor too), and on disk exactly the acknowledged bytes, before the acknowledgement.
 /// </summary>
@@ -47,6 +48,43 @@ public sealed class StreamingSubmitTests : IDisposable
         Assert.All(norms.Values, n => Assert.True(n > 0, "an honest update has a non-zero norm in every group"));
     }
 
+    [Theory]
+    [InlineData("fp16")]
+    [InlineData("fp32")]
+    public void TheWireFormCheckGivesTheSameNormsBitForBitAsDecodeThenCheck(string codec)
+    {
+        using var h = new EngineHarness(o => o with { Codec = codec });
+        var v = h.Join();
+        var unit = v.Lease();
+        var update = v.Train(unit);
+        var verifier = new UpdateVerifier(new TensorGroups(h.Engine.GlobalParameters()), h.Options.MaxUpdateNorm);
+        CodecSettings settings = codec == "fp16" ? PayloadCodec.Fp16 : PayloadCodec.Fp32;
+
+        var expectedNorms = verifier.Check(verifier.Decode(update.Payload, unit.Shard, settings), unit.Shard);
+        var norms = verifier.CheckWire(update.Payload, update.Payload.LongLength, _ => update.Payload.LongLength, unit.Shard, settings);
+
+        Assert.Equal(expectedNorms.Keys.Order(StringComparer.Ordinal), norms.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, norm) in expectedNorms)
+            Assert.True(BitConverter.DoubleToInt64Bits(norm) == BitConverter.DoubleToInt64Bits(norms[key]), $"group {key}: {norms[key]:R} from the wire, {norm:R} decoded");
+    }
+
+    [Fact]
+    public void TheWireFormCheckRefusesANormAboveTheBound()
+    {
+        var v = _h.Join();
+        var unit = v.Lease();
+        var delta = TensorCodec.Decode(v.Train(unit).Payload, long.MaxValue).Tensors;
+        // fp16's largest finite value in every element of one tensor: every value is finite, the group's norm far above the bound.
+        var first = delta[delta.Names.First()].Values;
+        Array.Fill(first, 65504f);
+        byte[] payload = TensorCodec.Encode(delta, PayloadCodec.Fp16);
+        var verifier = new UpdateVerifier(new TensorGroups(_h.Engine.GlobalParameters()), _h.Options.MaxUpdateNorm);
+
+        var e = Assert.Throws<ProtocolException>(() => verifier.CheckWire(payload, payload.LongLength, _ => payload.LongLength, unit.Shard, PayloadCodec.Fp16));
+
+        Assert.Equal(RejectReason.NormTooLarge, e.Reason);
+    }
+
     [Fact]
     public void OnePassNamesTheSameNonFiniteTensorAsCheckWhateverThePayloadOrder()
     {
@@ -65,8 +103,12 @@ public sealed class StreamingSubmitTests : IDisposable
         var fromCheck = Assert.Throws<ProtocolException>(() => verifier.Check(verifier.Decode(payload, unit.Shard, settings), unit.Shard));
         var fromOnePass = Assert.Throws<ProtocolException>(() => verifier.DecodeAndCheck(payload, payload.LongLength, _ => payload.LongLength, unit.Shard, settings));
 
+        var fromWire = Assert.Throws<ProtocolException>(() => verifier.CheckWire(payload, payload.LongLength, _ => payload.LongLength, unit.Shard, settings));
+
         Assert.Equal(RejectReason.NonFinite, fromOnePass.Reason);
         Assert.Equal(fromCheck.Message, fromOnePass.Message);
+        Assert.Equal(RejectReason.NonFinite, fromWire.Reason);
+        Assert.Equal(fromCheck.Message, fromWire.Message);
         Assert.Contains($"'{names[0]}'", fromOnePass.Message);
     }
 

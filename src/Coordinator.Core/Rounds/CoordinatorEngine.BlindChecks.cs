@@ -130,7 +130,7 @@ public sealed partial class CoordinatorEngine
     /// The hook on an accepted update of a check unit (instead of aggregating it): hands both updates to the check worker. Its ledger
     /// entry and acknowledgement were those of any update. Caller holds the lock.
     /// </summary>
-    private void DeliverBlindCheck(UpdateRecord record, WorkUnitRecord lease, IncomingPayload payload, ParameterSet update)
+    private void DeliverBlindCheck(UpdateRecord record, WorkUnitRecord lease, IncomingPayload payload)
     {
         if (!_blindOut.Remove(lease.Id, out var check))
         {
@@ -140,7 +140,7 @@ public sealed partial class CoordinatorEngine
         try
         {
             _store.SetBlindCheckState(lease.Id, CoordinatorStore.BlindCheckDone);
-            var result = new CheckerResult(record, payload.Buffer.ToArray(), update, Recipe(lease));
+            var result = new CheckerResult(record, payload.Buffer.ToArray(), Recipe(lease));
             Enqueue(check.Job with { Checker = result });
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
@@ -212,7 +212,7 @@ public sealed partial class CoordinatorEngine
         var recomputed = Recomputation.Run(BuildRecipeUnit(job.Recipe, job.Update.VolunteerId), start, ct, _text);
         string disagreed = $"{by} disagreed ({agreement}); the coordinator's recomputation decided";
         Judge(job, start, recomputed, disagreed, checker.Update.WorkUnitId);
-        var checkerJob = new SpotCheckJob(checker.Update, checker.Payload, checker.Claimed, checker.Recipe, start);
+        var checkerJob = new SpotCheckJob(checker.Update, checker.Payload, checker.Recipe, start);
         Judge(checkerJob, start, recomputed, $"as the checker of {job.Update.WorkUnitId}: {disagreed}", checker.Update.WorkUnitId);
     }
 

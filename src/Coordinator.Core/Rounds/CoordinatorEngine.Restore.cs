@@ -53,10 +53,11 @@ public sealed partial class CoordinatorEngine
             var envelope = ParseEnvelope(u.Envelope);
             var shard = ShardText.FromEnvelope(envelope);
             int index = _store.GetWorkUnit(u.WorkUnitId)?.UnitIndex ?? int.MaxValue;
-            var payload = _verifier.Decode(Resolve(u.PayloadPath), shard, _units.Codec);
-            var norms = _verifier.Check(payload, shard);
+            // The same check as on submission; the update stays in its wire form until its round closes.
+            byte[] payload = File.ReadAllBytes(Resolve(u.PayloadPath));
+            var norms = _verifier.CheckWire(payload, payload.LongLength, n => n, shard, _units.Codec);
             foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
-            _accepted.Add(new AcceptedUpdate(u, payload, shard, index, norms.GetValueOrDefault(TensorGroups.Trunk)));
+            _accepted.Add(new AcceptedUpdate(u, shard, index, norms.GetValueOrDefault(TensorGroups.Trunk)));
         }
         RestoreSpotChecks();
         Log?.Invoke($"restored round {_round} from {_options.DataDirectory}: {_accepted.Count} accepted updates, {_leases.Count} work units");

@@ -104,9 +104,26 @@ public sealed partial class CoordinatorEngine
     {
         _closing = true;
         var accepted = _accepted.ToList();
-        var inputs = accepted.Select(u => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, u.Payload, u.Record.Tokens, u.Record.Loss, u.TrunkNorm,
-            OnProbation(u.Record.VolunteerId))).ToList();
-        return new ClosingRound(_round, accepted, inputs, new RoundModelState(_global, _outer, _aggregatorStates));
+        var probation = accepted.Select(u => OnProbation(u.Record.VolunteerId)).ToList();
+        return new ClosingRound(_round, accepted, probation, new RoundModelState(_global, _outer, _aggregatorStates));
+    }
+
+    /// <summary>
+    /// The close's inputs: each accepted update decoded from its durable payload file (verified when it was accepted; the same
+    /// decoder a restart uses), several at once. Updates are held in wire form until now, so an open round keeps no floats and the
+    /// submit path writes none. Outside the lock.
+    /// </summary>
+    private List<RoundInput> DecodeInputs(ClosingRound closing, ParallelOptions? parallelism)
+    {
+        var payloads = new ParameterSet[closing.Accepted.Count];
+        // Under the close's parallelism budget (CoordinatorOptions.CloseParallelism), like the aggregation and the checkpoint.
+        Parallel.For(0, payloads.Length, parallelism ?? new ParallelOptions(), i =>
+        {
+            var u = closing.Accepted[i];
+            payloads[i] = _verifier.Decode(Resolve(u.Record.PayloadPath), u.Shard, _units.Codec);
+        });
+        return closing.Accepted.Select((u, i) => new RoundInput(u.Record.VolunteerId, u.Record.Version, u.UnitIndex, payloads[i], u.Record.Tokens, u.Record.Loss,
+            u.TrunkNorm, closing.OnProbation[i])).ToList();
     }
 
     /// <summary>
@@ -118,10 +135,13 @@ public sealed partial class CoordinatorEngine
     {
         var watch = Stopwatch.StartNew();
         var rules = RoundRules.From(_options);
-        var decision = RoundAggregation.Decide(_groups, closing.State, closing.Inputs, rules);
+        // Part of the publish time, not of the aggregation time: the updates were held in wire form until now.
+        var inputs = DecodeInputs(closing, rules.Parallelism);
+        var decodeTime = watch.Elapsed;
+        var decision = RoundAggregation.Decide(_groups, closing.State, inputs, rules);
         // Small downloads (issue 16): the new version is re-defined as the current one + decode(encoded step), on the decision's own copy.
         var step = EncodeStep(closing.Round, closing.State.Global, decision.Next.Global);
-        var aggregationTime = watch.Elapsed;
+        var aggregationTime = watch.Elapsed - decodeTime;
         var next = decision.Next;
         string checkpoint = _checkpoints.Save(closing.Round + 1, next.Global, next.Outer, AggregatorStatesForCheckpoint(next.AggregatorStates),
             rules.Parallelism);

@@ -63,7 +63,7 @@ public sealed partial class CoordinatorEngine
     /// The hook on an accepted update: draws whether to check it and, if so, queues the check with what it needs (the start
     /// parameters are copied now when the unit trained from the current version). Never throws and never waits. Caller holds the lock.
     /// </summary>
-    private void ConsiderSpotCheck(UpdateRecord record, WorkUnitRecord lease, IncomingPayload payload, ParameterSet claimed, ShardSpec shard)
+    private void ConsiderSpotCheck(UpdateRecord record, WorkUnitRecord lease, IncomingPayload payload, ShardSpec shard)
     {
         if (_spotCheckQueue is null) return;
         try
@@ -71,8 +71,9 @@ public sealed partial class CoordinatorEngine
             double p = OnProbation(record.VolunteerId) ? _options.SpotCheckProbationProbability : _options.SpotCheckProbability;
             if (!SpotCheckDraw.Draw(p, _seededSpotCheckDraw)) return;
             var start = lease.BaseUnitId is not null ? EagerStart(lease, shard) : lease.Version == _round ? Shards.Extract(_global, shard) : null;
-            // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence.
-            var job = new SpotCheckJob(record, payload.Buffer.ToArray(), claimed, Recipe(lease), start);
+            // The payload's buffer is pooled and goes back after the submission: a drawn check keeps its own copy for the evidence
+            // (and decodes its claim from it on the check worker, off the lock).
+            var job = new SpotCheckJob(record, payload.Buffer.ToArray(), Recipe(lease), start);
             if (TryParkBlindCheck(job, lease)) return;
             Enqueue(job);
         }

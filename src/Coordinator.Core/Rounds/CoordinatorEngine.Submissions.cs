@@ -146,11 +146,10 @@ public sealed partial class CoordinatorEngine
         {
             if (payload.Received != ticket.ExpectedLength || payload.Length != ticket.ExpectedLength)
                 throw Reject(RejectReason.TruncatedStream, $"received {payload.Received} payload bytes; the envelope announces {ticket.ExpectedLength}");
-            ParameterSet update;
             IReadOnlyDictionary<string, double> norms;
             try
             {
-                (update, norms) = payload.Verify();
+                norms = payload.Verify();
                 if (norms.GetValueOrDefault(TensorGroups.Trunk) == 0)
                     throw Reject(RejectReason.NoProgress, "the trunk update is exactly zero");
             }
@@ -160,7 +159,7 @@ public sealed partial class CoordinatorEngine
                 throw;
             }
             lock (_gate) CheckRunningNormBound(norms);
-            long seq = Record(ticket, payload, update, norms);
+            long seq = Record(ticket, payload, norms);
             UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.Length));
             return seq;
         }
@@ -216,7 +215,7 @@ public sealed partial class CoordinatorEngine
         }
     }
 
-    private long Record(SubmitTicket ticket, IncomingPayload payload, ParameterSet update, IReadOnlyDictionary<string, double> norms)
+    private long Record(SubmitTicket ticket, IncomingPayload payload, IReadOnlyDictionary<string, double> norms)
     {
         var envelope = ticket.Envelope;
         string dir = Path.Combine(_options.DataDirectory, "updates", $"r{envelope.Round}");
@@ -266,13 +265,14 @@ public sealed partial class CoordinatorEngine
                 {
                     // A blind check unit: acknowledged and logged like any update, compared with the checked one, never aggregated (it
                     // repeats a slice the round already has) and kept out of the running norm bound.
-                    DeliverBlindCheck(record with { Sequence = seq }, lease, payload, update);
+                    DeliverBlindCheck(record with { Sequence = seq }, lease, payload);
                     _signal.Release();
                     return seq;
                 }
                 foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
-                _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, update, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
-                ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, update, ticket.Shard);
+                // Held in its wire form (the durable file just written): decoded when the round closes (DecodeInputs).
+                _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
+                ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, ticket.Shard);
                 _signal.Release();
                 return seq;
             }

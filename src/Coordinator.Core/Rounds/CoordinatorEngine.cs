@@ -281,11 +281,12 @@ public sealed partial class CoordinatorEngine : IDisposable
     /// <summary>A verified join waiting for its group commit.</summary>
     private sealed record PendingJoin(VolunteerRecord Volunteer, string TokenSha256, long AtMs);
 
-    /// <summary>What a round close read under the lock: the round, its accepted updates, their aggregation inputs and the model state.</summary>
-    private sealed record ClosingRound(long Round, IReadOnlyList<AcceptedUpdate> Accepted, IReadOnlyList<Closing.RoundInput> Inputs, Closing.RoundModelState State);
+    /// <summary>What a round close read under the lock: the round, its accepted updates, whether each one's key was on probation, and the model state.</summary>
+    private sealed record ClosingRound(long Round, IReadOnlyList<AcceptedUpdate> Accepted, IReadOnlyList<bool> OnProbation, Closing.RoundModelState State);
 
     /// <summary>What a round close decided outside the lock, ready to commit.</summary>
     private sealed record DecidedRound(Closing.RoundDecision Decision, Broadcast.StepBroadcast.Pending? Step, string Checkpoint, TimeSpan AggregationTime, TimeSpan PublishTime);
 
-    private sealed record AcceptedUpdate(UpdateRecord Record, ParameterSet Payload, ShardSpec Shard, int UnitIndex, double TrunkNorm);
+    /// <summary>An accepted update of the open round, held in its wire form: the ledger row names its durable payload file, decoded when the round closes.</summary>
+    private sealed record AcceptedUpdate(UpdateRecord Record, ShardSpec Shard, int UnitIndex, double TrunkNorm);
 }

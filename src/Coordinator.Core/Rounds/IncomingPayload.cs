@@ -11,7 +11,7 @@ namespace Hivemind.Coordinator.Rounds;
 
 /// <summary>
 /// The payload of an opened submission (its envelope, lease and exact length already verified) while it streams in: a pooled buffer
-/// that the protocol's reader fills, and two worker threads: as the bytes arrive, one decodes and checks the tensors, the other
+/// that the protocol's reader fills, and two worker threads: as the bytes arrive, one checks the tensors in their wire form, the other
 /// writes them to a file under <c>incoming/</c> (direct I/O where the filesystem allows it) and flushes it. Nothing the worker finds counts before the stream has ended with
 /// the exact length and the envelope's SHA-256: <see cref="CoordinatorEngine.CompleteSubmit(SubmitTicket, IncomingPayload)"/> raises
 /// its verdict only then, the same verdict as decoding the whole payload afterwards gives. A payload below
@@ -59,7 +59,6 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     private bool _aborted;
     private bool _workerSlot;
     private bool _disposed;
-    private ParameterSet? _update;
     private IReadOnlyDictionary<string, double>? _norms;
     private ExceptionDispatchInfo? _verdict;
 
@@ -150,15 +149,16 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     public Task ProcessedAsync() => _processed.Task;
 
     /// <summary>
-    /// The decoded update and its group norms, or the rejection decoding and checking it gives (thrown here). Call only once the
-    /// stream ended with the exact length and hash, and after <see cref="ProcessedAsync"/> (a plain payload is decoded now).
+    /// The update's group norms, or the rejection checking it gives (thrown here). The update stays in its wire form: it is decoded
+    /// when its round closes (<see cref="UpdateVerifier.CheckWire"/>). Call only once the stream ended with the exact length and
+    /// hash, and after <see cref="ProcessedAsync"/> (a plain payload is checked now).
     /// </summary>
-    internal (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) Verify()
+    internal IReadOnlyDictionary<string, double> Verify()
     {
-        if (!_workerSlot) return _verifier.DecodeAndCheck(Buffer, Length, _ => Length, _shard, _codec);
+        if (!_workerSlot) return _verifier.CheckWire(Buffer, Length, _ => Length, _shard, _codec);
         _processed.Task.GetAwaiter().GetResult();
         _verdict?.Throw();
-        return (_update!, _norms!);
+        return _norms!;
     }
 
     /// <summary>
@@ -213,7 +213,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     {
         try
         {
-            (_update, _norms) = _verifier.DecodeAndCheck(Buffer, Length, WaitFor, _shard, _codec);
+            _norms = _verifier.CheckWire(Buffer, Length, WaitFor, _shard, _codec);
         }
         catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
         {

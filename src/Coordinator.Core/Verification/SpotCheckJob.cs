@@ -5,11 +5,16 @@ namespace Hivemind.Coordinator.Verification;
 
 /// <summary>
 /// One drawn check, captured when the update was accepted: the ledger row (signed envelope and signature), the payload as
-/// received, the decoded claim, the unit's recipe and the shard's start parameters (null when the unit trained from an older
-/// version: they are then read from that version's checkpoint).
+/// received (verified: its hash, names and shapes), the unit's recipe and the shard's start parameters (null when the unit trained
+/// from an older version: they are then read from that version's checkpoint).
 /// </summary>
-public sealed record SpotCheckJob(UpdateRecord Update, byte[] Payload, ParameterSet Claimed, UnitRecipe Recipe, ParameterSet? Start)
+public sealed record SpotCheckJob(UpdateRecord Update, byte[] Payload, UnitRecipe Recipe, ParameterSet? Start)
 {
+    private ParameterSet? _claimed;
+
+    /// <summary>The decoded claim, decoded on first use (on the check worker, off the engine's lock; the submit path keeps no floats).</summary>
+    public ParameterSet Claimed => _claimed ??= TensorCodec.Decode(Payload, Payload.LongLength).Tensors;
+
     /// <summary>Volunteer mode: the blind checker's result to compare with (the coordinator recomputes only on a disagreement).</summary>
     public CheckerResult? Checker { get; init; }
 

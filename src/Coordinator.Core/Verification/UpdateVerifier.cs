@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Hivemind.Coordinator.Rounds;
@@ -174,6 +175,87 @@ public sealed class UpdateVerifier
             sums[key] = sums.GetValueOrDefault(key) + sq;
         }
         return (update, Norms(sums));
+    }
+
+    /// <summary>
+    /// The verdicts and norms of <see cref="DecodeAndCheck"/> (bit for bit, in the same order) without keeping a decoded copy: for
+    /// the dense codecs each slice is converted into one reused cache-sized scratch buffer, its sum of squares taken there, and the
+    /// update stays in its wire form (<see cref="Decode(string, ShardSpec, CodecSettings)"/> turns the stored payload into floats
+    /// when the round closes). The submit path then writes no fp32 memory at all: twice the payload's size of freshly faulted pages
+    /// per update was its largest single cost, and the round held every decoded update until it closed.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> CheckWire(ReadOnlyMemory<byte> payload, long length, Func<long, long> waitFor, ShardSpec shard, CodecSettings expectedCodec)
+    {
+        ArgumentNullException.ThrowIfNull(waitFor);
+        if (expectedCodec.Codec is not (PayloadCodec.Fp16 or PayloadCodec.Fp32) || !BitConverter.IsLittleEndian)
+            return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
+        PayloadHeader header;
+        using (var stream = new ArrivingBytesStream(payload, length, waitFor))
+        {
+            try
+            {
+                header = TensorCodec.ReadHeader(stream, length);
+            }
+            catch (Exception e) when (e is PayloadFormatException or InvalidDataException or ArgumentException or FormatException or OverflowException)
+            {
+                throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
+            }
+        }
+        CheckHeader(header, shard, expectedCodec);
+        // What the one-pass loop does not cover takes the general path, whose decoder words those rejections (as in DecodeAndCheck).
+        if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
+            return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
+        int valueBytes = expectedCodec.Codec == PayloadCodec.Fp16 ? sizeof(ushort) : sizeof(float);
+        float[] scratch = ArrayPool<float>.Shared.Rent(SliceValues);
+        var sumsByTensor = new Dictionary<string, double>(StringComparer.Ordinal);
+        var startOf = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            long at = header.HeaderBytes;
+            foreach (var descriptor in header.Tensors)
+            {
+                startOf[descriptor.Name] = at;
+                long count = descriptor.ElementCount;
+                double sq = 0;
+                for (long start = 0; start < count; start += SliceValues)
+                {
+                    int n = (int)Math.Min(SliceValues, count - start);
+                    int bytes = n * valueBytes;
+                    waitFor(at + bytes);
+                    var slice = scratch.AsSpan(0, n);
+                    ConvertSlice(payload.Span.Slice(checked((int)at), bytes), slice, valueBytes);
+                    sq += SumOfSquares(slice);
+                    at += bytes;
+                }
+                sumsByTensor[descriptor.Name] = sq;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+        // Verdicts and sums in Check's order (ordinal name order): the same tensor is named and every bit of the norms agrees.
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var descriptor in header.Tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            double sq = sumsByTensor[descriptor.Name];
+            // Only a payload with a non-finite sum (an attack, or a broken trainer) is decoded, to name the value and its index.
+            if (!double.IsFinite(sq))
+            {
+                var values = new float[checked((int)descriptor.ElementCount)];
+                ConvertSlice(payload.Span.Slice(checked((int)startOf[descriptor.Name]), values.Length * valueBytes), values, valueBytes);
+                ThrowIfNonFinite(descriptor.Name, values, sq);
+            }
+            string key = TensorGroups.KeyOf(descriptor.Name);
+            sums[key] = sums.GetValueOrDefault(key) + sq;
+        }
+        return Norms(sums);
+    }
+
+    private static void ConvertSlice(ReadOnlySpan<byte> source, Span<float> destination, int valueBytes)
+    {
+        if (valueBytes == sizeof(ushort)) TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), destination);
+        else MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
     }
 
     private (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) DecodeThenCheck(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
