@@ -15,12 +15,12 @@ internal static class FrontierCommand
             var lines = File.ReadAllLines(file);
             for (int i = 0; i < lines.Length; i++)
             {
-                if (lines[i].Length == 0 || lines[i] == RunRow.Header) continue;
+                if (lines[i].Length == 0 || lines[i].StartsWith("setting,", StringComparison.Ordinal)) continue; // a header, with or without the data column
                 rows.Add(RunRow.Parse(lines[i], $"{file}:{i + 1}"));
             }
         }
         // The same run written twice (e.g. the baseline of two invocations with the same H and seed) counts once; runs are deterministic.
-        rows = [.. rows.DistinctBy(r => (r.Setting, r.Seed, r.InnerSteps, r.Rounds, r.Volunteers))];
+        rows = [.. rows.DistinctBy(r => (r.Setting, r.Seed, r.InnerSteps, r.Rounds, r.Volunteers, r.Data))];
         if (rows.Count == 0) throw new ArgumentException($"--csv {list} holds no rows; run quality --csv first.");
         var points = FrontierReport.Summarize(rows);
         FrontierReport.Print(rows, points);

@@ -23,12 +23,16 @@ internal static class FrontierReport
 
     /// <summary>A summarised setting at one inner-step count.</summary>
     public sealed record Point(string Setting, int InnerSteps, int Rounds, int Seeds, double Loss, double LossCi, double Penalty, double PenaltyCi,
-        double Up, double Down, double SteadyDown, double Reduction, double SteadyReduction);
+        double Up, double Down, double SteadyDown, double Reduction, double SteadyReduction)
+    {
+        /// <summary>Whether this is fp32 DiLoCo itself (its label may carry the corpus).</summary>
+        public bool IsBaseline { get; init; }
+    }
 
     public static List<Point> Summarize(IReadOnlyList<RunRow> rows)
     {
         var points = new List<Point>();
-        foreach (var experiment in rows.GroupBy(r => (r.InnerSteps, r.Rounds, r.Volunteers)).OrderBy(g => g.Key.InnerSteps))
+        foreach (var experiment in rows.GroupBy(r => (r.InnerSteps, r.Rounds, r.Volunteers, r.Data)).OrderBy(g => g.Key.Data).ThenBy(g => g.Key.InnerSteps))
         {
             var baseline = experiment.Where(r => r.Setting == QualitySetting.Baseline.Name).ToDictionary(r => r.Seed);
             foreach (var setting in experiment.GroupBy(r => r.Setting).OrderBy(g => g.Key == QualitySetting.Baseline.Name ? 0 : 1))
@@ -37,9 +41,9 @@ internal static class FrontierReport
                 if (mine.Count == 0) continue; // no baseline with the same seed: nothing to pair with
                 var (loss, lossCi) = MeanCi(mine.Select(r => r.FinalLoss).ToList());
                 var (penalty, penaltyCi) = MeanCi(mine.Select(r => 100 * (r.FinalLoss / baseline[r.Seed].FinalLoss - 1)).ToList());
-                points.Add(new Point(setting.Key, experiment.Key.InnerSteps, experiment.Key.Rounds, mine.Count, loss, lossCi, penalty, penaltyCi,
+                points.Add(new Point(mine[0].Label, experiment.Key.InnerSteps, experiment.Key.Rounds, mine.Count, loss, lossCi, penalty, penaltyCi,
                     mine.Average(r => r.UpPerToken), mine.Average(r => r.DownPerToken), mine.Average(r => r.SteadyDownPerToken),
-                    mine.Average(r => r.Reduction), mine.Average(r => r.SteadyReduction)));
+                    mine.Average(r => r.Reduction), mine.Average(r => r.SteadyReduction)) { IsBaseline = setting.Key == QualitySetting.Baseline.Name });
             }
         }
         return points;
@@ -47,13 +51,13 @@ internal static class FrontierReport
 
     public static void Print(IReadOnlyList<RunRow> rows, IReadOnlyList<Point> points)
     {
-        var first = rows[0];
-        Console.WriteLine($"model: {first.ModelParameters} parameters; per-step data-parallel fp32 = 2 × {first.ModelParameters} × 4 B per step per worker = {first.DpPerToken:0} B per trained token");
+        foreach (var first in rows.DistinctBy(r => (r.Data, r.ModelParameters)))
+            Console.WriteLine($"model{(first.Data.Length > 0 ? $" on {first.Data}" : "")}: {first.ModelParameters} parameters; per-step data-parallel fp32 = 2 × {first.ModelParameters} × 4 B per step per worker = {first.DpPerToken:0} B per trained token");
         Console.WriteLine("| setting | H | rounds | seeds | loss (mean ± 95% CI) | penalty vs fp32/full, same H (paired, ± 95% CI) | up B/token | down B/token | down after first downloads | reduction vs DP | reduction after first downloads |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var p in points)
             Console.WriteLine($"| {p.Setting} | {p.InnerSteps} | {p.Rounds} | {p.Seeds} | {p.Loss:0.0000} ± {p.LossCi:0.0000} | {p.Penalty:+0.00;-0.00}% ± {p.PenaltyCi:0.00}% | {p.Up:0.000} | {p.Down:0.000} | {p.SteadyDown:0.000} | {p.Reduction:0}× | {p.SteadyReduction:0}× |");
-        var within = points.Where(p => p.Setting != QualitySetting.Baseline.Name && p.Penalty <= PenaltyLimit).OrderByDescending(p => p.SteadyReduction).FirstOrDefault();
+        var within = points.Where(p => !p.IsBaseline && p.Penalty <= PenaltyLimit).OrderByDescending(p => p.SteadyReduction).FirstOrDefault();
         Console.WriteLine(within is null ? $"\nno compressed setting within {PenaltyLimit}% (mean penalty)."
             : $"\nbest within {PenaltyLimit}% (mean penalty): {within.Setting}, H = {within.InnerSteps}: {within.SteadyReduction:0}× after first downloads ({within.Reduction:0}× with them), penalty {within.Penalty:+0.00;-0.00}% ± {within.PenaltyCi:0.00}%");
     }

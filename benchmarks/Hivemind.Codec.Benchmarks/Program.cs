@@ -6,7 +6,7 @@ if (args.Length == 0 || args[0] is not ("throughput" or "quality" or "frontier")
     Console.WriteLine("""
         usage: Hivemind.Codec.Benchmarks throughput [--values 16777216] [--reps 7] [--kept 5]
                Hivemind.Codec.Benchmarks quality [--seeds 3] [--rounds 12] [--volunteers 4] [--inner-steps 30] [--settings all|name;spec;...]
-                                                 [--first-seed 1] [--out docs/benchmarks/codecs-frontier.png] [--csv path]
+                                                 [--first-seed 1] [--out docs/benchmarks/codecs-frontier.png] [--csv path] [--data FOLDER]
                Hivemind.Codec.Benchmarks frontier --csv a.csv[,b.csv...] [--out docs/benchmarks/codecs-frontier.png]
           throughput  one core: encode and decode of dense fp32 with every codec against memcpy of the same bytes, same run (GB/s of fp32).
           quality     in-process DiLoCo on the 'tiny' preset (the real engine, volunteers and codecs): held-out loss after the same tokens
@@ -14,6 +14,8 @@ if (args.Length == 0 || args[0] is not ("throughput" or "quality" or "frontier")
                       against per-step data-parallel fp32 (2 × parameters × 4 bytes per step per worker); writes the frontier plot.
                       A setting is a name of the built-in list or a spec up/down, e.g. topk4:0.25/topk4:0.25 (up: fp32, fp16, int8, topk4:d,
                       topk2:d; down: full, int8, fp16, topk4:d, topk2:d; optional /outer-lr/outer-momentum); --csv appends one row per run.
+                      --data FOLDER trains on real text (train and held-out token files from `hivemind-corpus tokenize`) instead of the
+                      synthetic corpus; its rows carry the folder's name and pair only with the baseline on the same corpus.
           frontier    merges quality CSVs (e.g. one per H): each setting paired with fp32 DiLoCo of the same H, rounds and seed; one plot.
         """);
     return args.Length == 0 ? 2 : 0;

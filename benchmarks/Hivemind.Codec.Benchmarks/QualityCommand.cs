@@ -15,12 +15,16 @@ internal static class QualityCommand
         string which = options.Get("--settings", "all");
         string plot = options.Get("--out", "docs/benchmarks/codecs-frontier.png");
         string? csv = options.Get("--csv", "") is { Length: > 0 } c ? c : null;
+        var data = options.Get("--data", "") is { Length: > 0 } d ? QualityData.Resolve(d) : default((string Folder, string Name, string Tokenizer, long TrainTokens)?);
         var settings = which == "all" ? QualitySetting.All
             : [QualitySetting.Baseline, .. which.Split(';').Select(QualitySetting.Parse).Where(s => s != QualitySetting.Baseline)];
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         string scratch = Path.Combine(Path.GetTempPath(), "hivemind-codec-bench-" + Environment.ProcessId);
-        Console.WriteLine($"tiny preset, {volunteers} volunteers, {rounds} rounds of H = {inner} inner steps (batch 4 × 32 bytes), seeds {firstSeed}..{firstSeed + seeds - 1}");
+        Console.WriteLine(data is { } t
+            ? $"real text: {t.Folder} ({t.Tokenizer} tokenizer, {t.TrainTokens:N0} training tokens)"
+            : "synthetic corpus");
+        Console.WriteLine($"tiny preset, {volunteers} volunteers, {rounds} rounds of H = {inner} inner steps (batch 4 × 32 tokens), seeds {firstSeed}..{firstSeed + seeds - 1}");
         Console.WriteLine("| setting | seed | held-out loss | up B/token | down B/token | down B/token after first downloads | reduction vs DP | reduction after first downloads |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         if (csv is not null && !File.Exists(csv)) File.WriteAllText(csv, RunRow.Header + "\n");
@@ -31,7 +35,7 @@ internal static class QualityCommand
             {
                 foreach (var s in settings)
                 {
-                    var r = RunRow.From(QualityRun.Run(s, seed, volunteers, rounds, inner, scratch), rounds, volunteers);
+                    var r = RunRow.From(QualityRun.Run(s, seed, volunteers, rounds, inner, scratch, data?.Folder), rounds, volunteers, data?.Name ?? "");
                     rows.Add(r);
                     Console.WriteLine($"| {s.Name} | {seed} | {r.FinalLoss:0.0000} | {r.UpPerToken:0.000} | {r.DownPerToken:0.000} | {r.SteadyDownPerToken:0.000} | {r.Reduction:0} | {r.SteadyReduction:0} |");
                     if (csv is not null) File.AppendAllText(csv, r.ToCsv() + "\n");

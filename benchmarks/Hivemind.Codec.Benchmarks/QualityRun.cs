@@ -25,7 +25,8 @@ internal static class QualityRun
 {
     private const long VolunteerMemory = 2L << 30;
 
-    public static QualityResult Run(QualitySetting setting, long seed, int volunteers, int rounds, int innerSteps, string scratch)
+    /// <param name="data">A corpus folder (real text, checked by <see cref="QualityData.Resolve"/>), or null for the synthetic corpus.</param>
+    public static QualityResult Run(QualitySetting setting, long seed, int volunteers, int rounds, int innerSteps, string scratch, string? data = null)
     {
         string dir = Path.Combine(scratch, $"run-{Guid.NewGuid():N}");
         var options = new CoordinatorOptions
@@ -57,6 +58,7 @@ internal static class QualityRun
             // Spot checks (on by default) pinned off: the runs compare codecs' loss curves and must be reproducible from the seed.
             SpotCheckProbability = 0,
             SpotCheckProbationProbability = 0,
+            Data = data ?? "",
         };
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch + TimeSpan.FromDays(20000));
         var churn = new Random(unchecked((int)seed * 31 + 7));
@@ -66,6 +68,8 @@ internal static class QualityRun
             using var engine = CoordinatorEngine.Open(options, time);
             for (int i = 0; i < volunteers; i++) pool.Add(Member.Join(engine));
             long parameters = ModelInit.Initialize(engine.Model, seed).ElementCount;
+            // Data bytes (a slice per unit, fetched once and cached by a volunteer) are not counted: data-parallel training reads its data too.
+            var slices = engine.Text is { } text ? QualityData.SliceFiles(text, Path.Combine(dir, "slices")) : null;
             var stepCodec = setting.Down == "full" ? (CodecSettings?)null : WorkUnitFactory.ParseCodec(setting.Down, setting.DownDensity);
             long up = 0, down = 0, tokens = 0, first = 0;
             double loss = double.NaN;
@@ -82,7 +86,7 @@ internal static class QualityRun
                     m.HeldVersion = unit.Version;
                     m.HeldShard = unit.Shard;
                     var spec = new UnitSpec(unit.Id, unit.Round, unit.Version, unit.Model, unit.Shard, unit.Data, unit.Training, unit.Codec) { RunId = unit.RunId, KeptPerBlock = unit.KeptPerBlock };
-                    var trained = WorkUnitRunner.Run(spec, shard, m.Identity, feedback: setting.Residual == ResidualMode.None ? null : m.Feedback);
+                    var trained = WorkUnitRunner.Run(spec, shard, m.Identity, fileForHash: slices, feedback: setting.Residual == ResidualMode.None ? null : m.Feedback);
                     up += trained.Payload.Length;
                     tokens += trained.Tokens;
                     string path = Path.Combine(dir, Guid.NewGuid().ToString("N") + ".part");
