@@ -26,13 +26,24 @@ public static class RunCommand
         {
             Description = "faithful mode: start no engine run after this many wall-clock minutes; the report names the runs left out",
         };
-        var command = new Command("run", "Run a scenario and write its report") { scenario, output, smoke, minutes };
-        command.SetAction(parse => Execute(parse.GetValue(scenario)!, parse.GetValue(output)!, parse.GetValue(smoke), parse.GetValue(minutes)));
+        var parallel = new Option<int>("--parallel")
+        {
+            Description = "faithful mode: engine runs at once, one core each (the report is the same at any value)",
+            DefaultValueFactory = _ => 1,
+        };
+        var command = new Command("run", "Run a scenario and write its report") { scenario, output, smoke, minutes, parallel };
+        command.SetAction(parse => Execute(parse.GetValue(scenario)!, parse.GetValue(output)!, parse.GetValue(smoke), parse.GetValue(minutes), parse.GetValue(parallel)));
         return command;
     }
 
-    private static int Execute(string argument, string folder, bool smoke, double? maxMinutes)
+    private static int Execute(string argument, string folder, bool smoke, double? maxMinutes, int parallel)
     {
+        if (parallel < 1)
+        {
+            Console.Error.WriteLine($"--parallel {parallel}: must be at least 1 (engine runs at once; the machine's core count at most is useful)");
+            return ScenarioError;
+        }
+
         if (maxMinutes is <= 0)
         {
             Console.Error.WriteLine($"--max-minutes {maxMinutes}: must be a positive number of minutes (or left out to run everything)");
@@ -46,7 +57,7 @@ public static class RunCommand
             if (scenario.Mode == ScenarioMode.Faithful)
             {
                 var faithful = ProgressDisplay.Run(scenario.Name, progress => FaithfulRunner.Run(scenario, smoke, progress, FaithfulSimulation.Run,
-                    maxMinutes is { } m ? TimeSpan.FromMinutes(m) : null));
+                    maxMinutes is { } m ? TimeSpan.FromMinutes(m) : null, parallel));
                 var written = FaithfulReportWriter.Write(faithful, text, folder);
                 Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {faithful.Runs.Count} engine runs, {faithful.Baselines.Count} centralized baselines in {watch.Elapsed.TotalSeconds:F1} s");
                 Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(folder)}");

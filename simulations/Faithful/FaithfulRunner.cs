@@ -33,7 +33,9 @@ public static class FaithfulRunner
     /// <summary>As <see cref="Run(Scenario, bool, Action{int, int, string}?)"/>, with <paramref name="simulate"/> running each engine run (tests inject failures).</summary>
     /// <remarks>A run that stops on a native (libtorch) error is recorded in <see cref="FaithfulOutcome.Failures"/> and the others still run.</remarks>
     /// <param name="budget">Wall time after which no further engine run starts; the outcome lists the runs left out.</param>
-    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate, TimeSpan? budget = null)
+    /// <param name="parallelism">Engine runs at once (each trains on one thread); the outcome does not depend on it.</param>
+    public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate,
+        TimeSpan? budget = null, int parallelism = 1)
     {
         ArgumentNullException.ThrowIfNull(simulate);
         var s = smoke ? WithSmoke(scenario) : scenario;
@@ -50,31 +52,64 @@ public static class FaithfulRunner
             progress?.Invoke(++done, total, central[^1].Label);
         }
 
-        var runs = new List<FaithfulRun>();
-        var failures = new List<FaithfulFailure>();
-        var notRun = new List<string>();
+        // Each engine run is self-contained (its own engine, store, clock, seeded draws and single-threaded trainer), so runs may go
+        // side by side; results keep the job order, so the report is the same at any parallelism.
+        var results = new FaithfulRun?[jobs.Count];
+        var failed = new FaithfulFailure?[jobs.Count];
+        var skipped = new bool[jobs.Count];
+        var gate = new object();
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        foreach (var (axes, config) in jobs)
+        int next = -1;
+        Exception? stop = null;
+        void Worker()
         {
-            if (budget is { } limit && watch.Elapsed >= limit)
+            // Jobs start in their order (seeds innermost), so a budget that runs out still leaves whole cells behind it.
+            for (int i; Volatile.Read(ref stop) is null && (i = Interlocked.Increment(ref next)) < jobs.Count;)
             {
-                notRun.Add(string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
-                continue;
-            }
+                var (axes, config) = jobs[i];
+                if (budget is { } limit && watch.Elapsed >= limit)
+                {
+                    skipped[i] = true;
+                    continue;
+                }
 
-            try
-            {
-                runs.Add(new FaithfulRun(axes, simulate(config)));
-            }
-            catch (ExternalException e)
-            {
-                // A native error ends this run only: the scenario goes on and the report names the run that failed.
-                failures.Add(new FaithfulFailure(axes, $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}"));
-            }
+                try
+                {
+                    results[i] = new FaithfulRun(axes, simulate(config));
+                }
+                catch (ExternalException e)
+                {
+                    // A native error ends this run only: the scenario goes on and the report names the run that failed.
+                    failed[i] = new FaithfulFailure(axes, $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}");
+                }
+                catch (Exception e) when (parallelism > 1)
+                {
+                    Interlocked.CompareExchange(ref stop, e, null);
+                    return;
+                }
 
-            progress?.Invoke(++done, total, string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
+                lock (gate)
+                {
+                    progress?.Invoke(++done, total, string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
+                }
+            }
         }
 
+        if (parallelism <= 1)
+        {
+            Worker();
+        }
+        else
+        {
+            var threads = Enumerable.Range(0, parallelism).Select(_ => new Thread(Worker)).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            if (stop is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stop);
+        }
+
+        var runs = results.OfType<FaithfulRun>().ToList();
+        var failures = failed.OfType<FaithfulFailure>().ToList();
+        var notRun = jobs.Where((_, i) => skipped[i]).Select(j => string.Join(", ", j.Axes.Select(a => $"{a.Axis} {a.Value}"))).ToList();
         return new FaithfulOutcome(s, smoke, baseConfig, runs, central) { Failures = failures, NotRun = notRun };
     }
 

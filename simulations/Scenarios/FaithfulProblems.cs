@@ -14,9 +14,9 @@ public static class FaithfulProblems
     {
         var f = s.Faithful ?? new FaithfulSection();
         var e = f.Engine;
-        if (e.Preset is not ("tiny" or "small" or "base"))
+        if (!ModelConfig.PresetNames.Contains(e.Preset))
         {
-            yield return $"faithful.engine.preset = '{e.Preset}': use one of {string.Join(", ", ModelConfig.PresetNames)} (tiny or small fit this machine)";
+            yield return $"faithful.engine.preset = '{e.Preset}': use one of {string.Join(", ", ModelConfig.PresetNames)} (micro, tiny or small fit this machine)";
             yield break;
         }
 
