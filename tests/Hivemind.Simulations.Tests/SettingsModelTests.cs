@@ -39,7 +39,10 @@ public sealed class SettingsModelTests
         {
             DataDirectory = engine.DataDirectory, JoinsPerMinute = engine.JoinsPerMinute, HeartbeatInterval = engine.HeartbeatInterval,
             MaxLeaseDuration = engine.MaxLeaseDuration, DeterministicPlanning = engine.DeterministicPlanning, TorchThreads = engine.TorchThreads,
+            // Wall time only: a simulation's close has no RPCs to keep a core for, and the result does not depend on it.
+            CloseParallelism = engine.CloseParallelism,
         });
+        Assert.Equal(Environment.ProcessorCount, used.CloseParallelism);
         Assert.Equal("nnm(f=1) | median", used.TrunkRule);
         // Virtual volunteers lease through the participant draw as real ones do against `serve`, not first-come.
         Assert.Equal(engine.ParticipantDrawWindow, used.ParticipantDrawWindow);

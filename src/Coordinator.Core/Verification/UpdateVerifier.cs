@@ -123,16 +123,7 @@ public sealed class UpdateVerifier
         ArgumentNullException.ThrowIfNull(waitFor);
         using var stream = new ArrivingBytesStream(payload, length, waitFor);
         if (expectedCodec.Codec is not (PayloadCodec.Fp16 or PayloadCodec.Fp32) || !BitConverter.IsLittleEndian) return DecodeThenCheck(stream, length, shard, expectedCodec);
-        PayloadHeader header;
-        try
-        {
-            header = TensorCodec.ReadHeader(stream, length);
-        }
-        catch (Exception e) when (e is PayloadFormatException or InvalidDataException or ArgumentException or FormatException or OverflowException)
-        {
-            throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
-        }
-        CheckHeader(header, shard, expectedCodec);
+        var header = ReadCheckedHeader(stream, length, shard, expectedCodec);
         // Anything the one-pass loop does not cover (a length that disagrees with the header, a repeated name) takes the general
         // path, whose decoder words those rejections.
         if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
@@ -177,6 +168,22 @@ public sealed class UpdateVerifier
         return (update, Norms(sums));
     }
 
+    /// <summary>The payload's header as the stream gives it, refused as <c>malformed-payload</c> when unreadable and checked against the shard and codec.</summary>
+    private PayloadHeader ReadCheckedHeader(Stream stream, long length, ShardSpec shard, CodecSettings expectedCodec)
+    {
+        PayloadHeader header;
+        try
+        {
+            header = TensorCodec.ReadHeader(stream, length);
+        }
+        catch (Exception e) when (e is PayloadFormatException or InvalidDataException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
+        }
+        CheckHeader(header, shard, expectedCodec);
+        return header;
+    }
+
     /// <summary>
     /// The verdicts and norms of <see cref="DecodeAndCheck"/> (bit for bit, in the same order) without keeping a decoded copy: for
     /// the dense codecs each slice is converted into one reused cache-sized scratch buffer, its sum of squares taken there, and the
@@ -191,17 +198,7 @@ public sealed class UpdateVerifier
             return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
         PayloadHeader header;
         using (var stream = new ArrivingBytesStream(payload, length, waitFor))
-        {
-            try
-            {
-                header = TensorCodec.ReadHeader(stream, length);
-            }
-            catch (Exception e) when (e is PayloadFormatException or InvalidDataException or ArgumentException or FormatException or OverflowException)
-            {
-                throw new ProtocolException(RejectReason.MalformedPayload, e.Message);
-            }
-        }
-        CheckHeader(header, shard, expectedCodec);
+            header = ReadCheckedHeader(stream, length, shard, expectedCodec);
         // What the one-pass loop does not cover takes the general path, whose decoder words those rejections (as in DecodeAndCheck).
         if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
             return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
