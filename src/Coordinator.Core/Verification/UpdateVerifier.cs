@@ -111,63 +111,6 @@ public sealed class UpdateVerifier
         return Norms(sums);
     }
 
-    /// <summary>
-    /// <see cref="Decode(Stream, long, ShardSpec, CodecSettings)"/> then <see cref="Check"/>, with the same verdicts in the same order,
-    /// but for the dense codecs (fp16, fp32) in one pass over <paramref name="payload"/> while it is still arriving: each slice is
-    /// decoded straight from the buffer into its tensor and its sum of squares taken while it is in cache, with no copy through a
-    /// stream and no second pass over the decoded values. <paramref name="waitFor"/> blocks until at least the given number of
-    /// bytes are in (and throws when the stream failed); pass one that returns at once for a complete payload.
-    /// </summary>
-    public (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) DecodeAndCheck(ReadOnlyMemory<byte> payload, long length, Func<long, long> waitFor, ShardSpec shard, CodecSettings expectedCodec)
-    {
-        ArgumentNullException.ThrowIfNull(waitFor);
-        using var stream = new ArrivingBytesStream(payload, length, waitFor);
-        if (expectedCodec.Codec is not (PayloadCodec.Fp16 or PayloadCodec.Fp32) || !BitConverter.IsLittleEndian) return DecodeThenCheck(stream, length, shard, expectedCodec);
-        var header = ReadCheckedHeader(stream, length, shard, expectedCodec);
-        // Anything the one-pass loop does not cover (a length that disagrees with the header, a repeated name) takes the general
-        // path, whose decoder words those rejections.
-        if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
-        {
-            stream.Position = 0;
-            return DecodeThenCheck(stream, length, shard, expectedCodec);
-        }
-        int valueBytes = expectedCodec.Codec == PayloadCodec.Fp16 ? sizeof(ushort) : sizeof(float);
-        var update = new ParameterSet();
-        var sumsByTensor = new Dictionary<string, double>(StringComparer.Ordinal);
-        long at = header.HeaderBytes;
-        foreach (var descriptor in header.Tensors)
-        {
-            // Uninitialised: every element is written below.
-            var values = GC.AllocateUninitializedArray<float>(checked((int)descriptor.ElementCount));
-            double sq = 0;
-            for (int start = 0; start < values.Length; start += SliceValues)
-            {
-                int count = Math.Min(SliceValues, values.Length - start);
-                int bytes = count * valueBytes;
-                waitFor(at + bytes);
-                var source = payload.Span.Slice(checked((int)at), bytes);
-                var slice = values.AsSpan(start, count);
-                if (valueBytes == sizeof(ushort)) TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), slice);
-                else MemoryMarshal.Cast<byte, float>(source).CopyTo(slice);
-                sq += SumOfSquares(slice);
-                at += bytes;
-            }
-            update.Add(new NamedTensor(descriptor.Name, descriptor.Shape, values));
-            sumsByTensor[descriptor.Name] = sq;
-        }
-        // Verdicts and sums in Check's order (the update's ordinal name order, whatever order the payload used), so both paths agree
-        // on which tensor is named and on every bit of the norms.
-        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var t in update)
-        {
-            double sq = sumsByTensor[t.Name];
-            ThrowIfNonFinite(t.Name, t.Values, sq);
-            string key = TensorGroups.KeyOf(t.Name);
-            sums[key] = sums.GetValueOrDefault(key) + sq;
-        }
-        return (update, Norms(sums));
-    }
-
     /// <summary>The payload's header as the stream gives it, refused as <c>malformed-payload</c> when unreadable and checked against the shard and codec.</summary>
     private PayloadHeader ReadCheckedHeader(Stream stream, long length, ShardSpec shard, CodecSettings expectedCodec)
     {
@@ -185,8 +128,10 @@ public sealed class UpdateVerifier
     }
 
     /// <summary>
-    /// The verdicts and norms of <see cref="DecodeAndCheck"/> (bit for bit, in the same order) without keeping a decoded copy: for
-    /// the dense codecs each slice is converted into one reused cache-sized scratch buffer, its sum of squares taken there, and the
+    /// The verdicts and norms of <see cref="Decode(Stream, long, ShardSpec, CodecSettings)"/> then <see cref="Check"/> (bit for bit, in
+    /// the same order) without keeping a decoded copy, in one pass over <paramref name="payload"/> while it is still arriving
+    /// (<paramref name="waitFor"/> blocks until at least the given number of bytes are in and throws when the stream failed; pass one
+    /// that returns at once for a complete payload): for the dense codecs each slice is converted into one reused cache-sized scratch buffer, its sum of squares taken there, and the
     /// update stays in its wire form (<see cref="Decode(string, ShardSpec, CodecSettings)"/> turns the stored payload into floats
     /// when the round closes). The submit path then writes no fp32 memory at all: twice the payload's size of freshly faulted pages
     /// per update was its largest single cost, and the round held every decoded update until it closed.
@@ -195,13 +140,14 @@ public sealed class UpdateVerifier
     {
         ArgumentNullException.ThrowIfNull(waitFor);
         if (expectedCodec.Codec is not (PayloadCodec.Fp16 or PayloadCodec.Fp32) || !BitConverter.IsLittleEndian)
-            return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
+            return DecodeThenCheck(payload, length, waitFor, shard, expectedCodec);
         PayloadHeader header;
         using (var stream = new ArrivingBytesStream(payload, length, waitFor))
             header = ReadCheckedHeader(stream, length, shard, expectedCodec);
-        // What the one-pass loop does not cover takes the general path, whose decoder words those rejections (as in DecodeAndCheck).
+        // Anything the one-pass loop does not cover (a length that disagrees with the header, a repeated name) takes the general
+        // path, whose decoder words those rejections.
         if (header.TotalBytes != length || header.Tensors.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != header.Tensors.Count)
-            return DecodeAndCheck(payload, length, waitFor, shard, expectedCodec).Norms;
+            return DecodeThenCheck(payload, length, waitFor, shard, expectedCodec);
         int valueBytes = expectedCodec.Codec == PayloadCodec.Fp16 ? sizeof(ushort) : sizeof(float);
         float[] scratch = ArrayPool<float>.Shared.Rent(SliceValues);
         var sumsByTensor = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -255,10 +201,10 @@ public sealed class UpdateVerifier
         else MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
     }
 
-    private (ParameterSet Update, IReadOnlyDictionary<string, double> Norms) DecodeThenCheck(Stream source, long length, ShardSpec shard, CodecSettings expectedCodec)
+    private IReadOnlyDictionary<string, double> DecodeThenCheck(ReadOnlyMemory<byte> payload, long length, Func<long, long> waitFor, ShardSpec shard, CodecSettings expectedCodec)
     {
-        var update = Decode(source, length, shard, expectedCodec);
-        return (update, Check(update, shard));
+        using var stream = new ArrivingBytesStream(payload, length, waitFor);
+        return Check(Decode(stream, length, shard, expectedCodec), shard);
     }
 
     /// <summary>One slice's sum of squares in single precision (fast, and a NaN or ±Inf makes it NaN or +Inf), added up in double.</summary>
