@@ -95,6 +95,38 @@ public sealed class SpotCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task AnUpdateStillStreamingWhenItsKeyIsBannedIsRefusedAtCompletion()
+    {
+        // The race the gRPC test met under load: a cheater's next update opens its stream (passing the ban check at BeginSubmit),
+        // the check of its previous update fails and bans the key (CheatIsBanned… above shows that path), then the stream completes.
+        // It must not join the round. The ban is written straight to the store so that it lands inside the stream, every time.
+        var h = Harness(p: 0, probationP: 0);
+        var cheater = h.Join();
+        var update = cheater.Train(cheater.Lease(), Behavior.SignFlip);
+
+        var ticket = h.Engine.BeginSubmit(update.Envelope.Bytes, update.Envelope.Signature, cheater.Id);
+        var payload = h.Engine.ReceivePayload(ticket);
+        try
+        {
+            h.Engine.Store.Ban(cheater.Id, "failed spot check of an earlier update (test)", 0, null, null);
+            update.Payload.CopyTo(payload.Buffer);
+            payload.Report(update.Payload.Length);
+            await payload.ProcessedAsync().WaitAsync(CheckTimeout);
+            var e = Assert.Throws<ProtocolException>(() => h.Engine.CompleteSubmit(ticket, payload));
+            Assert.Equal(RejectReason.Banned, e.Reason);
+            Assert.Contains("banned while this update streamed", e.Message);
+        }
+        finally
+        {
+            await payload.DisposeAsync();
+        }
+        Assert.Equal(0, h.Engine.Status().AcceptedThisRound);
+        Assert.Equal(0, h.Engine.Store.LedgerCount());
+        string updates = Path.Combine(h.Options.DataDirectory, "updates");
+        Assert.False(Directory.Exists(updates) && Directory.EnumerateFiles(updates, "*", SearchOption.AllDirectories).Any(), "the refused payload left a file in updates/");
+    }
+
+    [Fact]
     public async Task DroppedUpdatesStayDroppedAfterARestart()
     {
         var h = Harness(p: 1, probationP: 1);

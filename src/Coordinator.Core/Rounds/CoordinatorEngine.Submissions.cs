@@ -242,6 +242,10 @@ public sealed partial class CoordinatorEngine
                 WaitWhileClosing(); // an update that completes while a round closes belongs to the next round (or is stale), as before
                 var lease = _store.GetWorkUnit(ticket.WorkUnitId)!;
                 CheckLease(envelope, lease, atCompletion: true); // the round may have closed while the payload streamed
+                // The key may have been banned while its payload streamed (a failed spot check of an earlier update): the check at
+                // BeginSubmit is not enough, or its in-flight update would join the round its ban just cleaned.
+                if (_store.GetVolunteer(ticket.VolunteerId) is { Banned: true } banned)
+                    throw Reject(RejectReason.Banned, $"volunteer {ticket.VolunteerId[..12]}… was banned while this update streamed ({banned.BanReason})");
                 if (_store.HasUpdateFor(lease.Id))
                     throw Reject(RejectReason.SubmitInProgress, $"an update for work unit '{lease.Id}' was accepted meanwhile");
                 // A stale update (bounded staleness) is aggregated into the current round; the ledger's round says where
