@@ -1,3 +1,4 @@
+using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol.Errors;
@@ -150,16 +151,7 @@ public sealed class SpotCheckTests : IDisposable
         {
             Quorum = 2, SpareLeases = 0, ProbationSlots = 1, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
         });
-        var waiter = new SpotCheckWaiter(h.Engine);
-        var cheater = h.Join();
-        var p1 = h.Join();
-        var p2 = h.Join();
-        var cheat = cheater.Lease();
-        var honest = p1.Lease();
-        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
-        p1.Submit(p1.Train(honest));
-        await waiter.WaitForCountAsync(2, CheckTimeout);
-        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
+        var (_, _, _, p2) = await CheaterCaughtBesideAnHonestKey(h);
         Assert.Equal(1, h.Engine.Status().AcceptedThisRound);
         if (restart) h.Restart(); // the drop is rebuilt from the store (the banned key's update is not aggregated)
 
@@ -177,23 +169,33 @@ public sealed class SpotCheckTests : IDisposable
         {
             Quorum = 2, SpareLeases = 0, MaxExpertsPerKey = 2, ProbationSlots = 2, SpotCheckProbability = 1, SpotCheckProbationProbability = 1,
         });
-        var waiter = new SpotCheckWaiter(h.Engine);
-        var cheater = h.Join();
-        var p1 = h.Join();
-        var p2 = h.Join();
-        var cheat = cheater.Lease();
-        var honest = p1.Lease();
+        var (_, cheat, honest, p2) = await CheaterCaughtBesideAnHonestKey(h);
         Assert.Empty(cheat.Shard.Experts.Intersect(honest.Shard.Experts));
-        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
-        p1.Submit(p1.Train(honest));
-        await waiter.WaitForCountAsync(2, CheckTimeout);
-        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
 
         // The dropped unit trains nothing for this round, so its experts have no holder left: the planner must give them to p2
         // (counted as still covered, p2 would get a random half and the cheater's experts could go untrained).
         var decision = h.Engine.RequestWork(p2.Session);
         Assert.True(decision.Unit is not null, $"p2 was told to wait: {decision.Reason}");
         Assert.Equal(cheat.Shard.Experts.OrderBy(e => e.Layer).ThenBy(e => e.Expert), decision.Unit!.Shard.Experts.OrderBy(e => e.Layer).ThenBy(e => e.Expert));
+    }
+
+    /// <summary>
+    /// Three keys join; a cheater and p1 lease the round's units and submit (the cheater sign-flipped), and both checks are decided,
+    /// the cheater's failed. p2, which holds nothing yet, is returned to ask for the freed place.
+    /// </summary>
+    private static async Task<(EngineHarness.Volunteer Cheater, WorkUnit Cheat, WorkUnit Honest, EngineHarness.Volunteer P2)> CheaterCaughtBesideAnHonestKey(EngineHarness h)
+    {
+        var waiter = new SpotCheckWaiter(h.Engine);
+        var cheater = h.Join();
+        var p1 = h.Join();
+        var p2 = h.Join();
+        var cheat = cheater.Lease();
+        var honest = p1.Lease();
+        cheater.Submit(cheater.Train(cheat, Behavior.SignFlip));
+        p1.Submit(p1.Train(honest));
+        await waiter.WaitForCountAsync(2, CheckTimeout);
+        Assert.Equal(SpotCheckVerdict.Failed, Assert.Single(waiter.Outcomes, o => o.VolunteerId == cheater.Id).Verdict);
+        return (cheater, cheat, honest, p2);
     }
 
     [Fact]
