@@ -16,8 +16,9 @@ public sealed class EagerUnitTests
     /// <summary>A tiny unit recomputes in about a second; this bounds a wait on a loaded 2-core machine.</summary>
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>Eager slots on; every key counts as established (no probation), as eager units are only for keys past it.</summary>
     private static CoordinatorOptions Eager(CoordinatorOptions o, int spare = 0) =>
-        o with { Quorum = 2, SpareLeases = spare, MaxStaleness = 1, EagerSlots = 2 };
+        o with { Quorum = 2, SpareLeases = spare, MaxStaleness = 1, EagerSlots = 2, ProbationReputation = 0 };
 
     /// <summary>Trains an eager unit as the volunteer does: from the version minus its own accepted update.</summary>
     private static TrainedUpdate TrainEager(EngineHarness h, EngineHarness.Volunteer v, WorkUnit unit, TrainedUpdate own)
@@ -84,6 +85,20 @@ public sealed class EagerUnitTests
     }
 
     [Fact]
+    public void AKeyOnProbationGetsNoEagerUnit()
+    {
+        // Fresh keys start at reputation 0, below the default --probation-reputation 1: one accepted update does not make them
+        // established, so asking eagerly must not hand them a place in the next round outside its draw.
+        using var h = new EngineHarness(o => Eager(o) with { ProbationReputation = new CoordinatorOptions().ProbationReputation, ProbationSlots = 2 });
+        var a = h.Join();
+        var b = h.Join();
+        a.Work();
+        b.Lease();
+        Assert.Null(h.Engine.RequestWork(a.Session, eager: true).Unit);
+        Assert.Empty(h.Engine.Store.WorkUnits(1));
+    }
+
+    [Fact]
     public void AnEagerUpdateOlderThanTheStalenessWindowIsRejected()
     {
         using var h = new EngineHarness(o => Eager(o, spare: 1));
@@ -109,7 +124,7 @@ public sealed class EagerUnitTests
     [Fact]
     public async Task AnHonestEagerUnitPassesItsSpotCheckAndOneTrainedFromTheBareVersionFails()
     {
-        using var h = new EngineHarness(o => Eager(o, spare: 1) with { Quorum = 3, SpotCheckProbability = 1, SpotCheckProbationProbability = 1 });
+        using var h = new EngineHarness(o => Eager(o, spare: 1) with { Quorum = 3, SpotCheckProbability = 1, SpotCheckProbationProbability = 1, SpotCheckProbationPasses = 0 });
         var waiter = new SpotCheckWaiter(h.Engine);
         var honest = h.Join();
         var lazy = h.Join();

@@ -129,7 +129,8 @@ public sealed class FaithfulSimulationTests : IDisposable
     {
         // Issue 16: the same run as the staleness test, once synchronous and once with eager volunteers (the engine's eager slots
         // and max staleness 1, FaithfulRunner.EagerConfig); every eager unit goes through the real engine's submit path.
-        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { SpareLeases = 1 });
+        // Established keys (no probation): the engine gives eager units only to keys past it.
+        var late = (FaithfulFixture.Tiny(volunteers: 4, rounds: 3) with { StragglerFraction = 0.25, StragglerSlowdown = 4 }).WithEngine(e => e with { SpareLeases = 1, ProbationReputation = 0 });
 
         var synchronous = FaithfulSimulation.Run(late);
         var eager = FaithfulSimulation.Run(FaithfulRunner.EagerConfig(late));

@@ -19,6 +19,9 @@ public sealed partial class CoordinatorEngine
     private WorkUnitRecord? TryLeaseEager(VolunteerRecord v, DateTimeOffset now)
     {
         if (_options.EagerSlots == 0) return null;
+        // An eager unit takes a place in the next round outside its participant draw and probation share, so only keys that have
+        // left probation get one: a fresh key could otherwise hold a place in every round by winning a single draw.
+        if (OnProbation(v.Id)) return null;
         long next = _round + 1;
         if (_options.MaxRounds > 0 && next >= _options.MaxRounds) return null;
         // Its base: the key's own update accepted into the open round (the last one, when a small pool let it train several).
