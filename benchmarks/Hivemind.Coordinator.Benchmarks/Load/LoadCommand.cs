@@ -95,6 +95,7 @@ internal static class LoadCommand
         foreach (var line in coordinator.TimingLines.SelectMany(l => l.Split(" request-work phase: ")))
             Console.WriteLine($"  {line}");
         PrintSlowLeases(stats, coordinator.CloseTimes);
+        stats.WriteCalls(Path.Combine(root, "calls.tsv"), coordinator.CloseTimes);
         if (stats.ErrorCount > 0)
         {
             Console.WriteLine("coordinator's last lines:");

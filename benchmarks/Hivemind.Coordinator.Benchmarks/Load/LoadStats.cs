@@ -30,7 +30,9 @@ internal sealed class LoadStats
         try
         {
             T result = await call();
-            _latencies.GetOrAdd(kind, _ => []).Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            _latencies.GetOrAdd(kind, _ => []).Add(ms);
+            Calls.Enqueue((kind, start, ms));
             return result;
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
@@ -54,6 +56,21 @@ internal sealed class LoadStats
 
     /// <summary>Start times (<see cref="Stopwatch"/> timestamps) and latencies of lease calls slower than <see cref="SlowLeaseMs"/>.</summary>
     public ConcurrentQueue<(long Start, double Ms, bool Unit)> SlowLeases { get; } = new();
+
+    /// <summary>
+    /// Every timed call's kind, start (<see cref="Stopwatch"/> timestamp: CLOCK_MONOTONIC on Linux, so a sampler of /proc can line its
+    /// samples up with the calls) and latency; written to calls.tsv beside the run's data.
+    /// </summary>
+    public ConcurrentQueue<(string Kind, long Start, double Ms)> Calls { get; } = new();
+
+    /// <summary>Writes <see cref="Calls"/> as tab-separated kind, start (seconds of the monotonic clock) and milliseconds, and the round closes' lines as "close".</summary>
+    public void WriteCalls(string path, IEnumerable<long> closes)
+    {
+        using var w = new StreamWriter(path);
+        foreach (long close in closes) w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"close\t{close / (double)Stopwatch.Frequency:0.000000}\t0"));
+        foreach (var (kind, start, ms) in Calls)
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{kind}\t{start / (double)Stopwatch.Frequency:0.000000}\t{ms:0.###}"));
+    }
 
     /// <summary>A lease call slower than this is kept for the correlation with round closes (issue 9's p99 target).</summary>
     public const double SlowLeaseMs = 100;

@@ -163,6 +163,7 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
         bool unit = reply.ResultCase == WorkReply.ResultOneofCase.WorkUnit;
         stats.Record(Kind, ms);
         stats.Record(unit ? "  lease → unit" : "  lease → no work", ms);
+        stats.Calls.Enqueue((unit ? "lease-unit" : "lease-nowork", start, ms));
         if (ms > LoadStats.SlowLeaseMs) stats.SlowLeases.Enqueue((start, ms, unit));
         return reply;
     }
