@@ -70,6 +70,12 @@ public sealed record FaithfulResult(
     /// <summary>Submissions the engine accepted, including those a failed check dropped later.</summary>
     public int AcceptedSubmissions { get; init; }
 
+    /// <summary>Most units the run held at once for its open round (in flight, plus the attacker's copies of honest updates): bounded by the round's units.</summary>
+    public int PeakUnitsHeld { get; init; }
+
+    /// <summary>Units whose update the engine rejected and then handed back to their volunteer (lease still live), which it did not retrain.</summary>
+    public int RepeatsSkipped { get; init; }
+
     /// <summary>Held-out loss after the last round; +∞ when the model diverged (honest volunteers could no longer train it).</summary>
     public double FinalLoss => Diverged ? double.PositiveInfinity : Rounds.Count == 0 ? InitialLoss : Rounds[^1].EvalLoss;
 

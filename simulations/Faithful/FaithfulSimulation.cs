@@ -75,6 +75,14 @@ public sealed class FaithfulSimulation : IDisposable
     private double _trainingWall;
     private bool _diverged;
 
+    // What the run holds for its open round (units in flight and the attacker's copies of honest updates), at its largest; and units
+    // the engine handed back after rejecting their update, which were not trained again (memory leak of session 7, issue 15).
+    private int _peakHeld;
+    private int _repeatsSkipped;
+
+    // Virtual second the engine's open round reaches its deadline (the engine extends it when it has too few updates then).
+    private double _roundDeadlineAt;
+
     // Eager units (issue 16): compute seconds of every unit that reached the engine, and units finished before their round opened.
     private double _trainingSeconds;
     private int _eagerUnits;
@@ -133,7 +141,8 @@ public sealed class FaithfulSimulation : IDisposable
             _queue.Schedule(0, new FaithfulEvent(FaithfulEventKind.Join, slot));
         }
 
-        _queue.Schedule(_config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _roundDeadlineAt = _config.Engine.RoundTimeout.TotalSeconds;
+        _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
         long budget = EventBudget();
         for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
         {
@@ -171,6 +180,8 @@ public sealed class FaithfulSimulation : IDisposable
             AcceptedSubmissions = _acceptedSubmissions,
             TrainingSeconds = _trainingSeconds,
             EagerUnits = _eagerUnits,
+            PeakUnitsHeld = _peakHeld,
+            RepeatsSkipped = _repeatsSkipped,
         };
     }
 
@@ -221,7 +232,13 @@ public sealed class FaithfulSimulation : IDisposable
                 Resend(e.Unit!);
                 break;
             case FaithfulEventKind.Deadline:
-                Tick();
+                if (!Tick() && _queue.Now >= _roundDeadlineAt && !_engine.Finished)
+                {
+                    // The round reached its deadline without the updates to close: the engine extended it by a round timeout.
+                    _roundDeadlineAt = _queue.Now + _config.Engine.RoundTimeout.TotalSeconds;
+                    _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+                }
+
                 OfferAll();
                 break;
             case FaithfulEventKind.Open:
@@ -341,6 +358,25 @@ public sealed class FaithfulSimulation : IDisposable
             return;
         }
 
+        if (unit.Id == v.RejectedUnitId)
+        {
+            // The engine hands a live lease back to its holder. The real volunteer would retrain it at once and get the same bytes
+            // and the same rejection until the lease expires; under an attack that locks honest updates out (the running norm bound
+            // learning the attackers' norms) that was tens of thousands of identical trainings per round in virtual time, each kept
+            // until the round closed (session 7's "memory leak"). The volunteer waits instead: the next round or the lease's expiry
+            // offers it work again, and the engine sees the same accepted updates either way.
+            if (v.LapseAskScheduled != unit.Id)
+            {
+                // When the lease lapses the engine reissues the slot; the volunteer asks again then (once per rejected unit, or every
+                // idle volunteer's ask at every event would schedule another).
+                v.LapseAskScheduled = unit.Id;
+                _repeatsSkipped++;
+                _queue.Schedule(Math.Max((unit.Deadline - Epoch).TotalSeconds + AfterDeadlineSeconds, _queue.Now), new FaithfulEvent(FaithfulEventKind.Deadline));
+            }
+
+            return;
+        }
+
         var shard = _engine.ShardParameters(v.Session, unit.Version, unit.Id);
         var spec = ToSpec(unit);
         if (v.DomainMix is { } mix)
@@ -395,7 +431,7 @@ public sealed class FaithfulSimulation : IDisposable
 
             if (!labelFlip)
             {
-                _attacker?.SawHonest(flight.Update);
+                _attacker?.SawHonest(unit.Id, flight.Update);
             }
         }
 
@@ -407,6 +443,7 @@ public sealed class FaithfulSimulation : IDisposable
         _leased++;
         v.Busy = true;
         _roundUnits.Add(flight);
+        _peakHeld = Math.Max(_peakHeld, _roundUnits.Count + (_attacker?.Held ?? 0));
         _queue.Schedule(flight.ArrivesAt, new FaithfulEvent(FaithfulEventKind.Arrive, v.Slot, v.Generation, flight));
         double expiry = (unit.Deadline - Epoch).TotalSeconds + AfterDeadlineSeconds;
         _queue.Schedule(Math.Max(expiry, _queue.Now), new FaithfulEvent(FaithfulEventKind.Deadline));
@@ -418,6 +455,7 @@ public sealed class FaithfulSimulation : IDisposable
         if (!ReferenceEquals(_slots[v.Slot], v))
         {
             _lost++;
+            _roundUnits.Remove(unit);
             return;
         }
 
@@ -485,8 +523,13 @@ public sealed class FaithfulSimulation : IDisposable
             string reason = RejectReasons.Token(e.Reason);
             _rejections[reason] = _rejections.GetValueOrDefault(reason) + 1;
             v.LastAccepted = null;
+            v.RejectedUnitId = unit.Spec.Id;
+            // The attacker crafts against what the coordinator will aggregate; a refused update is not part of it.
+            _attacker?.Forget(unit.Spec.Id);
         }
 
+        // Answered (accepted or rejected): no longer in flight, so the attacker's next craft does not look at it.
+        _roundUnits.Remove(unit);
         Tick();
         if (dropped)
         {
@@ -534,11 +577,12 @@ public sealed class FaithfulSimulation : IDisposable
         return dropped;
     }
 
-    private void Tick()
+    /// <summary>Lets the engine expire leases and close the round; returns whether a round closed.</summary>
+    private bool Tick()
     {
         if (_engine.Tick() is not { } summary)
         {
-            return;
+            return false;
         }
 
         double now = _queue.Now;
@@ -553,7 +597,9 @@ public sealed class FaithfulSimulation : IDisposable
         _attacker?.NewRound();
         _openedAt = now + close;
         _queue.Schedule(_openedAt, new FaithfulEvent(FaithfulEventKind.Open));
-        _queue.Schedule(now + _config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _roundDeadlineAt = now + _config.Engine.RoundTimeout.TotalSeconds;
+        _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        return true;
     }
 
     private double CloseSeconds()
