@@ -70,6 +70,12 @@ public sealed record FaithfulResult(
     /// <summary>Submissions the engine accepted, including those a failed check dropped later.</summary>
     public int AcceptedSubmissions { get; init; }
 
+    /// <summary>
+    /// Rounds closed before the run stalled: a round passed its deadline several times with too few accepted updates to close (every
+    /// honest update refused), so training stopped there; null when it did not stall. The final loss is the last closed round's.
+    /// </summary>
+    public int? StalledAtRound { get; init; }
+
     /// <summary>Most units the run held at once for its open round (in flight, plus the attacker's copies of honest updates): bounded by the round's units.</summary>
     public int PeakUnitsHeld { get; init; }
 

@@ -39,6 +39,11 @@ public sealed class FaithfulSimulation : IDisposable
     // Leases expire when the clock passes their deadline strictly; tick one millisecond after.
     private const double AfterDeadlineSeconds = 1e-3;
 
+    // A round whose deadline passed this many times in a row with too few accepted updates to close has stalled: nothing in the run
+    // changes what the engine refuses (e.g. attackers who taught the running norm bound their tiny norms, so every honest update is
+    // refused), so it would be extended forever. The run ends there, as stalled.
+    private const int MaxDeadlineExtensions = 3;
+
     // Every loop is bounded: far more events than any run needs (joins, leaves, leases, arrivals and ticks per round).
     private const int EventsPerVolunteerRound = 64;
 
@@ -82,6 +87,8 @@ public sealed class FaithfulSimulation : IDisposable
 
     // Virtual second the engine's open round reaches its deadline (the engine extends it when it has too few updates then).
     private double _roundDeadlineAt;
+    private int _extensions;
+    private bool _stalled;
 
     // Eager units (issue 16): compute seconds of every unit that reached the engine, and units finished before their round opened.
     private double _trainingSeconds;
@@ -144,7 +151,7 @@ public sealed class FaithfulSimulation : IDisposable
         _roundDeadlineAt = _config.Engine.RoundTimeout.TotalSeconds;
         _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
         long budget = EventBudget();
-        for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
+        for (long n = 0; !_engine.Finished && !_diverged && !_stalled && _queue.TryNext(out var e); n++)
         {
             if (n >= budget)
             {
@@ -155,7 +162,7 @@ public sealed class FaithfulSimulation : IDisposable
             Handle(e);
         }
 
-        if (!_engine.Finished && !_diverged)
+        if (!_engine.Finished && !_diverged && !_stalled)
         {
             throw new InvalidOperationException($"faithful run stopped after {_rounds.Count} of {_config.Rounds} rounds with nothing left to happen");
         }
@@ -180,6 +187,7 @@ public sealed class FaithfulSimulation : IDisposable
             AcceptedSubmissions = _acceptedSubmissions,
             TrainingSeconds = _trainingSeconds,
             EagerUnits = _eagerUnits,
+            StalledAtRound = _stalled ? _rounds.Count : null,
             PeakUnitsHeld = _peakHeld,
             RepeatsSkipped = _repeatsSkipped,
         };
@@ -235,6 +243,12 @@ public sealed class FaithfulSimulation : IDisposable
                 if (!Tick() && _queue.Now >= _roundDeadlineAt && !_engine.Finished)
                 {
                     // The round reached its deadline without the updates to close: the engine extended it by a round timeout.
+                    if (++_extensions > MaxDeadlineExtensions)
+                    {
+                        _stalled = true;
+                        break;
+                    }
+
                     _roundDeadlineAt = _queue.Now + _config.Engine.RoundTimeout.TotalSeconds;
                     _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
                 }
@@ -598,6 +612,7 @@ public sealed class FaithfulSimulation : IDisposable
         _openedAt = now + close;
         _queue.Schedule(_openedAt, new FaithfulEvent(FaithfulEventKind.Open));
         _roundDeadlineAt = now + _config.Engine.RoundTimeout.TotalSeconds;
+        _extensions = 0;
         _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
         return true;
     }

@@ -50,7 +50,7 @@ public static class FaithfulCsv
     public static string[] RunsHeader(IReadOnlyList<string> axes) =>
         [.. axes, "rounds", "initial_loss", "final_loss", "optimal_loss", "final_gap", "virtual_s", "mean_round_s",
             "bytes_down", "bytes_up", "units_leased", "units_accepted", "units_rejected", "units_lost_to_churn", "banned", "mean_holders_per_expert", "late_accepted", "max_lag", "stale_rejected",
-            "banned_byzantine", "repeats_skipped"];
+            "banned_byzantine", "repeats_skipped", "stalled_at_round"];
 
     /// <summary>Adds <paramref name="run"/>'s row to <paramref name="csv"/>.</summary>
     public static void AddRun(CsvTable csv, FaithfulRun run, IReadOnlyList<string> axes)
@@ -60,7 +60,7 @@ public static class FaithfulCsv
             Num.Csv(r.FinalGap), Num.Csv(r.VirtualSeconds), Num.Csv(r.MeanRoundSeconds), r.BytesDown.ToString(), r.BytesUp.ToString(),
             r.UnitsLeased.ToString(), r.UnitsAccepted.ToString(), r.UnitsRejected.ToString(), r.UnitsLostToChurn.ToString(),
             r.BannedVolunteers.ToString(), Num.Csv(r.MeanHoldersPerExpert), r.LateAccepted.ToString(), r.MaxLag.ToString(), r.StaleRejected.ToString(),
-            r.BannedByzantine.ToString(), r.RepeatsSkipped.ToString()]);
+            r.BannedByzantine.ToString(), r.RepeatsSkipped.ToString(), r.StalledAtRound?.ToString() ?? ""]);
     }
 
     /// <summary>Measured wall-clock times (differ run to run, so kept out of report.md and the other CSVs).</summary>

@@ -13,7 +13,7 @@ public sealed class RejectedUnitRetryTests
     public void A_rejected_unit_is_not_retrained_and_what_a_round_holds_stays_bounded()
     {
         const int volunteers = 4;
-        var config = FaithfulFixture.Tiny(volunteers, rounds: 3).WithEngine(e => e with
+        var config = FaithfulFixture.Tiny(volunteers, rounds: 2).WithEngine(e => e with
         {
             Preset = "micro",
             InnerSteps = 2,
@@ -33,5 +33,26 @@ public sealed class RejectedUnitRetryTests
         Assert.True(result.RepeatsSkipped > 0, "the engine handed a rejected unit back; the volunteer must have waited instead of retraining it");
         // Units in flight (one per volunteer) plus the attacker's copies of the honest units in flight or accepted (quorum = volunteers).
         Assert.InRange(result.PeakUnitsHeld, 1, 3 * volunteers);
+    }
+
+    [Fact]
+    public void A_round_that_can_never_close_ends_the_run_as_stalled_not_as_an_error()
+    {
+        // An absolute norm bound no update meets: every update is refused, so the round's deadline is extended again and again.
+        var config = FaithfulFixture.Tiny(volunteers: 3, rounds: 2).WithEngine(e => e with
+        {
+            Preset = "micro",
+            InnerSteps = 2,
+            BatchSize = 2,
+            SequenceLength = 16,
+            EvalBatches = 1,
+            MaxUpdateNorm = 1e-12,
+        });
+
+        var result = FaithfulSimulation.Run(config);
+
+        Assert.Equal(0, result.StalledAtRound);
+        Assert.Empty(result.Rounds);
+        Assert.True(result.UnitsRejected > 0);
     }
 }
