@@ -82,6 +82,12 @@ public sealed record FaithfulResult(
     /// <summary>Units whose update the engine rejected and then handed back to their volunteer (lease still live), which it did not retrain.</summary>
     public int RepeatsSkipped { get; init; }
 
+    /// <summary>Trainings of honest (and label-flipping) volunteers' units.</summary>
+    public int Trainings { get; init; }
+
+    /// <summary>Distinct work units among <see cref="Trainings"/>: equal to it when no unit is trained twice.</summary>
+    public int DistinctUnitsTrained { get; init; }
+
     /// <summary>Held-out loss after the last round; +∞ when the model diverged (honest volunteers could no longer train it).</summary>
     public double FinalLoss => Diverged ? double.PositiveInfinity : Rounds.Count == 0 ? InitialLoss : Rounds[^1].EvalLoss;
 

@@ -84,6 +84,8 @@ public sealed class FaithfulSimulation : IDisposable
     // the engine handed back after rejecting their update, which were not trained again (memory leak of session 7, issue 15).
     private int _peakHeld;
     private int _repeatsSkipped;
+    private readonly HashSet<string> _trainedUnits = new(StringComparer.Ordinal);
+    private int _trainings;
 
     // Virtual second the engine's open round reaches its deadline (the engine extends it when it has too few updates then).
     private double _roundDeadlineAt;
@@ -190,6 +192,8 @@ public sealed class FaithfulSimulation : IDisposable
             StalledAtRound = _stalled ? _rounds.Count : null,
             PeakUnitsHeld = _peakHeld,
             RepeatsSkipped = _repeatsSkipped,
+            DistinctUnitsTrained = _trainedUnits.Count,
+            Trainings = _trainings,
         };
     }
 
@@ -426,6 +430,8 @@ public sealed class FaithfulSimulation : IDisposable
                 return;
             }
 
+            _trainedUnits.Add(unit.Id);
+            _trainings++;
             var watch = Stopwatch.StartNew();
             try
             {
@@ -538,8 +544,6 @@ public sealed class FaithfulSimulation : IDisposable
             _rejections[reason] = _rejections.GetValueOrDefault(reason) + 1;
             v.LastAccepted = null;
             v.RejectedUnitId = unit.Spec.Id;
-            // The attacker crafts against what the coordinator will aggregate; a refused update is not part of it.
-            _attacker?.Forget(unit.Spec.Id);
         }
 
         // Answered (accepted or rejected): no longer in flight, so the attacker's next craft does not look at it.

@@ -42,21 +42,6 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
         _honest.Add(entry);
     }
 
-    /// <summary>Forgets the honest update of <paramref name="unitId"/> (the coordinator refused it); nothing when it has none.</summary>
-    public void Forget(string unitId)
-    {
-        if (!_slotOfUnit.Remove(unitId, out int slot))
-        {
-            return;
-        }
-
-        _honest.RemoveAt(slot);
-        foreach (var (id, at) in _slotOfUnit.Where(p => p.Value > slot).ToList())
-        {
-            _slotOfUnit[id] = at - 1;
-        }
-    }
-
     /// <summary>Crafts and signs the updates of every Byzantine unit in <paramref name="units"/> that has none yet.</summary>
     public void Craft(IReadOnlyList<UnitInFlight> units, long round)
     {

@@ -31,8 +31,10 @@ public sealed class RejectedUnitRetryTests
 
         Assert.True(result.Rejections.GetValueOrDefault("norm-too-large") > 0, "the setting must make the engine reject honest updates, or this test proves nothing");
         Assert.True(result.RepeatsSkipped > 0, "the engine handed a rejected unit back; the volunteer must have waited instead of retraining it");
-        // Units in flight (one per volunteer) plus the attacker's copies of the honest units in flight or accepted (quorum = volunteers).
-        Assert.InRange(result.PeakUnitsHeld, 1, 3 * volunteers);
+        // No unit trained twice (the unfixed loop trained the same unit until its lease expired).
+        Assert.Equal(result.DistinctUnitsTrained, result.Trainings);
+        // Units in flight (one per volunteer) plus the attacker's one copy per distinct honest unit: never one per attempt.
+        Assert.InRange(result.PeakUnitsHeld, 1, volunteers + result.DistinctUnitsTrained);
     }
 
     [Fact]
