@@ -56,8 +56,10 @@ public static class RunCommand
             var watch = Stopwatch.StartNew();
             if (scenario.Mode == ScenarioMode.Faithful)
             {
+                // Each finished run goes to runs.csv and rounds.csv at once: a long matrix that is stopped keeps what it finished.
+                var partial = new IncrementalRunsCsv(folder);
                 var faithful = ProgressDisplay.Run(scenario.Name, progress => FaithfulRunner.Run(scenario, smoke, progress, FaithfulSimulation.Run,
-                    maxMinutes is { } m ? TimeSpan.FromMinutes(m) : null, parallel));
+                    maxMinutes is { } m ? TimeSpan.FromMinutes(m) : null, parallel, partial.Append));
                 var written = FaithfulReportWriter.Write(faithful, text, folder);
                 Console.WriteLine($"{scenario.Name}{(smoke ? " (smoke)" : "")}: {faithful.Runs.Count} engine runs, {faithful.Baselines.Count} centralized baselines in {watch.Elapsed.TotalSeconds:F1} s");
                 Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(folder)}");

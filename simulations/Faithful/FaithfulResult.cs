@@ -70,6 +70,24 @@ public sealed record FaithfulResult(
     /// <summary>Submissions the engine accepted, including those a failed check dropped later.</summary>
     public int AcceptedSubmissions { get; init; }
 
+    /// <summary>
+    /// Rounds closed before the run stalled: a round passed its deadline several times with too few accepted updates to close (every
+    /// honest update refused), so training stopped there; null when it did not stall. The final loss is the last closed round's.
+    /// </summary>
+    public int? StalledAtRound { get; init; }
+
+    /// <summary>Most units the run held at once for its open round (in flight, plus the attacker's copies of honest updates): bounded by the round's units.</summary>
+    public int PeakUnitsHeld { get; init; }
+
+    /// <summary>Units whose update the engine rejected and then handed back to their volunteer (lease still live), which it did not retrain.</summary>
+    public int RepeatsSkipped { get; init; }
+
+    /// <summary>Trainings of honest (and label-flipping) volunteers' units.</summary>
+    public int Trainings { get; init; }
+
+    /// <summary>Distinct work units among <see cref="Trainings"/>: equal to it when no unit is trained twice.</summary>
+    public int DistinctUnitsTrained { get; init; }
+
     /// <summary>Held-out loss after the last round; +∞ when the model diverged (honest volunteers could no longer train it).</summary>
     public double FinalLoss => Diverged ? double.PositiveInfinity : Rounds.Count == 0 ? InitialLoss : Rounds[^1].EvalLoss;
 

@@ -34,8 +34,9 @@ public static class FaithfulRunner
     /// <remarks>A run that stops on a native (libtorch) error is recorded in <see cref="FaithfulOutcome.Failures"/> and the others still run.</remarks>
     /// <param name="budget">Wall time after which no further engine run starts; the outcome lists the runs left out.</param>
     /// <param name="parallelism">Engine runs at once (each trains on one thread); the outcome does not depend on it.</param>
+    /// <param name="finished">Hears each engine run as soon as it finished (in finishing order, one call at a time): `run` appends it to runs.csv.</param>
     public static FaithfulOutcome Run(Scenario scenario, bool smoke, Action<int, int, string>? progress, Func<FaithfulConfig, FaithfulResult> simulate,
-        TimeSpan? budget = null, int parallelism = 1)
+        TimeSpan? budget = null, int parallelism = 1, Action<FaithfulRun>? finished = null)
     {
         ArgumentNullException.ThrowIfNull(simulate);
         var s = smoke ? WithSmoke(scenario) : scenario;
@@ -90,6 +91,11 @@ public static class FaithfulRunner
 
                 lock (gate)
                 {
+                    if (results[i] is { } run)
+                    {
+                        finished?.Invoke(run);
+                    }
+
                     progress?.Invoke(++done, total, string.Join(", ", axes.Select(a => $"{a.Axis} {a.Value}")));
                 }
             }

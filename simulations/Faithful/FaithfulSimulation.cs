@@ -39,6 +39,11 @@ public sealed class FaithfulSimulation : IDisposable
     // Leases expire when the clock passes their deadline strictly; tick one millisecond after.
     private const double AfterDeadlineSeconds = 1e-3;
 
+    // A round whose deadline passed this many times in a row with too few accepted updates to close has stalled: nothing in the run
+    // changes what the engine refuses (e.g. attackers who taught the running norm bound their tiny norms, so every honest update is
+    // refused), so it would be extended forever. The run ends there, as stalled.
+    private const int MaxDeadlineExtensions = 3;
+
     // Every loop is bounded: far more events than any run needs (joins, leaves, leases, arrivals and ticks per round).
     private const int EventsPerVolunteerRound = 64;
 
@@ -74,6 +79,18 @@ public sealed class FaithfulSimulation : IDisposable
     private int _holderCount;
     private double _trainingWall;
     private bool _diverged;
+
+    // What the run holds for its open round (units in flight and the attacker's copies of honest updates), at its largest; and units
+    // the engine handed back after rejecting their update, which were not trained again (memory leak of session 7, issue 15).
+    private int _peakHeld;
+    private int _repeatsSkipped;
+    private readonly HashSet<string> _trainedUnits = new(StringComparer.Ordinal);
+    private int _trainings;
+
+    // Virtual second the engine's open round reaches its deadline (the engine extends it when it has too few updates then).
+    private double _roundDeadlineAt;
+    private int _extensions;
+    private bool _stalled;
 
     // Eager units (issue 16): compute seconds of every unit that reached the engine, and units finished before their round opened.
     private double _trainingSeconds;
@@ -133,9 +150,10 @@ public sealed class FaithfulSimulation : IDisposable
             _queue.Schedule(0, new FaithfulEvent(FaithfulEventKind.Join, slot));
         }
 
-        _queue.Schedule(_config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _roundDeadlineAt = _config.Engine.RoundTimeout.TotalSeconds;
+        _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
         long budget = EventBudget();
-        for (long n = 0; !_engine.Finished && !_diverged && _queue.TryNext(out var e); n++)
+        for (long n = 0; !_engine.Finished && !_diverged && !_stalled && _queue.TryNext(out var e); n++)
         {
             if (n >= budget)
             {
@@ -146,7 +164,7 @@ public sealed class FaithfulSimulation : IDisposable
             Handle(e);
         }
 
-        if (!_engine.Finished && !_diverged)
+        if (!_engine.Finished && !_diverged && !_stalled)
         {
             throw new InvalidOperationException($"faithful run stopped after {_rounds.Count} of {_config.Rounds} rounds with nothing left to happen");
         }
@@ -171,6 +189,11 @@ public sealed class FaithfulSimulation : IDisposable
             AcceptedSubmissions = _acceptedSubmissions,
             TrainingSeconds = _trainingSeconds,
             EagerUnits = _eagerUnits,
+            StalledAtRound = _stalled ? _rounds.Count : null,
+            PeakUnitsHeld = _peakHeld,
+            RepeatsSkipped = _repeatsSkipped,
+            DistinctUnitsTrained = _trainedUnits.Count,
+            Trainings = _trainings,
         };
     }
 
@@ -221,7 +244,19 @@ public sealed class FaithfulSimulation : IDisposable
                 Resend(e.Unit!);
                 break;
             case FaithfulEventKind.Deadline:
-                Tick();
+                if (!Tick() && _queue.Now >= _roundDeadlineAt && !_engine.Finished)
+                {
+                    // The round reached its deadline without the updates to close: the engine extended it by a round timeout.
+                    if (++_extensions > MaxDeadlineExtensions)
+                    {
+                        _stalled = true;
+                        break;
+                    }
+
+                    _roundDeadlineAt = _queue.Now + _config.Engine.RoundTimeout.TotalSeconds;
+                    _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+                }
+
                 OfferAll();
                 break;
             case FaithfulEventKind.Open:
@@ -341,6 +376,25 @@ public sealed class FaithfulSimulation : IDisposable
             return;
         }
 
+        if (unit.Id == v.RejectedUnitId)
+        {
+            // The engine hands a live lease back to its holder. The real volunteer would retrain it at once and get the same bytes
+            // and the same rejection until the lease expires; under an attack that locks honest updates out (the running norm bound
+            // learning the attackers' norms) that was tens of thousands of identical trainings per round in virtual time, each kept
+            // until the round closed (session 7's "memory leak"). The volunteer waits instead: the next round or the lease's expiry
+            // offers it work again, and the engine sees the same accepted updates either way.
+            if (v.LapseAskScheduled != unit.Id)
+            {
+                // When the lease lapses the engine reissues the slot; the volunteer asks again then (once per rejected unit, or every
+                // idle volunteer's ask at every event would schedule another).
+                v.LapseAskScheduled = unit.Id;
+                _repeatsSkipped++;
+                _queue.Schedule(Math.Max((unit.Deadline - Epoch).TotalSeconds + AfterDeadlineSeconds, _queue.Now), new FaithfulEvent(FaithfulEventKind.Deadline));
+            }
+
+            return;
+        }
+
         var shard = _engine.ShardParameters(v.Session, unit.Version, unit.Id);
         var spec = ToSpec(unit);
         if (v.DomainMix is { } mix)
@@ -376,6 +430,8 @@ public sealed class FaithfulSimulation : IDisposable
                 return;
             }
 
+            _trainedUnits.Add(unit.Id);
+            _trainings++;
             var watch = Stopwatch.StartNew();
             try
             {
@@ -395,7 +451,7 @@ public sealed class FaithfulSimulation : IDisposable
 
             if (!labelFlip)
             {
-                _attacker?.SawHonest(flight.Update);
+                _attacker?.SawHonest(unit.Id, flight.Update);
             }
         }
 
@@ -407,6 +463,7 @@ public sealed class FaithfulSimulation : IDisposable
         _leased++;
         v.Busy = true;
         _roundUnits.Add(flight);
+        _peakHeld = Math.Max(_peakHeld, _roundUnits.Count + (_attacker?.Held ?? 0));
         _queue.Schedule(flight.ArrivesAt, new FaithfulEvent(FaithfulEventKind.Arrive, v.Slot, v.Generation, flight));
         double expiry = (unit.Deadline - Epoch).TotalSeconds + AfterDeadlineSeconds;
         _queue.Schedule(Math.Max(expiry, _queue.Now), new FaithfulEvent(FaithfulEventKind.Deadline));
@@ -418,6 +475,7 @@ public sealed class FaithfulSimulation : IDisposable
         if (!ReferenceEquals(_slots[v.Slot], v))
         {
             _lost++;
+            _roundUnits.Remove(unit);
             return;
         }
 
@@ -485,8 +543,11 @@ public sealed class FaithfulSimulation : IDisposable
             string reason = RejectReasons.Token(e.Reason);
             _rejections[reason] = _rejections.GetValueOrDefault(reason) + 1;
             v.LastAccepted = null;
+            v.RejectedUnitId = unit.Spec.Id;
         }
 
+        // Answered (accepted or rejected): no longer in flight, so the attacker's next craft does not look at it.
+        _roundUnits.Remove(unit);
         Tick();
         if (dropped)
         {
@@ -534,11 +595,12 @@ public sealed class FaithfulSimulation : IDisposable
         return dropped;
     }
 
-    private void Tick()
+    /// <summary>Lets the engine expire leases and close the round; returns whether a round closed.</summary>
+    private bool Tick()
     {
         if (_engine.Tick() is not { } summary)
         {
-            return;
+            return false;
         }
 
         double now = _queue.Now;
@@ -553,7 +615,10 @@ public sealed class FaithfulSimulation : IDisposable
         _attacker?.NewRound();
         _openedAt = now + close;
         _queue.Schedule(_openedAt, new FaithfulEvent(FaithfulEventKind.Open));
-        _queue.Schedule(now + _config.Engine.RoundTimeout.TotalSeconds + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        _roundDeadlineAt = now + _config.Engine.RoundTimeout.TotalSeconds;
+        _extensions = 0;
+        _queue.Schedule(_roundDeadlineAt + AfterDeadlineSeconds, new FaithfulEvent(FaithfulEventKind.Deadline));
+        return true;
     }
 
     private double CloseSeconds()

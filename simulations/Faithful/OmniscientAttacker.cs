@@ -13,14 +13,34 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
     // Keeps attack randomness apart from the other seeded streams.
     private const int AttackSeedSalt = 0x0A77AC;
 
+    // One entry per work unit, in the order first seen: a unit trained again (its update was rejected and its lease handed back)
+    // replaces its entry, so what is held is bounded by the round's units, not by how often they are retried.
     private readonly List<(ParameterSet Update, double Loss)> _honest = [];
+    private readonly Dictionary<string, int> _slotOfUnit = new(StringComparer.Ordinal);
+
+    /// <summary>Honest updates held for the current round (at most one per work unit).</summary>
+    public int Held => _honest.Count;
 
     /// <summary>Forgets the previous round's honest updates.</summary>
-    public void NewRound() => _honest.Clear();
+    public void NewRound()
+    {
+        _honest.Clear();
+        _slotOfUnit.Clear();
+    }
 
-    /// <summary>Records an honest update of the current round, as the coordinator will decode it.</summary>
-    public void SawHonest(TrainedUpdate update) =>
-        _honest.Add((TensorCodec.Decode(update.Payload, long.MaxValue).Tensors, update.MeanLoss));
+    /// <summary>Records the honest update of work unit <paramref name="unitId"/> of the current round, as the coordinator will decode it.</summary>
+    public void SawHonest(string unitId, TrainedUpdate update)
+    {
+        var entry = (TensorCodec.Decode(update.Payload, long.MaxValue).Tensors, update.MeanLoss);
+        if (_slotOfUnit.TryGetValue(unitId, out int slot))
+        {
+            _honest[slot] = entry;
+            return;
+        }
+
+        _slotOfUnit[unitId] = _honest.Count;
+        _honest.Add(entry);
+    }
 
     /// <summary>Crafts and signs the updates of every Byzantine unit in <paramref name="units"/> that has none yet.</summary>
     public void Craft(IReadOnlyList<UnitInFlight> units, long round)

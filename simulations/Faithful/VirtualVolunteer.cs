@@ -56,6 +56,16 @@ public sealed class VirtualVolunteer(
     /// </summary>
     public double? AskAgainAt { get; set; }
 
+    /// <summary>
+    /// The work unit whose update the engine last rejected. Training is deterministic (same shard, version and data slice), so the same
+    /// unit handed back by the engine (its lease is still live) would give the same bytes and the same verdict: the volunteer waits for
+    /// another unit instead of retraining it (see FaithfulSimulation.Offer).
+    /// </summary>
+    public string? RejectedUnitId { get; set; }
+
+    /// <summary>The rejected unit for which an ask at its lease's expiry is already scheduled.</summary>
+    public string? LapseAskScheduled { get; set; }
+
     /// <summary>Whether the engine banned its key; a banned volunteer gets no more work.</summary>
     public bool Banned { get; set; }
 

@@ -19,10 +19,13 @@ public sealed class CsvTable(params string[] header)
     }
 
     /// <summary>The CSV text.</summary>
-    public override string ToString()
+    public override string ToString() => Text(withHeader: true);
+
+    /// <summary>The rows' text, with or without the header line (appending to a file that has it).</summary>
+    public string Text(bool withHeader)
     {
         var sb = new StringBuilder();
-        foreach (var row in _rows.Prepend(header))
+        foreach (var row in withHeader ? _rows.Prepend(header) : _rows)
         {
             sb.Append(string.Join(",", row.Select(Quote))).Append('\n');
         }

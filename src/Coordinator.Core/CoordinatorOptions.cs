@@ -246,6 +246,15 @@ public sealed record CoordinatorOptions
     /// <summary>One core fewer than this machine has, and at least one.</summary>
     public static int DefaultCloseParallelism => Math.Max(1, Environment.ProcessorCount - 1);
 
+    // ---- s8matrix: a store without per-unit durability, for simulations (issue 15) ----
+
+    /// <summary>
+    /// Every acknowledged write is on disk before the call returns (the default, and the only setting for a real coordinator). False
+    /// keeps the SQLite store in memory and skips the fsyncs of accepted payloads and their folders: for the simulator and benchmarks,
+    /// which need no crash safety (a crash loses the run). Decisions, ledger and results are the same either way.
+    /// </summary>
+    public bool Durable { get; init; } = true;
+
     /// <summary>Throws with a message naming the first bad value and the fix.</summary>
     public void Validate()
     {

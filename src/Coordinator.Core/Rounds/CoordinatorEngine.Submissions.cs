@@ -225,8 +225,8 @@ public sealed partial class CoordinatorEngine
             // Outside the lock (a large payload takes a while), only once verified (a large one was staged in incoming/ while it
             // arrived and is moved here now); durable before the ledger names it.
             Directory.CreateDirectory(dir);
-            payload.Commit(final);
-            DurableFiles.SyncDirectory(dir);
+            payload.Commit(final, _options.Durable);
+            if (_options.Durable) DurableFiles.SyncDirectory(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

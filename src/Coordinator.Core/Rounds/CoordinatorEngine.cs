@@ -92,7 +92,7 @@ public sealed partial class CoordinatorEngine : IDisposable
         Model = WorkUnitFactory.ModelFor(options, _text);
         Model.Validate();
         Directory.CreateDirectory(options.DataDirectory);
-        _store = new CoordinatorStore(Path.Combine(options.DataDirectory, "coordinator.db"));
+        _store = new CoordinatorStore(Path.Combine(options.DataDirectory, "coordinator.db"), options.Durable);
         RunId = _store.RunId(Protocol.Identity.RunId.Draw);
         _ledger = Hivemind.Coordinator.Ledger.DecisionLedger.Open(_store, options.DataDirectory, time);
         _checkpoints = new CheckpointStore(Path.Combine(options.DataDirectory, "checkpoints"));

@@ -166,7 +166,9 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// written and flushed. The caller flushes the directory. Throws <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>)
     /// when storage fails, including a failure while staging.
     /// </summary>
-    internal void Commit(string path)
+    /// <param name="path">Where the payload goes.</param>
+    /// <param name="flush">Whether to flush it to disk (CoordinatorOptions.Durable; simulations skip it).</param>
+    internal void Commit(string path, bool flush = true)
     {
         if (_stage is null)
         {
@@ -174,7 +176,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
             using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None);
             for (long at = 0; at < Length; at += StageSliceBytes)
                 RandomAccess.Write(file, Buffer.Span.Slice((int)at, (int)Math.Min(StageSliceBytes, Length - at)), at);
-            RandomAccess.FlushToDisk(file);
+            if (flush) RandomAccess.FlushToDisk(file);
             return;
         }
         if (_stageError is not null) throw _stageError as IOException ?? new IOException($"staging the payload in {_stagePath} failed: {_stageError.Message}", _stageError);

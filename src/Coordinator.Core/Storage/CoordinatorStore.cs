@@ -46,16 +46,25 @@ public sealed partial class CoordinatorStore : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, VolunteerRecord> _volunteerCache = new(StringComparer.Ordinal);
     private SqliteTransaction? _tx;
 
-    public CoordinatorStore(string path)
+    public CoordinatorStore(string path) : this(path, durable: true)
+    {
+    }
+
+    /// <summary>Opens the store at <paramref name="path"/>; with <paramref name="durable"/> false it lives in memory only (simulations: CoordinatorOptions.Durable).</summary>
+    public CoordinatorStore(string path, bool durable)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = durable ? path : ":memory:", Pooling = false }.ToString());
         try
         {
             _db.Open();
-            Execute("PRAGMA journal_mode=WAL;");
-            // FULL: a commit is on disk before the call returns, so an acknowledged update survives SIGKILL and power loss.
-            Execute("PRAGMA synchronous=FULL;");
+            if (durable)
+            {
+                Execute("PRAGMA journal_mode=WAL;");
+                // FULL: a commit is on disk before the call returns, so an acknowledged update survives SIGKILL and power loss.
+                Execute("PRAGMA synchronous=FULL;");
+            }
+
             Execute(Schema);
             Execute(SpotCheckSchema);
             AddBaseUnitColumn();

@@ -70,6 +70,8 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.EagerSlots)] = "Units of the next round leased, while a round closes, to --eager volunteers whose update it accepted (trained from their own result, one version late; needs --max-staleness 1; 0 = off)",
         // Round-close parallelism (issue 9)
         [nameof(CoordinatorOptions.CloseParallelism)] = "Most cores the round close's aggregation and checkpoint writes use at once (default: one fewer than the machine, so calls are still answered during a close)",
+        // Store without per-unit durability (s8matrix, issue 15)
+        [nameof(CoordinatorOptions.Durable)] = "false keeps the store in memory and skips the payload fsyncs: simulations and benchmarks only, a crash loses the run (never on a real coordinator)",
         // Spot checks (issue 12)
         [nameof(CoordinatorOptions.SpotCheckProbability)] = "Chance that an accepted update is secretly re-run on the coordinator and compared (0 with --spot-check-probation-probability 0 = no spot checks, warned at start)",
         [nameof(CoordinatorOptions.SpotCheckProbationProbability)] = "The same chance for keys on probation (new keys, until they have passed --spot-check-probation-passes checks)",
