@@ -6,7 +6,7 @@ namespace Hivemind.Coordinator.Hosting;
 
 /// <summary>
 /// Settings that leave a coordinator open to a hostile crowd, said loudly at start (log and stderr): a non-robust rule,
-/// open admission, spot checks off, cleartext on an address other machines can reach. They are allowed (tests, demos, trusted pools) but never silent.
+/// open admission, spot checks off, a store that is not durable, cleartext on an address other machines can reach. They are allowed (tests, demos, trusted pools) but never silent.
 /// </summary>
 public static class StartupWarnings
 {
@@ -31,6 +31,9 @@ public static class StartupWarnings
         else if (options.SpotCheckProbability == 0)
             warnings.Add("--spot-check-probability is 0: keys that left probation are never recomputed again, so a key can build its reputation honestly " +
                          $"and cheat from then on. Keep the default ({Text(Defaults.SpotCheckProbability)}).");
+        if (!options.Durable)
+            warnings.Add("--durable is false: the store lives in memory and accepted updates are not synced to disk, so a crash or restart " +
+                         "loses every round, lease and acknowledged update. It is for simulations and benchmarks; drop the flag on a real coordinator.");
         if (listen.TlsCertificate is null && !IsLoopback(listen.Host))
             warnings.Add($"listening on {listen.Host} WITHOUT TLS: session tokens and updates cross the network in clear text, so anyone on the path " +
                          "can read or hijack a session. Give --tls-certificate and --tls-key, or bind --host 127.0.0.1 behind a TLS proxy.");

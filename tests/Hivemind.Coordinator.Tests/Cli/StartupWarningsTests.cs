@@ -66,6 +66,14 @@ public sealed class StartupWarningsTests
         Assert.Contains("never recomputed again", warning);
     }
 
+    [Fact]
+    public void ANonDurableStoreIsWarned()
+    {
+        var warning = Assert.Single(StartupWarnings.For(Safe with { Durable = false }, Loopback));
+        Assert.Contains("--durable is false", warning);
+        Assert.Contains("loses every round", warning);
+    }
+
     [Theory]
     [InlineData("0.0.0.0")]
     [InlineData("::")]
