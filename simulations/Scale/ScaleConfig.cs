@@ -130,8 +130,16 @@ public sealed record ScaleConfig
     /// <summary>Shard parameters moved down and up per unit.</summary>
     public long ShardElements => Model.ShardParameters(ExpertsPerShard);
 
-    /// <summary>Bytes of a full download (trunk + shard experts): fp32 for a top-k download codec, whose full downloads are fp32.</summary>
-    public double DownloadBytes => CodecSize.Bytes(CodecSize.IsSparse(Download) ? TensorCodec.Fp32 : Download, ShardElements);
+    /// <summary>fp32 bytes ÷ bytes sent of a full fp32 download: the lossless compressed form volunteers ask for (<see cref="CodecSize.FullDownloadRatio"/>); 1 models clients that do not.</summary>
+    public double FullDownloadCompression { get; init; } = CodecSize.FullDownloadRatio;
+
+    /// <summary>
+    /// Bytes of a full download (trunk + shard experts): fp32 for an fp32 or top-k download codec (whose full downloads are fp32), sent
+    /// compressed by <see cref="FullDownloadCompression"/>; fp16 and int8 downloads as they are.
+    /// </summary>
+    public double DownloadBytes => CodecSize.IsSparse(Download) || Download == TensorCodec.Fp32
+        ? CodecSize.Bytes(TensorCodec.Fp32, ShardElements) / FullDownloadCompression
+        : CodecSize.Bytes(Download, ShardElements);
 
     /// <summary>
     /// Bytes a volunteer downloads when it holds the version <paramref name="behind"/> rounds old (null: none). With a top-k download
