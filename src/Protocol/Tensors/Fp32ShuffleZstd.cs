@@ -34,10 +34,11 @@ public static class Fp32ShuffleZstd
     public const int DefaultLevel = 1;
 
     /// <summary>
-    /// Planes below this one are stored, not compressed: they are the low mantissa bytes, whose measured entropy on trained weights is
-    /// 7.99–8.00 bits per byte, so zstd only spends time on them. The sign/exponent plane (3) and the next one (2) carry the saving.
+    /// Planes below this one are stored, not compressed: zstd level 1 shrinks planes 0–2 (mantissa bytes, plus the exponent's low bit
+    /// in plane 2) by 0–0.6% on trained and initial weights, against 63–75% for plane 3 (sign and 7 exponent bits), so compressing
+    /// them would double the encoder's work for under 0.2% of the payload (docs/benchmarks/codecs.md, Session 8).
     /// </summary>
-    public const int FirstCompressedPlane = 2;
+    public const int FirstCompressedPlane = 3;
 
     private const int PlaneCount = 4;
     private const byte StoredMode = 0;
