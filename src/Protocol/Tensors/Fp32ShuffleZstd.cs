@@ -28,8 +28,8 @@ public static class Fp32ShuffleZstd
     public const int BlockValues = 1 << 18;
 
     /// <summary>
-    /// zstd level. Measured on trained and initial parameters (docs/benchmarks/codecs.md, session 8): level 1 compresses the shuffled
-    /// planes as well as levels 2, 3 and 9 (within 1%) and fastest; negative levels lose a third of the saving.
+    /// zstd level. On trained and initial parameters (docs/benchmarks/codecs.md, Session 8) level 1 compresses the exponent plane
+    /// better than level 3 (0.848 against 0.858 of the fp32 bytes) and faster.
     /// </summary>
     public const int DefaultLevel = 1;
 
