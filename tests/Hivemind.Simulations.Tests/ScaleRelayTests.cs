@@ -10,7 +10,7 @@ public sealed class ScaleRelayTests
     private const double CoordinatorMbps = 0.016; // 2000 B/s
 
     private static ScaleConfig Six(double relayFraction) =>
-        TinyModel.Config(6) with { CoordinatorMbps = CoordinatorMbps, RelayFraction = relayFraction, RelayUploadShare = 0.5, FullDownloadCompression = 1 };
+        TinyModel.Config(6) with { CoordinatorMbps = CoordinatorMbps, RelayFraction = relayFraction, RelayUploadShare = 0.5 };
 
     private static double FirstDownload(ScaleResult r) => r.Rounds[0].MeanTransferSeconds - Upload;
 

@@ -49,7 +49,7 @@ public sealed class TransferBoundPredictionTests
 
         // The round: both volunteers wait out the participant draw window, then download, compute, upload; then the close.
         double window = config.Engine.ParticipantDrawWindow.TotalSeconds;
-        Assert.Equal(window + round.ComputeSeconds + round.TransferSeconds + round.CloseSeconds, round.RoundSeconds, 2);
+        Assert.Equal(window + round.ComputeSeconds + round.TransferSeconds + round.CloseSeconds, round.RoundSeconds, 0.01);
 
         // Real clients poll every 0.5 s into that 2 s window, so check-timing adds no poll delay: the prediction is the round.
         double poll = TimingComparison.ExpectedPollSeconds(2, Coordinator.Rounds.CoordinatorEngine.BusyRetry.TotalSeconds, window);
