@@ -399,8 +399,7 @@ public sealed class FaithfulSimulation : IDisposable
             }
         }
 
-        // A full download travels compressed, losslessly, by the measured ratio (CODEC_FP32_SHUFFLE_ZSTD, issue 16); data: issue 13.
-        long down = (cached ? 0 : (long)(TensorCodec.EncodedLength(shard, PayloadCodec.Fp32) / Timing.CodecSize.FullDownloadRatio)) + _dataFetches.BytesFor(v, spec.Data);
+        long down = (cached ? 0 : TensorCodec.EncodedLength(shard, PayloadCodec.Fp32)) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
         long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.CodecSettings);
         flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
         flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);

@@ -20,13 +20,7 @@ internal static class TinyModel
     public const double TransferSeconds = 0.996;
     public const double UnitSeconds = TransferSeconds + ComputeSeconds + TransferSeconds;
 
-    /// <summary>The hand-computed tiny run; <paramref name="plainDownloads"/>: full downloads as plain fp32 (the hand computations'), else the default compression.</summary>
-    public static ScaleConfig Config(int volunteers, bool plainDownloads = true) => Default(volunteers) with
-    {
-        FullDownloadCompression = plainDownloads ? 1 : Default(volunteers).FullDownloadCompression,
-    };
-
-    private static ScaleConfig Default(int volunteers) => new()
+    public static ScaleConfig Config(int volunteers) => new()
     {
         Model = new ModelCost(Shape),
         InnerSteps = 10,

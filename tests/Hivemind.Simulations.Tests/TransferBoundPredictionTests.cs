@@ -1,7 +1,6 @@
 using Hivemind.Simulations.Calibration;
 using Hivemind.Simulations.Faithful;
 using Hivemind.Simulations.Simulation;
-using Hivemind.Simulations.Timing;
 using Hivemind.Training;
 
 namespace Hivemind.Simulations.Tests;
@@ -38,8 +37,7 @@ public sealed class TransferBoundPredictionTests
         // default upload codec, fp16: the sizes come from the real codec, not a bytes-per-parameter guess.
         long parameters = ModelConfig.Preset("tiny").TotalParameters;
         double down = (double)result.BytesDown / result.UnitsLeased, up = (double)result.BytesUp / result.UnitsLeased;
-        // The shard travels compressed (lossless) by the measured ratio.
-        Assert.InRange(down, Fp32Bytes * parameters / CodecSize.FullDownloadRatio, Fp32Bytes * parameters * (1 + HeaderAllowance) / CodecSize.FullDownloadRatio);
+        Assert.InRange(down, Fp32Bytes * parameters, Fp32Bytes * parameters * (1 + HeaderAllowance));
         Assert.InRange(up, Fp16Bytes * parameters, Fp16Bytes * parameters * (1 + HeaderAllowance));
 
         // Each direction at its own rate (swapping the rates would give 1.7 s more here), one latency each.
@@ -49,7 +47,7 @@ public sealed class TransferBoundPredictionTests
 
         // The round: both volunteers wait out the participant draw window, then download, compute, upload; then the close.
         double window = config.Engine.ParticipantDrawWindow.TotalSeconds;
-        Assert.Equal(window + round.ComputeSeconds + round.TransferSeconds + round.CloseSeconds, round.RoundSeconds, 0.01);
+        Assert.Equal(window + round.ComputeSeconds + round.TransferSeconds + round.CloseSeconds, round.RoundSeconds, 2);
 
         // Real clients poll every 0.5 s into that 2 s window, so check-timing adds no poll delay: the prediction is the round.
         double poll = TimingComparison.ExpectedPollSeconds(2, Coordinator.Rounds.CoordinatorEngine.BusyRetry.TotalSeconds, window);
