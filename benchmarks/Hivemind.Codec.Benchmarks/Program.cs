@@ -4,11 +4,12 @@ using Hivemind.Codec.Benchmarks;
 if (args.Length == 0 || args[0] is not ("throughput" or "quality" or "frontier"))
 {
     Console.WriteLine("""
-        usage: Hivemind.Codec.Benchmarks throughput [--values 16777216] [--reps 7] [--kept 5]
+        usage: Hivemind.Codec.Benchmarks throughput [--values 16777216] [--reps 7] [--kept 5] [--parameters a.safetensors,b.safetensors]
                Hivemind.Codec.Benchmarks quality [--seeds 3] [--rounds 12] [--volunteers 4] [--inner-steps 30] [--settings all|name;spec;...]
                                                  [--first-seed 1] [--out docs/benchmarks/codecs-frontier.png] [--csv path] [--data FOLDER]
                Hivemind.Codec.Benchmarks frontier --csv a.csv[,b.csv...] [--out docs/benchmarks/codecs-frontier.png]
-          throughput  one core: encode and decode of dense fp32 with every codec against memcpy of the same bytes, same run (GB/s of fp32).
+          throughput  one core: encode and decode of dense fp32 with every codec against memcpy of the same bytes, same run (GB/s of fp32);
+                      the lossless full-download codec (fp32-shuffle-zstd) also on each --parameters checkpoint (e.g. a run's checkpoints/).
           quality     in-process DiLoCo on the 'tiny' preset (the real engine, volunteers and codecs): held-out loss after the same tokens
                       and bytes per trained token up and down for each setting, paired against fp32-up/full-down with the same seed,
                       against per-step data-parallel fp32 (2 × parameters × 4 bytes per step per worker); writes the frontier plot.

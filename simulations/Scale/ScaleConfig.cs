@@ -130,8 +130,21 @@ public sealed record ScaleConfig
     /// <summary>Shard parameters moved down and up per unit.</summary>
     public long ShardElements => Model.ShardParameters(ExpertsPerShard);
 
-    /// <summary>Bytes of a full download (trunk + shard experts): fp32 for a top-k download codec, whose full downloads are fp32.</summary>
-    public double DownloadBytes => CodecSize.Bytes(CodecSize.IsSparse(Download) ? TensorCodec.Fp32 : Download, ShardElements);
+    /// <summary>
+    /// fp32 bytes ÷ bytes sent of the full download a newcomer (or a volunteer too far behind) gets under a top-k download codec: the
+    /// lossless compressed form volunteers ask for (<see cref="CodecSize.FullDownloadRatio"/>); 1 models clients that do not ask.
+    /// </summary>
+    public double FullDownloadCompression { get; init; } = CodecSize.FullDownloadRatio;
+
+    /// <summary>
+    /// Bytes of a full download (trunk + shard experts). Under a top-k download codec it is the fp32 shard sent compressed by
+    /// <see cref="FullDownloadCompression"/>; a <see cref="TensorCodec.Fp32"/> download codec stays the uncompressed DiLoCo baseline
+    /// (full fp32 down every round, the reference and every scenario recorded before compressed full downloads existed),
+    /// fp16 and int8 downloads are sized as they are.
+    /// </summary>
+    public double DownloadBytes => CodecSize.IsSparse(Download)
+        ? CodecSize.Bytes(TensorCodec.Fp32, ShardElements) / FullDownloadCompression
+        : CodecSize.Bytes(Download, ShardElements);
 
     /// <summary>
     /// Bytes a volunteer downloads when it holds the version <paramref name="behind"/> rounds old (null: none). With a top-k download

@@ -5,6 +5,13 @@ namespace Hivemind.Simulations.Timing;
 /// <summary>Bytes on the wire for a number of elements under a codec: the real codec's own size function, so new codecs plug in here.</summary>
 public static class CodecSize
 {
+    /// <summary>
+    /// fp32 bytes ÷ bytes sent for a full download in CODEC_FP32_SHUFFLE_ZSTD (lossless byte-plane shuffle + zstd, issue 16), which
+    /// every volunteer asks for. Measured by `Hivemind.Codec.Benchmarks throughput --parameters` on the 'small' preset's trained
+    /// checkpoint (synthetic corpus, version 20); θ_0 and the 'tiny' presets gave 1.16–1.23 (docs/benchmarks/codecs.md, Session 8).
+    /// </summary>
+    public const double FullDownloadRatio = 1.18;
+
     /// <summary>The wire codec a simulator codec name stands for.</summary>
     public static PayloadCodec Payload(TensorCodec codec) => codec switch
     {

@@ -46,7 +46,7 @@ public sealed class TimingArithmeticTests
     public void Top_k_downloads_are_steps_since_the_held_version_and_fp32_for_newcomers_or_long_absences()
     {
         var config = TinyModel.Config(4) with { Download = TensorCodec.Topk4, DownloadDensity = 0.12, MaxDownloadSteps = 3 };
-        double full = CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements);
+        double full = CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements) / CodecSize.FullDownloadRatio; // sent compressed (lossless)
         double step = CodecSize.Bytes(TensorCodec.Topk4, config.ShardElements, 0.12);
 
         Assert.Equal(full, config.DownloadBytes);
@@ -54,7 +54,18 @@ public sealed class TimingArithmeticTests
         Assert.Equal(step, config.DownloadBytesFor(1));
         Assert.Equal(3 * step, config.DownloadBytesFor(3));
         Assert.Equal(full, config.DownloadBytesFor(4));
-        Assert.Equal(full, (config with { Download = TensorCodec.Fp32 }).DownloadBytesFor(1));
+        Assert.Equal(CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements), (config with { Download = TensorCodec.Fp32 }).DownloadBytesFor(1)); // the uncompressed baseline
+    }
+
+    [Fact]
+    public void Newcomers_full_downloads_are_sent_compressed_by_the_measured_ratio_and_other_downloads_as_they_are()
+    {
+        var config = TinyModel.Config(4) with { Download = TensorCodec.Topk4, DownloadDensity = 0.12 };
+        double fp32 = CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements);
+        Assert.Equal(fp32 / CodecSize.FullDownloadRatio, config.DownloadBytes);
+        Assert.Equal(fp32, (config with { FullDownloadCompression = 1 }).DownloadBytes);
+        Assert.Equal(fp32, (config with { Download = TensorCodec.Fp32 }).DownloadBytes);
+        Assert.Equal(CodecSize.Bytes(TensorCodec.Int8, config.ShardElements), (config with { Download = TensorCodec.Int8 }).DownloadBytes);
     }
 
     [Fact]

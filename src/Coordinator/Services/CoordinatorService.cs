@@ -92,13 +92,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
         string volunteerId = _engine.Authenticate(request.SessionToken).Id;
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        var (metadata, bytes) = SmallDownload(request) ?? (new ParameterMetadata
-        {
-            ModelVersion = request.ModelVersion,
-            ContentSha256 = ByteString.CopyFrom(entry.Sha256),
-            TotalBytes = (ulong)entry.Bytes.Length,
-            Codec = Codec.Fp32,
-        }, entry.Bytes);
+        var (metadata, bytes) = SmallDownload(request) ?? FullDownload(request, entry);
         foreach (var (name, shape) in entry.Tensors)
         {
             var info = new TensorInfo { Name = name };
@@ -108,6 +102,15 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         using (var transfer = _transfers.Begin(TransferDirection.Download, volunteerId, request.WorkUnitId, bytes.Length))
             await DownloadStream.WriteAsync(responseStream, metadata, bytes, context.CancellationToken, sent: transfer);
         _engine.CountBytesSent(bytes.Length);
+    }
+
+    /// <summary>The whole shard: compressed (lossless) when the volunteer says it decodes that, else plain fp32 (issue 16).</summary>
+    private static (ParameterMetadata Metadata, byte[] Bytes) FullDownload(DownloadRequest request, ParameterCache.Entry entry)
+    {
+        var (codec, bytes, sha256) = request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd)
+            ? (Codec.Fp32ShuffleZstd, entry.Compressed.Value.Bytes, entry.Compressed.Value.Sha256)
+            : (Codec.Fp32, entry.Bytes, entry.Sha256);
+        return (new ParameterMetadata { ModelVersion = request.ModelVersion, ContentSha256 = ByteString.CopyFrom(sha256), TotalBytes = (ulong)bytes.Length, Codec = codec }, bytes);
     }
 
     /// <summary>The steps from the volunteer's held version to the requested one, when it holds one and they are all kept (issue 16).</summary>

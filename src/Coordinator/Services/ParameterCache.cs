@@ -20,7 +20,24 @@ public sealed class ParameterCache
     private long _version = -1;
 
     /// <summary>One encoded shard: fp32 payload bytes, their SHA-256 and the tensor list in payload order.</summary>
-    public sealed record Entry(byte[] Bytes, byte[] Sha256, IReadOnlyList<(string Name, long[] Shape)> Tensors);
+    public sealed record Entry(byte[] Bytes, byte[] Sha256, IReadOnlyList<(string Name, long[] Shape)> Tensors)
+    {
+        /// <summary>
+        /// The lossless compressed form (CODEC_FP32_SHUFFLE_ZSTD) for full downloads and its own SHA-256, encoded once per entry on the
+        /// first download that asks for it (on that request's thread, never in the round's close), then shared like the fp32 bytes.
+        /// </summary>
+        public Lazy<CompressedEntry> Compressed { get; } = new(() => CompressedEntry.Of(Bytes), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>An entry's compressed payload and the SHA-256 of exactly those bytes (the download's content_sha256).</summary>
+    public sealed record CompressedEntry(byte[] Bytes, byte[] Sha256)
+    {
+        public static CompressedEntry Of(byte[] fp32Payload)
+        {
+            byte[] bytes = Fp32ShuffleZstd.Encode(fp32Payload);
+            return new CompressedEntry(bytes, SHA256.HashData(bytes));
+        }
+    }
 
     public Entry Get(long version, ShardSpec shard, Func<ParameterSet> load)
     {

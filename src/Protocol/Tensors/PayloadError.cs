@@ -33,4 +33,6 @@ public enum PayloadError
     BadIndex,
     /// <summary>The header's codec parameter (values kept per block) is outside the codec's range.</summary>
     BadCodecParameter,
+    /// <summary>A compressed plane (<see cref="Fp32ShuffleZstd"/>) has an unknown mode, a wrong length, or zstd data that is corrupt or does not declare or decode to exactly the plane's size.</summary>
+    BadCompression,
 }

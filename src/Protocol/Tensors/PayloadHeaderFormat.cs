@@ -62,7 +62,11 @@ internal static class PayloadHeaderFormat
         }
     }
 
-    public static PayloadHeader Read(Stream source, long maxPayloadBytes, ProtocolLimits limits)
+    /// <param name="fp32Alias">
+    /// When set, the codec byte must be exactly this value and the header is read as an fp32 payload's (sizes are the fp32 ones):
+    /// the compressed full download (<see cref="Fp32ShuffleZstd"/>) carries the fp32 header under its own codec byte.
+    /// </param>
+    public static PayloadHeader Read(Stream source, long maxPayloadBytes, ProtocolLimits limits, byte? fp32Alias = null)
     {
         Span<byte> fixedPart = stackalloc byte[FixedBytes];
         ReadExactly(source, fixedPart, "the fixed header");
@@ -71,6 +75,12 @@ internal static class PayloadHeaderFormat
         if (fixedPart[4] != FormatVersion)
             throw new PayloadFormatException(PayloadError.UnsupportedFormat, $"payload format version {fixedPart[4]} is not supported (this build reads {FormatVersion}); upgrade the reader.");
         var codec = (PayloadCodec)fixedPart[5];
+        if (fp32Alias is { } alias)
+        {
+            if (fixedPart[5] != alias)
+                throw new PayloadFormatException(PayloadError.UnknownCodec, $"codec byte {fixedPart[5]} is not {alias}, the compressed fp32 form this reader expects.");
+            codec = PayloadCodec.Fp32;
+        }
         if (!Enum.IsDefined(codec))
             throw new PayloadFormatException(PayloadError.UnknownCodec, $"codec byte {fixedPart[5]} is not a known codec ({string.Join(", ", Enum.GetValues<PayloadCodec>().Select(c => $"{(byte)c}={c}"))}).");
         ushort reserved = BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[6..]);

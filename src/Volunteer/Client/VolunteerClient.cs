@@ -345,6 +345,8 @@ public sealed class VolunteerClient
             ModelVersion = unit.ModelVersion,
             WorkUnitId = unit.WorkUnitId,
         };
+        // A full download may come compressed, losslessly (issue 16); it decodes to the same fp32 bytes.
+        request.AcceptedFullCodecs.Add(Codec.Fp32ShuffleZstd);
         // Small downloads: offer the held version and experts; the coordinator may answer with steps (plus the tensors not held).
         var held = _held is { } h && h.Version < (long)unit.ModelVersion ? h : null;
         if (held is not null)
@@ -355,6 +357,13 @@ public sealed class VolunteerClient
         using var call = _client.DownloadParameters(request, cancellationToken: ct);
         // Metadata first, announced size within our limit, every byte accounted for, SHA-256 checked.
         var (metadata, buffer) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, ct);
+        if (metadata.StepCount == 0 && metadata.Codec == Codec.Fp32ShuffleZstd)
+        {
+            byte[] fp32 = Decompressed(buffer, unit);
+            _view.Transfer("download (compressed)", buffer.Length, watch.Elapsed);
+            ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), fp32);
+            return (fp32, true, TensorCodec.Decode(fp32, fp32.LongLength).Tensors);
+        }
         if (metadata.StepCount == 0)
         {
             _view.Transfer("download", buffer.Length, watch.Elapsed);
@@ -371,6 +380,26 @@ public sealed class VolunteerClient
         }
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), full);
         return (full, true, parameters);
+    }
+
+    /// <summary>
+    /// The fp32 payload of a compressed full download, accepted only when its SHA-256 is the unit's parameters_sha256: the stream's
+    /// content_sha256 travels with the bytes it covers, the unit's hash came in the work reply. Throws (nothing cached or held) otherwise.
+    /// </summary>
+    private static byte[] Decompressed(byte[] compressed, Protocol.V1.WorkUnit unit)
+    {
+        byte[] fp32;
+        try
+        {
+            fp32 = Fp32ShuffleZstd.Decode(compressed, ProtocolLimits.Default.MaxDownloadBytes);
+        }
+        catch (PayloadFormatException e)
+        {
+            throw new InvalidDataException($"the compressed download of version {unit.ModelVersion} does not decode ({e.Message}); nothing was kept, the unit is asked for again.", e);
+        }
+        if (!System.Security.Cryptography.SHA256.HashData(fp32).AsSpan().SequenceEqual(unit.ParametersSha256.Span))
+            throw new InvalidDataException($"the compressed download of version {unit.ModelVersion} decodes to parameters whose SHA-256 is not the unit's parameters_sha256 {Convert.ToHexStringLower(unit.ParametersSha256.Span)}; nothing was kept, the unit is asked for again.");
+        return fp32;
     }
 
     /// <summary>

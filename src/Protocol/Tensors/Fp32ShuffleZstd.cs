@@ -1,0 +1,221 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using ZstdSharp;
+
+namespace Hivemind.Protocol.Tensors;
+
+/// <summary>
+/// The lossless compressed form of an fp32 tensor payload (<c>CODEC_FP32_SHUFFLE_ZSTD</c>, issue 16's compressed full downloads): the
+/// fp32 header under codec byte 4, then the values in blocks of <see cref="BlockValues"/>, each split into its four byte planes (as
+/// Blosc's and HDF5's shuffle filter does), each plane stored or one zstd frame. Decoding gives back the fp32 payload byte for byte,
+/// so its SHA-256 is the unit's <c>parameters_sha256</c>.
+/// </summary>
+/// <remarks>
+/// Layout after the header, per block of n values (the concatenated values of all tensors in header order, n = 2^18 except the last):
+/// for each plane j = 0..3 (byte j of every little-endian f32 of the block, in value order): <c>u8 mode | u32 length L | L bytes</c>;
+/// mode 0 stores the n plane bytes (L = n); mode 1 is zstd data (RFC 8878) that declares content size n in its frame header and
+/// decodes to exactly those n bytes. Nothing follows the last block.
+/// The shuffle is hand-written because no package on the mirror does it: ZstdSharp has no pre-filter, Blosc (whose shuffle this
+/// is) has no .NET build there, and System.Numerics.Tensors has no byte transpose. It is two loops, tested bit for bit.
+/// </remarks>
+public static class Fp32ShuffleZstd
+{
+    /// <summary>The codec byte of the payload header and the proto's <c>CODEC_FP32_SHUFFLE_ZSTD</c>.</summary>
+    public const byte CodecByte = 4;
+
+    /// <summary>Values per block: 1 MiB of fp32, so one block's planes stay in cache and a bad frame is refused after at most that much work.</summary>
+    public const int BlockValues = 1 << 18;
+
+    /// <summary>
+    /// zstd level. On trained and initial parameters (docs/benchmarks/codecs.md, Session 8) level 1 compresses the exponent plane
+    /// better than level 3 (0.848 against 0.858 of the fp32 bytes) and faster.
+    /// </summary>
+    public const int DefaultLevel = 1;
+
+    /// <summary>
+    /// Planes below this one are stored, not compressed: zstd level 1 shrinks planes 0–2 (mantissa bytes, plus the exponent's low bit
+    /// in plane 2) by 0–0.6% on trained and initial weights, against 63–75% for plane 3 (sign and 7 exponent bits), so compressing
+    /// them would double the encoder's work for under 0.2% of the payload (docs/benchmarks/codecs.md, Session 8).
+    /// </summary>
+    public const int FirstCompressedPlane = 3;
+
+    private const int PlaneCount = 4;
+    private const byte StoredMode = 0;
+    private const byte ZstdMode = 1;
+    private const int PlanePrefixBytes = 1 + 4;
+
+    /// <summary>Compresses an fp32 tensor payload (as <see cref="TensorCodec.Encode(IEnumerable{NamedTensor}, CodecSettings, ProtocolLimits?)"/> writes it).</summary>
+    public static byte[] Encode(byte[] fp32Payload, int level = DefaultLevel, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(fp32Payload);
+        EnsureLittleEndian();
+        PayloadHeader header;
+        using (var source = new MemoryStream(fp32Payload, writable: false))
+            header = PayloadHeaderFormat.Read(source, fp32Payload.LongLength, limits ?? ProtocolLimits.Default);
+        if (header.Codec != PayloadCodec.Fp32)
+            throw new ArgumentException($"the payload's codec is {header.Codec}; only an fp32 payload compresses losslessly into {nameof(Fp32ShuffleZstd)}.", nameof(fp32Payload));
+        if (header.TotalBytes != fp32Payload.LongLength)
+            throw new ArgumentException($"the fp32 payload has {fp32Payload.LongLength} bytes but its header declares {header.TotalBytes}.", nameof(fp32Payload));
+
+        using var output = new MemoryStream(fp32Payload.Length);
+        output.Write(fp32Payload, 0, header.HeaderBytes);
+        output.GetBuffer()[5] = CodecByte;
+        long values = header.DataBytes / sizeof(float);
+        int blockBytes = (int)Math.Min(BlockValues, Math.Max(values, 1));
+        byte[] planes = ArrayPool<byte>.Shared.Rent(PlaneCount * blockBytes);
+        byte[] frame = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(blockBytes));
+        using var compressor = new Compressor(level);
+        try
+        {
+            Span<byte> prefix = stackalloc byte[PlanePrefixBytes];
+            for (long start = 0; start < values; start += BlockValues)
+            {
+                int n = (int)Math.Min(BlockValues, values - start);
+                Shuffle(fp32Payload.AsSpan(checked(header.HeaderBytes + (int)(start * sizeof(float))), n * sizeof(float)), planes.AsSpan(0, PlaneCount * n), n);
+                for (int j = 0; j < PlaneCount; j++)
+                {
+                    var plane = planes.AsSpan(j * n, n);
+                    int written = j >= FirstCompressedPlane ? compressor.Wrap(plane, frame) : int.MaxValue;
+                    bool compressed = written < n;
+                    prefix[0] = compressed ? ZstdMode : StoredMode;
+                    BinaryPrimitives.WriteUInt32LittleEndian(prefix[1..], (uint)(compressed ? written : n));
+                    output.Write(prefix);
+                    output.Write(compressed ? frame.AsSpan(0, written) : plane);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(planes);
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// The fp32 payload a compressed one stands for. Hostile input is refused with a <see cref="PayloadFormatException"/> before any
+    /// memory beyond the header's own fp32 size (at most <paramref name="maxFp32Bytes"/>) is allocated: every zstd frame must declare
+    /// exactly its plane's size, checked before it is decompressed, and decompresses into a buffer of exactly that size.
+    /// </summary>
+    public static byte[] Decode(byte[] payload, long maxFp32Bytes, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        EnsureLittleEndian();
+        PayloadHeader header;
+        using (var source = new MemoryStream(payload, writable: false))
+            header = PayloadHeaderFormat.Read(source, maxFp32Bytes, limits ?? ProtocolLimits.Default, CodecByte);
+        if (header.TotalBytes > Array.MaxLength)
+            throw new PayloadFormatException(PayloadError.Oversized, $"the compressed payload stands for {header.TotalBytes} fp32 bytes, more than one array holds ({Array.MaxLength}).");
+
+        byte[] result = GC.AllocateUninitializedArray<byte>((int)header.TotalBytes);
+        payload.AsSpan(0, header.HeaderBytes).CopyTo(result);
+        result[5] = (byte)PayloadCodec.Fp32;
+        long values = header.DataBytes / sizeof(float);
+        int position = header.HeaderBytes;
+        byte[] planes = ArrayPool<byte>.Shared.Rent(PlaneCount * (int)Math.Min(BlockValues, Math.Max(values, 1)));
+        using var decompressor = new Decompressor();
+        try
+        {
+            for (long start = 0; start < values; start += BlockValues)
+            {
+                int n = (int)Math.Min(BlockValues, values - start);
+                for (int j = 0; j < PlaneCount; j++)
+                    position = ReadPlane(payload, position, planes.AsSpan(j * n, n), decompressor, $"plane {j} of the block at value {start}");
+                Unshuffle(planes.AsSpan(0, PlaneCount * n), result.AsSpan(checked(header.HeaderBytes + (int)(start * sizeof(float))), n * sizeof(float)), n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(planes);
+        }
+        if (position != payload.Length)
+            throw new PayloadFormatException(PayloadError.TrailingBytes, $"{payload.Length - position} bytes follow the last compressed block; the payload must end there.");
+        return result;
+    }
+
+    /// <summary>Reads one plane at <paramref name="position"/> into <paramref name="plane"/> (exactly its size); returns the position after it.</summary>
+    private static int ReadPlane(byte[] payload, int position, Span<byte> plane, Decompressor decompressor, string what)
+    {
+        if (payload.Length - position < PlanePrefixBytes)
+            throw new PayloadFormatException(PayloadError.Truncated, $"the payload ends before the mode and length of {what}.");
+        byte mode = payload[position];
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(position + 1));
+        position += PlanePrefixBytes;
+        if (length > (uint)(payload.Length - position))
+            throw new PayloadFormatException(PayloadError.Truncated, $"{what} declares {length} bytes but only {payload.Length - position} remain.");
+        var data = payload.AsSpan(position, (int)length);
+        switch (mode)
+        {
+            case StoredMode:
+                if (length != plane.Length)
+                    throw new PayloadFormatException(PayloadError.BadCompression, $"{what} is stored with {length} bytes; it has exactly {plane.Length}.");
+                data.CopyTo(plane);
+                break;
+            case ZstdMode:
+                ulong declared;
+                try
+                {
+                    declared = Decompressor.GetDecompressedSize(data);
+                }
+                catch (ZstdException e)
+                {
+                    throw new PayloadFormatException(PayloadError.BadCompression, $"{what} is not zstd data that declares its size ({e.Message}); the download is corrupt: download it again.", e);
+                }
+                // A decompression bomb ends here: the frame's claim is checked before a byte is decompressed, into a buffer of the plane's size.
+                if (declared != (ulong)plane.Length)
+                    throw new PayloadFormatException(PayloadError.BadCompression, $"{what} declares {declared} decompressed bytes; the plane has exactly {plane.Length}. Refused before decompressing; download it again.");
+                int written;
+                try
+                {
+                    written = decompressor.Unwrap(data, plane);
+                }
+                catch (ZstdException e)
+                {
+                    throw new PayloadFormatException(PayloadError.BadCompression, $"{what} does not decompress ({e.Message}); the download is corrupt: download it again.", e);
+                }
+                if (written != plane.Length)
+                    throw new PayloadFormatException(PayloadError.BadCompression, $"{what} decompresses to {written} bytes; the plane has exactly {plane.Length}.");
+                break;
+            default:
+                throw new PayloadFormatException(PayloadError.BadCompression, $"{what} has mode {mode}; modes are {StoredMode} (stored) and {ZstdMode} (zstd).");
+        }
+        return position + (int)length;
+    }
+
+    /// <summary>Byte j of value i goes to <c>planes[j × n + i]</c>: the sign/exponent bytes of neighbouring values line up, which zstd can compress.</summary>
+    public static void Shuffle(ReadOnlySpan<byte> values, Span<byte> planes, int n)
+    {
+        var words = MemoryMarshal.Cast<byte, uint>(values[..(n * sizeof(float))]);
+        var p0 = planes[..n];
+        var p1 = planes.Slice(n, n);
+        var p2 = planes.Slice(2 * n, n);
+        var p3 = planes.Slice(3 * n, n);
+        for (int i = 0; i < words.Length; i++)
+        {
+            uint w = words[i];
+            p0[i] = (byte)w;
+            p1[i] = (byte)(w >> 8);
+            p2[i] = (byte)(w >> 16);
+            p3[i] = (byte)(w >> 24);
+        }
+    }
+
+    /// <summary>The inverse of <see cref="Shuffle"/>.</summary>
+    public static void Unshuffle(ReadOnlySpan<byte> planes, Span<byte> values, int n)
+    {
+        var words = MemoryMarshal.Cast<byte, uint>(values[..(n * sizeof(float))]);
+        var p0 = planes[..n];
+        var p1 = planes.Slice(n, n);
+        var p2 = planes.Slice(2 * n, n);
+        var p3 = planes.Slice(3 * n, n);
+        for (int i = 0; i < words.Length; i++)
+            words[i] = p0[i] | (uint)p1[i] << 8 | (uint)p2[i] << 16 | (uint)p3[i] << 24;
+    }
+
+    private static void EnsureLittleEndian()
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("the tensor payload is little-endian and this codec reinterprets it in place; a big-endian machine is not supported.");
+    }
+}
