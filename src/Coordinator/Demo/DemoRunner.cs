@@ -101,7 +101,13 @@ public static class DemoRunner
         }
         PrintSummary(terminal, engine, initial, watch.Elapsed);
         await app.StopAsync(CancellationToken.None);
-        if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
+        if (engine.Text is not null && finished.Task.IsCompleted)
+        {
+            // The volunteers have stopped, so the scoring and the central replay may have every core (s8text: the replay trains 3 × H
+            // steps per round in this one process, and was the longest part of a --compare-central run on one thread).
+            TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
+            DemoTextReport.Print(terminal, engine, settings.CompareCentral);
+        }
         return finished.Task.IsCompleted ? 0 : 1;
     }
 
@@ -118,16 +124,18 @@ public static class DemoRunner
             MinUpdates = 1,
             // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
             SpareLeases = 0,
-            InnerSteps = DemoInnerSteps,
+            InnerSteps = settings.InnerSteps ?? DemoInnerSteps,
+            InnerLearningRate = settings.InnerLearningRate ?? new CoordinatorOptions().InnerLearningRate,
             CorpusOrder = settings.CorpusOrder,
             TrunkRule = settings.Rule,
             ExpertRule = settings.Rule,
-            RoundTimeout = TimeSpan.FromMinutes(2),
-            LeaseDuration = TimeSpan.FromMinutes(2),
+            RoundTimeout = UnitAllowance(settings.InnerSteps ?? DemoInnerSteps),
+            LeaseDuration = UnitAllowance(settings.InnerSteps ?? DemoInnerSteps),
+            MaxLeaseDuration = TimeSpan.FromTicks(Math.Max(new CoordinatorOptions().MaxLeaseDuration.Ticks, UnitAllowance(settings.InnerSteps ?? DemoInnerSteps).Ticks)),
             Data = settings.Data ?? "",
             Seed = settings.Seed,
             OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
-            OuterMomentum = settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum,
+            OuterMomentum = settings.OuterMomentum ?? (settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum),
             // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
             // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
             // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
@@ -135,6 +143,16 @@ public static class DemoRunner
             SpotCheckProbationProbability = 0,
         };
     }
+
+    /// <summary>
+    /// Round deadline and lease for units of <paramref name="innerSteps"/> steps: at least <see cref="MinUnitAllowance"/>, more for a
+    /// larger H (steps of 5–15 s were seen on a loaded 2-core machine), so a slow but live round is not closed short of its quorum.
+    /// </summary>
+    public static TimeSpan UnitAllowance(int innerSteps) =>
+        TimeSpan.FromTicks(Math.Max(MinUnitAllowance.Ticks, StepAllowance.Ticks * innerSteps));
+
+    /// <summary>See <see cref="UnitAllowance"/>.</summary>
+    private static readonly TimeSpan MinUnitAllowance = TimeSpan.FromMinutes(2), StepAllowance = TimeSpan.FromSeconds(15);
 
     /// <summary>Elapsed time as m:ss, with hours when a run takes that long (a format of mm:ss alone wraps at the hour).</summary>
     public static string Clock(TimeSpan elapsed) =>

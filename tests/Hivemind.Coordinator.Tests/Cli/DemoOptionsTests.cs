@@ -28,4 +28,30 @@ public sealed class DemoOptionsTests
         Assert.True(options.OuterMomentum > 0, "the synthetic demo's outer step has momentum");
         Assert.Equal("", options.Data);
     }
+
+    [Fact]
+    public void FlagsOverrideTheDemosInnerStepsLearningRateAndMomentum()
+    {
+        var settings = DemoSettings.Default with { Preset = DemoSettings.TextPreset, Data = "/corpus", InnerSteps = 7, InnerLearningRate = 2e-3, OuterMomentum = 0.25 };
+
+        var options = DemoRunner.Options(settings, "/tmp/demo");
+
+        Assert.Equal(7, options.InnerSteps);
+        Assert.Equal(2e-3, options.InnerLearningRate);
+        Assert.Equal(0.25, options.OuterMomentum);
+        options.Validate();
+    }
+
+    [Fact]
+    public void ALargerHGetsALongerLeaseAndRoundDeadline()
+    {
+        var few = DemoRunner.Options(DemoSettings.Default with { InnerSteps = 1 }, "/tmp/demo");
+        var many = DemoRunner.Options(DemoSettings.Default with { InnerSteps = 1000 }, "/tmp/demo");
+
+        Assert.Equal(TimeSpan.FromMinutes(2), few.LeaseDuration);
+        Assert.True(many.LeaseDuration > few.LeaseDuration, $"H = 100 got a lease of {many.LeaseDuration}");
+        Assert.Equal(many.LeaseDuration, many.RoundTimeout);
+        Assert.True(many.MaxLeaseDuration >= many.LeaseDuration);
+        many.Validate();
+    }
 }
