@@ -25,6 +25,17 @@ public static class DemoRunner
     private const int DemoInnerSteps = 10;
 
     /// <summary>
+    /// Real text's inner steps per unit (s8text): 3 × 30 steps of `tiny` per round instead of 3 × 10, so each unit restarts AdamW and its
+    /// warm-up a third as often per token and a round's fixed cost (downloads, evaluation, the close) is spread over 3 times the tokens.
+    /// Probe (8 rounds, docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 8 rounds where H = 10 had
+    /// 5.26 after 307,200 in 20.
+    /// </summary>
+    private const int TextInnerSteps = 30;
+
+    /// <summary>Real text's inner learning rate (s8text): `tiny`'s GPT-2 embedding and head learn faster at 1e-2 than at 3e-3.</summary>
+    private const double TextInnerLearningRate = 1e-2;
+
+    /// <summary>
     /// Real text's outer step: plain averaging of the units' models (outer learning rate 1, no momentum). With H = 10 fresh-AdamW steps
     /// per unit, DiLoCo's Nesterov 0.9 at 0.7 (tuned for H = 500) multiplies each round's mean step up to 7 times and overshot on GPT-2
     /// tokens: held-out 5.93 nats/token after 6 rounds and 5.40 after 20, where averaging reached 5.51 after 6 (docs/benchmarks/data.md).
@@ -124,14 +135,14 @@ public static class DemoRunner
             MinUpdates = 1,
             // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
             SpareLeases = 0,
-            InnerSteps = settings.InnerSteps ?? DemoInnerSteps,
-            InnerLearningRate = settings.InnerLearningRate ?? new CoordinatorOptions().InnerLearningRate,
+            InnerSteps = InnerSteps(settings),
+            InnerLearningRate = settings.InnerLearningRate ?? (settings.Data is null ? new CoordinatorOptions().InnerLearningRate : TextInnerLearningRate),
             CorpusOrder = settings.CorpusOrder,
             TrunkRule = settings.Rule,
             ExpertRule = settings.Rule,
-            RoundTimeout = UnitAllowance(settings.InnerSteps ?? DemoInnerSteps),
-            LeaseDuration = UnitAllowance(settings.InnerSteps ?? DemoInnerSteps),
-            MaxLeaseDuration = TimeSpan.FromTicks(Math.Max(new CoordinatorOptions().MaxLeaseDuration.Ticks, UnitAllowance(settings.InnerSteps ?? DemoInnerSteps).Ticks)),
+            RoundTimeout = UnitAllowance(InnerSteps(settings)),
+            LeaseDuration = UnitAllowance(InnerSteps(settings)),
+            MaxLeaseDuration = TimeSpan.FromTicks(Math.Max(new CoordinatorOptions().MaxLeaseDuration.Ticks, UnitAllowance(InnerSteps(settings)).Ticks)),
             Data = settings.Data ?? "",
             Seed = settings.Seed,
             OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
@@ -143,6 +154,8 @@ public static class DemoRunner
             SpotCheckProbationProbability = 0,
         };
     }
+
+    private static int InnerSteps(DemoSettings settings) => settings.InnerSteps ?? (settings.Data is null ? DemoInnerSteps : TextInnerSteps);
 
     /// <summary>
     /// Round deadline and lease for units of <paramref name="innerSteps"/> steps: at least <see cref="MinUnitAllowance"/>, more for a

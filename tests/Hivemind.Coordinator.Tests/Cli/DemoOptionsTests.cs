@@ -2,7 +2,10 @@ using Hivemind.Coordinator.Demo;
 
 namespace Hivemind.Coordinator.Tests.Cli;
 
-/// <summary>The demo's coordinator settings: real text averages the units' models, the synthetic corpus keeps DiLoCo's outer step.</summary>
+/// <summary>
+/// The demo's coordinator settings: real text averages the units' models after 30 inner steps at 1e-2, the synthetic corpus keeps DiLoCo's
+/// outer step and 10 inner steps at the coordinator's default rate; flags override either.
+/// </summary>
 public sealed class DemoOptionsTests
 {
     [Fact]
@@ -17,6 +20,16 @@ public sealed class DemoOptionsTests
     }
 
     [Fact]
+    public void RealTextTrainsThirtyInnerStepsAtLearningRate1eMinus2()
+    {
+        var options = DemoRunner.Options(DemoSettings.Default with { Preset = DemoSettings.TextPreset, Data = "/corpus" }, "/tmp/demo");
+
+        Assert.Equal(30, options.InnerSteps);
+        Assert.Equal(1e-2, options.InnerLearningRate);
+        Assert.Equal(new CoordinatorOptions().WarmupSteps, options.WarmupSteps);
+    }
+
+    [Fact]
     public void TheSyntheticCorpusKeepsDiLoCosNesterovOuterStep()
     {
         var defaults = new CoordinatorOptions();
@@ -26,6 +39,8 @@ public sealed class DemoOptionsTests
         Assert.Equal(defaults.OuterLearningRate, options.OuterLearningRate);
         Assert.Equal(defaults.OuterMomentum, options.OuterMomentum);
         Assert.True(options.OuterMomentum > 0, "the synthetic demo's outer step has momentum");
+        Assert.Equal(10, options.InnerSteps);
+        Assert.Equal(defaults.InnerLearningRate, options.InnerLearningRate);
         Assert.Equal("", options.Data);
     }
 
