@@ -27,7 +27,7 @@ public static class DemoRunner
     /// <summary>
     /// Real text's inner steps per unit (s8text): 3 × 30 steps of `tiny` per round instead of 3 × 10, so each unit restarts AdamW and its
     /// warm-up a third as often per token and a round's fixed cost (downloads, evaluation, the close) is spread over 3 times the tokens.
-    /// Probe (8 rounds, docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 8 rounds where H = 10 had
+    /// Probe pA (docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 7 rounds where H = 10 had
     /// 5.26 after 307,200 in 20.
     /// </summary>
     private const int TextInnerSteps = 30;
