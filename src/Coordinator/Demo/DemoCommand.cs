@@ -19,6 +19,12 @@ public static class DemoCommand
     /// <summary>Markov orders the synthetic corpus supports.</summary>
     private const int MinCorpusOrder = 1, MaxCorpusOrder = 4;
 
+    /// <summary>More inner steps than this per unit would make a demo round take hours.</summary>
+    public const int MaxInnerSteps = 10_000;
+
+    /// <summary>An AdamW learning rate above this is a typo (the demo's are around 1e-2).</summary>
+    public const double MaxInnerLearningRate = 1.0;
+
     public static Command Create(CliConsole console)
     {
         var d = DemoSettings.Default;
@@ -34,9 +40,12 @@ public static class DemoCommand
         var data = Flags.Text("--data", $"Train on real text: '{DataFolder.MiniPile}' ({DataFolder.MiniPileFolder}, built by scripts/build-mini-pile.sh) or a corpus folder; empty = the synthetic corpus", "");
         var compareCentral = new Option<bool>("--compare-central") { Description = "With --data: afterwards train the same model centrally on the accepted units' tokens and print both held-out tables" };
         var seed = Flags.Int("--seed", "Seed of the initial model and of the units' data", 1, min: 0);
+        var innerSteps = new Option<int?>("--inner-steps") { Description = "Local AdamW steps per unit (H); default: the demo's for the corpus (printed at start)", CustomParser = r => ParseInt(r, "--inner-steps", 1, MaxInnerSteps) };
+        var innerLr = new Option<double?>("--inner-learning-rate") { Description = "The units' AdamW learning rate; default: the demo's for the corpus", CustomParser = r => ParseDouble(r, "--inner-learning-rate", v => v is > 0 and <= MaxInnerLearningRate, $"a number above 0 and at most {MaxInnerLearningRate}, e.g. 1e-2") };
+        var outerMomentum = new Option<double?>("--outer-momentum") { Description = "Momentum of the outer step (Nesterov); default: the demo's for the corpus (0 on real text)", CustomParser = r => ParseDouble(r, "--outer-momentum", v => v is >= 0 and < 1, "a number in [0, 1), e.g. 0.5") };
         var demo = new Command("demo", "Start a coordinator on its embedded store plus local volunteer processes, train, and summarise.")
         {
-            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder, dashboardPort, data, compareCentral, seed,
+            volunteers, rounds, preset, dataDir, byzantine, rule, corpusOrder, dashboardPort, data, compareCentral, seed, innerSteps, innerLr, outerMomentum,
         };
         demo.SetAction(async (parse, ct) =>
         {
@@ -62,11 +71,32 @@ public static class DemoCommand
                 Data = textFolder,
                 CompareCentral = parse.GetValue(compareCentral),
                 Seed = parse.GetValue(seed),
+                InnerSteps = parse.GetValue(innerSteps),
+                InnerLearningRate = parse.GetValue(innerLr),
+                OuterMomentum = parse.GetValue(outerMomentum),
             };
             if (settings.CompareCentral && settings.Data is null)
                 throw new UsageException("--compare-central compares on real text; add --data mini-pile (or a corpus folder).");
             return await DemoRunner.RunAsync(settings, console, ct);
         });
         return demo;
+    }
+
+    private static int? ParseInt(System.CommandLine.Parsing.ArgumentResult result, string name, int min, int max)
+    {
+        string text = result.Tokens.Count == 0 ? "" : result.Tokens[^1].Value;
+        if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
+            return value;
+        result.AddError($"{name} '{text}' is not a whole number from {min} to {max}.");
+        return null;
+    }
+
+    private static double? ParseDouble(System.CommandLine.Parsing.ArgumentResult result, string name, Func<double, bool> allowed, string expected)
+    {
+        string text = result.Tokens.Count == 0 ? "" : result.Tokens[^1].Value;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value) && double.IsFinite(value) && allowed(value))
+            return value;
+        result.AddError($"{name} '{text}' is not {expected}.");
+        return null;
     }
 }

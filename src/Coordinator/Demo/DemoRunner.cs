@@ -25,6 +25,20 @@ public static class DemoRunner
     private const int DemoInnerSteps = 10;
 
     /// <summary>
+    /// Real text's inner steps per unit (s8text): 3 × 30 steps of `tiny` per round instead of 3 × 10, so each unit restarts AdamW and its
+    /// warm-up a third as often per token and a round's fixed cost (downloads, evaluation, the close) is spread over 3 times the tokens.
+    /// Probe pA (docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 7 rounds where H = 10 had
+    /// 5.26 after 307,200 in 20.
+    /// </summary>
+    private const int TextInnerSteps = 30;
+
+    /// <summary>
+    /// Real text's inner learning rate (s8text): 1e-2 got the first rounds down faster than 3e-3 (probe pA), but its 12-round run ended at
+    /// 3.250 bits per byte sharded and 3.244 central, where 3e-3 had 3.109 central on fewer tokens; H = 30 at 3e-3 is the next probe.
+    /// </summary>
+    private const double TextInnerLearningRate = 1e-2;
+
+    /// <summary>
     /// Real text's outer step: plain averaging of the units' models (outer learning rate 1, no momentum). With H = 10 fresh-AdamW steps
     /// per unit, DiLoCo's Nesterov 0.9 at 0.7 (tuned for H = 500) multiplies each round's mean step up to 7 times and overshot on GPT-2
     /// tokens: held-out 5.93 nats/token after 6 rounds and 5.40 after 20, where averaging reached 5.51 after 6 (docs/benchmarks/data.md).
@@ -101,7 +115,13 @@ public static class DemoRunner
         }
         PrintSummary(terminal, engine, initial, watch.Elapsed);
         await app.StopAsync(CancellationToken.None);
-        if (engine.Text is not null && finished.Task.IsCompleted) DemoTextReport.Print(terminal, engine, settings.CompareCentral);
+        if (engine.Text is not null && finished.Task.IsCompleted)
+        {
+            // The volunteers have stopped, so the scoring and the central replay may have every core (s8text: the replay trains 3 × H
+            // steps per round in this one process, and was the longest part of a --compare-central run on one thread).
+            TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
+            DemoTextReport.Print(terminal, engine, settings.CompareCentral);
+        }
         return finished.Task.IsCompleted ? 0 : 1;
     }
 
@@ -118,16 +138,18 @@ public static class DemoRunner
             MinUpdates = 1,
             // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
             SpareLeases = 0,
-            InnerSteps = DemoInnerSteps,
+            InnerSteps = InnerSteps(settings),
+            InnerLearningRate = settings.InnerLearningRate ?? (settings.Data is null ? new CoordinatorOptions().InnerLearningRate : TextInnerLearningRate),
             CorpusOrder = settings.CorpusOrder,
             TrunkRule = settings.Rule,
             ExpertRule = settings.Rule,
-            RoundTimeout = TimeSpan.FromMinutes(2),
-            LeaseDuration = TimeSpan.FromMinutes(2),
+            RoundTimeout = UnitAllowance(InnerSteps(settings)),
+            LeaseDuration = UnitAllowance(InnerSteps(settings)),
+            MaxLeaseDuration = TimeSpan.FromTicks(Math.Max(new CoordinatorOptions().MaxLeaseDuration.Ticks, UnitAllowance(InnerSteps(settings)).Ticks)),
             Data = settings.Data ?? "",
             Seed = settings.Seed,
             OuterLearningRate = settings.Data is null ? new CoordinatorOptions().OuterLearningRate : TextOuterLearningRate,
-            OuterMomentum = settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum,
+            OuterMomentum = settings.OuterMomentum ?? (settings.Data is null ? new CoordinatorOptions().OuterMomentum : TextOuterMomentum),
             // Spot checks (on for `serve`) are off in the demo: it shows what robust aggregation bounds, the red-team volunteer counts
             // in the quorum (a ban would stall every later round to its timeout), and recomputations would take a core from the
             // demo's volunteers on a laptop. Spot checks have their own demo in docs/verification.md (simulator `verification`).
@@ -135,6 +157,18 @@ public static class DemoRunner
             SpotCheckProbationProbability = 0,
         };
     }
+
+    private static int InnerSteps(DemoSettings settings) => settings.InnerSteps ?? (settings.Data is null ? DemoInnerSteps : TextInnerSteps);
+
+    /// <summary>
+    /// Round deadline and lease for units of <paramref name="innerSteps"/> steps: at least <see cref="MinUnitAllowance"/>, more for a
+    /// larger H (steps of 5–15 s were seen on a loaded 2-core machine), so a slow but live round is not closed short of its quorum.
+    /// </summary>
+    public static TimeSpan UnitAllowance(int innerSteps) =>
+        TimeSpan.FromTicks(Math.Max(MinUnitAllowance.Ticks, StepAllowance.Ticks * innerSteps));
+
+    /// <summary>See <see cref="UnitAllowance"/>.</summary>
+    private static readonly TimeSpan MinUnitAllowance = TimeSpan.FromMinutes(2), StepAllowance = TimeSpan.FromSeconds(15);
 
     /// <summary>Elapsed time as m:ss, with hours when a run takes that long (a format of mm:ss alone wraps at the hour).</summary>
     public static string Clock(TimeSpan elapsed) =>

@@ -21,6 +21,15 @@ public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, str
     /// </summary>
     public const string TextPreset = "tiny";
 
+    /// <summary>Inner steps per unit (H); null takes the demo's default for the corpus.</summary>
+    public int? InnerSteps { get; init; }
+
+    /// <summary>The units' AdamW learning rate; null takes the demo's default for the corpus.</summary>
+    public double? InnerLearningRate { get; init; }
+
+    /// <summary>The outer step's momentum; null takes the demo's default for the corpus.</summary>
+    public double? OuterMomentum { get; init; }
+
     /// <summary>Seed of θ_0 and of every unit's data draw.</summary>
     public long Seed { get; init; } = 1;
 
