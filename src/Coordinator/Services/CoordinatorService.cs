@@ -92,7 +92,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
         string volunteerId = _engine.Authenticate(request.SessionToken).Id;
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        var (metadata, bytes) = SmallDownload(request) ?? FullDownload(request, entry);
+        var (metadata, bytes) = SmallDownload(request) ?? await FullDownloadAsync(request, entry);
         foreach (var (name, shape) in entry.Tensors)
         {
             var info = new TensorInfo { Name = name };
@@ -105,11 +105,14 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     }
 
     /// <summary>The whole shard: compressed (lossless) when the volunteer says it decodes that, else plain fp32 (issue 16).</summary>
-    private static (ParameterMetadata Metadata, byte[] Bytes) FullDownload(DownloadRequest request, ParameterCache.Entry entry)
+    private static async Task<(ParameterMetadata Metadata, byte[] Bytes)> FullDownloadAsync(DownloadRequest request, ParameterCache.Entry entry)
     {
-        var (codec, bytes, sha256) = request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd)
-            ? (Codec.Fp32ShuffleZstd, entry.Compressed.Value.Bytes, entry.Compressed.Value.Sha256)
-            : (Codec.Fp32, entry.Bytes, entry.Sha256);
+        var (codec, bytes, sha256) = (Codec.Fp32, entry.Bytes, entry.Sha256);
+        if (request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd))
+        {
+            var compressed = await entry.Compressed.Value;
+            (codec, bytes, sha256) = (Codec.Fp32ShuffleZstd, compressed.Bytes, compressed.Sha256);
+        }
         return (new ParameterMetadata { ModelVersion = request.ModelVersion, ContentSha256 = ByteString.CopyFrom(sha256), TotalBytes = (ulong)bytes.Length, Codec = codec }, bytes);
     }
 

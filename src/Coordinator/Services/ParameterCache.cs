@@ -23,10 +23,11 @@ public sealed class ParameterCache
     public sealed record Entry(byte[] Bytes, byte[] Sha256, IReadOnlyList<(string Name, long[] Shape)> Tensors)
     {
         /// <summary>
-        /// The lossless compressed form (CODEC_FP32_SHUFFLE_ZSTD) for full downloads and its own SHA-256, encoded once per entry on the
-        /// first download that asks for it (on that request's thread, never in the round's close), then shared like the fp32 bytes.
+        /// The lossless compressed form (CODEC_FP32_SHUFFLE_ZSTD) for full downloads and its own SHA-256, encoded once per entry when
+        /// the first download asks for it (never in the round's close), then shared like the fp32 bytes. A task, so the downloads
+        /// that ask while it encodes (a new version's burst) await it instead of each blocking a thread-pool thread on it.
         /// </summary>
-        public Lazy<CompressedEntry> Compressed { get; } = new(() => CompressedEntry.Of(Bytes), LazyThreadSafetyMode.ExecutionAndPublication);
+        public Lazy<Task<CompressedEntry>> Compressed { get; } = new(() => Task.Run(() => CompressedEntry.Of(Bytes)), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>An entry's compressed payload and the SHA-256 of exactly those bytes (the download's content_sha256).</summary>
