@@ -373,7 +373,7 @@ public sealed class VolunteerClient
         _view.Transfer($"download ({metadata.StepCount} steps)", buffer.Length, watch.Elapsed);
         var parameters = StepsOnto(held, metadata, buffer, shard, unit.ModelVersion);
         byte[] full = TensorCodec.Encode(parameters, PayloadCodec.Fp32);
-        if (!System.Security.Cryptography.SHA256.HashData(full).AsSpan().SequenceEqual(unit.ParametersSha256.Span))
+        if (!IsTheUnits(full, unit))
         {
             _held = null; // the next unit downloads the full shard
             throw new InvalidDataException($"the parameters after applying {metadata.StepCount} steps to version {held!.Version} differ from version {unit.ModelVersion}'s hash; the next download is the full shard.");
@@ -381,6 +381,10 @@ public sealed class VolunteerClient
         ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), full);
         return (full, true, parameters);
     }
+
+    /// <summary>Whether <paramref name="fp32"/> is exactly the unit's parameters (their SHA-256 is the work reply's parameters_sha256).</summary>
+    private static bool IsTheUnits(byte[] fp32, Protocol.V1.WorkUnit unit) =>
+        System.Security.Cryptography.SHA256.HashData(fp32).AsSpan().SequenceEqual(unit.ParametersSha256.Span);
 
     /// <summary>
     /// The fp32 payload of a compressed full download, accepted only when its SHA-256 is the unit's parameters_sha256: the stream's
@@ -397,7 +401,7 @@ public sealed class VolunteerClient
         {
             throw new InvalidDataException($"the compressed download of version {unit.ModelVersion} does not decode ({e.Message}); nothing was kept, the unit is asked for again.", e);
         }
-        if (!System.Security.Cryptography.SHA256.HashData(fp32).AsSpan().SequenceEqual(unit.ParametersSha256.Span))
+        if (!IsTheUnits(fp32, unit))
             throw new InvalidDataException($"the compressed download of version {unit.ModelVersion} decodes to parameters whose SHA-256 is not the unit's parameters_sha256 {Convert.ToHexStringLower(unit.ParametersSha256.Span)}; nothing was kept, the unit is asked for again.");
         return fp32;
     }
