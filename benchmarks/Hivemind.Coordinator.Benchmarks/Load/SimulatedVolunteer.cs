@@ -118,8 +118,7 @@ internal sealed class SimulatedVolunteer(CoordinatorClient client, VolunteerIden
                 await stats.TimeAsync("submit", async () =>
                 {
                     using var call = client.SubmitUpdate(deadline: Deadline(), cancellationToken: ct);
-                    await UpdateStream.WriteAsync(call.RequestStream, _session, envelope, payload);
-                    return await call.ResponseAsync;
+                    return await UpdateStream.SendAsync(call, UpdateStream.Messages(_session, envelope, payload));
                 });
                 Submitted++;
                 return;

@@ -30,14 +30,32 @@ public static class UpdateStream
             yield return new UpdateChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) };
     }
 
-    /// <summary>Sends the whole update on a client stream and completes it.</summary>
-    public static async Task WriteAsync(IClientStreamWriter<UpdateChunk> writer, string sessionToken, SignedEnvelope signed, ReadOnlyMemory<byte> payload, int chunkBytes = ProtocolLimits.DefaultChunkBytes)
+    /// <summary>
+    /// Sends <paramref name="messages"/> on a SubmitUpdate call and returns the coordinator's reply, or throws its <see cref="RpcException"/>.
+    /// The coordinator refuses many updates from their envelope alone (verify before read) and ends the call while the client is still
+    /// writing; the failed write then surfaces as an <see cref="RpcException"/>, <see cref="HttpRequestException"/> (the HTTP/2 stream
+    /// closed), <see cref="IOException"/> or <see cref="InvalidOperationException"/> (the call already completed), depending on timing.
+    /// Any of those means "read the answer": the response carries the status and its <c>hivemind-reason</c> trailer.
+    /// </summary>
+    public static async Task<SubmitReply> SendAsync(AsyncClientStreamingCall<UpdateChunk, SubmitReply> call, IEnumerable<UpdateChunk> messages)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        foreach (var message in Messages(sessionToken, signed, payload, chunkBytes))
-            await writer.WriteAsync(message).ConfigureAwait(false);
-        await writer.CompleteAsync().ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(messages);
+        try
+        {
+            foreach (var message in messages)
+                await call.RequestStream.WriteAsync(message).ConfigureAwait(false);
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsEarlyAnswer(e))
+        {
+            // The coordinator answered before reading the whole stream: its answer is in the response below.
+        }
+        return await call.ResponseAsync.ConfigureAwait(false);
     }
+
+    /// <summary>True for the exceptions a client-stream write throws when the server has already ended the call (see <see cref="SendAsync"/>).</summary>
+    public static bool IsEarlyAnswer(Exception e) => e is RpcException or HttpRequestException or IOException or InvalidOperationException;
 
     /// <summary>
     /// Reads a SubmitUpdate stream on the coordinator. The envelope is decoded and its signature verified before any payload is read;

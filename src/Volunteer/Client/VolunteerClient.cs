@@ -558,16 +558,8 @@ public sealed class VolunteerClient
     {
         var watch = Stopwatch.StartNew();
         using var call = _client.SubmitUpdate(deadline: DateTime.UtcNow + SubmitTimeout, cancellationToken: ct);
-        try
-        {
-            await UpdateStream.WriteAsync(call.RequestStream, _session, update.Envelope, update.Payload);
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
-        {
-            // The coordinator may answer before reading the whole stream (a rejection, or the reply to an update it already has):
-            // its answer is in the response below.
-        }
-        var reply = await call.ResponseAsync;
+        // The coordinator may answer before reading the whole stream (a rejection, or the reply to an update it already has).
+        var reply = await UpdateStream.SendAsync(call, UpdateStream.Messages(_session, update.Envelope, update.Payload));
         _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
         _view.Submitted(reply.UpdateId, update.MeanLoss);
         CheckReceipt(reply, update);

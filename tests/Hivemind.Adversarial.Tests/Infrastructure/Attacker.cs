@@ -97,17 +97,7 @@ public sealed class Attacker : IAsyncDisposable
     public async Task<SubmitReply> SendAsync(Key key, SignedEnvelope signed, IEnumerable<byte[]> chunks)
     {
         using var call = Client.SubmitUpdate();
-        await call.RequestStream.WriteAsync(Header(key, signed));
-        try
-        {
-            foreach (var chunk in chunks) await call.RequestStream.WriteAsync(new UpdateChunk { Data = ByteString.CopyFrom(chunk) });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
-        {
-            // The coordinator may answer before the client finishes writing; the reply below carries the status.
-        }
-        return await call.ResponseAsync;
+        return await UpdateStream.SendAsync(call, chunks.Select(c => new UpdateChunk { Data = ByteString.CopyFrom(c) }).Prepend(Header(key, signed)));
     }
 
     public static UpdateChunk Header(Key key, SignedEnvelope signed) => new()

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Hivemind.Protocol;
+using Hivemind.Protocol.Streaming;
 using Hivemind.Protocol.V1;
 using Hivemind.Volunteer.Work;
 
@@ -12,23 +13,14 @@ public static class GrpcSubmit
     public static async Task<SubmitReply> SendAsync(Protocol.V1.Coordinator.CoordinatorClient client, string session, TrainedUpdate update, IEnumerable<byte[]> chunks)
     {
         using var call = client.SubmitUpdate();
-        await call.RequestStream.WriteAsync(new UpdateChunk
+        var header = new UpdateChunk
         {
             Header = new UpdateHeader
             {
                 ProtocolVersion = ProtocolVersion.Current, SessionToken = session,
                 Envelope = ByteString.CopyFrom(update.Envelope.Bytes), Signature = ByteString.CopyFrom(update.Envelope.Signature),
             },
-        });
-        try
-        {
-            foreach (var chunk in chunks) await call.RequestStream.WriteAsync(new UpdateChunk { Data = ByteString.CopyFrom(chunk) });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (Exception e) when (e is RpcException or InvalidOperationException)
-        {
-            // The server may reject before the client finishes writing; the reply below carries the status.
-        }
-        return await call.ResponseAsync;
+        };
+        return await UpdateStream.SendAsync(call, chunks.Select(c => new UpdateChunk { Data = ByteString.CopyFrom(c) }).Prepend(header));
     }
 }
