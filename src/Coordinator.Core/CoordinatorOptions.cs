@@ -211,6 +211,15 @@ public sealed record CoordinatorOptions
     /// <summary>Steps kept for small downloads; a volunteer further behind (or new) downloads the full shard.</summary>
     public int MaxDownloadSteps { get; init; } = 16;
 
+    // ---- First downloads from the seed (issue 16, s9seed) ----
+
+    /// <summary>
+    /// Put θ_0's seed (<see cref="Seed"/>) in every work unit, so a newcomer rebuilds version 0 of its shard locally and downloads only the
+    /// steps since (or nothing at version 0); it trusts the result only when its hash is the unit's. Turn off for a run whose θ_0 is not
+    /// ModelInit.Initialize(model, Seed).
+    /// </summary>
+    public bool SeedDownloads { get; init; } = true;
+
     // ---- Load (issue 9's 1,000-volunteer load test): group commit of joins, admission control, crowd-scaled polling ----
 
     /// <summary>Joins waiting for their durable commit at most; beyond it a verified join is answered `unavailable` at once, with retry advice.</summary>

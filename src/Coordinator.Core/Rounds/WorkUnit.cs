@@ -28,6 +28,9 @@ public sealed record WorkUnit(
 
     /// <summary>Eager units only: the volunteer's own accepted unit of round <see cref="Version"/>; the unit starts from <see cref="Protocol.Tensors.EagerBase"/>.</summary>
     public string? BaseUnitId { get; init; }
+
+    /// <summary>The seed θ_0 is rebuilt from (ModelInit), so a newcomer holds version 0 without downloading it; null when the coordinator does not offer it.</summary>
+    public long? InitSeed { get; init; }
 }
 
 /// <summary>The answer to a work request: a unit, or when to ask again and why.</summary>

@@ -72,7 +72,9 @@ public sealed class WorkUnitFactory
             Data(sliceSeed),
             TrainingOptions(sliceSeed),
             Codec.Codec,
-            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs)) { KeptPerBlock = Codec.KeptPerBlock, BaseUnitId = lease.BaseUnitId };
+            DateTimeOffset.FromUnixTimeMilliseconds(lease.DeadlineMs)) {
+            KeptPerBlock = Codec.KeptPerBlock, BaseUnitId = lease.BaseUnitId, InitSeed = _options.SeedDownloads ? _options.Seed : null,
+        };
     }
 
     /// <summary>The unit's data: a synthetic slice, or the token slice the seed picks (every slice as likely).</summary>

@@ -53,6 +53,8 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.DownloadCodec)] = "full (fp32 shard each round) or int8 / fp16 / topk4 / topk2: versions are old + encoded step, and volunteers download only the steps",
         [nameof(CoordinatorOptions.DownloadDensity)] = "Fraction of values a step download keeps per block of 256",
         [nameof(CoordinatorOptions.MaxDownloadSteps)] = "Steps kept for small downloads; a volunteer further behind downloads the full shard",
+        // First downloads from the seed (issue 16, s9seed)
+        [nameof(CoordinatorOptions.SeedDownloads)] = "Send θ_0's seed in work units: a newcomer rebuilds version 0 and downloads only the steps since, when they are fewer bytes (checked against the unit's hash; false = full first downloads)",
         [nameof(CoordinatorOptions.MaxUpdateNorm)] = "An update whose L2 norm over a tensor group exceeds this is rejected (norm-too-large)",
         [nameof(CoordinatorOptions.MaxRounds)] = "Stop after this many rounds (0 = run until stopped)",
         [nameof(CoordinatorOptions.EvalBatches)] = "Held-out batches evaluated after each round (0 = no evaluation)",

@@ -7,6 +7,7 @@ using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Ledger;
 using Hivemind.Protocol.Streaming;
+using Hivemind.Protocol.Tensors;
 using Hivemind.Protocol.V1;
 using Hivemind.Volunteer.Work;
 using Hivemind.Training;
@@ -92,7 +93,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
         string volunteerId = _engine.Authenticate(request.SessionToken).Id;
         var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        var (metadata, bytes) = SmallDownload(request) ?? await FullDownloadAsync(request, entry);
+        var (metadata, bytes) = await SmallDownloadAsync(request, entry) ?? await FullDownloadAsync(request, entry);
         foreach (var (name, shape) in entry.Tensors)
         {
             var info = new TensorInfo { Name = name };
@@ -116,8 +117,11 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         return (new ParameterMetadata { ModelVersion = request.ModelVersion, ContentSha256 = ByteString.CopyFrom(sha256), TotalBytes = (ulong)bytes.Length, Codec = codec }, bytes);
     }
 
-    /// <summary>The steps from the volunteer's held version to the requested one, when it holds one and they are all kept (issue 16).</summary>
-    private (ParameterMetadata Metadata, byte[] Bytes)? SmallDownload(DownloadRequest request)
+    /// <summary>
+    /// The steps from the volunteer's held version (θ_0 rebuilt from the seed is version 0) to the requested one, when it holds one, they
+    /// are all kept and they are fewer bytes than the full download (issue 16).
+    /// </summary>
+    private async Task<(ParameterMetadata Metadata, byte[] Bytes)?> SmallDownloadAsync(DownloadRequest request, ParameterCache.Entry entry)
     {
         if (!request.HasHeldVersion || _engine.StepCodec is not { } codec) return null;
         ShardSpec held;
@@ -131,6 +135,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         }
         if (_engine.ShardSteps(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId, (long)request.HeldVersion, held) is not { } found) return null;
         var (steps, rest) = found;
+        if (!await StepsAreSmallerAsync(request, entry, steps.Sum(s => (long)s.Length) + (rest?.LongLength ?? 0))) return null;
         byte[] bytes = [.. steps.SelectMany(s => s), .. rest ?? []];
         return (new ParameterMetadata
         {
@@ -141,6 +146,20 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             BaseVersion = request.HeldVersion,
             StepCount = (uint)steps.Count,
         }, bytes);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="stepsBytes"/> are fewer than the full download this request would get (<see cref="DownloadChoice"/>). The
+    /// full size is the coordinator's own: fp32, or the compressed form when the volunteer decodes it, compressed only when the steps are
+    /// not already smaller than any compressed form can be (its stored planes), so steady-state step downloads never pay for it.
+    /// </summary>
+    private static async Task<bool> StepsAreSmallerAsync(DownloadRequest request, ParameterCache.Entry entry, long stepsBytes)
+    {
+        if (!DownloadChoice.SendSteps(stepsBytes, entry.Bytes.LongLength)) return false;
+        if (!request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd)) return true;
+        long values = entry.Tensors.Sum(t => NamedTensor.ElementCount(t.Shape));
+        if (DownloadChoice.SendSteps(stepsBytes, Fp32ShuffleZstd.MinimumEncodedLength(values))) return true;
+        return DownloadChoice.SendSteps(stepsBytes, (await entry.Compressed.Value).Bytes.LongLength);
     }
 
     /// <summary>
@@ -255,7 +274,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         shard.Experts.AddRange(unit.Shard.Experts.Select(e => new ExpertRef { Layer = (uint)e.Layer, Expert = (uint)e.Expert }));
         var data = DataSliceWire.ToWire(unit.Data);
         var t = unit.Training;
-        return new WireWorkUnit
+        var wire = new WireWorkUnit
         {
             WorkUnitId = unit.Id,
             RunId = ByteString.CopyFrom(unit.RunId),
@@ -282,5 +301,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             KeptPerBlock = (uint)unit.KeptPerBlock,
             EagerBaseUnitId = unit.BaseUnitId ?? "",
         };
+        if (unit.InitSeed is { } seed) wire.InitSeed = unchecked((ulong)seed);
+        return wire;
     }
 }

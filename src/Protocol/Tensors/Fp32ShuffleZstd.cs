@@ -41,6 +41,13 @@ public static class Fp32ShuffleZstd
     public const int FirstCompressedPlane = 3;
 
     private const int PlaneCount = 4;
+
+    /// <summary>
+    /// Fewest bytes <see cref="Encode"/> can write for <paramref name="values"/> fp32 values: the planes below
+    /// <see cref="FirstCompressedPlane"/>, which it always stores. A coordinator that would send steps smaller than this need not
+    /// compress the shard to know they are the smaller download (<see cref="DownloadChoice"/>).
+    /// </summary>
+    public static long MinimumEncodedLength(long values) => values * FirstCompressedPlane;
     private const byte StoredMode = 0;
     private const byte ZstdMode = 1;
     private const int PlanePrefixBytes = 1 + 4;

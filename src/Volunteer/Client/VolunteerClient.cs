@@ -44,6 +44,7 @@ public sealed class VolunteerClient
     private readonly RelayFetcher? _relayFetcher;
     private readonly RelayRegistry.RelayRegistryClient? _relayRegistry;
     private HeldParameters? _held;
+    private bool _seedRefused; // θ_0 from the seed once missed a unit's hash: first downloads are full from then on
     private ErrorFeedback? _feedback;
 
     /// <summary>File in the cache directory that keeps this key's error-feedback residual across restarts (the cache may be shared).</summary>
@@ -318,6 +319,18 @@ public sealed class VolunteerClient
         ShardSpec shard, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
+        // Version 0 is θ_0 itself: a volunteer that rebuilds it from the seed and finds the unit's hash downloads nothing (issue 16).
+        if (unit.ModelVersion == 0 && SeedVersion0(unit, shard) is { } initial)
+        {
+            byte[] fp32 = TensorCodec.Encode(initial.Parameters, PayloadCodec.Fp32);
+            if (IsTheUnits(fp32, unit))
+            {
+                _view.Transfer("download (θ_0 from the seed)", 0, watch.Elapsed);
+                ParameterDiskCache.Store(_options.CacheDirectory, Convert.ToHexStringLower(unit.ParametersSha256.Span), fp32);
+                return (fp32, true, initial.Parameters);
+            }
+            SeedRefused(unit, "θ_0 rebuilt from the seed");
+        }
         bool wholeFromRelays = true;
         if (relays.Count > 0 && _relayFetcher is not null && _relayRegistry is not null && unit.ParametersSha256.Length == System.Security.Cryptography.SHA256.HashSizeInBytes)
         {
@@ -338,6 +351,44 @@ public sealed class VolunteerClient
             }
             watch.Restart();
         }
+        // Small downloads: offer the held version, else θ_0 rebuilt from the seed (version 0, issue 16).
+        var held = _held is { } h && h.Version < (long)unit.ModelVersion ? h : SeedVersion0(unit, shard);
+        try
+        {
+            return await FromCoordinatorAsync(unit, shard, held, watch, ct);
+        }
+        catch (SeedMismatchException)
+        {
+            SeedRefused(unit, $"θ_0 rebuilt from the seed plus the steps to version {unit.ModelVersion}");
+            watch.Restart();
+            return await FromCoordinatorAsync(unit, shard, null, watch, ct);
+        }
+    }
+
+    /// <summary>
+    /// θ_0 of this shard rebuilt from the unit's init_seed, as a held version 0 not yet trusted: its use must end in the unit's hash.
+    /// Null when the coordinator sends no seed, or the seed once failed that check (this volunteer then downloads in full).
+    /// </summary>
+    private HeldParameters? SeedVersion0(Protocol.V1.WorkUnit unit, ShardSpec shard)
+    {
+        if (!unit.HasInitSeed || _seedRefused) return null;
+        var model = ToSpec(unit).Model;
+        return new HeldParameters(0, shard, ModelInit.Initialize(model, unchecked((long)unit.InitSeed), shard), FromSeed: true);
+    }
+
+    /// <summary>Says once that θ_0 from the seed did not give the unit's parameters, and stops offering it: every later first download is full.</summary>
+    private void SeedRefused(Protocol.V1.WorkUnit unit, string what)
+    {
+        if (_seedRefused) return;
+        _seedRefused = true;
+        _view.Info($"{what} is not version {unit.ModelVersion}'s parameters (SHA-256 differs from the unit's parameters_sha256); nothing of it was kept, " +
+            "this and every later first download is the full shard");
+    }
+
+    /// <summary>The shard from the coordinator: the steps from <paramref name="held"/> when the coordinator sends them, else in full.</summary>
+    private async Task<(byte[] Payload, bool IsTheUnits, ParameterSet Parameters)> FromCoordinatorAsync(Protocol.V1.WorkUnit unit, ShardSpec shard,
+        HeldParameters? held, Stopwatch watch, CancellationToken ct)
+    {
         var request = new DownloadRequest
         {
             ProtocolVersion = ProtocolVersion.Current,
@@ -348,7 +399,6 @@ public sealed class VolunteerClient
         // A full download may come compressed, losslessly (issue 16); it decodes to the same fp32 bytes.
         request.AcceptedFullCodecs.Add(Codec.Fp32ShuffleZstd);
         // Small downloads: offer the held version and experts; the coordinator may answer with steps (plus the tensors not held).
-        var held = _held is { } h && h.Version < (long)unit.ModelVersion ? h : null;
         if (held is not null)
         {
             request.HeldVersion = (ulong)held.Version;
@@ -375,6 +425,7 @@ public sealed class VolunteerClient
         byte[] full = TensorCodec.Encode(parameters, PayloadCodec.Fp32);
         if (!IsTheUnits(full, unit))
         {
+            if (held!.FromSeed) throw new SeedMismatchException();
             _held = null; // the next unit downloads the full shard
             throw new InvalidDataException($"the parameters after applying {metadata.StepCount} steps to version {held!.Version} differ from version {unit.ModelVersion}'s hash; the next download is the full shard.");
         }
@@ -489,7 +540,11 @@ public sealed class VolunteerClient
     }
 
     /// <summary>The exact fp32 parameters of the last shard this volunteer trained from, the base of small downloads.</summary>
-    private sealed record HeldParameters(long Version, ShardSpec Shard, ParameterSet Parameters);
+    /// <param name="FromSeed">θ_0 rebuilt from the seed, not yet checked against any unit's hash (never held, cached or relayed).</param>
+    private sealed record HeldParameters(long Version, ShardSpec Shard, ParameterSet Parameters, bool FromSeed = false);
+
+    /// <summary>θ_0 rebuilt from the seed plus the coordinator's steps missed the unit's hash: the caller downloads the full shard instead.</summary>
+    private sealed class SeedMismatchException : Exception;
 
     /// <summary>
     /// Uploads a trained update, keeping it across failures that are not its fault (the coordinator's storage, a busy or restarting

@@ -66,6 +66,9 @@ public sealed class EngineHarness : IDisposable
         // ledger entries would vary between runs) and crafted updates would be banned. The tests ABOUT spot checks set their rates.
         SpotCheckProbability = 0,
         SpotCheckProbationProbability = 0,
+        // Volunteers would rebuild version 0 from the seed and skip its download; the tests of downloads, relays and caches are about the
+        // download itself. SeedDownloadTests turn it on.
+        SeedDownloads = false,
     };
 
     /// <summary>Closes and reopens the engine on the same data directory, as a restart after a crash would.</summary>
