@@ -455,7 +455,11 @@ public sealed class FaithfulSimulation : IDisposable
             }
         }
 
-        long down = (cached ? 0 : TensorCodec.EncodedLength(shard, PayloadCodec.Fp32)) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
+        // A volunteer rebuilds θ_0 from the unit's init_seed (issue 16): zero steps to download at version 0. The engine here keeps no
+        // steps (full downloads), so every later version comes in full, by the coordinator's rule (DownloadChoice).
+        long? fromSeed = unit.InitSeed is not null && unit.Version == 0 ? 0 : null;
+        long full = (long)DownloadChoice.Bytes(fromSeed, TensorCodec.EncodedLength(shard, PayloadCodec.Fp32));
+        long down = (cached ? 0 : full) + _dataFetches.BytesFor(v, spec.Data); // data: issue 13
         long up = flight.Update?.Payload.Length ?? TensorCodec.EncodedLength(shard, spec.CodecSettings);
         flight.ComputeSeconds = _unitFlops / v.Device.SustainedFlops(_config.Precision) * v.Slowdown;
         flight.TransferSeconds = Transfer(down, v.DownMbps, v.LatencySeconds) + Transfer(up, v.UpMbps, v.LatencySeconds);

@@ -76,6 +76,7 @@ public static class ScenarioRunner
         Download = s.Codec.Download,
         UploadDensity = s.Codec.Density,
         DownloadDensity = s.Codec.DownloadDensity,
+        SeedDownloads = s.Codec.SeedDownloads,
         Volunteers = s.Volunteers.Count,
         DeviceMix = s.Volunteers.Devices.Select(d => (table[d.Device], d.Weight)).ToList(),
         DownloadMbps = s.Volunteers.DownloadMbps,

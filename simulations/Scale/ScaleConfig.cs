@@ -147,14 +147,29 @@ public sealed record ScaleConfig
         : CodecSize.Bytes(Download, ShardElements);
 
     /// <summary>
-    /// Bytes a volunteer downloads when it holds the version <paramref name="behind"/> rounds old (null: none). With a top-k download
-    /// codec that is one encoded step per version behind, up to <see cref="MaxDownloadSteps"/>; otherwise, and for newcomers, the full
-    /// shard. Assumes the volunteer keeps its experts between units (the coordinator's steps cover held tensors only), the best case.
+    /// Newcomers rebuild θ_0 of their shard from the seed (WorkUnit.init_seed, <c>serve --seed-downloads</c>), so they hold version 0:
+    /// nothing to download at version 0, the steps since 0 later when those are kept and fewer bytes. Modelled under a top-k download
+    /// codec only, like <see cref="FullDownloadCompression"/>: an fp32 download codec stays the uncompressed DiLoCo baseline.
     /// </summary>
-    public double DownloadBytesFor(int? behind) =>
-        CodecSize.IsSparse(Download) && behind is >= 1 && behind <= MaxDownloadSteps
-            ? behind.Value * CodecSize.Bytes(Download, ShardElements, DownloadDensity)
-            : DownloadBytes;
+    public bool SeedDownloads { get; init; } = new Coordinator.CoordinatorOptions().SeedDownloads;
+
+    /// <summary>
+    /// Bytes a volunteer downloads when it holds the version <paramref name="behind"/> rounds old (null: none). With a top-k download
+    /// codec that is one encoded step per version behind when all are kept (up to <see cref="MaxDownloadSteps"/>) and they are fewer
+    /// bytes than the full shard (<see cref="Hivemind.Protocol.Tensors.DownloadChoice"/>, the coordinator's rule), nothing when it holds the current version;
+    /// otherwise, and for newcomers, the full shard. Assumes the volunteer keeps its experts between units (the coordinator's steps cover
+    /// held tensors only), the best case.
+    /// </summary>
+    public double DownloadBytesFor(int? behind)
+    {
+        if (!CodecSize.IsSparse(Download) || behind is not { } b) return DownloadBytes;
+        if (b == 0) return 0;
+        double? steps = b >= 1 && b <= MaxDownloadSteps ? b * CodecSize.Bytes(Download, ShardElements, DownloadDensity) : null;
+        return Hivemind.Protocol.Tensors.DownloadChoice.Bytes(steps, DownloadBytes);
+    }
+
+    /// <summary>What a newcomer downloads when it joins at <paramref name="version"/>: from θ_0 rebuilt from the seed, or the full shard.</summary>
+    public double NewcomerDownloadBytes(int version) => DownloadBytesFor(SeedDownloads ? version : null);
 
     /// <summary>Bytes uploaded per unit (the pseudo-gradient of the same pieces).</summary>
     public double UploadBytes => CodecSize.Bytes(Upload, ShardElements, UploadDensity);

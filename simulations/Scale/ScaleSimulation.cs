@@ -215,7 +215,7 @@ public sealed class ScaleSimulation
     }
 
     /// <summary>What this occupant downloads for the open round: steps from the version it holds, or the full shard (ScaleConfig.DownloadBytesFor).</summary>
-    private double DownloadBytes(VolunteerSlot slot) => _config.DownloadBytesFor(slot.HeldRound < 0 ? null : _round - slot.HeldRound);
+    private double DownloadBytes(VolunteerSlot slot) => slot.HeldRound < 0 ? _config.NewcomerDownloadBytes(_round) : _config.DownloadBytesFor(_round - slot.HeldRound);
 
     private void Arrived(VolunteerSlot slot)
     {
@@ -274,7 +274,7 @@ public sealed class ScaleSimulation
         var slot = _slots[index];
         slot.Generation++;
         slot.Online = true;
-        slot.HeldRound = -1; // a newcomer holds no version: its first download is the full shard
+        slot.HeldRound = -1; // a newcomer holds no downloaded version: θ_0 from the seed at most (ScaleConfig.NewcomerDownloadBytes)
         slot.UnitRound = -1;
         slot.Device = PickDevice();
         slot.DownMbps = _config.DownloadMbps.Sample(_attributes);

@@ -17,6 +17,9 @@ public sealed record CodecSection
     /// <summary>Top-k download codecs (steps since the held version): density of a step, as <c>serve --download-density</c> (default: the coordinator's).</summary>
     public double DownloadDensity { get; init; } = new Coordinator.CoordinatorOptions().DownloadDensity;
 
+    /// <summary>Newcomers rebuild θ_0 from the seed and download only the steps since (top-k download codecs), as <c>serve --seed-downloads</c> (default: the coordinator's).</summary>
+    public bool SeedDownloads { get; init; } = new Coordinator.CoordinatorOptions().SeedDownloads;
+
     /// <summary>Removed: the block size is the real codec's (256); kept only so old scenarios get a clear error.</summary>
     public int? Int8BlockSize { get; init; }
 }

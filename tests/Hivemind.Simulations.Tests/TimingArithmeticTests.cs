@@ -58,6 +58,26 @@ public sealed class TimingArithmeticTests
     }
 
     [Fact]
+    public void Newcomers_rebuild_version_0_from_the_seed_and_take_the_steps_since_only_when_they_are_fewer_bytes_than_the_full_shard()
+    {
+        var config = TinyModel.Config(4) with { Download = TensorCodec.Topk4, DownloadDensity = 0.25, MaxDownloadSteps = 16 };
+        double full = config.DownloadBytes;
+        double step = CodecSize.Bytes(TensorCodec.Topk4, config.ShardElements, 0.25);
+        int fewer = (int)Math.Ceiling(full / step) - 1; // most steps still fewer bytes than the full shard
+
+        Assert.Equal(0, config.NewcomerDownloadBytes(0)); // θ_0 itself
+        Assert.Equal(2 * step, config.NewcomerDownloadBytes(2));
+        Assert.InRange(fewer, 2, 15);
+        Assert.Equal(fewer * step, config.NewcomerDownloadBytes(fewer));
+        Assert.Equal(full, config.NewcomerDownloadBytes(fewer + 1)); // the coordinator's rule (DownloadChoice): the steps would be more bytes
+        Assert.Equal(full, config.DownloadBytesFor(fewer + 1));
+        Assert.Equal(full, (config with { SeedDownloads = false }).NewcomerDownloadBytes(2));
+        Assert.Equal(full, config.NewcomerDownloadBytes(17)); // steps no longer kept
+        // The uncompressed DiLoCo baseline (fp32 download codec) is unchanged: full fp32 every time.
+        Assert.Equal(CodecSize.Bytes(TensorCodec.Fp32, config.ShardElements), (config with { Download = TensorCodec.Fp32 }).NewcomerDownloadBytes(0));
+    }
+
+    [Fact]
     public void Newcomers_full_downloads_are_sent_compressed_by_the_measured_ratio_and_other_downloads_as_they_are()
     {
         var config = TinyModel.Config(4) with { Download = TensorCodec.Topk4, DownloadDensity = 0.12 };
