@@ -29,37 +29,7 @@ internal static class QualityRun
     public static QualityResult Run(QualitySetting setting, long seed, int volunteers, int rounds, int innerSteps, string scratch, string? data = null)
     {
         string dir = Path.Combine(scratch, $"run-{Guid.NewGuid():N}");
-        var options = new CoordinatorOptions
-        {
-            DataDirectory = dir,
-            Preset = "tiny",
-            Seed = seed,
-            Quorum = volunteers,
-            SpareLeases = 0,
-            InnerSteps = innerSteps,
-            BatchSize = 4,
-            SequenceLength = 32,
-            InnerLearningRate = 3e-3,
-            EvalBatches = 16,
-            MaxRounds = rounds,
-            Codec = setting.Up,
-            CodecDensity = setting.UpDensity,
-            DownloadCodec = setting.Down,
-            DownloadDensity = setting.DownDensity,
-            OuterLearningRate = setting.OuterLearningRate,
-            OuterMomentum = setting.OuterMomentum,
-            RoundTimeout = TimeSpan.FromMinutes(5),
-            LeaseDuration = TimeSpan.FromMinutes(30),
-            MaxLeaseDuration = TimeSpan.FromHours(2),
-            ParticipantDrawWindow = TimeSpan.Zero,
-            HeartbeatInterval = TimeSpan.FromMinutes(10),
-            DeterministicPlanning = true,
-            JoinsPerMinute = 1000,
-            // Spot checks (on by default) pinned off: the runs compare codecs' loss curves and must be reproducible from the seed.
-            SpotCheckProbability = 0,
-            SpotCheckProbationProbability = 0,
-            Data = data ?? "",
-        };
+        var options = Options(setting, seed, volunteers, rounds, innerSteps, dir, data);
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch + TimeSpan.FromDays(20000));
         var churn = new Random(unchecked((int)seed * 31 + 7));
         var pool = new List<Member>();
@@ -117,6 +87,39 @@ internal static class QualityRun
             }
         }
     }
+
+    /// <summary>The coordinator's options for a run of this setting: the quality runs and the traffic measurement share them.</summary>
+    public static CoordinatorOptions Options(QualitySetting setting, long seed, int volunteers, int rounds, int innerSteps, string dir, string? data) => new CoordinatorOptions
+    {
+        DataDirectory = dir,
+        Preset = "tiny",
+        Seed = seed,
+        Quorum = volunteers,
+        SpareLeases = 0,
+        InnerSteps = innerSteps,
+        BatchSize = 4,
+        SequenceLength = 32,
+        InnerLearningRate = 3e-3,
+        EvalBatches = 16,
+        MaxRounds = rounds,
+        Codec = setting.Up,
+        CodecDensity = setting.UpDensity,
+        DownloadCodec = setting.Down,
+        DownloadDensity = setting.DownDensity,
+        OuterLearningRate = setting.OuterLearningRate,
+        OuterMomentum = setting.OuterMomentum,
+        RoundTimeout = TimeSpan.FromMinutes(5),
+        LeaseDuration = TimeSpan.FromMinutes(30),
+        MaxLeaseDuration = TimeSpan.FromHours(2),
+        ParticipantDrawWindow = TimeSpan.Zero,
+        HeartbeatInterval = TimeSpan.FromMinutes(10),
+        DeterministicPlanning = true,
+        JoinsPerMinute = 1000,
+        // Spot checks (on by default) pinned off: the runs compare codecs' loss curves and must be reproducible from the seed.
+        SpotCheckProbability = 0,
+        SpotCheckProbationProbability = 0,
+        Data = data ?? "",
+    };
 
     /// <summary>
     /// What the gRPC client downloads for this unit: nothing (cached), the steps since its held version for the tensors it holds plus the
