@@ -13,13 +13,13 @@ namespace Hivemind.Codec.Benchmarks;
 /// <summary>Outcome of one in-process run: final held-out loss and traffic.</summary>
 internal sealed record QualityResult(QualitySetting Setting, long Seed, double FinalLoss, long BytesUp, long BytesDown, long Tokens, long ModelParameters, int InnerSteps, long TokensPerStep)
 {
-    /// <summary>Bytes of each volunteer's very first download (the full shard, once per volunteer, however long the run).</summary>
+    /// <summary>Bytes of each volunteer's very first download (the steps since θ_0 rebuilt from the seed, or the full shard; once per volunteer).</summary>
     public long BytesFirstDownloads { get; init; }
 }
 
 /// <summary>
 /// One DiLoCo run in process: the real engine (aggregation, outer step, step broadcast), the real volunteer runner and codecs, with
-/// download bytes counted as the gRPC client would fetch them (full fp32 shard, or the steps since the version it holds).
+/// download bytes computed as the gRPC client would fetch them (see <see cref="DownloadBytes"/>); the traffic command measures them instead.
 /// </summary>
 internal static class QualityRun
 {
@@ -64,7 +64,7 @@ internal static class QualityRun
                     engine.Submit(new SubmittedUpdate(trained.Envelope.Bytes, trained.Envelope.Signature, path, trained.Payload.Length, SHA256.HashData(trained.Payload), m.Id));
                     if (setting.Residual == ResidualMode.Churn && churn.NextDouble() < QualitySetting.ChurnProbability)
                     {
-                        // A newcomer takes the place: no residual, no held parameters (its first download is the full shard).
+                        // A newcomer takes the place: no residual, no held parameters (θ_0 from the seed at most, see DownloadBytes).
                         m.Feedback.Clear();
                         m.HeldVersion = null;
                     }
@@ -122,20 +122,30 @@ internal static class QualityRun
     };
 
     /// <summary>
-    /// What the gRPC client downloads for this unit: nothing (cached), the steps since its held version for the tensors it holds plus the
-    /// shard's other tensors in fp32, or the full fp32 shard.
+    /// What the gRPC client downloads for this unit: nothing (cached), else by the coordinator's rule (<see cref="DownloadChoice"/>) the
+    /// steps since its held version for the tensors it holds plus the shard's other tensors in fp32, or the full shard. Under a step
+    /// codec a newcomer holds θ_0 rebuilt from the seed (version 0: nothing to download at version 0) and a full download is the
+    /// compressed form this build's volunteer asks for, its bytes computed by compressing the shard. The "full" download setting stays
+    /// the uncompressed DiLoCo reference: fp32 shard every time.
     /// </summary>
     private static long DownloadBytes(Member m, WorkUnit unit, ParameterSet shard, CodecSettings? stepCodec, int maxSteps)
     {
         var shapes = shard.Select(t => (t.Name, t.Shape)).ToList();
         if (m.HeldVersion == unit.Version && m.HeldShard is { } same && unit.Shard.Experts.All(same.HoldsExpert)) return 0;
-        if (stepCodec is { } codec && m.HeldVersion is { } held && m.HeldShard is { } heldShard && held < unit.Version && unit.Version - held <= maxSteps)
+        if (stepCodec is not { } codec) return TensorCodec.EncodedLength(shapes, PayloadCodec.Fp32);
+        (long held, ShardSpec? heldShard) = (-1, null);
+        if (m.HeldVersion is { } v && m.HeldShard is { } s) (held, heldShard) = (v, s);
+        else if (unit.InitSeed is not null) (held, heldShard) = (0, unit.Shard);
+        if (held == unit.Version) return 0;
+        long? steps = null;
+        if (heldShard is not null && held >= 0 && held < unit.Version && unit.Version - held <= maxSteps)
         {
-            var heldShapes = shapes.Where(s => heldShard.Holds(s.Name)).ToList();
-            var others = shapes.Where(s => !heldShard.Holds(s.Name)).ToList();
-            return (unit.Version - held) * TensorCodec.EncodedLength(heldShapes, codec) + (others.Count == 0 ? 0 : TensorCodec.EncodedLength(others, PayloadCodec.Fp32));
+            var heldShapes = shapes.Where(t => heldShard.Holds(t.Name)).ToList();
+            var others = shapes.Where(t => !heldShard.Holds(t.Name)).ToList();
+            steps = (unit.Version - held) * TensorCodec.EncodedLength(heldShapes, codec) + (others.Count == 0 ? 0 : TensorCodec.EncodedLength(others, PayloadCodec.Fp32));
         }
-        return TensorCodec.EncodedLength(shapes, PayloadCodec.Fp32);
+        long full = Fp32ShuffleZstd.Encode(TensorCodec.Encode(shard, PayloadCodec.Fp32)).LongLength;
+        return (long)DownloadChoice.Bytes(steps, full);
     }
 
     /// <summary>An in-process volunteer: key, session, residual and the version it holds.</summary>
