@@ -34,6 +34,21 @@ public sealed class Fp32ShuffleZstdTests
         Assert.True(compressed.Length < fp32.Length, $"{compressed.Length} compressed bytes for {fp32.Length} fp32 bytes");
     }
 
+    [Fact]
+    public void NoPayloadEncodesBelowItsMinimumLengthNotEvenAllZeros()
+    {
+        // The coordinator skips compressing a shard when the steps it would send are below this bound (DownloadChoice): it must hold
+        // for the most compressible values there are, and for trained-looking ones.
+        var random = new Random(5);
+        foreach (var values in new[] { new float[Fp32ShuffleZstd.BlockValues + 17], TensorFixtures.Tensor(random, "w", [100_003], 0.05f).Values })
+        {
+            byte[] fp32 = TensorCodec.Encode([new NamedTensor("t", [values.Length], values)], PayloadCodec.Fp32);
+            long encoded = Fp32ShuffleZstd.Encode(fp32).LongLength;
+            Assert.True(encoded >= Fp32ShuffleZstd.MinimumEncodedLength(values.Length), $"{encoded} B encoded for {values.Length} values");
+            Assert.True(encoded < fp32.Length);
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
