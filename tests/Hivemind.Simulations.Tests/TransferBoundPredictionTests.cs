@@ -25,6 +25,8 @@ public sealed class TransferBoundPredictionTests
     {
         var config = FaithfulFixture.Tiny(volunteers: 2, rounds: 1) with
         {
+            // Version 0 would be rebuilt from the seed (no download at all, FaithfulSimulation); this round is about the shard's transfer.
+            Engine = FaithfulFixture.Engine(volunteers: 2, rounds: 1) with { SeedDownloads = false },
             DownloadMbps = Distribution.Constant(DownMbps),
             UploadMbps = Distribution.Constant(UpMbps),
             LatencyMs = Distribution.Constant(LatencyMs),
