@@ -22,6 +22,10 @@ namespace Hivemind.Codec.Benchmarks;
 /// </summary>
 internal static class TrafficCommand
 {
+    /// <summary>What one run moved: payload bytes by the coordinator's counters, bytes on the wire by the relay, and what the volunteers reported.</summary>
+    internal sealed record Result(long Parameters, long Tokens, long Units, long PayloadUp, long PayloadDown, long WireUp, long WireDown,
+        IReadOnlyList<IReadOnlyList<(string What, long Bytes)>> Downloads, IReadOnlyList<string> Errors, double FinalLoss);
+
     private const long VolunteerMemory = 2L << 30;
     private const int TokensPerStep = 4 * 32;
 
@@ -41,15 +45,19 @@ internal static class TrafficCommand
             throw new ArgumentException($"--newcomer-at {newcomerAt} must be 0 (no newcomer) or a round before --rounds {rounds}.");
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
-        return RunAsync(setting, seed, rounds, volunteers, inner, newcomerAt, fromSeed).GetAwaiter().GetResult();
+        Console.WriteLine($"traffic: {setting.Name}, tiny preset, {volunteers} volunteers, {rounds} rounds of H = {inner} (batch 4 × 32 tokens), seed {seed}, " +
+            $"seed downloads {(fromSeed ? "on" : "off")}{(newcomerAt > 0 ? $", volunteer {volunteers} replaced by a newcomer after {newcomerAt} units" : "")}");
+        var result = RunAsync(setting, seed, rounds, volunteers, inner, newcomerAt, fromSeed).GetAwaiter().GetResult();
+        Report(result);
+        foreach (var e in result.Errors) Console.WriteLine($"  volunteer error: {e}");
+        return result.Errors.Count > 0 ? 1 : 0;
     }
 
-    private static async Task<int> RunAsync(QualitySetting setting, long seed, int rounds, int volunteers, int inner, int newcomerAt, bool fromSeed)
+    /// <summary>One run (see the type's summary); the caller loads TorchSharp.</summary>
+    internal static async Task<Result> RunAsync(QualitySetting setting, long seed, int rounds, int volunteers, int inner, int newcomerAt, bool fromSeed)
     {
         string scratch = Path.Combine(Path.GetTempPath(), "hivemind-traffic-" + Environment.ProcessId);
         var options = QualityRun.Options(setting, seed, volunteers, rounds, inner, Path.Combine(scratch, "data"), null) with { SeedDownloads = fromSeed };
-        Console.WriteLine($"traffic: {setting.Name}, tiny preset, {volunteers} volunteers, {rounds} rounds of H = {inner} (batch 4 × 32 tokens), seed {seed}, " +
-            $"seed downloads {(fromSeed ? "on" : "off")}{(newcomerAt > 0 ? $", volunteer {volunteers} replaced by a newcomer after {newcomerAt} units" : "")}");
         var owned = new List<IDisposable>();
         try
         {
@@ -107,11 +115,8 @@ internal static class TrafficCommand
             var service = app.Services.GetRequiredService<CoordinatorService>();
             long parameters = ModelInit.Initialize(engine.Model, seed).ElementCount;
             long units = members.Sum(m => m.View.Accepted);
-            long tokens = units * inner * TokensPerStep;
-            Report(parameters, tokens, units, service.BytesReceived, engine.BytesSent, proxy.BytesUp, proxy.BytesDown, members.Select(m => m.View).ToList(), last);
-            foreach (var m in members)
-                foreach (var e in m.View.Errors) Console.WriteLine($"  volunteer error: {e}");
-            return members.Any(m => m.View.Errors.Count > 0) ? 1 : 0;
+            return new Result(parameters, units * inner * TokensPerStep, units, service.BytesReceived, engine.BytesSent, proxy.BytesUp, proxy.BytesDown,
+                [.. members.Select(m => m.View.Downloads)], [.. members.SelectMany(m => m.View.Errors)], last.EvalLoss ?? double.NaN);
         }
         finally
         {
@@ -120,22 +125,21 @@ internal static class TrafficCommand
         }
     }
 
-    private static void Report(long parameters, long tokens, long units, long payloadUp, long payloadDown, long wireUp, long wireDown,
-        IReadOnlyList<CountingView> views, RoundSummary last)
+    private static void Report(Result r)
     {
-        double dp = 2.0 * parameters * 4 / TokensPerStep;
+        double dp = 2.0 * r.Parameters * 4 / TokensPerStep;
         double dpOneWay = dp / 2;
-        Console.WriteLine($"model: {parameters} parameters; per-step data-parallel fp32 = 2 × {parameters} × 4 B per step per worker = {dp:0} B per trained token ({dpOneWay:0} each way)");
-        Console.WriteLine($"{units} units accepted, {tokens:N0} trained tokens; final held-out loss {last.EvalLoss:0.0000}");
-        Console.WriteLine("volunteer downloads (as each client reported them): " + string.Join("; ", views.Select((v, i) =>
-            $"#{i} " + string.Join(", ", v.Downloads.Select(d => $"{d.What} {d.Bytes} B")))));
-        long first = views.Sum(v => v.Downloads.Count > 0 ? v.Downloads[0].Bytes : 0);
+        Console.WriteLine($"model: {r.Parameters} parameters; per-step data-parallel fp32 = 2 × {r.Parameters} × 4 B per step per worker = {dp:0} B per trained token ({dpOneWay:0} each way)");
+        Console.WriteLine($"{r.Units} units accepted, {r.Tokens:N0} trained tokens; final held-out loss {r.FinalLoss:0.0000}");
+        Console.WriteLine("volunteer downloads (as each client reported them): " + string.Join("; ", r.Downloads.Select((v, i) =>
+            $"#{i} " + string.Join(", ", v.Select(d => $"{d.What} {d.Bytes} B")))));
+        long first = r.Downloads.Sum(v => v.Count > 0 ? v[0].Bytes : 0);
         Console.WriteLine($"first downloads (each volunteer's first, payload): {first} B");
         Console.WriteLine("| counted at | up B | down B | up B/token | down B/token | total B/token | reduction vs DP, up / down / total |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var (what, up, down) in new[] { ("coordinator payload counters", payloadUp, payloadDown), ("TCP bytes on the wire (all gRPC traffic)", wireUp, wireDown) })
+        foreach (var (what, up, down) in new[] { ("coordinator payload counters", r.PayloadUp, r.PayloadDown), ("TCP bytes on the wire (all gRPC traffic)", r.WireUp, r.WireDown) })
         {
-            double u = (double)up / tokens, d = (double)down / tokens;
+            double u = (double)up / r.Tokens, d = (double)down / r.Tokens;
             Console.WriteLine($"| {what} | {up:N0} | {down:N0} | {u:0.0000} | {d:0.0000} | {u + d:0.0000} | {dpOneWay / u:N0}× / {dpOneWay / d:N0}× / **{dp / (u + d):N0}×** |");
         }
     }
