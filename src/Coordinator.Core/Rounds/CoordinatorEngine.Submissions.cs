@@ -45,6 +45,7 @@ public sealed partial class CoordinatorEngine
             catch (ProtocolException e) when (Attributable(e.Reason))
             {
                 Penalize(volunteer.Id, e.Reason, envelopeBytes, signature);
+                EndRefusedLease(envelope.WorkUnitId, volunteer.Id, e.Reason);
                 throw;
             }
             if (ticket.AlreadyAccepted is null) SubmissionOpened?.Invoke(ticket.WorkUnitId);
@@ -158,7 +159,7 @@ public sealed partial class CoordinatorEngine
                 Penalize(ticket.VolunteerId, e.Reason, ticket.EnvelopeBytes, ticket.Signature);
                 throw;
             }
-            lock (_gate) CheckRunningNormBound(norms);
+            lock (_gate) CheckRunningNormBound(ticket.VolunteerId, norms);
             long seq = Record(ticket, payload, norms);
             UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.Length));
             return seq;
@@ -166,6 +167,7 @@ public sealed partial class CoordinatorEngine
         catch (ProtocolException e)
         {
             RecordRejection(ticket.VolunteerId, e.Reason);
+            EndRefusedLease(ticket.WorkUnitId, ticket.VolunteerId, e.Reason);
             throw;
         }
         finally
@@ -204,14 +206,20 @@ public sealed partial class CoordinatorEngine
         }
     }
 
-    /// <summary>Rejects a norm above <see cref="CoordinatorOptions.NormBoundFactor"/> × the running median. Caller holds the lock.</summary>
-    private void CheckRunningNormBound(IReadOnlyDictionary<string, double> norms)
+    /// <summary>
+    /// Rejects a norm above <see cref="CoordinatorOptions.NormBoundFactor"/> × the median over keys of their latest verified norms
+    /// (<see cref="NormHistory"/>: why per key, and why a refused norm is remembered too). The bound is taken before this update's own
+    /// norms are recorded, so no update raises the bound it is checked against. Caller holds the lock.
+    /// </summary>
+    private void CheckRunningNormBound(string volunteerId, IReadOnlyDictionary<string, double> norms)
     {
         if (_options.NormBoundFactor <= 0) return;
+        var medians = norms.Keys.Select(NormHistory.Kind).Distinct().ToDictionary(kind => kind, kind => _norms.Median(kind, OnProbation));
+        _norms.Record(volunteerId, norms);
         foreach (var (key, norm) in norms)
         {
-            if (_norms.Median(NormHistory.Kind(key)) is { } median && norm > _options.NormBoundFactor * median)
-                throw Reject(RejectReason.NormTooLarge, $"the {key} update has L2 norm {norm:G4}, above {_options.NormBoundFactor:G3} × the running median {median:G4} of accepted updates (--norm-bound-factor)");
+            if (medians[NormHistory.Kind(key)] is { } median && norm > _options.NormBoundFactor * median)
+                throw Reject(RejectReason.NormTooLarge, $"the {key} update has L2 norm {norm:G4}, above {_options.NormBoundFactor:G3} × the median {median:G4} of the volunteers' recent update norms (--norm-bound-factor)");
         }
     }
 
@@ -268,12 +276,11 @@ public sealed partial class CoordinatorEngine
                 if (_checkUnits.Contains(lease.Id))
                 {
                     // A blind check unit: acknowledged and logged like any update, compared with the checked one, never aggregated (it
-                    // repeats a slice the round already has) and kept out of the running norm bound.
+                    // repeats a slice the round already has); its norm is its key's latest in the running bound, like any verified update.
                     DeliverBlindCheck(record with { Sequence = seq }, lease, payload);
                     _signal.Release();
                     return seq;
                 }
-                foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
                 // Held in its wire form (the durable file just written): decoded when the round closes (DecodeInputs).
                 _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
                 ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, ticket.Shard);
@@ -306,6 +313,24 @@ public sealed partial class CoordinatorEngine
             throw Reject(RejectReason.ExpiredLease, $"the lease on '{lease.Id}' expired at {DateTimeOffset.FromUnixTimeMilliseconds(_leases.GetValueOrDefault(lease.Id)?.DeadlineMs ?? lease.DeadlineMs):O}");
         if (ShardText.Format(ShardText.FromEnvelope(envelope)) != lease.Shard)
             throw Reject(RejectReason.WrongShard, $"the envelope's shard differs from the leased shard {lease.Shard}");
+    }
+
+    /// <summary>
+    /// Ends the lease of a unit whose update was refused for its content (a norm bound, no progress, a malformed or non-finite
+    /// payload, a wrong shard, codec or token count): the unit is deterministic (shard, version, data slice), so its holder would
+    /// retrain the same bytes into the same refusal for as long as the lease lived, holding one of the round's slots. Ended, its slot is
+    /// reissued and the holder's next request gets a different unit. An identical resend then gets <c>expired-lease</c> at no cost;
+    /// equivocation (different content for an accepted unit) is decided before the lease and is unchanged. Transient refusals (a
+    /// truncated stream, a busy coordinator, storage) keep the lease: the volunteer resends the update it has.
+    /// </summary>
+    private void EndRefusedLease(string workUnitId, string volunteerId, RejectReason reason)
+    {
+        if (!Attributable(reason) || reason == RejectReason.Equivocation) return;
+        lock (_gate)
+        {
+            if (_leases.TryGetValue(workUnitId, out var lease) && lease.VolunteerId == volunteerId && lease.State == "leased")
+                ExpireLease(lease, $"its update was refused ({RejectReasons.Token(reason)})");
+        }
     }
 
     /// <summary>Failures only a misbehaving key produces (with a valid signature): they cost reputation. Network and timing failures never do.</summary>
