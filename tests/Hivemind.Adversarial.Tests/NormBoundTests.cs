@@ -1,0 +1,182 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Hivemind.Adversarial.Tests.Infrastructure;
+using Hivemind.Coordinator.Rounds;
+using Hivemind.Protocol;
+using Hivemind.Protocol.Errors;
+using Hivemind.Protocol.Streaming;
+using Hivemind.Protocol.Tensors;
+using Hivemind.Protocol.V1;
+using Hivemind.Training;
+using Hivemind.Volunteer.Client;
+using Hivemind.Volunteer.Work;
+
+namespace Hivemind.Adversarial.Tests;
+
+/// <summary>
+/// Issue 15: the running norm bound cannot be turned by a minority of keys, neither down (IPM-like tiny updates round after round, until
+/// honest updates are refused and no round closes) nor up (creeping norms, until a huge update passes). The attackers here are 3 of 7
+/// keys, a minority of the keys and of every round's inputs, but they declare enough memory to hold every expert while the honest
+/// keys hold top-k: under the old rule (the median of the last 64 accepted norms, one entry per expert group) they filled most of the
+/// expert history. Norms are set directly (a crafted delta per tensor group); the bound only reads norms.
+/// </summary>
+public sealed class NormBoundTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    private const int Honest = 4;
+    private const int Attackers = 3;
+
+    /// <summary>Every honest tensor group's L2 norm: one scale for all, so the honest keys are well within the bound's factor of each other.</summary>
+    private const double HonestNorm = 1.0;
+
+    [Fact]
+    public async Task AMinorityOfTinyNormKeysCannotGetHonestUpdatesRefused()
+    {
+        const double Tiny = 0.01; // like IPM's −ε × the honest mean: far below the honest norms
+        const int Rounds = 4;
+        await using var crowd = await NormCrowd.StartAsync();
+        for (int round = 0; round < Rounds; round++)
+        {
+            // Round 0: the honest keys speak first (the first keys heard set the first bound, for any rule); then the attackers first.
+            var order = round == 0 ? crowd.Honest.Concat(crowd.Attackers) : crowd.Attackers.Concat(crowd.Honest);
+            foreach (var key in order)
+            {
+                bool attacker = crowd.Attackers.Contains(key);
+                var unit = await crowd.Attacker.LeaseAsync(key);
+                var update = await crowd.CraftAsync(key, unit, _ => attacker ? Tiny : HonestNorm);
+                try
+                {
+                    Assert.True((await crowd.Attacker.SendAsync(key, update.Envelope, [update.Payload])).Accepted);
+                }
+                catch (RpcException e) when (!attacker)
+                {
+                    Assert.Fail($"round {round}: an honest update (every group's norm {HonestNorm}) was refused ({Attacker.ReasonOf(e).Token()}: {e.Status.Detail})");
+                }
+            }
+            await crowd.RoundClosedAsync(round);
+        }
+    }
+
+    [Fact]
+    public async Task AMinorityOfCreepingKeysCannotRaiseTheBoundUntilAHugeUpdatePasses()
+    {
+        const double Creep = 3.5; // each round the attackers try 3.5 × their last accepted expert norm (below the factor 4)
+        const double Huge = 50;   // 50 × the honest norm: 12.5 × an honest bound of 4 × 1.0, far below the absolute bound (1e3)
+        const int Rounds = 6;
+        await using var crowd = await NormCrowd.StartAsync();
+        double accepted = HonestNorm;
+        for (int round = 0; round < Rounds; round++)
+        {
+            var order = round == 0 ? crowd.Honest.Concat(crowd.Attackers) : crowd.Attackers.Concat(crowd.Honest);
+            double tried = round == 0 ? HonestNorm : accepted * Creep;
+            bool anyAccepted = false;
+            foreach (var key in order)
+            {
+                if (!crowd.Attackers.Contains(key))
+                {
+                    var honest = await crowd.CraftAsync(key, await crowd.Attacker.LeaseAsync(key), _ => HonestNorm);
+                    Assert.True((await crowd.Attacker.SendAsync(key, honest.Envelope, [honest.Payload])).Accepted);
+                    continue;
+                }
+                // The trunk stays at the honest scale (its history is not theirs to fill); their expert groups creep.
+                if (await crowd.TrySendAsync(key, g => g == TensorGroups.Trunk ? HonestNorm : tried))
+                {
+                    anyAccepted = true;
+                    continue;
+                }
+                // Refused: the same key sends its last accepted scale (on a new unit, or on the same live lease), so the round closes.
+                Assert.True(await crowd.TrySendAsync(key, g => g == TensorGroups.Trunk ? HonestNorm : accepted), $"round {round}: the fallback at {accepted} was refused");
+            }
+            if (anyAccepted) accepted = tried;
+            await crowd.RoundClosedAsync(round);
+        }
+        // The probe: one attacker key sends expert groups at 50 × the honest norm.
+        var probe = crowd.Attackers[0];
+        var unit = await crowd.Attacker.LeaseAsync(probe);
+        var update = await crowd.CraftAsync(probe, unit, g => g == TensorGroups.Trunk ? HonestNorm : Huge);
+        var e = await Assert.ThrowsAsync<RpcException>(() => crowd.Attacker.SendAsync(probe, update.Envelope, [update.Payload]));
+        Assert.Equal(RejectReason.NormTooLarge, Attacker.ReasonOf(e));
+        Assert.True(accepted < 4 * HonestNorm, $"the attackers' expert norm crept to {accepted}, above 4 × the honest norm");
+    }
+
+    /// <summary>A loopback coordinator (quorum = every key, no spare) with 4 honest keys holding top-k experts and 3 attackers holding all.</summary>
+    private sealed class NormCrowd : IAsyncDisposable
+    {
+        private readonly Channel<long> _closed = Channel.CreateUnbounded<long>();
+
+        private NormCrowd(Coordinator.Tests.Infrastructure.LoopbackCoordinator coordinator, Attacker attacker)
+        {
+            Coordinator = coordinator;
+            Attacker = attacker;
+            coordinator.Engine.RoundClosed += s => _closed.Writer.TryWrite(s.NewVersion);
+        }
+
+        public Coordinator.Tests.Infrastructure.LoopbackCoordinator Coordinator { get; }
+
+        public Attacker Attacker { get; }
+
+        public List<Attacker.Key> Honest { get; } = [];
+
+        public List<Attacker.Key> Attackers { get; } = [];
+
+        public static async Task<NormCrowd> StartAsync()
+        {
+            var (c, attacker, _) = await Crowd.StartAsync(o => o with { Quorum = NormBoundTests.Honest + NormBoundTests.Attackers, SpareLeases = 0 });
+            var crowd = new NormCrowd(c, attacker);
+            var model = ModelConfig.Preset(c.Engine.Options.Preset);
+            var planner = new Coordinator.Planning.ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert);
+            for (int i = 0; i < NormBoundTests.Honest; i++) crowd.Honest.Add(await attacker.JoinAsync(memory: planner.MemoryNeeded(model.TopK)));
+            for (int i = 0; i < NormBoundTests.Attackers; i++) crowd.Attackers.Add(await attacker.JoinAsync(memory: planner.MemoryNeeded(model.Experts)));
+            return crowd;
+        }
+
+        /// <summary>A delta for <paramref name="unit"/>'s shard (shapes from its download) whose every tensor group has the L2 norm <paramref name="normOf"/> gives.</summary>
+        public async Task<TrainedUpdate> CraftAsync(Attacker.Key key, Protocol.V1.WorkUnit unit, Func<string, double> normOf)
+        {
+            using var call = Attacker.Client.DownloadParameters(new DownloadRequest
+            {
+                ProtocolVersion = ProtocolVersion.Current, SessionToken = key.Session, ModelVersion = unit.ModelVersion, WorkUnitId = unit.WorkUnitId,
+            });
+            var (_, bytes) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
+            var parameters = TensorCodec.Decode(bytes, bytes.LongLength).Tensors;
+            // The premise: attackers hold every expert, honest keys top-k (so the attackers own most expert groups of a round).
+            var model = ModelConfig.Preset(Coordinator.Engine.Options.Preset);
+            Assert.Equal((Attackers.Contains(key) ? model.Experts : model.TopK) * model.Layers, VolunteerClient.ToSpec(unit).Shard.Experts.Count);
+            var sizes = parameters.GroupBy(t => TensorGroups.KeyOf(t.Name)).ToDictionary(g => g.Key, g => g.Sum(t => (long)t.Values.Length));
+            var delta = new ParameterSet(parameters.Select(t =>
+            {
+                string group = TensorGroups.KeyOf(t.Name);
+                float value = (float)(normOf(group) / Math.Sqrt(sizes[group]));
+                return new NamedTensor(t.Name, t.Shape, Enumerable.Range(0, t.Values.Length).Select(i => i % 2 == 0 ? value : -value).ToArray());
+            }));
+            return WorkUnitRunner.Seal(VolunteerClient.ToSpec(unit), delta, key.Identity, 3.0, Coordinator.Engine.ExpectedTokens);
+        }
+
+        /// <summary>Leases (a new unit, or the live one it holds), sends a crafted update; false when refused as norm-too-large.</summary>
+        public async Task<bool> TrySendAsync(Attacker.Key key, Func<string, double> normOf)
+        {
+            var update = await CraftAsync(key, await Attacker.LeaseAsync(key), normOf);
+            try
+            {
+                return (await Attacker.SendAsync(key, update.Envelope, [update.Payload])).Accepted;
+            }
+            catch (RpcException e) when (Attacker.ReasonOf(e) == RejectReason.NormTooLarge)
+            {
+                return false;
+            }
+        }
+
+        public async Task RoundClosedAsync(int round)
+        {
+            long version = await _closed.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+            Assert.Equal(round + 1, version);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Attacker.DisposeAsync();
+            await Coordinator.DisposeAsync();
+        }
+    }
+}
