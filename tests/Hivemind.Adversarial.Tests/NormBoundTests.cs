@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Hivemind.Adversarial.Tests.Infrastructure;
 using Hivemind.Coordinator.Rounds;
+using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Streaming;
@@ -98,6 +99,26 @@ public sealed class NormBoundTests
         var e = await Assert.ThrowsAsync<RpcException>(() => crowd.Attacker.SendAsync(probe, update.Envelope, [update.Payload]));
         Assert.Equal(RejectReason.NormTooLarge, Attacker.ReasonOf(e));
         Assert.True(accepted < 4 * HonestNorm, $"the attackers' expert norm crept to {accepted}, above 4 × the honest norm");
+    }
+
+    [Fact]
+    public void TheBoundIsRebuiltAfterARestartFromTheRoundsAcceptedUpdates()
+    {
+        // The history is not stored; a restart rebuilds it from the open round's accepted updates (as the old rule's was), so a huge
+        // update right after a restart is still refused by the running bound, not only by the absolute one.
+        using var h = new Coordinator.Tests.Infrastructure.EngineHarness(o => o with { Quorum = 5 });
+        var keys = Enumerable.Range(0, 5).Select(_ => h.Join()).ToList();
+        foreach (var key in keys.Take(NormHistory.MinKeys + 1)) key.Work();
+        h.Restart();
+        var probe = keys[^1];
+        var unit = probe.Lease();
+        byte[] payload = probe.Train(unit).Payload;
+        var trained = TensorCodec.Decode(payload, payload.LongLength).Tensors;
+        const float Boost = 50; // far above 4 × an honest norm, far below the absolute bound
+        var boosted = new ParameterSet(trained.Select(t => new NamedTensor(t.Name, t.Shape, t.Values.Select(x => x * Boost).ToArray())));
+        var e = Assert.Throws<ProtocolException>(() => probe.Submit(WorkUnitRunner.Seal(Coordinator.Tests.Infrastructure.EngineHarness.ToSpec(unit), boosted, probe.Identity, 3.0, h.Engine.ExpectedTokens)));
+        Assert.Equal(RejectReason.NormTooLarge, e.Reason);
+        Assert.Contains("--norm-bound-factor", e.Message);
     }
 
     /// <summary>A loopback coordinator (quorum = every key, no spare) with 4 honest keys holding top-k experts and 3 attackers holding all.</summary>

@@ -45,7 +45,6 @@ public sealed partial class CoordinatorEngine
             catch (ProtocolException e) when (Attributable(e.Reason))
             {
                 Penalize(volunteer.Id, e.Reason, envelopeBytes, signature);
-                EndRefusedLease(envelope.WorkUnitId, volunteer.Id, e.Reason);
                 throw;
             }
             if (ticket.AlreadyAccepted is null) SubmissionOpened?.Invoke(ticket.WorkUnitId);
@@ -316,22 +315,28 @@ public sealed partial class CoordinatorEngine
     }
 
     /// <summary>
-    /// Ends the lease of a unit whose update was refused for its content (a norm bound, no progress, a malformed or non-finite
-    /// payload, a wrong shard, codec or token count): the unit is deterministic (shard, version, data slice), so its holder would
-    /// retrain the same bytes into the same refusal for as long as the lease lived, holding one of the round's slots. Ended, its slot is
+    /// Ends the lease of a unit whose signed payload was refused for its content (either norm bound, no progress, a malformed,
+    /// non-finite, misnamed or misshapen payload): the unit is deterministic (shard, version, data slice), so its holder would retrain
+    /// the same bytes into the same refusal for as long as the lease lived, holding one of the round's slots. Ended, its slot is
     /// reissued and the holder's next request gets a different unit. An identical resend then gets <c>expired-lease</c> at no cost;
-    /// equivocation (different content for an accepted unit) is decided before the lease and is unchanged. Transient refusals (a
-    /// truncated stream, a busy coordinator, storage) keep the lease: the volunteer resends the update it has.
+    /// equivocation (different content for an accepted unit) is decided before the lease and is unchanged. Only the signed holder's
+    /// own payload can end its lease (the signature and lease were checked first). Refusals of the envelope alone (token count, codec,
+    /// shard, length) keep the lease: the same payload under a correct envelope is valid. Transient refusals (a truncated stream, a
+    /// busy coordinator, storage) keep it too: the volunteer resends the update it has.
     /// </summary>
     private void EndRefusedLease(string workUnitId, string volunteerId, RejectReason reason)
     {
-        if (!Attributable(reason) || reason == RejectReason.Equivocation) return;
+        if (!EndsLease(reason)) return;
         lock (_gate)
         {
             if (_leases.TryGetValue(workUnitId, out var lease) && lease.VolunteerId == volunteerId && lease.State == "leased")
                 ExpireLease(lease, $"its update was refused ({RejectReasons.Token(reason)})");
         }
     }
+
+    /// <summary>Refusals of a payload's content, which a retrain of the same unit would repeat (<see cref="EndRefusedLease"/>).</summary>
+    public static bool EndsLease(RejectReason reason) => reason is RejectReason.NormTooLarge or RejectReason.NoProgress or RejectReason.NonFinite
+        or RejectReason.WrongShape or RejectReason.WrongTensorNames or RejectReason.MalformedPayload;
 
     /// <summary>Failures only a misbehaving key produces (with a valid signature): they cost reputation. Network and timing failures never do.</summary>
     private static bool Attributable(RejectReason reason) => reason is RejectReason.Equivocation or RejectReason.NonFinite or RejectReason.WrongShape
