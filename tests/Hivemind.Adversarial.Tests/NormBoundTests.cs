@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Hivemind.Adversarial.Tests.Infrastructure;
+using Hivemind.Coordinator;
 using Hivemind.Coordinator.Rounds;
 using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol;
@@ -102,6 +103,39 @@ public sealed class NormBoundTests
     }
 
     [Fact]
+    public async Task FreshKeysOnProbationCannotOutvoteTheEstablishedKeys()
+    {
+        // 3 honest keys leave probation after one useful update; then every round one new key (a Sybil swarm, one per round: the
+        // probation share) takes the probation slot and sends a tiny update, which earns nothing, so those keys stay on probation.
+        // By round 4 they outnumber the honest keys in the history; counted as equals they would set the bound.
+        const int Rounds = 6;
+        const double Tiny = 0.01;
+        await using var crowd = await NormCrowd.StartAsync(3, o => o with { Quorum = 4, SpareLeases = 0, ProbationReputation = 0.25, ProbationSlots = 1 });
+        for (int round = 0; round < Rounds; round++)
+        {
+            var fresh = await crowd.Attacker.JoinAsync();
+            crowd.Attackers.Add(fresh);
+            // Round 0: the honest keys first (the first keys heard set the first bound); then the fresh key first.
+            var order = round == 0 ? crowd.Honest.Append(fresh) : crowd.Honest.Prepend(fresh);
+            foreach (var key in order)
+            {
+                bool sybil = key == fresh;
+                var update = await crowd.CraftAsync(key, await crowd.Attacker.LeaseAsync(key), _ => sybil ? Tiny : HonestNorm);
+                try
+                {
+                    Assert.True((await crowd.Attacker.SendAsync(key, update.Envelope, [update.Payload])).Accepted);
+                }
+                catch (RpcException e) when (!sybil)
+                {
+                    Assert.Fail($"round {round}: an honest update was refused ({Attacker.ReasonOf(e).Token()}: {e.Status.Detail})");
+                }
+            }
+            await crowd.RoundClosedAsync(round);
+        }
+        Assert.All(crowd.Attackers, k => Assert.True(crowd.Coordinator.Engine.Store.GetVolunteer(k.Id)!.Reputation < 0.25, "a tiny-update key left probation"));
+    }
+
+    [Fact]
     public void TheBoundIsRebuiltAfterARestartFromTheRoundsAcceptedUpdates()
     {
         // The history is not stored; a restart rebuilds it from the open round's accepted updates (as the old rule's was), so a huge
@@ -147,9 +181,27 @@ public sealed class NormBoundTests
             var crowd = new NormCrowd(c, attacker);
             var model = ModelConfig.Preset(c.Engine.Options.Preset);
             var planner = new Coordinator.Planning.ShardPlanner(model, model.TrunkParameters, model.ParametersPerExpert);
-            for (int i = 0; i < NormBoundTests.Honest; i++) crowd.Honest.Add(await attacker.JoinAsync(memory: planner.MemoryNeeded(model.TopK)));
-            for (int i = 0; i < NormBoundTests.Attackers; i++) crowd.Attackers.Add(await attacker.JoinAsync(memory: planner.MemoryNeeded(model.Experts)));
+            for (int i = 0; i < NormBoundTests.Honest; i++) crowd.Honest.Add(await crowd.JoinAsync(planner.MemoryNeeded(model.TopK), model.TopK * model.Layers));
+            for (int i = 0; i < NormBoundTests.Attackers; i++) crowd.Attackers.Add(await crowd.JoinAsync(planner.MemoryNeeded(model.Experts), model.Experts * model.Layers));
             return crowd;
+        }
+
+        /// <summary>A crowd of <paramref name="honest"/> keys with the default memory and the given engine options.</summary>
+        public static async Task<NormCrowd> StartAsync(int honest, Func<CoordinatorOptions, CoordinatorOptions> configure)
+        {
+            var (c, attacker, _) = await Crowd.StartAsync(configure);
+            var crowd = new NormCrowd(c, attacker);
+            for (int i = 0; i < honest; i++) crowd.Honest.Add(await attacker.JoinAsync());
+            return crowd;
+        }
+
+        private readonly Dictionary<string, int> _expertsHeld = new(StringComparer.Ordinal);
+
+        private async Task<Attacker.Key> JoinAsync(long memory, int expertsHeld)
+        {
+            var key = await Attacker.JoinAsync(memory: memory);
+            _expertsHeld[key.Id] = expertsHeld;
+            return key;
         }
 
         /// <summary>A delta for <paramref name="unit"/>'s shard (shapes from its download) whose every tensor group has the L2 norm <paramref name="normOf"/> gives.</summary>
@@ -161,9 +213,8 @@ public sealed class NormBoundTests
             });
             var (_, bytes) = await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
             var parameters = TensorCodec.Decode(bytes, bytes.LongLength).Tensors;
-            // The premise: attackers hold every expert, honest keys top-k (so the attackers own most expert groups of a round).
-            var model = ModelConfig.Preset(Coordinator.Engine.Options.Preset);
-            Assert.Equal((Attackers.Contains(key) ? model.Experts : model.TopK) * model.Layers, VolunteerClient.ToSpec(unit).Shard.Experts.Count);
+            // The premise, where the crowd set it: attackers hold every expert, honest keys top-k (so the attackers own most expert groups).
+            if (_expertsHeld.TryGetValue(key.Id, out int held)) Assert.Equal(held, VolunteerClient.ToSpec(unit).Shard.Experts.Count);
             var sizes = parameters.GroupBy(t => TensorGroups.KeyOf(t.Name)).ToDictionary(g => g.Key, g => g.Sum(t => (long)t.Values.Length));
             var delta = new ParameterSet(parameters.Select(t =>
             {
