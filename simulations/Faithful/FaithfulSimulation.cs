@@ -378,7 +378,8 @@ public sealed class FaithfulSimulation : IDisposable
 
         if (unit.Id == v.RejectedUnitId)
         {
-            // The engine hands a live lease back to its holder. The real volunteer would retrain it at once and get the same bytes
+            // The engine used to hand a live lease back to its holder (since issue 15 a refusal ends the lease, so this guards against a
+            // coordinator that still does). The old real volunteer would retrain it at once and get the same bytes
             // and the same rejection until the lease expires; under an attack that locks honest updates out (the running norm bound
             // learning the attackers' norms) that was tens of thousands of identical trainings per round in virtual time, each kept
             // until the round closed (session 7's "memory leak"). The volunteer waits instead: the next round or the lease's expiry

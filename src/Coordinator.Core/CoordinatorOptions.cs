@@ -89,8 +89,8 @@ public sealed record CoordinatorOptions
     public double MaxUpdateNorm { get; init; } = 1e3;
 
     /// <summary>
-    /// Running bound: once a few updates were accepted, a tensor group's norm above this many times the median of recently accepted
-    /// norms (trunk and experts apart) is rejected (NormTooLarge, no reputation cost: honest training can spike). 0 disables it.
+    /// Running bound: once a few keys were heard, a tensor group's norm above this many times the median over keys of each key's latest
+    /// verified norm (trunk and experts apart; see NormHistory) is rejected (NormTooLarge, no reputation cost: honest training can spike). 0 disables it.
     /// </summary>
     public double NormBoundFactor { get; init; } = 4;
 

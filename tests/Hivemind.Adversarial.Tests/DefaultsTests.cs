@@ -32,8 +32,8 @@ public sealed class DefaultsTests
     [InlineData(Behavior.FreeRide)]
     public void OneAttackerAmongThreeHonestCannotMoveTheStepOutsideTheHonestRange(Behavior attack)
     {
-        // Default rules; tiny model for speed; the attacker asks first. One spare unit: a refused update leaves its lease
-        // in place (a rejection changes no lease), so the third honest volunteer takes the spare.
+        // Default rules; tiny model for speed; the attacker asks first. One spare unit: the third honest volunteer takes it when the
+        // attacker's update is refused (a refusal ends the attacker's lease; its slot is reissued).
         using var h = new EngineHarness(o => o with { Quorum = 3, SpareLeases = 1 });
         var attacker = h.Join();
         var honest = new[] { h.Join(), h.Join(), h.Join() };

@@ -56,7 +56,7 @@ public sealed partial class CoordinatorEngine
             // The same check as on submission; the update stays in its wire form until its round closes.
             byte[] payload = File.ReadAllBytes(Resolve(u.PayloadPath));
             var norms = _verifier.CheckWire(payload, payload.LongLength, n => n, shard, _units.Codec);
-            foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
+            _norms.Record(u.VolunteerId, norms); // the running bound's history: what this process can recompute (NormHistory)
             _accepted.Add(new AcceptedUpdate(u, shard, index, norms.GetValueOrDefault(TensorGroups.Trunk)));
         }
         RestoreSpotChecks();

@@ -158,7 +158,7 @@ public sealed partial class CoordinatorEngine
                 Penalize(ticket.VolunteerId, e.Reason, ticket.EnvelopeBytes, ticket.Signature);
                 throw;
             }
-            lock (_gate) CheckRunningNormBound(norms);
+            lock (_gate) CheckRunningNormBound(ticket.VolunteerId, norms);
             long seq = Record(ticket, payload, norms);
             UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.Length));
             return seq;
@@ -166,6 +166,7 @@ public sealed partial class CoordinatorEngine
         catch (ProtocolException e)
         {
             RecordRejection(ticket.VolunteerId, e.Reason);
+            EndRefusedLease(ticket.WorkUnitId, ticket.VolunteerId, e.Reason);
             throw;
         }
         finally
@@ -204,14 +205,20 @@ public sealed partial class CoordinatorEngine
         }
     }
 
-    /// <summary>Rejects a norm above <see cref="CoordinatorOptions.NormBoundFactor"/> × the running median. Caller holds the lock.</summary>
-    private void CheckRunningNormBound(IReadOnlyDictionary<string, double> norms)
+    /// <summary>
+    /// Rejects a norm above <see cref="CoordinatorOptions.NormBoundFactor"/> × the median over keys of their latest verified norms
+    /// (<see cref="NormHistory"/>: why per key, and why a refused norm is remembered too). The bound is taken before this update's own
+    /// norms are recorded, so no update raises the bound it is checked against. Caller holds the lock.
+    /// </summary>
+    private void CheckRunningNormBound(string volunteerId, IReadOnlyDictionary<string, double> norms)
     {
         if (_options.NormBoundFactor <= 0) return;
+        var medians = norms.Keys.Select(NormHistory.Kind).Distinct().ToDictionary(kind => kind, kind => _norms.Median(kind, OnProbation));
+        _norms.Record(volunteerId, norms);
         foreach (var (key, norm) in norms)
         {
-            if (_norms.Median(NormHistory.Kind(key)) is { } median && norm > _options.NormBoundFactor * median)
-                throw Reject(RejectReason.NormTooLarge, $"the {key} update has L2 norm {norm:G4}, above {_options.NormBoundFactor:G3} × the running median {median:G4} of accepted updates (--norm-bound-factor)");
+            if (medians[NormHistory.Kind(key)] is { } median && norm > _options.NormBoundFactor * median)
+                throw Reject(RejectReason.NormTooLarge, $"the {key} update has L2 norm {norm:G4}, above {_options.NormBoundFactor:G3} × the median {median:G4} of the volunteers' recent update norms (--norm-bound-factor)");
         }
     }
 
@@ -268,12 +275,11 @@ public sealed partial class CoordinatorEngine
                 if (_checkUnits.Contains(lease.Id))
                 {
                     // A blind check unit: acknowledged and logged like any update, compared with the checked one, never aggregated (it
-                    // repeats a slice the round already has) and kept out of the running norm bound.
+                    // repeats a slice the round already has); its norm is its key's latest in the running bound, like any verified update.
                     DeliverBlindCheck(record with { Sequence = seq }, lease, payload);
                     _signal.Release();
                     return seq;
                 }
-                foreach (var (key, norm) in norms) _norms.Add(NormHistory.Kind(key), norm);
                 // Held in its wire form (the durable file just written): decoded when the round closes (DecodeInputs).
                 _accepted.Add(new AcceptedUpdate(record with { Sequence = seq }, ticket.Shard, lease.UnitIndex, norms.GetValueOrDefault(TensorGroups.Trunk)));
                 ConsiderSpotCheck(record with { Sequence = seq }, lease, payload, ticket.Shard);
@@ -307,6 +313,30 @@ public sealed partial class CoordinatorEngine
         if (ShardText.Format(ShardText.FromEnvelope(envelope)) != lease.Shard)
             throw Reject(RejectReason.WrongShard, $"the envelope's shard differs from the leased shard {lease.Shard}");
     }
+
+    /// <summary>
+    /// Ends the lease of a unit whose signed payload was refused for its content (either norm bound, no progress, a malformed,
+    /// non-finite, misnamed or misshapen payload): the unit is deterministic (shard, version, data slice), so its holder would retrain
+    /// the same bytes into the same refusal for as long as the lease lived, holding one of the round's slots. Ended, its slot is
+    /// reissued and the holder's next request gets a different unit. An identical resend then gets <c>expired-lease</c> at no cost;
+    /// equivocation (different content for an accepted unit) is decided before the lease and is unchanged. Only the signed holder's
+    /// own payload can end its lease (the signature and lease were checked first). Refusals of the envelope alone (token count, codec,
+    /// shard, length) keep the lease: the same payload under a correct envelope is valid. Transient refusals (a truncated stream, a
+    /// busy coordinator, storage) keep it too: the volunteer resends the update it has.
+    /// </summary>
+    private void EndRefusedLease(string workUnitId, string volunteerId, RejectReason reason)
+    {
+        if (!EndsLease(reason)) return;
+        lock (_gate)
+        {
+            if (_leases.TryGetValue(workUnitId, out var lease) && lease.VolunteerId == volunteerId && lease.State == "leased")
+                ExpireLease(lease, $"its update was refused ({RejectReasons.Token(reason)})");
+        }
+    }
+
+    /// <summary>Refusals of a payload's content, which a retrain of the same unit would repeat (<see cref="EndRefusedLease"/>).</summary>
+    public static bool EndsLease(RejectReason reason) => reason is RejectReason.NormTooLarge or RejectReason.NoProgress or RejectReason.NonFinite
+        or RejectReason.WrongShape or RejectReason.WrongTensorNames or RejectReason.MalformedPayload;
 
     /// <summary>Failures only a misbehaving key produces (with a valid signature): they cost reputation. Network and timing failures never do.</summary>
     private static bool Attributable(RejectReason reason) => reason is RejectReason.Equivocation or RejectReason.NonFinite or RejectReason.WrongShape

@@ -25,7 +25,7 @@ public static class OptionsBinder
         [nameof(CoordinatorOptions.MinExpertHolders)] = "An expert group is aggregated only with at least this many holders in the round; fewer and it is skipped (the round log names it)",
         [nameof(CoordinatorOptions.MaxLeaseDuration)] = "Longest heartbeats can keep one lease alive, from its issue (>= lease-duration)",
         [nameof(CoordinatorOptions.MaxDownloadsPerLease)] = "Downloads allowed per leased unit (retries after a broken download)",
-        [nameof(CoordinatorOptions.NormBoundFactor)] = "Refuse updates whose norm exceeds this multiple of the median norm of recently accepted ones (costs no reputation)",
+        [nameof(CoordinatorOptions.NormBoundFactor)] = "Refuse updates whose norm exceeds this multiple of the median over volunteers of their latest update norms (costs no reputation)",
         [nameof(CoordinatorOptions.ParticipantDrawWindow)] = "Who trains a round is drawn at random among volunteers asking within this window (not first come)",
         [nameof(CoordinatorOptions.ProbationSlots)] = "Units of one round that keys on probation may hold together (unless established volunteers cannot fill the rest)",
         [nameof(CoordinatorOptions.ProbationReputation)] = "Reputation at which a key leaves probation (useful accepted updates earn 0.25 each)",

@@ -52,6 +52,11 @@ public sealed class VolunteerClient
 
     private readonly DataSliceFetcher _data;
 
+    // Units whose update the coordinator refused for good (issue 15): never trained again, whatever RequestWork answers.
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly Queue<string> _refusedOrder = new();
+    private int _handedBack;
+
     /// <param name="data">Fetches the token slices real-text units name (needed unless a <c>--data-mirror</c> serves them).</param>
     /// <param name="ledger">The coordinator's Ledger service, to learn its key at join when <see cref="VolunteerOptions.CoordinatorKey"/> is not pinned.</param>
     /// <param name="relay">This volunteer's own relay (--relay), registered after every join; null for a plain volunteer.</param>
@@ -227,6 +232,16 @@ public sealed class VolunteerClient
             return;
         }
         var wire = reply.WorkUnit;
+        if (_refused.Contains(wire.WorkUnitId))
+        {
+            // A coordinator that hands a refused unit back (older ones keep its lease live): retraining it gives the same bytes (same
+            // shard, version and data slice) and the same refusal, so wait for the lease to lapse, asking again with backoff.
+            var wait = _backoff.Next(_handedBack++);
+            _view.Waiting($"the coordinator handed back unit {wire.WorkUnitId}, whose update it refused; not retraining it, asking again in {wait.TotalSeconds:0.0} s");
+            await DelayAsync(wait, ct);
+            return;
+        }
+        _handedBack = 0;
         var unit = ToSpec(wire);
         _view.UnitStarted(unit);
         var parameters = EagerStart(unit, await DownloadAsync(wire, reply.Relays, ct));
@@ -265,10 +280,29 @@ public sealed class VolunteerClient
         var toSend = _options.Behavior == Behavior.Replay && _previous is not null ? _previous : trained;
         _previous = trained;
         _lastAccepted = null;
-        await SubmitAsync(toSend, ct, unit.BaseUnitId is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(wire.DeadlineUnixMs));
+        try
+        {
+            await SubmitAsync(toSend, ct, unit.BaseUnitId is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(wire.DeadlineUnixMs));
+        }
+        catch (RpcException e) when (RejectReasons.TryGetReason(e, out _) && !IsWorthResubmitting(e, out _))
+        {
+            RememberRefused(unit.Id);
+            throw;
+        }
         _lastAccepted = (unit.Id, toSend.Payload);
         UnitsSubmitted++;
     }
+
+    /// <summary>Remembers a unit whose update was refused for good, forgetting the oldest beyond <see cref="RefusedUnitsRemembered"/>.</summary>
+    private void RememberRefused(string unitId)
+    {
+        if (!_refused.Add(unitId)) return;
+        _refusedOrder.Enqueue(unitId);
+        while (_refusedOrder.Count > RefusedUnitsRemembered) _refused.Remove(_refusedOrder.Dequeue());
+    }
+
+    /// <summary>Refused unit ids kept (unit ids are unique per lease, so a few rounds' worth is enough).</summary>
+    public const int RefusedUnitsRemembered = 64;
 
     /// <summary>
     /// An eager unit's start (issue 16): the downloaded version minus this volunteer's own accepted update that the unit names, by the

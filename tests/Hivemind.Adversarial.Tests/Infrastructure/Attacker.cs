@@ -39,15 +39,15 @@ public sealed class Attacker : IAsyncDisposable
     /// <summary>A joined key with its session.</summary>
     public sealed record Key(VolunteerIdentity Identity, string Session, string Id);
 
-    public async Task<Key> JoinAsync(string device = "cpu", VolunteerIdentity? identity = null)
+    public async Task<Key> JoinAsync(string device = "cpu", VolunteerIdentity? identity = null, long memory = EngineHarness.VolunteerMemory)
     {
         identity ??= NewIdentity();
         var challenge = await Client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, device, "");
+        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, (ulong)memory, device, "");
         var join = await Client.JoinAsync(new JoinRequest
         {
             ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = device,
+            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = (ulong)memory, Device = device,
         });
         return new Key(identity, join.SessionToken, join.VolunteerId);
     }

@@ -138,7 +138,13 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
         public void Joined(string volunteerId) { }
 
-        public void UnitStarted(UnitSpec unit) { }
+        /// <summary>The id of every unit the volunteer started training, in order.</summary>
+        public List<string> Units { get; } = [];
+
+        public void UnitStarted(UnitSpec unit)
+        {
+            lock (Units) Units.Add(unit.Id);
+        }
 
         public void Step(TrainingProgress progress) { }
 
