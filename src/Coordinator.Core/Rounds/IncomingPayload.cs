@@ -25,8 +25,15 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// <summary>Worker threads in this process at once; a burst of large uploads beyond it decodes after each stream, as before.</summary>
     public const int MaxWorkers = 4;
 
-    /// <summary>Bytes written to the staging file per write call: large enough that the disk streams, a whole number of blocks.</summary>
+    /// <summary>Least bytes written to the staging file per write call: large enough that the disk streams, a whole number of blocks.</summary>
     private const int StageSliceBytes = 4 << 20;
+
+    /// <summary>
+    /// Most bytes per write call. A writer that fell behind writes everything that has arrived in one call: on two busy cores each
+    /// wake-up of the staging thread after a write waits for a core, and 28 small writes per 115 MB update left the file 120–170 ms
+    /// behind the stream's last byte (session 9 in docs/benchmarks/coordinator.md).
+    /// </summary>
+    private const int MaxStageWriteBytes = 32 << 20;
 
     /// <summary>
     /// The staging file's data is flushed to disk each time this much more was written, while the stream continues, so the fsync after
@@ -260,17 +267,21 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         flusher.Start();
         try
         {
-            for (long at = 0; at < Length; at += StageSliceBytes)
+            for (long at = 0; at < Length;)
             {
-                int count = (int)Math.Min(StageSliceBytes, Length - at);
-                WaitFor(at + count);
+                // At least one slice (or the rest), and whatever more has arrived meanwhile, in whole blocks until the end.
+                long filled = WaitFor(Math.Min(at + StageSliceBytes, Length));
+                long end = Math.Min(Math.Min(filled, Length), at + MaxStageWriteBytes);
+                if (end < Length) end = at + (end - at) / DirectIoAlignment * DirectIoAlignment;
+                int count = (int)(end - at);
                 // Whole blocks for direct I/O: the tail runs into the buffer's slack here and is cut back to the exact length below.
                 int written = _direct ? (count + DirectIoAlignment - 1) / DirectIoAlignment * DirectIoAlignment : count;
                 RandomAccess.Write(_stage!, _array.AsSpan(_offset + (int)at, written), at);
                 if (!_direct) DurableFiles.StartWriteback(_stage!, at, count);
+                at = end;
                 lock (_flushGate)
                 {
-                    _written = at + count;
+                    _written = at;
                     Monitor.PulseAll(_flushGate);
                 }
             }
