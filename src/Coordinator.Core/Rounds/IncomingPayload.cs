@@ -263,8 +263,9 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// </summary>
     private void StageAll()
     {
-        var flusher = new Thread(FlushWhileWriting) { IsBackground = true, Name = "submit flush" };
-        flusher.Start();
+        // A payload within one flush step (a tiny or top-k update) has nothing to flush early: no thread for it.
+        Thread? flusher = Length > StageFlushBytes ? new Thread(FlushWhileWriting) { IsBackground = true, Name = "submit flush" } : null;
+        flusher?.Start();
         try
         {
             for (long at = 0; at < Length;)
@@ -338,8 +339,9 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         }
     }
 
-    private void StopFlusher(Thread flusher)
+    private void StopFlusher(Thread? flusher)
     {
+        if (flusher is null) return;
         lock (_flushGate)
         {
             _writesDone = true;
