@@ -100,6 +100,17 @@ internal static class SubmitBenchmark
             return 0;
         }
 
+        // Server-side steps of each accepted streamed upload (engine.SubmitTimed), kept for the timed repetitions only.
+        var timings = new List<SubmitTimings>();
+        bool keepTimings = false;
+        engine.SubmitTimed += t =>
+        {
+            if (Volatile.Read(ref keepTimings)) lock (timings) timings.Add(t);
+        };
+        // --only-full: nothing but the full submit path, back to back, printing each repetition's window on the monotonic clock that
+        // `perf record -k CLOCK_MONOTONIC` uses, so a profile can be cut to the submissions alone (perf report --time).
+        bool onlyFull = args.Has("--only-full");
+        var windows = new List<string>();
         var full = new Samples("full submit path (gRPC, real coordinator)");
         var fullStream = new Samples("  client: stream sent (receive+hash+write overlap)");
         var fullTail = new Samples("  client: last chunk sent -> reply (fsync + engine.Submit)");
@@ -125,9 +136,22 @@ internal static class SubmitBenchmark
             if (rep > -warmups) update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
             GC.Collect();
 
+            Volatile.Write(ref keepTimings, rep >= 0);
             double cpu0 = ProcessCpuSeconds();
+            long started = Stopwatch.GetTimestamp();
             var (sent, total) = await SendAsync(client, session, update, chunk);
+            if (rep >= 0) windows.Add($"{Monotonic(started)},{Monotonic(Stopwatch.GetTimestamp())}");
             double cpu1 = ProcessCpuSeconds();
+            Volatile.Write(ref keepTimings, false);
+            if (onlyFull)
+            {
+                if (rep < 0) continue;
+                full.Add(total);
+                fullCpu.Add(cpu1 - cpu0);
+                fullStream.Add(sent);
+                fullTail.Add(total - sent);
+                continue;
+            }
             var (_, sinkTotal) = await SendAsync(sinkClient, session, update, chunk);
             double cpu2 = ProcessCpuSeconds();
             var (_, wideTotal) = await SendAsync(wideClient, session, update, chunk);
@@ -147,21 +171,32 @@ internal static class SubmitBenchmark
             writeSync.Add(w + f);
         }
 
-        // In-process breakdown of engine.Submit on the same kind of update: decode + checks alone, then the whole Submit.
+        if (onlyFull)
+        {
+            Console.WriteLine($"## submit --only-full: {bytes / 1e6:0.0} MB update, {reps} repetitions (+{warmups} warm-up), {Machine.Load()}");
+            foreach (var s in new[] { full, fullStream, fullTail, fullCpu })
+                Console.WriteLine($"| {s.Name} | {Ms(s.Best)} | {Ms(s.Median)} | {MBps(bytes, s.Best)} | {MBps(bytes, s.Median)} |");
+            PrintPhases(timings);
+            Console.WriteLine($"monotonic windows of the timed submissions (perf report --time): {string.Join(' ', windows)}");
+            await app.StopAsync();
+            return 0;
+        }
+
+        // In-process breakdown of engine.Submit on the same kind of update: the wire check alone (what the submit path runs on every
+        // payload), then the whole Submit.
         var verifier = new UpdateVerifier(new TensorGroups(engine.GlobalParameters()), options.MaxUpdateNorm);
-        var decode = new Samples("decode + checks (UpdateVerifier.Decode, file in page cache)");
+        var decode = new Samples("wire check (UpdateVerifier.CheckWire: header, names, shapes, finite, norms; payload in memory)");
         var signature = new Samples("envelope signature (Ed25519)");
         var submit = new Samples("engine.Submit (signature, lease, decode+checks, move, dir fsync, SQLite)");
         for (int rep = 0; rep < Math.Max(2, reps / 2); rep++)
         {
             var unit = engine.RequestWork(session).Unit ?? throw new InvalidOperationException("no work unit was leased");
             update = Seal(unit, pool.For(engine.ShardParameters(session, unit.Version, unit.Id)), identity);
-            string a = Path.Combine(scratch, "decode.part"), b = Path.Combine(scratch, $"submit{rep}.part");
-            WriteAndSync(a, update.Payload);
+            string b = Path.Combine(scratch, $"submit{rep}.part");
             WriteAndSync(b, update.Payload);
             GC.Collect();
-            decode.Add(Time(() => verifier.Decode(a, unit.Shard, update.Envelope.Envelope.Codec)));
-            File.Delete(a);
+            var payloadBytes = update.Payload;
+            decode.Add(Time(() => verifier.CheckWire(payloadBytes, payloadBytes.LongLength, n => n, unit.Shard, update.Envelope.Envelope.Codec)));
             signature.Add(Time(() => EnvelopeSigner.Verify(update.Envelope.Bytes, update.Envelope.Signature, identity.PublicKey)));
             string c = Path.Combine(scratch, "move.part"), movedDir = Path.Combine(root, "moved"), moved = Path.Combine(movedDir, $"m{rep}.bin");
             WriteAndSync(c, update.Payload);
@@ -184,8 +219,9 @@ internal static class SubmitBenchmark
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var s in new[] { full, fullStream, fullTail, fullCpu, sinkGrpc, sinkCpu, wideGrpc, sha, writeSync, writeOnly, fsyncOnly, decode, signature, submit, gcPause, move, commit })
             Console.WriteLine($"| {s.Name} | {Ms(s.Best)} | {Ms(s.Median)} | {MBps(bytes, s.Best)} | {MBps(bytes, s.Median)} |");
-        double ledger = Math.Max(0, submit.Median - decode.Median - signature.Median);
-        Console.WriteLine($"| rest of engine.Submit = ledger commit + lease checks + first touch of fresh memory for the decoded tensors (Submit - decode - signature, medians) | | {Ms(ledger)} | | |");
+        double rest = Math.Max(0, submit.Median - decode.Median - signature.Median);
+        Console.WriteLine($"| rest of engine.Submit = read of the file + write + fsync + rename + directory fsync + ledger commit + lease checks (Submit - wire check - signature, medians) | | {Ms(rest)} | | |");
+        PrintPhases(timings);
         Console.WriteLine();
         Console.WriteLine("| full submit path vs peer (median) | ratio | |");
         Console.WriteLine("|---|---:|---|");
@@ -396,6 +432,36 @@ internal static class SubmitBenchmark
         file.Flush(flushToDisk: true);
         return (write, watch.Elapsed.TotalSeconds - write);
     }
+
+    /// <summary>
+    /// The server's steps of the timed full submissions (engine.SubmitTimed), medians: how long the stream took and, after its last
+    /// byte, when each step that the reply waits for had ended. The sink pays none of the steps after the last byte.
+    /// </summary>
+    private static void PrintPhases(List<SubmitTimings> timings)
+    {
+        if (timings.Count == 0) return;
+        Console.WriteLine();
+        Console.WriteLine($"| server steps of the full submit path ({timings.Count} uploads) | median ms | each upload, ms |");
+        Console.WriteLine("|---|---:|---|");
+        void Row(string name, SubmitPhase from, SubmitPhase to)
+        {
+            var values = new Samples(name);
+            foreach (var t in timings) values.Add(t.Between(from, to));
+            Console.WriteLine($"| {name} | {Ms(values.Median)} | {string.Join(", ", values.All.Select(Ms))} |");
+        }
+        Row("envelope checked -> last payload byte in the buffer (the stream)", SubmitPhase.Opened, SubmitPhase.LastByte);
+        Row("last byte -> length and SHA-256 checked", SubmitPhase.LastByte, SubmitPhase.StreamChecked);
+        Row("last byte -> wire check done (worker)", SubmitPhase.LastByte, SubmitPhase.Checked);
+        Row("last byte -> last staging write returned (worker)", SubmitPhase.LastByte, SubmitPhase.Written);
+        Row("last byte -> staged file fsync'd (worker)", SubmitPhase.LastByte, SubmitPhase.Staged);
+        Row("last byte -> renamed into updates/ + directory fsync'd", SubmitPhase.LastByte, SubmitPhase.Stored);
+        Row("last byte -> ledger row committed (reply ready)", SubmitPhase.LastByte, SubmitPhase.Recorded);
+        Row("  of which: staged -> stored (rename + directory fsync)", SubmitPhase.Staged, SubmitPhase.Stored);
+        Row("  of which: stored -> recorded (ledger)", SubmitPhase.Stored, SubmitPhase.Recorded);
+    }
+
+    /// <summary>A <see cref="Stopwatch"/> timestamp in seconds of CLOCK_MONOTONIC (Linux), as perf prints its sample times.</summary>
+    private static string Monotonic(long timestamp) => ((double)timestamp / Stopwatch.Frequency).ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture);
 
     private static double ProcessCpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 

@@ -4,6 +4,7 @@ using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Coordinator.Verification;
 using Hivemind.Protocol.Errors;
 using Hivemind.Protocol.Tensors;
+using Hivemind.Training;
 using Hivemind.Volunteer.Work;
 
 namespace Hivemind.Coordinator.Tests;
@@ -146,12 +147,43 @@ public sealed class StreamingSubmitTests : IDisposable
         Assert.Equal(2, _h.Engine.Status().AcceptedUpdates);
     }
 
-    /// <summary>Puts the payload into the buffer chunk by chunk, reporting each fill level as the gRPC reader does, then waits for the worker.</summary>
-    private static async Task StreamAsync(byte[] bytes, IncomingPayload payload)
+    [Fact]
+    public async Task AnUpdateOfManyStagingWritesAndFlushesIsOnDiskByteForByte()
     {
-        for (int at = 0; at < bytes.Length; at += ChunkBytes)
+        // small's whole shard in fp32 is tens of MB: several staging writes of varying, block-rounded sizes (the writer writes whatever
+        // has arrived) and flushes every 8 MiB while the chunks arrive, then the cut back to the exact length and the final fsync.
+        using var h = new EngineHarness(o => o with { Preset = "small", Codec = "fp32", Quorum = 8 });
+        var v = h.Join();
+        var unit = v.Lease();
+        var rng = new Random(9);
+        var delta = new ParameterSet();
+        foreach (var t in h.Engine.ShardParameters(v.Session, unit.Version, unit.Id))
+            delta.Add(new NamedTensor(t.Name, t.Shape, Enumerable.Range(0, t.Values.Length).Select(_ => (float)((rng.NextDouble() * 2 - 1) * 1e-3)).ToArray()));
+        var update = WorkUnitRunner.Seal(EngineHarness.ToSpec(unit), delta, v.Identity, 1.0, h.Engine.ExpectedTokens);
+        Assert.True(update.Payload.Length > 3 * (8 << 20), $"the update has {update.Payload.Length} bytes; it must span several flush steps");
+        Assert.NotEqual(0, update.Payload.Length % 4096);
+
+        var ticket = h.Engine.BeginSubmit(update.Envelope.Bytes, update.Envelope.Signature, v.Id);
+        await using var payload = h.Engine.ReceivePayload(ticket);
+        Assert.True(payload.Pipelined);
+        await StreamAsync(update.Payload, payload, LargeChunkBytes);
+        long seq = h.Engine.CompleteSubmit(ticket, payload);
+
+        var record = h.Engine.Store.Updates(h.Engine.Round).Single(u => u.Sequence == seq);
+        Assert.Equal(SHA256.HashData(update.Payload), SHA256.HashData(File.ReadAllBytes(Path.Combine(h.Options.DataDirectory, record.PayloadPath))));
+        Assert.True(payload.Timings.Has(SubmitPhase.Staged), "the staging worker did not report its fsync");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(h.Options.DataDirectory, "incoming")));
+    }
+
+    /// <summary>Bytes per chunk of the large update: the transport's 1 MiB plus an odd remainder, so fill levels are never block-aligned.</summary>
+    private const int LargeChunkBytes = (1 << 20) + 3;
+
+    /// <summary>Puts the payload into the buffer chunk by chunk, reporting each fill level as the gRPC reader does, then waits for the worker.</summary>
+    private static async Task StreamAsync(byte[] bytes, IncomingPayload payload, int chunkBytes = ChunkBytes)
+    {
+        for (int at = 0; at < bytes.Length; at += chunkBytes)
         {
-            int count = Math.Min(ChunkBytes, bytes.Length - at);
+            int count = Math.Min(chunkBytes, bytes.Length - at);
             bytes.AsSpan(at, count).CopyTo(payload.Buffer.Span[at..]);
             payload.Report(at + count);
         }

@@ -127,6 +127,9 @@ public sealed partial class CoordinatorEngine
         return CompleteSubmit(ticket, complete);
     }
 
+    /// <summary>Raised after each accepted submission with when its steps ended (the submit benchmark's breakdown).</summary>
+    public event Action<SubmitTimings>? SubmitTimed;
+
     /// <summary>
     /// A buffer for the payload of an opened submission, which decodes, checks and stages the bytes while they arrive when it is large
     /// (see <see cref="IncomingPayload"/>); <paramref name="observer"/> sees every fill level too. The caller disposes it.
@@ -160,7 +163,9 @@ public sealed partial class CoordinatorEngine
             }
             lock (_gate) CheckRunningNormBound(ticket.VolunteerId, norms);
             long seq = Record(ticket, payload, norms);
+            payload.Timings.Mark(SubmitPhase.Recorded);
             UpdateDecided?.Invoke(UpdateDecision.Accept(ticket.VolunteerId, payload.Length));
+            SubmitTimed?.Invoke(payload.Timings);
             return seq;
         }
         catch (ProtocolException e)
@@ -234,6 +239,7 @@ public sealed partial class CoordinatorEngine
             Directory.CreateDirectory(dir);
             payload.Commit(final, _options.Durable);
             if (_options.Durable) DurableFiles.SyncDirectory(dir);
+            payload.Timings.Mark(SubmitPhase.Stored);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -25,8 +25,23 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     /// <summary>Worker threads in this process at once; a burst of large uploads beyond it decodes after each stream, as before.</summary>
     public const int MaxWorkers = 4;
 
-    /// <summary>Bytes written to the staging file per write call: large enough that the disk streams, a whole number of blocks.</summary>
+    /// <summary>Least bytes written to the staging file per write call: large enough that the disk streams, a whole number of blocks.</summary>
     private const int StageSliceBytes = 4 << 20;
+
+    /// <summary>
+    /// Most bytes per write call. A writer that fell behind writes everything that has arrived in one call: on two busy cores each
+    /// wake-up of the staging thread after a write waits for a core, and 28 small writes per 115 MB update left the file 120–170 ms
+    /// behind the stream's last byte (session 9 in docs/benchmarks/coordinator.md).
+    /// </summary>
+    private const int MaxStageWriteBytes = 32 << 20;
+
+    /// <summary>
+    /// The staging file's data is flushed to disk each time this much more was written, while the stream continues, so the fsync after
+    /// the last byte (which the reply waits for) has at most this much left. A flush costs in proportion to what was written since the
+    /// previous one (about 0.8–1.3 ms per MB on the virtual disk measured in docs/benchmarks/coordinator.md, session 9): one fsync of a
+    /// whole 115 MB update after its last byte took 65–85 ms, in steps it runs beside the stream.
+    /// </summary>
+    private const int StageFlushBytes = 8 << 20;
 
     /// <summary>Direct I/O needs buffer addresses, offsets and lengths in whole logical blocks; 4 KiB covers 512-byte devices too.</summary>
     private const int DirectIoAlignment = 4096;
@@ -54,6 +69,10 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     private bool _direct;
     private Exception? _stageError;
     private bool _staged;
+    private readonly object _flushGate = new();
+    private long _written;
+    private bool _writesDone;
+    private Exception? _flushError;
     private int _running;
     private long _filled;
     private bool _aborted;
@@ -81,6 +100,9 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
 
     /// <summary>The exact payload length (the coordinator's number for the leased shard).</summary>
     public long Length { get; }
+
+    /// <summary>When each step of this payload ended (the reader, the workers and the engine mark theirs).</summary>
+    public SubmitTimings Timings { get; } = new();
 
     /// <summary>Whether a worker decodes and stages while the bytes arrive.</summary>
     public bool Pipelined => _workerSlot;
@@ -142,6 +164,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
             _filled = value;
             Monitor.PulseAll(_gate);
         }
+        if (value == Length) Timings.Mark(SubmitPhase.LastByte);
         _observer?.Report(value);
     }
 
@@ -216,6 +239,7 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         try
         {
             _norms = _verifier.CheckWire(Buffer, Length, WaitFor, _shard, _codec);
+            Timings.Mark(SubmitPhase.Checked);
         }
         catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
         {
@@ -233,24 +257,41 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
     }
 
     /// <summary>
-    /// Writes the bytes to the staging file slice by slice as they arrive, straight from the block-aligned receive buffer, then flushes
-    /// it: the fsync is off the reply's path.
+    /// Writes the bytes to the staging file slice by slice as they arrive, straight from the block-aligned receive buffer, while a
+    /// flusher thread (<see cref="FlushWhileWriting"/>) flushes what was written in steps of <see cref="StageFlushBytes"/>; then cuts
+    /// the file to its exact length and fsyncs it, which then has little left to do.
     /// </summary>
     private void StageAll()
     {
+        // A payload within one flush step (a tiny or top-k update) has nothing to flush early: no thread for it.
+        Thread? flusher = Length > StageFlushBytes ? new Thread(FlushWhileWriting) { IsBackground = true, Name = "submit flush" } : null;
+        flusher?.Start();
         try
         {
-            for (long at = 0; at < Length; at += StageSliceBytes)
+            for (long at = 0; at < Length;)
             {
-                int count = (int)Math.Min(StageSliceBytes, Length - at);
-                WaitFor(at + count);
+                // At least one slice (or the rest), and whatever more has arrived meanwhile, in whole blocks until the end.
+                long filled = WaitFor(Math.Min(at + StageSliceBytes, Length));
+                long end = Math.Min(Math.Min(filled, Length), at + MaxStageWriteBytes);
+                if (end < Length) end = at + (end - at) / DirectIoAlignment * DirectIoAlignment;
+                int count = (int)(end - at);
                 // Whole blocks for direct I/O: the tail runs into the buffer's slack here and is cut back to the exact length below.
                 int written = _direct ? (count + DirectIoAlignment - 1) / DirectIoAlignment * DirectIoAlignment : count;
                 RandomAccess.Write(_stage!, _array.AsSpan(_offset + (int)at, written), at);
                 if (!_direct) DurableFiles.StartWriteback(_stage!, at, count);
+                at = end;
+                lock (_flushGate)
+                {
+                    _written = at;
+                    Monitor.PulseAll(_flushGate);
+                }
             }
+            Timings.Mark(SubmitPhase.Written);
+            StopFlusher(flusher);
+            if (_flushError is not null) ExceptionDispatchInfo.Throw(_flushError);
             RandomAccess.SetLength(_stage!, Length);
             RandomAccess.FlushToDisk(_stage!);
+            Timings.Mark(SubmitPhase.Staged);
             _staged = true;
         }
         catch (OperationCanceledException) when (Volatile.Read(ref _aborted))
@@ -264,8 +305,49 @@ public sealed class IncomingPayload : IProgress<long>, IAsyncDisposable, IDispos
         }
         finally
         {
+            StopFlusher(flusher); // before the handle can be closed
             Finished();
         }
+    }
+
+    /// <summary>
+    /// The flusher thread: each time <see cref="StageFlushBytes"/> more were written, flushes the staging file's data while the writes
+    /// go on (a flush and a write each wait for the disk, not for a core). It stops when the writes are done: the final fsync covers the rest.
+    /// </summary>
+    private void FlushWhileWriting()
+    {
+        try
+        {
+            long flushed = 0;
+            while (true)
+            {
+                long target;
+                lock (_flushGate)
+                {
+                    while (_written - flushed < StageFlushBytes && !_writesDone) Monitor.Wait(_flushGate);
+                    if (_writesDone) return;
+                    target = _written;
+                }
+                DurableFiles.FlushData(_stage!);
+                flushed = target;
+            }
+        }
+        catch (Exception e)
+        {
+            // Never escapes the thread; the staging thread raises it as a storage failure before its own fsync.
+            _flushError = e;
+        }
+    }
+
+    private void StopFlusher(Thread? flusher)
+    {
+        if (flusher is null) return;
+        lock (_flushGate)
+        {
+            _writesDone = true;
+            Monitor.PulseAll(_flushGate);
+        }
+        flusher.Join(); // at most one flush in flight
     }
 
     /// <summary>

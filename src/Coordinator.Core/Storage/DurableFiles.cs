@@ -46,6 +46,29 @@ public static partial class DurableFiles
         }
     }
 
+    /// <summary>
+    /// Flushes <paramref name="file"/>'s data, and the metadata needed to read it back, to disk (Linux <c>fdatasync</c>; elsewhere a full
+    /// flush). Throws <see cref="IOException"/> when the disk reports a failure.
+    /// </summary>
+    public static void FlushData(SafeFileHandle file)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            RandomAccess.FlushToDisk(file);
+            return;
+        }
+        bool added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            if (Fdatasync((int)file.DangerousGetHandle()) != 0) throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            if (added) file.DangerousRelease();
+        }
+    }
+
     private const int GetStatusFlags = 3; // F_GETFL
     private const int SetStatusFlags = 4; // F_SETFL
 
@@ -85,6 +108,9 @@ public static partial class DurableFiles
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int Fdatasync(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

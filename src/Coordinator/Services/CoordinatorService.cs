@@ -20,8 +20,17 @@ namespace Hivemind.Coordinator.Services;
 /// The gRPC face of <see cref="CoordinatorEngine"/>: maps messages and streams payloads. Rejections are thrown as
 /// <see cref="ProtocolException"/>; <see cref="RejectionInterceptor"/> turns them into statuses with a reason trailer.
 /// </summary>
+[BindServiceMethod(typeof(CoordinatorService), nameof(BindService))]
 public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
 {
+    /// <summary>
+    /// How ASP.NET Core's gRPC binds this service (found through the attribute above): the generated binding, with SubmitUpdate's
+    /// messages read in place (<see cref="InPlaceUpdateChunks"/>). The second parameter's type must stay the generated base class:
+    /// the binder matches each handler's base definition against it.
+    /// </summary>
+    public static void BindService(ServiceBinderBase binder, Protocol.V1.Coordinator.CoordinatorBase service) =>
+        Protocol.V1.Coordinator.BindService(new SubmitUpdateBinder(binder), service);
+
     private readonly CoordinatorEngine _engine;
     private readonly ParameterCache _parameters;
     private readonly ProtocolLimits _limits;
@@ -192,7 +201,10 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
             // Large payloads are decoded, checked and staged on disk while they arrive; the verdict still waits for the length and hash.
             using var transfer = _transfers.Begin(TransferDirection.Upload, ticket.VolunteerId, ticket.WorkUnitId, ticket.ExpectedLength);
             await using var payload = _engine.ReceivePayload(ticket, new FanOut(watchdog, transfer));
-            await UpdateStream.ReadPayloadIntoAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, payload.Buffer, _limits, watchdog.Token, payload);
+            payload.Timings.Mark(SubmitPhase.Opened);
+            using (InPlaceUpdateChunks.Into(payload, _limits.MaxChunkBytes))
+                await UpdateStream.ReadPayloadIntoAsync(requestStream, ticket.Envelope, ticket.ExpectedLength, payload.Buffer, _limits, watchdog.Token, payload);
+            payload.Timings.Mark(SubmitPhase.StreamChecked);
             Interlocked.Add(ref _bytesReceived, payload.Length);
             await payload.ProcessedAsync();
             engineCounts = true;

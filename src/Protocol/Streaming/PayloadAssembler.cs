@@ -90,7 +90,9 @@ public sealed class PayloadAssembler : IDisposable
             _buffer.Span[..(int)ReceivedLength].CopyTo(grown);
             _buffer = grown;
         }
-        chunk.CopyTo(_buffer.Span[(int)ReceivedLength..]);
+        var target = _buffer.Span.Slice((int)ReceivedLength, chunk.Length);
+        // A receiver may parse a chunk straight into its place (the coordinator's SubmitUpdate does): then there is nothing to copy.
+        if (!(chunk.Overlaps(target, out int offset) && offset == 0)) chunk.CopyTo(target);
         ReceivedLength = needed;
         if (!_pipelined)
         {
