@@ -3,8 +3,9 @@ using Hivemind.Coordinator.Demo;
 namespace Hivemind.Coordinator.Tests.Cli;
 
 /// <summary>
-/// The demo's coordinator settings: real text averages the units' models after 30 inner steps at 1e-2, the synthetic corpus keeps DiLoCo's
-/// outer step and 10 inner steps at the coordinator's default rate; flags override either.
+/// The demo's coordinator settings: real text averages the units' models after 50 inner steps of 512 tokens at 3e-3 (4 × 128 on
+/// `tiny-wide`), the synthetic corpus keeps DiLoCo's outer step and 10 inner steps of 8 × 64 at the coordinator's default rate; flags
+/// override either.
 /// </summary>
 public sealed class DemoOptionsTests
 {
@@ -20,13 +21,28 @@ public sealed class DemoOptionsTests
     }
 
     [Fact]
-    public void RealTextTrainsThirtyInnerStepsAtLearningRate1eMinus2()
+    public void RealTextTrainsFiftyInnerStepsAtLearningRate3eMinus3()
     {
         var options = DemoRunner.Options(DemoSettings.Default with { Preset = DemoSettings.TextPreset, Data = "/corpus" }, "/tmp/demo");
 
-        Assert.Equal(30, options.InnerSteps);
-        Assert.Equal(1e-2, options.InnerLearningRate);
+        Assert.Equal(50, options.InnerSteps);
+        Assert.Equal(3e-3, options.InnerLearningRate);
         Assert.Equal(new CoordinatorOptions().WarmupSteps, options.WarmupSteps);
+    }
+
+    [Fact]
+    public void RealTextStepsAre512TokensCutToTheModelsContextUpTo128()
+    {
+        var wide = DemoRunner.Options(DemoSettings.Default with { Preset = DemoSettings.TextPreset, Data = "/corpus" }, "/tmp/demo");
+        var tiny = DemoRunner.Options(DemoSettings.Default with { Preset = "tiny", Data = "/corpus" }, "/tmp/demo");
+        var small = DemoRunner.Options(DemoSettings.Default with { Preset = "small", Data = "/corpus" }, "/tmp/demo");
+
+        Assert.Equal("tiny-wide", DemoSettings.TextPreset);
+        Assert.Equal((4, 128), (wide.BatchSize, wide.SequenceLength));
+        Assert.Equal((8, 64), (tiny.BatchSize, tiny.SequenceLength));
+        Assert.Equal((4, 128), (small.BatchSize, small.SequenceLength));
+        wide.Validate();
+        tiny.Validate();
     }
 
     [Fact]
@@ -41,6 +57,7 @@ public sealed class DemoOptionsTests
         Assert.True(options.OuterMomentum > 0, "the synthetic demo's outer step has momentum");
         Assert.Equal(10, options.InnerSteps);
         Assert.Equal(defaults.InnerLearningRate, options.InnerLearningRate);
+        Assert.Equal((defaults.BatchSize, defaults.SequenceLength), (options.BatchSize, options.SequenceLength));
         Assert.Equal("", options.Data);
     }
 
