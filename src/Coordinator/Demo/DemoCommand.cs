@@ -29,7 +29,7 @@ public static class DemoCommand
     {
         var d = DemoSettings.Default;
         var volunteers = Flags.Int("--volunteers", "Honest volunteer processes to start", d.Volunteers, min: 1, max: MaxVolunteers);
-        var rounds = Flags.Int("--rounds", $"Rounds to train ({DemoSettings.TextRounds} when --data is given and this flag is not)", d.Rounds, min: 1, max: MaxRounds);
+        var rounds = Flags.Int("--rounds", "Rounds to train", d.Rounds, min: 1, max: MaxRounds);
         var preset = Flags.Choice("--preset", $"Model preset ('{DemoSettings.TextPreset}' when --data is given and this flag is not)", d.Preset, ModelConfig.PresetNames.ToList());
         var dataDir = Flags.Text("--data-directory", $"Demo state; wiped at start, so it must be new, empty or a previous demo's (marked by {DemoFolder.MarkerName})", d.DataDirectory);
         var attackers = Behaviors.ByName.Keys.Where(k => k != "honest").ToList();
@@ -65,9 +65,7 @@ public static class DemoCommand
             string? textFolder = DataFolder.Resolve(parse.GetValue(data)!);
             bool presetGiven = parse.GetResult(preset) is { Implicit: false };
             string chosenPreset = textFolder is not null && !presetGiven ? DemoSettings.TextPreset : parse.GetValue(preset)!;
-            bool roundsGiven = parse.GetResult(rounds) is { Implicit: false };
-            int chosenRounds = textFolder is not null && !roundsGiven ? DemoSettings.TextRounds : parse.GetValue(rounds);
-            var settings = new DemoSettings(parse.GetValue(volunteers), chosenRounds, chosenPreset, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
+            var settings = new DemoSettings(parse.GetValue(volunteers), parse.GetValue(rounds), chosenPreset, parse.GetValue(dataDir)!, attack, spec, parse.GetValue(corpusOrder))
             {
                 DashboardPort = parse.GetValue(dashboardPort),
                 Data = textFolder,

@@ -25,17 +25,20 @@ public static class DemoRunner
     private const int DemoInnerSteps = 10;
 
     /// <summary>
-    /// Real text's inner steps per unit (s9text): 3 × 50 steps per round. s8text's H = 30 trained about twice the tokens per minute of
-    /// H = 10 (a round's fixed cost, downloads, evaluation and the close, spread over more tokens); `tiny-wide`'s 54 MB model makes
-    /// that fixed cost larger still, and at 3e-3 the sharded run stays close to the central one (docs/benchmarks/data.md, session 9).
+    /// Real text's inner steps per unit (s8text): 3 × 30 steps of `tiny` per round instead of 3 × 10, so each unit restarts AdamW and its
+    /// warm-up a third as often per token and a round's fixed cost (downloads, evaluation, the close) is spread over 3 times the tokens.
+    /// Probe pA (docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 7 rounds where H = 10 had
+    /// 5.26 after 307,200 in 20. Session 9's H = 50 at 3e-3 on `tiny-wide` (8 rounds, 3.288 bits per byte) did no better than this
+    /// setting's 3.250, so it stays.
     /// </summary>
-    private const int TextInnerSteps = 50;
+    private const int TextInnerSteps = 30;
 
     /// <summary>
-    /// Real text's inner learning rate (s9text): 3e-3. s8text's 1e-2 got the first rounds down faster, but its 12-round run ended at
-    /// 3.250 bits per byte sharded and 3.244 central, where 3e-3 had 3.109 central on fewer tokens (session 7): 1e-2 holds the loss up.
+    /// Real text's inner learning rate (s8text): 1e-2 got the first rounds down faster than 3e-3 (probe pA), but its 12-round run ended at
+    /// 3.250 bits per byte sharded and 3.244 central, where 3e-3 had 3.109 central on fewer tokens; session 9's 3e-3 with H = 50 on
+    /// `tiny-wide` ended the sharded run at 3.288 (docs/benchmarks/data.md).
     /// </summary>
-    private const double TextInnerLearningRate = 3e-3;
+    private const double TextInnerLearningRate = 1e-2;
 
     /// <summary>
     /// Real text's tokens per inner step, and the longest sequence they are cut into (the model's context when it is shorter): a step

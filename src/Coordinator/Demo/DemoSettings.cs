@@ -15,15 +15,12 @@ public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, str
     public bool CompareCentral { get; init; }
 
     /// <summary>
-    /// The real-text demo's preset when none is asked for: `tiny` at twice the width and context. With GPT-2's 50,257-token vocabulary
-    /// the output layer dominates a step, so `tiny-wide` costs about twice `tiny`'s step for 4 times the parameters in its blocks; `tiny`
-    /// levelled off above zstd -19 (3.1–3.25 bits per byte from 307,200 to 552,960 tokens), `small` takes 8 s or more per step on 2 cores
-    /// (docs/benchmarks/data.md, session 9).
+    /// The real-text demo's preset when none is asked for. With GPT-2's 50,257-token vocabulary the output layer dominates a step:
+    /// `tiny` (6.6M parameters, nearly all in the embedding and the head) takes a few seconds per 8 × 64-token step on one core here,
+    /// `small` 8 s or more, too slow for a demo on 2 cores; `tiny-wide` (twice the width and context, twice the step) did no better in
+    /// session 9's 8 rounds (docs/benchmarks/data.md).
     /// </summary>
-    public const string TextPreset = "tiny-wide";
-
-    /// <summary>The real-text demo's rounds when --rounds is not given: 8 rounds of 3 × 50 steps of 512 tokens (614,400 tokens).</summary>
-    public const int TextRounds = 8;
+    public const string TextPreset = "tiny";
 
     /// <summary>Inner steps per unit (H); null takes the demo's default for the corpus.</summary>
     public int? InnerSteps { get; init; }
