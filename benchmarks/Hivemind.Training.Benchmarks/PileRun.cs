@@ -14,12 +14,19 @@ internal static class PileRun
     private const int EvalBatch = 8;
     private const int ReportEvery = 25;
 
-    public static void Run(string folder, string preset, int batch, int seq, int steps, long evalTokens, double learningRate, int window)
+    /// <summary>The trainer's knobs the demo sets differently from this benchmark's defaults (s9text's probes), and a wider preset.</summary>
+    /// <param name="WarmupSteps">-1: min(100, steps / 10), the benchmark's old default.</param>
+    /// <param name="FinalLearningRateFraction">1: constant after the warm-up; below 1: cosine decay to that fraction.</param>
+    /// <param name="Width">0: the preset's; otherwise the residual width (heads stay, expert hidden = 2 × width).</param>
+    public sealed record Schedule(double WeightDecay, int WarmupSteps, double FinalLearningRateFraction, int Width);
+
+    public static void Run(string folder, string preset, int batch, int seq, int steps, long evalTokens, double learningRate, int window, Schedule schedule)
     {
         using TokenFile train = TokenFile.Open(Path.Combine(folder, "train"));
         using TokenFile heldOut = TokenFile.Open(Path.Combine(folder, "held-out"));
         ITextTokenizer tokenizer = TextTokenizers.Get(train.Header.Tokenizer);
         var config = ModelConfig.Preset(preset, tokenizer) with { LocalAttentionWindow = window };
+        if (schedule.Width > 0) config = config with { Name = $"{config.Name}-w{schedule.Width}", Width = schedule.Width, ExpertHidden = 2 * schedule.Width };
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Format(inv, "{0}: {1:F1}M parameters, vocabulary {2} ({3}), local window {4}; {5} steps of {6} x {7} tokens on {8} ({9} tokens)",
             config.Name, config.TotalParameters / 1e6, config.VocabSize, tokenizer.Name, window, steps, batch, seq, train.Prefix, train.Length));
@@ -29,7 +36,12 @@ internal static class PileRun
         var chosen = selection.SelectMany(s => s).ToHashSet();
         BitsPerByteTable before = PileEvaluator.Evaluate(config, theta, heldOut, seq, EvalBatch, evalTokens, "initial");
 
-        var options = new LocalTrainingOptions(steps, batch, seq, learningRate, 0.1, WarmupSteps: Math.Min(100, steps / 10), ClipNorm: 1.0, Seed: 1);
+        int warmup = schedule.WarmupSteps >= 0 ? schedule.WarmupSteps : Math.Min(100, steps / 10);
+        var options = new LocalTrainingOptions(steps, batch, seq, learningRate, schedule.WeightDecay, warmup, ClipNorm: 1.0, Seed: 1)
+        {
+            FinalLearningRateFraction = schedule.FinalLearningRateFraction,
+        };
+        Console.WriteLine(string.Format(inv, "lr {0} (warm-up {1}, final fraction {2}), weight decay {3}", learningRate, warmup, schedule.FinalLearningRateFraction, schedule.WeightDecay));
         var clock = Stopwatch.StartNew();
         var progress = new SyncProgress(p =>
         {

@@ -37,7 +37,9 @@ if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss")
         PileRun.EvaluateCheckpoint(Arg("data", "artifacts/mini-pile"), textConfig.Name, checkpoint, seq, IntArg("eval-tokens", 8192));
     else
         PileRun.Run(Arg("data", "artifacts/mini-pile"), textConfig.Name, batch, seq, IntArg("steps", 3), IntArg("eval-tokens", 8192),
-            double.Parse(Arg("lr", "3e-3"), System.Globalization.CultureInfo.InvariantCulture), IntArg("window", 0));
+            double.Parse(Arg("lr", "3e-3"), System.Globalization.CultureInfo.InvariantCulture), IntArg("window", 0),
+            new PileRun.Schedule(double.Parse(Arg("weight-decay", "0.1"), System.Globalization.CultureInfo.InvariantCulture), IntArg("warmup", -1),
+                double.Parse(Arg("final-lr", "1"), System.Globalization.CultureInfo.InvariantCulture), IntArg("width", 0)));
     return 0;
 }
 

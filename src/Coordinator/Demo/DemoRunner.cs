@@ -28,15 +28,24 @@ public static class DemoRunner
     /// Real text's inner steps per unit (s8text): 3 × 30 steps of `tiny` per round instead of 3 × 10, so each unit restarts AdamW and its
     /// warm-up a third as often per token and a round's fixed cost (downloads, evaluation, the close) is spread over 3 times the tokens.
     /// Probe pA (docs/benchmarks/data.md, session 8): held-out 5.14 nats/token after 322,560 tokens in 7 rounds where H = 10 had
-    /// 5.26 after 307,200 in 20.
+    /// 5.26 after 307,200 in 20. Session 9's H = 50 at 3e-3 on `tiny-wide` (8 rounds, 3.288 bits per byte) did no better than this
+    /// setting's 3.250, so it stays.
     /// </summary>
     private const int TextInnerSteps = 30;
 
     /// <summary>
     /// Real text's inner learning rate (s8text): 1e-2 got the first rounds down faster than 3e-3 (probe pA), but its 12-round run ended at
-    /// 3.250 bits per byte sharded and 3.244 central, where 3e-3 had 3.109 central on fewer tokens; H = 30 at 3e-3 is the next probe.
+    /// 3.250 bits per byte sharded and 3.244 central, where 3e-3 had 3.109 central on fewer tokens; session 9's 3e-3 with H = 50 on
+    /// `tiny-wide` ended the sharded run at 3.288 (docs/benchmarks/data.md).
     /// </summary>
     private const double TextInnerLearningRate = 1e-2;
+
+    /// <summary>
+    /// Real text's tokens per inner step, and the longest sequence they are cut into (the model's context when it is shorter): a step
+    /// costs the same whether its 512 tokens are 8 × 64 or 4 × 128, and the longer context lets code and roff, which zstd compresses by
+    /// long matches, be predicted from more of what came before.
+    /// </summary>
+    private const int TextTokensPerStep = 512, TextSequenceLength = 128;
 
     /// <summary>
     /// Real text's outer step: plain averaging of the units' models (outer learning rate 1, no momentum). With H = 10 fresh-AdamW steps
@@ -139,6 +148,8 @@ public static class DemoRunner
             // With a handful of local volunteers a spare unit only races the quorum and arrives stale.
             SpareLeases = 0,
             InnerSteps = InnerSteps(settings),
+            SequenceLength = SequenceLength(settings),
+            BatchSize = settings.Data is null ? new CoordinatorOptions().BatchSize : TextTokensPerStep / SequenceLength(settings),
             InnerLearningRate = settings.InnerLearningRate ?? (settings.Data is null ? new CoordinatorOptions().InnerLearningRate : TextInnerLearningRate),
             CorpusOrder = settings.CorpusOrder,
             TrunkRule = settings.Rule,
@@ -157,6 +168,10 @@ public static class DemoRunner
             SpotCheckProbationProbability = 0,
         };
     }
+
+    /// <summary>The synthetic corpus's 64; on real text <see cref="TextSequenceLength"/> or the model's whole context when shorter (`tiny`: 64).</summary>
+    private static int SequenceLength(DemoSettings settings) =>
+        settings.Data is null ? new CoordinatorOptions().SequenceLength : Math.Min(TextSequenceLength, ModelConfig.Preset(settings.Preset).ContextLength);
 
     private static int InnerSteps(DemoSettings settings) => settings.InnerSteps ?? (settings.Data is null ? DemoInnerSteps : TextInnerSteps);
 

@@ -17,7 +17,8 @@ public sealed record DemoSettings(int Volunteers, int Rounds, string Preset, str
     /// <summary>
     /// The real-text demo's preset when none is asked for. With GPT-2's 50,257-token vocabulary the output layer dominates a step:
     /// `tiny` (6.6M parameters, nearly all in the embedding and the head) takes a few seconds per 8 × 64-token step on one core here,
-    /// `small` 8 s or more, too slow for a demo on 2 cores (docs/benchmarks/data.md).
+    /// `small` 8 s or more, too slow for a demo on 2 cores; `tiny-wide` (twice the width and context, twice the step) did no better in
+    /// session 9's 8 rounds (docs/benchmarks/data.md).
     /// </summary>
     public const string TextPreset = "tiny";
 

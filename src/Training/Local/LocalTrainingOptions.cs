@@ -28,9 +28,24 @@ public sealed record LocalTrainingOptions(
         if (!double.IsFinite(WeightDecay) || WeightDecay < 0) throw new ArgumentException($"WeightDecay is {WeightDecay}; use a finite value >= 0 (e.g. 0.1).");
         if (WarmupSteps < 0) throw new ArgumentException($"WarmupSteps is {WarmupSteps}; use 0 for no warm-up.");
         if (double.IsNaN(ClipNorm)) throw new ArgumentException("ClipNorm is NaN; use 0 to disable clipping or a positive norm such as 1.0.");
+        if (!double.IsFinite(FinalLearningRateFraction) || FinalLearningRateFraction <= 0 || FinalLearningRateFraction > 1)
+            throw new ArgumentException($"FinalLearningRateFraction is {FinalLearningRateFraction}; use a value in (0, 1] (1 keeps the rate constant after the warm-up, 0.1 decays it to a tenth).");
     }
 
-    /// <summary>Learning rate of step <paramref name="step"/> (0-based): linear warm-up, then constant.</summary>
-    public double LearningRateAt(int step) =>
-        WarmupSteps == 0 ? LearningRate : LearningRate * Math.Min(1.0, (step + 1) / (double)WarmupSteps);
+    /// <summary>
+    /// The rate the last step ends at, as a fraction of <see cref="LearningRate"/>: 1 (the default) keeps the rate constant after the
+    /// warm-up; below 1 the rate follows a half cosine from the end of the warm-up down to this fraction at the last step, the schedule
+    /// central language-model runs use. Not sent to volunteers: a unit's H steps always run at a constant rate.
+    /// </summary>
+    public double FinalLearningRateFraction { get; init; } = 1.0;
+
+    /// <summary>Learning rate of step <paramref name="step"/> (0-based): linear warm-up, then constant or a cosine decay (<see cref="FinalLearningRateFraction"/>).</summary>
+    public double LearningRateAt(int step)
+    {
+        if (step < WarmupSteps) return LearningRate * Math.Min(1.0, (step + 1) / (double)WarmupSteps);
+        if (FinalLearningRateFraction >= 1 || InnerSteps - WarmupSteps <= 1) return LearningRate;
+        double progress = Math.Min(1.0, (step - WarmupSteps) / (double)(InnerSteps - WarmupSteps - 1));
+        double cosine = 0.5 * (1 + Math.Cos(Math.PI * progress));
+        return LearningRate * (FinalLearningRateFraction + (1 - FinalLearningRateFraction) * cosine);
+    }
 }

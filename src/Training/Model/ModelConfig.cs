@@ -40,16 +40,19 @@ public sealed record ModelConfig(
     public const int GptNeoWindow = 256;
 
     /// <summary>Preset names accepted by <see cref="Preset"/>.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "base", "micro"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "base", "micro", "tiny-wide"];
 
     /// <summary>tiny: tests, trains in seconds on one core; small: demo on 2 cores; base: about 100M parameters;
-    /// micro: the faithful simulator's large matrices (one block, a few thousand parameters, a work unit in milliseconds).</summary>
+    /// micro: the faithful simulator's large matrices (one block, a few thousand parameters, a work unit in milliseconds);
+    /// tiny-wide: `tiny` at twice the width and context, the real-text demo's model (with GPT-2's vocabulary the head costs twice
+    /// `tiny`'s, and the blocks get 4 times the parameters `tiny`'s 64-wide ones have; docs/benchmarks/data.md, session 9).</summary>
     public static ModelConfig Preset(string name) => name switch
     {
         "tiny" => new ModelConfig("tiny", Layers: 2, Width: 64, Heads: 4, Experts: 4, TopK: 2, ExpertHidden: 128, ContextLength: 64),
         "small" => new ModelConfig("small", Layers: 4, Width: 256, Heads: 4, Experts: 8, TopK: 2, ExpertHidden: 512, ContextLength: 256),
         "base" => new ModelConfig("base", Layers: 8, Width: 768, Heads: 12, Experts: 8, TopK: 2, ExpertHidden: 768, ContextLength: 512),
         "micro" => new ModelConfig("micro", Layers: 1, Width: 16, Heads: 2, Experts: 4, TopK: 2, ExpertHidden: 32, ContextLength: 32),
+        "tiny-wide" => new ModelConfig("tiny-wide", Layers: 2, Width: 128, Heads: 4, Experts: 4, TopK: 2, ExpertHidden: 256, ContextLength: 128),
         _ => throw new ArgumentException($"unknown model preset '{name}'; use one of: {string.Join(", ", PresetNames)}.", nameof(name)),
     };
 

@@ -3,8 +3,9 @@ using Hivemind.Coordinator.Demo;
 namespace Hivemind.Coordinator.Tests.Cli;
 
 /// <summary>
-/// The demo's coordinator settings: real text averages the units' models after 30 inner steps at 1e-2, the synthetic corpus keeps DiLoCo's
-/// outer step and 10 inner steps at the coordinator's default rate; flags override either.
+/// The demo's coordinator settings: real text averages the units' models after 30 inner steps of 512 tokens at 1e-2 (8 × 64 on `tiny`,
+/// 4 × 128 on `tiny-wide`), the synthetic corpus keeps DiLoCo's outer step and 10 inner steps of 8 × 64 at the coordinator's default
+/// rate; flags override either.
 /// </summary>
 public sealed class DemoOptionsTests
 {
@@ -30,6 +31,21 @@ public sealed class DemoOptionsTests
     }
 
     [Fact]
+    public void RealTextStepsAre512TokensCutToTheModelsContextUpTo128()
+    {
+        var wide = DemoRunner.Options(DemoSettings.Default with { Preset = "tiny-wide", Data = "/corpus" }, "/tmp/demo");
+        var tiny = DemoRunner.Options(DemoSettings.Default with { Preset = DemoSettings.TextPreset, Data = "/corpus" }, "/tmp/demo");
+        var small = DemoRunner.Options(DemoSettings.Default with { Preset = "small", Data = "/corpus" }, "/tmp/demo");
+
+        Assert.Equal("tiny", DemoSettings.TextPreset);
+        Assert.Equal((4, 128), (wide.BatchSize, wide.SequenceLength));
+        Assert.Equal((8, 64), (tiny.BatchSize, tiny.SequenceLength));
+        Assert.Equal((4, 128), (small.BatchSize, small.SequenceLength));
+        wide.Validate();
+        tiny.Validate();
+    }
+
+    [Fact]
     public void TheSyntheticCorpusKeepsDiLoCosNesterovOuterStep()
     {
         var defaults = new CoordinatorOptions();
@@ -41,6 +57,7 @@ public sealed class DemoOptionsTests
         Assert.True(options.OuterMomentum > 0, "the synthetic demo's outer step has momentum");
         Assert.Equal(10, options.InnerSteps);
         Assert.Equal(defaults.InnerLearningRate, options.InnerLearningRate);
+        Assert.Equal((defaults.BatchSize, defaults.SequenceLength), (options.BatchSize, options.SequenceLength));
         Assert.Equal("", options.Data);
     }
 
