@@ -30,17 +30,17 @@ public sealed class CompressedDownloadTests
         using var channel = GrpcChannel.ForAddress(c.Address);
         var client = new Protocol.V1.Coordinator.CoordinatorClient(channel);
         using var identity = VolunteerIdentity.Create();
-        var (session, unit) = await LeaseAsync(client, identity);
+        var (session, unit) = await GrpcVolunteer.JoinAndLeaseAsync(client, identity);
         var request = new DownloadRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session, ModelVersion = unit.ModelVersion, WorkUnitId = unit.WorkUnitId };
 
         long before = c.Engine.BytesSent;
-        var (plainMeta, plain) = await DownloadAsync(client, request);
+        var (plainMeta, plain) = await GrpcVolunteer.DownloadAsync(client, request);
         Assert.Equal(WireCodec.Fp32, plainMeta.Codec);
         Assert.Equal(unit.ParametersSha256.ToByteArray(), SHA256.HashData(plain));
 
         request.AcceptedFullCodecs.Add(WireCodec.Fp32ShuffleZstd);
         long middle = c.Engine.BytesSent;
-        var (meta, compressed) = await DownloadAsync(client, request);
+        var (meta, compressed) = await GrpcVolunteer.DownloadAsync(client, request);
         Assert.Equal(WireCodec.Fp32ShuffleZstd, meta.Codec);
         Assert.Equal(0u, meta.StepCount);
         Assert.Equal(meta.ContentSha256.ToByteArray(), SHA256.HashData(compressed)); // content_sha256 covers the bytes as sent
@@ -91,26 +91,6 @@ public sealed class CompressedDownloadTests
         Assert.Single(view.Accepted);
         // Only the good download was recorded as a transfer; the refused one left nothing behind.
         Assert.Single(view.Transfers, t => t.What.StartsWith("download", StringComparison.Ordinal));
-    }
-
-    private static async Task<(string Session, WorkUnit Unit)> LeaseAsync(Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
-    {
-        var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
-        var join = await client.JoinAsync(new JoinRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
-        });
-        var work = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });
-        Assert.Equal(WorkReply.ResultOneofCase.WorkUnit, work.ResultCase);
-        return (join.SessionToken, work.WorkUnit);
-    }
-
-    private static async Task<(ParameterMetadata Metadata, byte[] Payload)> DownloadAsync(Protocol.V1.Coordinator.CoordinatorClient client, DownloadRequest request)
-    {
-        using var call = client.DownloadParameters(request);
-        return await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
     }
 
     /// <summary>

@@ -308,14 +308,7 @@ public sealed class DataDistributionTests(TextCorpusFixture corpus) : IClassFixt
     {
         var identity = VolunteerIdentity.Create();
         _identities.Add(identity);
-        var challenge = await _client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
-        var join = await _client.JoinAsync(new JoinRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu", RunId = challenge.RunId,
-        });
-        return join.SessionToken;
+        return await GrpcVolunteer.JoinAsync(_client, identity);
     }
 
     private async Task<(string Session, Protocol.V1.WorkUnit Unit)> JoinAndLeaseAsync()

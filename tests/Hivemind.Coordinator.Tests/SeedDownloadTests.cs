@@ -117,23 +117,24 @@ public sealed class SeedDownloadTests
         using var channel = GrpcChannel.ForAddress(c.Address);
         var client = new Protocol.V1.Coordinator.CoordinatorClient(channel);
         using var identity = VolunteerIdentity.Create();
-        var (session, unit) = await LeaseAsync(client, identity);
+        // AdvanceAsync returned after the round close published the version, so the next round's unit is free.
+        var (session, unit) = await GrpcVolunteer.JoinAndLeaseAsync(client, identity);
         Assert.Equal(4ul, unit.ModelVersion);
 
         // An older client (no held version, no compressed codec) and this build's full download, for reference.
-        var (plainMeta, plain) = await DownloadAsync(client, Request(session, unit, held: null, compressed: false));
+        var (plainMeta, plain) = await GrpcVolunteer.DownloadAsync(client, Request(session, unit, held: null, compressed: false));
         Assert.Equal((0u, WireCodec.Fp32), (plainMeta.StepCount, plainMeta.Codec));
-        var (fullMeta, full) = await DownloadAsync(client, Request(session, unit, held: null, compressed: true));
+        var (fullMeta, full) = await GrpcVolunteer.DownloadAsync(client, Request(session, unit, held: null, compressed: true));
         Assert.Equal((0u, WireCodec.Fp32ShuffleZstd), (fullMeta.StepCount, fullMeta.Codec));
 
         // One int8 step's bytes (every step has the same size: it depends only on the shapes), from a volunteer that holds version 3.
-        var (oneMeta, one) = await DownloadAsync(client, Request(session, unit, held: 3, compressed: true));
+        var (oneMeta, one) = await GrpcVolunteer.DownloadAsync(client, Request(session, unit, held: 3, compressed: true));
         Assert.Equal(1u, oneMeta.StepCount);
         long step = one.Length;
         for (ulong held = 0; held < 3; held++)
         {
             uint behind = 4 - (uint)held;
-            var (meta, bytes) = await DownloadAsync(client, Request(session, unit, held, compressed: true));
+            var (meta, bytes) = await GrpcVolunteer.DownloadAsync(client, Request(session, unit, held, compressed: true));
             // The rule, computed here from what the coordinator sent: steps exactly when they are fewer bytes than the full shard.
             Assert.Equal(behind * step < full.Length ? behind : 0u, meta.StepCount);
             if (meta.StepCount == 0) Assert.Equal(full, bytes);
@@ -143,7 +144,7 @@ public sealed class SeedDownloadTests
         // or not, so the newcomer gets the full shard; three steps (from version 1) are fewer than the compressed shard, so steps.
         Assert.True(4 * step > plain.Length, $"four steps of {step} B against {plain.Length} B");
         Assert.True(3 * step < full.Length, $"three steps of {step} B against {full.Length} B compressed");
-        var (fromSeedPlain, seedPlain) = await DownloadAsync(client, Request(session, unit, held: 0, compressed: false));
+        var (fromSeedPlain, seedPlain) = await GrpcVolunteer.DownloadAsync(client, Request(session, unit, held: 0, compressed: false));
         Assert.Equal((0u, WireCodec.Fp32), (fromSeedPlain.StepCount, fromSeedPlain.Codec));
         Assert.Equal(plain, seedPlain);
     }
@@ -189,27 +190,6 @@ public sealed class SeedDownloadTests
             request.HeldExperts.AddRange(unit.Shard.Experts);
         }
         return request;
-    }
-
-    private static async Task<(string Session, WorkUnit Unit)> LeaseAsync(Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
-    {
-        var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
-        var join = await client.JoinAsync(new JoinRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
-        });
-        // AdvanceAsync returned after the round close published the version, so the next round's unit is free.
-        var work = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });
-        Assert.Equal(WorkReply.ResultOneofCase.WorkUnit, work.ResultCase);
-        return (join.SessionToken, work.WorkUnit);
-    }
-
-    private static async Task<(ParameterMetadata Metadata, byte[] Payload)> DownloadAsync(Protocol.V1.Coordinator.CoordinatorClient client, DownloadRequest request)
-    {
-        using var call = client.DownloadParameters(request);
-        return await DownloadStream.ReadAsync(call.ResponseStream, ProtocolLimits.Default, CancellationToken.None);
     }
 
     /// <summary>Records a volunteer's work replies and downloads; with <c>tamperSeed</c>, its work replies arrive with init_seed + 1 (a wrong θ_0).</summary>

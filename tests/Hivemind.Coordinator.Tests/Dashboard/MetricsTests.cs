@@ -95,16 +95,10 @@ public sealed class MetricsTests
 
     internal static async Task<(string Session, TrainedUpdate Update)> LeaseAndTrainAsync(LoopbackCoordinator c, Protocol.V1.Coordinator.CoordinatorClient client, VolunteerIdentity identity)
     {
-        var challenge = await client.GetChallengeAsync(new ChallengeRequest { ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey) });
-        var signature = JoinChallenge.Sign(identity, ProtocolVersion.Current, challenge.RunId.Span, challenge.Nonce.Span, EngineHarness.VolunteerMemory, "cpu", "");
-        var join = await client.JoinAsync(new JoinRequest
-        {
-            ProtocolVersion = ProtocolVersion.Current, PublicKey = ByteString.CopyFrom(identity.PublicKey), Nonce = challenge.Nonce, RunId = challenge.RunId,
-            Signature = ByteString.CopyFrom(signature), DeclaredMemoryBytes = EngineHarness.VolunteerMemory, Device = "cpu",
-        });
-        var work = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = join.SessionToken });
+        string session = await GrpcVolunteer.JoinAsync(client, identity);
+        var work = await client.RequestWorkAsync(new WorkRequest { ProtocolVersion = ProtocolVersion.Current, SessionToken = session });
         var unit = VolunteerClient.ToSpec(work.WorkUnit);
-        return (join.SessionToken, WorkUnitRunner.Run(unit, c.Engine.ShardParameters(join.SessionToken, unit.Version, unit.Id), identity));
+        return (session, WorkUnitRunner.Run(unit, c.Engine.ShardParameters(session, unit.Version, unit.Id), identity));
     }
 
     private static Task<SubmitReply> SendAsync(Protocol.V1.Coordinator.CoordinatorClient client, string session, TrainedUpdate update, byte[] payload) =>
