@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol;
@@ -55,7 +53,7 @@ public sealed class CompressedDownloadTests
     public async Task ANewcomerDownloadsCompressedAndTrainsOnExactlyTheCoordinatorsParameters()
     {
         await using var c = await LoopbackCoordinator.StartAsync(EngineHarness.TinyOptions);
-        var tap = new DownloadTap(tamper: false);
+        var tap = DownloadTap(tamper: false);
         var (client, view) = c.Volunteer(maxUnits: 1, interceptor: tap);
 
         Assert.Equal(ExitCodes.Ok, await client.RunAsync(CancellationToken.None).WaitAsync(Bound));
@@ -78,7 +76,7 @@ public sealed class CompressedDownloadTests
     public async Task ATamperedCompressedStreamWithARecomputedContentHashIsRefusedAndNothingIsKept()
     {
         await using var c = await LoopbackCoordinator.StartAsync(EngineHarness.TinyOptions);
-        var tap = new DownloadTap(tamper: true);
+        var tap = DownloadTap(tamper: true);
         var (client, view) = c.Volunteer(maxUnits: 1, interceptor: tap);
 
         // The first download is tampered with; the volunteer refuses it, backs off and downloads again (untouched), then trains.
@@ -97,68 +95,17 @@ public sealed class CompressedDownloadTests
     /// Records the volunteer's work replies and downloads; with <c>tamper</c>, its first download reaches it with one byte of the first
     /// stored plane flipped and content_sha256 recomputed, as a man in the middle would send it: only the unit's own hash can tell.
     /// </summary>
-    private sealed class DownloadTap(bool tamper) : Interceptor
+    private static DownloadRecorder DownloadTap(bool tamper) => new(alterDownload: tamper ? FlipFirstStoredByte : null);
+
+    private static (ParameterMetadata, byte[])? FlipFirstStoredByte(int index, ParameterMetadata metadata, byte[] payload)
     {
-        private readonly WorkReplyRecorder _units = new();
-        private readonly List<(DownloadRequest, ParameterMetadata, byte[])> _downloads = [];
-
-        public IReadOnlyList<WorkReply> Units => _units.Units;
-
-        public IReadOnlyList<(DownloadRequest Request, ParameterMetadata Metadata, byte[] Payload)> Downloads
-        {
-            get { lock (_downloads) return [.. _downloads]; }
-        }
-
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
-            AsyncUnaryCallContinuation<TRequest, TResponse> continuation) => _units.AsyncUnaryCall(request, context, continuation);
-
-        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(TRequest request,
-            ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
-        {
-            var call = continuation(request, context);
-            if (request is not DownloadRequest download) return call;
-            var reader = new Replay<TResponse>(async () =>
-            {
-                var messages = new List<DownloadChunk>();
-                while (await call.ResponseStream.MoveNext(CancellationToken.None)) messages.Add((DownloadChunk)(object)call.ResponseStream.Current!);
-                var metadata = messages[0].Metadata;
-                byte[] payload = [.. messages.Skip(1).SelectMany(m => m.Data.ToByteArray())];
-                bool first;
-                lock (_downloads)
-                {
-                    first = _downloads.Count == 0;
-                    _downloads.Add((download.Clone(), metadata.Clone(), payload));
-                }
-                if (tamper && first && metadata.Codec == WireCodec.Fp32ShuffleZstd)
-                {
-                    payload = (byte[])payload.Clone();
-                    payload[HeaderBytes(metadata) + 5] ^= 0x01; // first byte of block 0's plane 0 (stored): still decodes, to other values
-                    metadata = metadata.Clone();
-                    metadata.ContentSha256 = ByteString.CopyFrom(SHA256.HashData(payload));
-                    messages = [new DownloadChunk { Metadata = metadata }, new DownloadChunk { Data = ByteString.CopyFrom(payload) }];
-                }
-                return messages.Cast<TResponse>().ToList();
-            });
-            return new AsyncServerStreamingCall<TResponse>(reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
-        }
-
-        /// <summary>The payload header's length: "HMTP" | format | codec | parameter | count, then per tensor its name and shape.</summary>
-        private static int HeaderBytes(ParameterMetadata metadata) =>
-            12 + metadata.Tensors.Sum(t => 2 + Encoding.UTF8.GetByteCount(t.Name) + 1 + 8 * t.Shape.Count);
+        if (index != 0 || metadata.Codec != WireCodec.Fp32ShuffleZstd) return null;
+        payload[HeaderBytes(metadata) + 5] ^= 0x01; // first byte of block 0's plane 0 (stored): still decodes, to other values
+        metadata.ContentSha256 = ByteString.CopyFrom(SHA256.HashData(payload));
+        return (metadata, payload);
     }
 
-    /// <summary>Serves messages read (and perhaps altered) in full before the first one is handed on.</summary>
-    private sealed class Replay<T>(Func<Task<List<T>>> read) : IAsyncStreamReader<T>
-    {
-        private List<T>? _messages;
-        private int _next = -1;
-
-        public T Current => _messages![_next];
-
-        public async Task<bool> MoveNext(CancellationToken cancellationToken)
-        {
-            _messages ??= await read();
-            return ++_next < _messages.Count;
-        }
-    }
+    /// <summary>The payload header's length: "HMTP" | format | codec | parameter | count, then per tensor its name and shape.</summary>
+    private static int HeaderBytes(ParameterMetadata metadata) =>
+        12 + metadata.Tensors.Sum(t => 2 + Encoding.UTF8.GetByteCount(t.Name) + 1 + 8 * t.Shape.Count);
 }

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Hivemind.Coordinator.Tests.Infrastructure;
 using Hivemind.Protocol;
@@ -29,7 +27,7 @@ public sealed class SeedDownloadTests
     {
         await using var c = await StartAsync(maxRounds: 3);
         await AdvanceAsync(c, versions: 2);
-        var tap = new Tap(tamperSeed: false);
+        var tap = Tap(tamperSeed: false);
         var (client, view) = c.Volunteer(maxUnits: 1, name: "newcomer", interceptor: tap);
         long before = c.Engine.BytesSent;
 
@@ -63,7 +61,7 @@ public sealed class SeedDownloadTests
     {
         await using var c = await StartAsync(maxRounds: 3);
         await AdvanceAsync(c, versions: 2);
-        var tap = new Tap(tamperSeed: true);
+        var tap = Tap(tamperSeed: true);
         var (client, view) = c.Volunteer(maxUnits: 1, name: "tampered", interceptor: tap);
 
         Assert.Equal(ExitCodes.Ok, await client.RunAsync(CancellationToken.None).WaitAsync(Bound));
@@ -93,7 +91,7 @@ public sealed class SeedDownloadTests
     {
         await using var c = await StartAsync(maxRounds: 3, maxDownloadSteps: 1);
         await AdvanceAsync(c, versions: 2);
-        var tap = new Tap(tamperSeed: false);
+        var tap = Tap(tamperSeed: false);
         var (client, view) = c.Volunteer(maxUnits: 1, name: "late", interceptor: tap);
 
         Assert.Equal(ExitCodes.Ok, await client.RunAsync(CancellationToken.None).WaitAsync(Bound));
@@ -193,68 +191,11 @@ public sealed class SeedDownloadTests
     }
 
     /// <summary>Records a volunteer's work replies and downloads; with <c>tamperSeed</c>, its work replies arrive with init_seed + 1 (a wrong θ_0).</summary>
-    private sealed class Tap(bool tamperSeed) : Interceptor
+    private static DownloadRecorder Tap(bool tamperSeed) => new(alterUnit: tamperSeed ? WrongSeed : null);
+
+    private static WorkReply WrongSeed(WorkReply work)
     {
-        private readonly List<WorkReply> _units = [];
-        private readonly List<(DownloadRequest, ParameterMetadata, byte[])> _downloads = [];
-
-        public IReadOnlyList<WorkReply> Units
-        {
-            get { lock (_units) return [.. _units]; }
-        }
-
-        public IReadOnlyList<(DownloadRequest Request, ParameterMetadata Metadata, byte[] Payload)> Downloads
-        {
-            get { lock (_downloads) return [.. _downloads]; }
-        }
-
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
-            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
-        {
-            var call = continuation(request, context);
-            return new AsyncUnaryCall<TResponse>(Alter(call.ResponseAsync), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
-        }
-
-        private async Task<TResponse> Alter<TResponse>(Task<TResponse> response)
-        {
-            var reply = await response.ConfigureAwait(false);
-            if (reply is not WorkReply { ResultCase: WorkReply.ResultOneofCase.WorkUnit } work) return reply;
-            lock (_units) _units.Add(work.Clone());
-            if (!tamperSeed) return reply;
-            var altered = work.Clone();
-            altered.WorkUnit.InitSeed = unchecked(work.WorkUnit.InitSeed + 1);
-            return (TResponse)(object)altered;
-        }
-
-        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(TRequest request,
-            ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
-        {
-            var call = continuation(request, context);
-            if (request is not DownloadRequest download) return call;
-            var reader = new Replay<TResponse>(async () =>
-            {
-                var messages = new List<TResponse>();
-                while (await call.ResponseStream.MoveNext(CancellationToken.None)) messages.Add(call.ResponseStream.Current);
-                var chunks = messages.Cast<DownloadChunk>().ToList();
-                lock (_downloads) _downloads.Add((download.Clone(), chunks[0].Metadata.Clone(), [.. chunks.Skip(1).SelectMany(m => m.Data.ToByteArray())]));
-                return messages;
-            });
-            return new AsyncServerStreamingCall<TResponse>(reader, call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
-        }
-    }
-
-    /// <summary>Serves messages read in full before the first one is handed on.</summary>
-    private sealed class Replay<T>(Func<Task<List<T>>> read) : IAsyncStreamReader<T>
-    {
-        private List<T>? _messages;
-        private int _next = -1;
-
-        public T Current => _messages![_next];
-
-        public async Task<bool> MoveNext(CancellationToken cancellationToken)
-        {
-            _messages ??= await read();
-            return ++_next < _messages.Count;
-        }
+        work.WorkUnit.InitSeed = unchecked(work.WorkUnit.InitSeed + 1);
+        return work;
     }
 }
