@@ -28,6 +28,15 @@ internal static class ThroughputCommand
             var encode = Paired(reps, memcpy, () => TensorCodec.Encode([tensor], codec));
             var decode = Paired(reps, memcpy, () => TensorCodec.Decode(payload, payload.LongLength));
             Console.WriteLine($"| {codec} | {payload.Length / (count * 4.0):0.0000} | {gb / encode.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / encode.Peer:0.00} | {encode.Ratio:0.000} | {decode.Ratio:0.000} |");
+            // Diagnosis, not a shipped path: the same encoding into one reused array, so the difference to the row above is what the
+            // fresh result array costs (its first-touch page faults; docs/benchmarks/codecs.md, Session 10).
+            var reused = new byte[payload.Length];
+            var encodeReused = Paired(reps, memcpy, () =>
+            {
+                using var stream = new MemoryStream(reused, writable: true);
+                TensorCodec.Encode([tensor], codec, stream);
+            });
+            Console.WriteLine($"| {codec}, into a reused array (diagnosis) | {payload.Length / (count * 4.0):0.0000} | {gb / encodeReused.Seconds:0.00} | – | {gb / encodeReused.Peer:0.00} | {encodeReused.Ratio:0.000} | – |");
         }
         Lossless("synthetic", [tensor], reps);
         foreach (string path in options.Get("--parameters", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -46,12 +55,24 @@ internal static class ThroughputCommand
         var copy = new byte[fp32.Length];
         Action memcpy = () => fp32.AsSpan().CopyTo(copy);
         Console.WriteLine($"lossless on {label}: {fp32.Length} fp32 payload bytes");
+        // The coordinator's path (ParameterCache): each entry's compressed form is encoded once into a buffer rented from the cache's
+        // pool and returned when the entry is evicted and no download reads it; here each rep rents, encodes and returns, as one entry
+        // per version does in steady state. Decoding is the volunteer's: a new fp32 array per download.
+        var pool = new Hivemind.Coordinator.Services.PayloadBufferPool();
+        byte[] shipped = Fp32ShuffleZstd.Encode(fp32);
+        var cached = Paired(reps, memcpy, () =>
+        {
+            var (buffer, _) = Hivemind.Coordinator.Services.ParameterCache.CompressedEntry.Encode(fp32, pool);
+            pool.Return(buffer);
+        });
+        var shippedDecode = Paired(reps, memcpy, () => Fp32ShuffleZstd.Decode(shipped, fp32.Length));
+        Console.WriteLine($"| fp32-shuffle-zstd level {Fp32ShuffleZstd.DefaultLevel}, into the cache's pooled buffer (shipped path) ({label}) | {shipped.Length / (double)fp32.Length:0.0000} | {gb / cached.Seconds:0.00} | {gb / shippedDecode.Seconds:0.00} | {gb / cached.Peer:0.00} | {cached.Ratio:0.000} | {shippedDecode.Ratio:0.000} |");
         foreach (int level in new[] { Fp32ShuffleZstd.DefaultLevel, 1 })
         {
             byte[] compressed = Fp32ShuffleZstd.Encode(fp32, level);
             var encode = Paired(reps, memcpy, () => Fp32ShuffleZstd.Encode(fp32, level));
             var decode = Paired(reps, memcpy, () => Fp32ShuffleZstd.Decode(compressed, fp32.Length));
-            Console.WriteLine($"| fp32-shuffle-zstd level {level} ({label}) | {compressed.Length / (double)fp32.Length:0.0000} | {gb / encode.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / encode.Peer:0.00} | {encode.Ratio:0.000} | {decode.Ratio:0.000} |");
+            Console.WriteLine($"| fp32-shuffle-zstd level {level}, new array per call ({label}) | {compressed.Length / (double)fp32.Length:0.0000} | {gb / encode.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / encode.Peer:0.00} | {encode.Ratio:0.000} | {decode.Ratio:0.000} |");
         }
         using var compressor = new ZstdSharp.Compressor(1);
         using var decompressor = new ZstdSharp.Decompressor();

@@ -101,8 +101,11 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         // Only while the lease is live, and a bounded number of times per lease.
         var shard = _engine.BeginDownload(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId);
         string volunteerId = _engine.Authenticate(request.SessionToken).Id;
-        var entry = _parameters.Get((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
-        var (metadata, bytes) = await SmallDownloadAsync(request, entry) ?? await FullDownloadAsync(request, entry);
+        // The lease keeps the entry's pooled compressed bytes from being reused until this stream has sent them, even if a new
+        // version evicts the entry meanwhile.
+        using var lease = _parameters.Acquire((long)request.ModelVersion, shard, () => _engine.ShardParameters(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId));
+        var entry = lease.Entry;
+        var (metadata, bytes) = await SmallDownloadAsync(request, lease) ?? await FullDownloadAsync(request, lease);
         foreach (var (name, shape) in entry.Tensors)
         {
             var info = new TensorInfo { Name = name };
@@ -115,12 +118,13 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     }
 
     /// <summary>The whole shard: compressed (lossless) when the volunteer says it decodes that, else plain fp32 (issue 16).</summary>
-    private static async Task<(ParameterMetadata Metadata, byte[] Bytes)> FullDownloadAsync(DownloadRequest request, ParameterCache.Entry entry)
+    private static async Task<(ParameterMetadata Metadata, ReadOnlyMemory<byte> Bytes)> FullDownloadAsync(DownloadRequest request, ParameterCache.Lease lease)
     {
-        var (codec, bytes, sha256) = (Codec.Fp32, entry.Bytes, entry.Sha256);
+        var entry = lease.Entry;
+        var (codec, bytes, sha256) = (Codec.Fp32, (ReadOnlyMemory<byte>)entry.Bytes, entry.Sha256);
         if (request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd))
         {
-            var compressed = await entry.Compressed.Value;
+            var compressed = await lease.CompressedAsync();
             (codec, bytes, sha256) = (Codec.Fp32ShuffleZstd, compressed.Bytes, compressed.Sha256);
         }
         return (new ParameterMetadata { ModelVersion = request.ModelVersion, ContentSha256 = ByteString.CopyFrom(sha256), TotalBytes = (ulong)bytes.Length, Codec = codec }, bytes);
@@ -130,7 +134,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     /// The steps from the volunteer's held version (θ_0 rebuilt from the seed is version 0) to the requested one, when it holds one, they
     /// are all kept and they are fewer bytes than the full download (issue 16).
     /// </summary>
-    private async Task<(ParameterMetadata Metadata, byte[] Bytes)?> SmallDownloadAsync(DownloadRequest request, ParameterCache.Entry entry)
+    private async Task<(ParameterMetadata Metadata, ReadOnlyMemory<byte> Bytes)?> SmallDownloadAsync(DownloadRequest request, ParameterCache.Lease lease)
     {
         if (!request.HasHeldVersion || _engine.StepCodec is not { } codec) return null;
         ShardSpec held;
@@ -144,7 +148,7 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
         }
         if (_engine.ShardSteps(request.SessionToken, (long)request.ModelVersion, request.WorkUnitId, (long)request.HeldVersion, held) is not { } found) return null;
         var (steps, rest) = found;
-        if (!await StepsAreSmallerAsync(request, entry, steps.Sum(s => (long)s.Length) + (rest?.LongLength ?? 0))) return null;
+        if (!await StepsAreSmallerAsync(request, lease, steps.Sum(s => (long)s.Length) + (rest?.LongLength ?? 0))) return null;
         byte[] bytes = [.. steps.SelectMany(s => s), .. rest ?? []];
         return (new ParameterMetadata
         {
@@ -162,13 +166,14 @@ public sealed class CoordinatorService : Protocol.V1.Coordinator.CoordinatorBase
     /// full size is the coordinator's own: fp32, or the compressed form when the volunteer decodes it, compressed only when the steps are
     /// not already smaller than any compressed form can be (its stored planes), so steady-state step downloads never pay for it.
     /// </summary>
-    private static async Task<bool> StepsAreSmallerAsync(DownloadRequest request, ParameterCache.Entry entry, long stepsBytes)
+    private static async Task<bool> StepsAreSmallerAsync(DownloadRequest request, ParameterCache.Lease lease, long stepsBytes)
     {
+        var entry = lease.Entry;
         if (!DownloadChoice.SendSteps(stepsBytes, entry.Bytes.LongLength)) return false;
         if (!request.AcceptedFullCodecs.Contains(Codec.Fp32ShuffleZstd)) return true;
         long values = entry.Tensors.Sum(t => NamedTensor.ElementCount(t.Shape));
         if (DownloadChoice.SendSteps(stepsBytes, Fp32ShuffleZstd.MinimumEncodedLength(values))) return true;
-        return DownloadChoice.SendSteps(stepsBytes, (await entry.Compressed.Value).Bytes.LongLength);
+        return DownloadChoice.SendSteps(stepsBytes, (await lease.CompressedAsync()).Length);
     }
 
     /// <summary>

@@ -96,34 +96,66 @@ public static class Fp32ShuffleZstd
     private const byte ZstdMode = 1;
     private const int PlanePrefixBytes = 1 + 4;
 
-    /// <summary>Compresses an fp32 tensor payload (as <see cref="TensorCodec.Encode(IEnumerable{NamedTensor}, CodecSettings, ProtocolLimits?)"/> writes it).</summary>
+    /// <summary>Compresses an fp32 tensor payload (as <see cref="TensorCodec.Encode(IEnumerable{NamedTensor}, CodecSettings, ProtocolLimits?)"/> writes it) into a new array of exactly its size.</summary>
+    /// <remarks>
+    /// The new array is fresh large-object memory, and on this virtual machine first touching it cost most of each call (about 3,400
+    /// page faults for 14 MB, 50–75 ms against ~9 ms of compression; docs/benchmarks/codecs.md, Session 10). A caller that encodes
+    /// repeatedly, as the coordinator's parameter cache does, encodes into a buffer it reuses instead (<see cref="Encode(byte[], Span{byte}, int, ProtocolLimits?)"/>).
+    /// </remarks>
     public static byte[] Encode(byte[] fp32Payload, int level = DefaultLevel, ProtocolLimits? limits = null)
     {
-        ArgumentNullException.ThrowIfNull(fp32Payload);
-        EnsureLittleEndian();
-        PayloadHeader header;
-        using (var source = new MemoryStream(fp32Payload, writable: false))
-            header = PayloadHeaderFormat.Read(source, fp32Payload.LongLength, limits ?? ProtocolLimits.Default);
-        if (header.Codec != PayloadCodec.Fp32)
-            throw new ArgumentException($"the payload's codec is {header.Codec}; only an fp32 payload compresses losslessly into {nameof(Fp32ShuffleZstd)}.", nameof(fp32Payload));
-        if (header.TotalBytes != fp32Payload.LongLength)
-            throw new ArgumentException($"the fp32 payload has {fp32Payload.LongLength} bytes but its header declares {header.TotalBytes}.", nameof(fp32Payload));
+        byte[] output = ArrayPool<byte>.Shared.Rent(MaxEncodedLength(fp32Payload, limits));
+        try
+        {
+            int length = Encode(fp32Payload, output, level, limits);
+            byte[] result = GC.AllocateUninitializedArray<byte>(length);
+            output.AsSpan(0, length).CopyTo(result);
+            return result;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(output);
+        }
+    }
 
+    /// <summary>
+    /// The most bytes <see cref="Encode(byte[], Span{byte}, int, ProtocolLimits?)"/> writes for <paramref name="fp32Payload"/>: its header and
+    /// every plane stored (each with its mode and length), which is what the layout allows at worst.
+    /// </summary>
+    public static int MaxEncodedLength(byte[] fp32Payload, ProtocolLimits? limits = null) => MaxEncodedLength(ReadFp32Header(fp32Payload, limits));
+
+    private static int MaxEncodedLength(PayloadHeader header)
+    {
+        long values = header.DataBytes / sizeof(float);
+        long blocks = (values + BlockValues - 1) / BlockValues;
+        long bound = header.HeaderBytes + blocks * PlaneCount * PlanePrefixBytes + values * sizeof(float);
+        return bound <= Array.MaxLength ? (int)bound
+            : throw new ArgumentException($"the compressed form of this payload may need {bound} bytes, more than one array holds.", nameof(header));
+    }
+
+    /// <summary>
+    /// Compresses <paramref name="fp32Payload"/> into the start of <paramref name="destination"/>, which must hold at least
+    /// <see cref="MaxEncodedLength(byte[], ProtocolLimits?)"/> bytes, and returns the number of bytes written. The bytes are those of
+    /// <see cref="Encode(byte[], int, ProtocolLimits?)"/>; nothing is allocated per call beyond pooled scratch space.
+    /// </summary>
+    public static int Encode(byte[] fp32Payload, Span<byte> destination, int level = DefaultLevel, ProtocolLimits? limits = null)
+    {
+        var header = ReadFp32Header(fp32Payload, limits);
+        int bound = MaxEncodedLength(header);
+        if (destination.Length < bound)
+            throw new ArgumentException($"the destination has {destination.Length} bytes; encoding this payload needs up to {bound} ({nameof(MaxEncodedLength)}).", nameof(destination));
         long values = header.DataBytes / sizeof(float);
         int blockBytes = (int)Math.Min(BlockValues, Math.Max(values, 1));
-        // Written into one pooled buffer of the largest size the layout allows (every plane stored), then copied once into an
-        // uninitialised result: a growing MemoryStream and its ToArray allocated (and zeroed) two large arrays per call, and the
-        // collections they caused cost more than the encoding itself (docs/benchmarks/codecs.md, Session 9).
-        long blocks = (values + BlockValues - 1) / BlockValues;
-        int bound = checked((int)(header.HeaderBytes + blocks * PlaneCount * PlanePrefixBytes + values * sizeof(float)));
-        byte[] output = ArrayPool<byte>.Shared.Rent(bound);
+        // Planes and frames go through pooled scratch, then straight into the destination: a growing MemoryStream and its ToArray
+        // allocated (and zeroed) two large arrays per call, and the collections they caused cost more than the encoding itself
+        // (docs/benchmarks/codecs.md, Session 9).
         byte[] planes = ArrayPool<byte>.Shared.Rent(PlaneCount * blockBytes);
         byte[] frame = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(blockBytes));
         var compressor = CachedCompressor(level);
         try
         {
-            fp32Payload.AsSpan(0, header.HeaderBytes).CopyTo(output);
-            output[5] = CodecByte;
+            fp32Payload.AsSpan(0, header.HeaderBytes).CopyTo(destination);
+            destination[5] = CodecByte;
             int position = header.HeaderBytes;
             for (long start = 0; start < values; start += BlockValues)
             {
@@ -134,24 +166,36 @@ public static class Fp32ShuffleZstd
                     var plane = planes.AsSpan(j * n, n);
                     int written = j >= FirstCompressedPlane ? compressor.Wrap(plane, frame) : int.MaxValue;
                     bool compressed = written < n;
-                    output[position] = compressed ? ZstdMode : StoredMode;
-                    BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(position + 1), (uint)(compressed ? written : n));
+                    destination[position] = compressed ? ZstdMode : StoredMode;
+                    BinaryPrimitives.WriteUInt32LittleEndian(destination[(position + 1)..], (uint)(compressed ? written : n));
                     position += PlanePrefixBytes;
                     var body = compressed ? frame.AsSpan(0, written) : plane;
-                    body.CopyTo(output.AsSpan(position));
+                    body.CopyTo(destination[position..]);
                     position += body.Length;
                 }
             }
-            byte[] result = GC.AllocateUninitializedArray<byte>(position);
-            output.AsSpan(0, position).CopyTo(result);
-            return result;
+            return position;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(output);
             ArrayPool<byte>.Shared.Return(planes);
             ArrayPool<byte>.Shared.Return(frame);
         }
+    }
+
+    /// <summary>The header of an fp32 payload that is to be compressed; refuses any other codec and a length that is not the header's.</summary>
+    private static PayloadHeader ReadFp32Header(byte[] fp32Payload, ProtocolLimits? limits)
+    {
+        ArgumentNullException.ThrowIfNull(fp32Payload);
+        EnsureLittleEndian();
+        PayloadHeader header;
+        using (var source = new MemoryStream(fp32Payload, writable: false))
+            header = PayloadHeaderFormat.Read(source, fp32Payload.LongLength, limits ?? ProtocolLimits.Default);
+        if (header.Codec != PayloadCodec.Fp32)
+            throw new ArgumentException($"the payload's codec is {header.Codec}; only an fp32 payload compresses losslessly into {nameof(Fp32ShuffleZstd)}.", nameof(fp32Payload));
+        if (header.TotalBytes != fp32Payload.LongLength)
+            throw new ArgumentException($"the fp32 payload has {fp32Payload.LongLength} bytes but its header declares {header.TotalBytes}.", nameof(fp32Payload));
+        return header;
     }
 
     /// <summary>

@@ -172,6 +172,23 @@ public sealed class Fp32ShuffleZstdTests
         Assert.Equal(PayloadError.Oversized, e.Error);
     }
 
+    [Fact]
+    public void EncodingIntoADirtyLargerBufferWritesExactlyTheBytesOfANewArray()
+    {
+        var (fp32, compressed) = Compressible();
+        int bound = Fp32ShuffleZstd.MaxEncodedLength(fp32);
+        Assert.True(bound >= fp32.Length, "the bound has room for every plane stored");
+        var destination = new byte[bound + 100];
+        destination.AsSpan().Fill(0xA5); // a reused buffer holds an older payload's bytes
+
+        int written = Fp32ShuffleZstd.Encode(fp32, destination);
+
+        Assert.Equal(compressed, destination.AsSpan(0, written).ToArray());
+        Assert.Equal(fp32, Fp32ShuffleZstd.Decode(destination.AsSpan(0, written).ToArray(), Limit));
+        Assert.All(destination.AsSpan(written).ToArray(), b => Assert.Equal(0xA5, b)); // nothing written past the payload
+        Assert.Throws<ArgumentException>(() => Fp32ShuffleZstd.Encode(fp32, new byte[bound - 1]));
+    }
+
     /// <summary>Weights of a trained layer's spread (two blocks), as fp32 and compressed.</summary>
     private static (byte[] Fp32, byte[] Compressed) Compressible()
     {
