@@ -47,7 +47,7 @@ public static class LocalTrainer
         return new LocalTrainingResult(delta, lossSum / options.InnerSteps, tokens);
     }
 
-    private static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)
+    internal static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)
     {
         var batch = data.Next(options.BatchSize, options.SeqLen);
         var (inputs, targets) = BatchTensors.Split(batch);
