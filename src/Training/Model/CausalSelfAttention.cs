@@ -28,15 +28,28 @@ internal sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         register_module("proj", _proj);
     }
 
+    /// <summary>Most scores (batch × heads × t × t floats, 16 MiB) for which attention runs as plain matmuls; above it, libtorch's fused kernel.</summary>
+    internal const long MatmulAttentionMaxScores = 1L << 22;
+
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], t = x.shape[1], d = x.shape[2], hd = d / _heads;
         var qkv = _qkv.forward(x).view(b, t, 3, _heads, hd).permute(2, 0, 3, 1, 4);
         var parts = qkv.unbind(0);
-        // Plain batched matmuls, not scaled_dot_product_attention: at `small`'s shapes (256 positions, head width 64) libtorch
-        // 2.10's CPU flash kernel ran forward + backward at 26% of the sgemm rate against 35% here, although this computes
-        // the masked half of the scores too (docs/benchmarks/training.md, session 10). The scale and the causal (or local)
-        // mask are folded into one baddbmm: scores = bias + (1/√hd)·q·kᵀ, the bias 0 where a query may attend and -inf elsewhere.
+        if (b * _heads * t * t > MatmulAttentionMaxScores)
+        {
+            // Large score matrices (`base`: 48 × 512 × 512 floats, 50 MB, several per layer with the softmax and the
+            // gradients) would be fresh pages every step; the fused kernel never makes them.
+            var fused = _window > 0 && t > _window
+                ? nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], attn_mask: LocalMask(t, _window, x.device))
+                : nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], is_casual: true);
+            return _proj.forward(fused.transpose(1, 2).reshape(b, t, d));
+        }
+        // Small score matrices: plain batched matmuls, not scaled_dot_product_attention. At `small`'s shapes (256 positions,
+        // head width 64) libtorch 2.10's CPU flash kernel ran forward + backward at 26% of the sgemm rate against 35% here,
+        // although this computes the masked half of the scores too (docs/benchmarks/training.md, session 10). The scale and
+        // the causal (or local) mask are folded into one baddbmm: scores = bias + (1/√hd)·q·kᵀ, the bias 0 where a query may
+        // attend and -inf elsewhere.
         var q = parts[0].reshape(b * _heads, t, hd);
         var k = parts[1].reshape(b * _heads, t, hd);
         var v = parts[2].reshape(b * _heads, t, hd);
