@@ -31,12 +31,15 @@ internal sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Most scores (batch × heads × t × t floats, 16 MiB) for which attention runs as plain matmuls; above it, libtorch's fused kernel.</summary>
     internal const long MatmulAttentionMaxScores = 1L << 22;
 
+    /// <summary>This module's limit, <see cref="MatmulAttentionMaxScores"/> unless a test sets it (0: always the fused kernel).</summary>
+    internal long MaxMatmulScores { get; set; } = MatmulAttentionMaxScores;
+
     public override Tensor forward(Tensor x)
     {
         long b = x.shape[0], t = x.shape[1], d = x.shape[2], hd = d / _heads;
         var qkv = _qkv.forward(x).view(b, t, 3, _heads, hd).permute(2, 0, 3, 1, 4);
         var parts = qkv.unbind(0);
-        if (b * _heads * t * t > MatmulAttentionMaxScores)
+        if (b * _heads * t * t > MaxMatmulScores)
         {
             // Large score matrices (`base`: 48 × 512 × 512 floats, 50 MB, several per layer with the softmax and the
             // gradients) would be fresh pages every step; the fused kernel never makes them.
