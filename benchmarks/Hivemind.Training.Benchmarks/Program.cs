@@ -14,8 +14,9 @@ if (MallocRelaunch.RelaunchOrExitCode() is int mallocExitCode)
 // Real-text modes (docs/benchmarks/data.md): tokenizer-vs-step --archive <.jsonl.zst>; pile --data <mini-pile folder>
 // [--eval-tokens 8192] [--lr 3e-3] [--window 0]; both take --preset, --batch, --seq, --rounds, --steps, --warmup, --threads.
 // pile --checkpoint FILE: scores a saved model (a demo's checkpoints/vNNNNNN.safetensors) instead of training one.
+// step-profile [--preset small] [--batch 8] [--seq 256] [--threads 2] [--rounds 15]: each op family alone, forward + backward.
 // head-loss [--rows 512] [--width 64] [--vocab 50257] [--rounds 7] [--warmup 2]: the output layer's loss alone, plain vs chunked.
-if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss")
+if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss" or "step-profile")
 {
     string Arg(string name, string fallback)
     {
@@ -28,7 +29,9 @@ if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss")
     torch.set_num_threads(IntArg("threads", 2));
     var textConfig = ModelConfig.Preset(Arg("preset", "small"));
     int batch = IntArg("batch", 8), seq = IntArg("seq", Math.Min(256, textConfig.ContextLength));
-    if (args[0] == "head-loss")
+    if (args[0] == "step-profile")
+        StepProfile.Run(textConfig.Name, batch, seq, IntArg("rounds", 15), IntArg("warmup", 3));
+    else if (args[0] == "head-loss")
         HeadLoss.Run(IntArg("rows", 512), IntArg("width", 64), IntArg("vocab", 50257), IntArg("rounds", 7), IntArg("warmup", 2));
     else if (args[0] == "tokenizer-vs-step")
         TokenizerVsStep.Run(Arg("archive", "artifacts/mini-pile/train.jsonl.zst"), textConfig.Name, batch, seq,

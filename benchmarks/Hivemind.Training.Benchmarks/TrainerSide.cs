@@ -3,10 +3,14 @@ using Hivemind.Data;
 
 namespace Hivemind.Training.Benchmarks;
 
-/// <summary>Real <see cref="LocalTrainer"/> inner steps (forward, loss, backward, clipping, AdamW), paused between steps so another side can run.</summary>
+/// <summary>Real <see cref="LocalTrainer"/> inner steps (forward, loss, backward, clipping, AdamW), one per <see cref="Step"/>.</summary>
 /// <remarks>
-/// The trainer runs on its own thread (TorchSharp dispose scopes are thread-static, so a unit stays on one thread) and
-/// blocks in its progress callback until the next <see cref="Step"/>; only one side computes at any moment.
+/// The step runs on the calling thread, the benchmark's main thread, like every other in-process side (sgemm). Until
+/// session 10 each trainer had its own thread, paused in its progress callback between steps: each thread then had its own
+/// OpenMP team, so the process held more OpenMP threads than the 2 CPUs, and libgomp, seeing that, lets an idle worker spin
+/// only ~100 times before it sleeps in the kernel; every parallel region of a step then waited for a futex wake-up. A
+/// volunteer trains on one thread; so does this. The model, the optimizer (<see cref="LocalTrainer.CreateOptimizer"/>) and
+/// the step (<see cref="LocalTrainer.Step"/>) are the trainer's own.
 /// </remarks>
 internal sealed class TrainerSide : IBenchmarkSide
 {
@@ -15,14 +19,12 @@ internal sealed class TrainerSide : IBenchmarkSide
     private const double ClipNorm = 1.0;
     private const long Seed = 1;
 
-    private readonly SemaphoreSlim _go = new(0);
-    private readonly SemaphoreSlim _done = new(0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Thread _thread;
+    private readonly MoeTransformer _model;
+    private readonly FlatAdamW _optimizer;
+    private readonly IBatchSource _data;
+    private readonly LocalTrainingOptions _options;
     private readonly int _steps;
     private int _taken;
-    private double _last;
-    private Exception? _failure;
 
     public TrainerSide(string name, ModelConfig config, int batch, int seq, int steps)
     {
@@ -30,60 +32,28 @@ internal sealed class TrainerSide : IBenchmarkSide
         _steps = steps;
         var shard = ShardSpec.Full(config);
         var theta = ModelInit.Initialize(config, 1);
-        var data = BatchSources.Open(DataSpec.Synthetic(new SyntheticCorpusConfig(Seed: 1), [0.25, 0.25, 0.25, 0.25], 1));
-        var options = new LocalTrainingOptions(steps, batch, seq, LearningRate, WeightDecay, 0, ClipNorm, Seed);
-        options.Validate(config);
-        _thread = new Thread(() => Run(config, theta, shard, data, options)) { IsBackground = true, Name = name };
-        _thread.Start();
+        _data = BatchSources.Open(DataSpec.Synthetic(new SyntheticCorpusConfig(Seed: 1), [0.25, 0.25, 0.25, 0.25], 1));
+        _options = new LocalTrainingOptions(steps, batch, seq, LearningRate, WeightDecay, 0, ClipNorm, Seed);
+        _options.Validate(config);
+        TorchSharp.torch.manual_seed(_options.Seed);
+        _model = MoeTransformer.Create(config, shard, theta);
+        _model.train();
+        _optimizer = LocalTrainer.CreateOptimizer(_model, _options);
     }
 
     public string Name { get; }
 
     public double Step()
     {
-        if (++_taken > _steps) throw new InvalidOperationException($"{Name} was built for {_steps} steps; build it with more.");
-        _go.Release();
-        _done.Wait();
-        if (_failure is not null) throw new InvalidOperationException($"{Name} failed at step {_taken}: {_failure.Message}", _failure);
-        return _last;
+        if (_taken >= _steps) throw new InvalidOperationException($"{Name} was built for {_steps} steps; build it with more.");
+        long start = Stopwatch.GetTimestamp();
+        LocalTrainer.Step(_model, _optimizer, _data, _options, _taken++);
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _go.Release();
-        _thread.Join();
-        _go.Dispose();
-        _done.Dispose();
-        _stop.Dispose();
-    }
-
-    private void Run(ModelConfig config, Hivemind.Protocol.Tensors.ParameterSet theta, ShardSpec shard, IBatchSource data, LocalTrainingOptions options)
-    {
-        _go.Wait();
-        long start = Stopwatch.GetTimestamp();
-        try
-        {
-            LocalTrainer.Train(config, theta, shard, data, options, new Callback(_ =>
-            {
-                _last = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                _done.Release();
-                _go.Wait();
-                start = Stopwatch.GetTimestamp();
-            }), _stop.Token);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            _failure = e;
-            _done.Release();
-        }
-    }
-
-    private sealed class Callback(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
+        _optimizer.Dispose();
+        _model.Dispose();
     }
 }

@@ -24,7 +24,7 @@ public static class LocalTrainer
         torch.manual_seed(options.Seed);
         using var model = MoeTransformer.Create(config, shard, shardParams);
         model.train();
-        using var optimizer = new FlatAdamW([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay);
+        using var optimizer = CreateOptimizer(model, options);
         double lossSum = 0;
         long tokens = 0;
         for (int step = 0; step < options.InnerSteps; step++)
@@ -47,7 +47,13 @@ public static class LocalTrainer
         return new LocalTrainingResult(delta, lossSum / options.InnerSteps, tokens);
     }
 
-    private static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)
+    /// <summary>One inner step: forward, cross-entropy + balance loss, backward, clipping, AdamW; returns the cross-entropy.</summary>
+    /// <summary>The unit's AdamW over <paramref name="model"/>'s parameters (the benchmark builds its steps from this and <see cref="Step"/>).</summary>
+    internal static FlatAdamW CreateOptimizer(MoeTransformer model, LocalTrainingOptions options) =>
+        new([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay);
+
+    /// <summary>One inner step: forward, cross-entropy + balance loss, backward, clipping, AdamW; returns the cross-entropy.</summary>
+    internal static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)
     {
         var batch = data.Next(options.BatchSize, options.SeqLen);
         var (inputs, targets) = BatchTensors.Split(batch);

@@ -32,6 +32,10 @@ public static class ChunkedCrossEntropy
     {
         int chunk = CheckAndChunk(hidden, weight, targets, rowsPerChunk);
         long rows = hidden.shape[0];
+        // Whole batch in one default chunk (a byte vocabulary): the logits are small, and libtorch's own cross_entropy
+        // forward + backward is cheaper than the surrogate below (5.8 against 7.4 ms for `small`, session 10).
+        if (rowsPerChunk == 0 && rows <= chunk)
+            return nn.functional.cross_entropy(hidden.matmul(weight.t()), targets);
         using var scalars = new ScalarScope();
         Tensor lossValue, gradHidden, gradWeight;
         using (var outer = NewDisposeScope())

@@ -23,12 +23,11 @@ public sealed class FlatAdamW : IDisposable
     private readonly Tensor _expAvg;
     private readonly Tensor _expAvgSq;
     private readonly Tensor _denominator;
+    // lerp_'s weight as a 0-dimensional tensor on the buffer's device: TorchSharp 0.107 has no lerp_ with a Scalar weight.
+    private readonly Tensor _lerpWeight;
     private readonly ScalarScope _constants = new();
-    private readonly Scalar _beta1;
-    private readonly Scalar _oneMinusBeta1;
     private readonly Scalar _beta2;
     private readonly Scalar _oneMinusBeta2;
-    private readonly Scalar _epsilon;
     private readonly Scalar _one;
     private bool _disposed;
 
@@ -54,11 +53,8 @@ public sealed class FlatAdamW : IDisposable
         Beta2 = beta2;
         Epsilon = epsilon;
         WeightDecay = weightDecay;
-        _beta1 = _constants.Of(beta1);
-        _oneMinusBeta1 = _constants.Of(1 - beta1);
         _beta2 = _constants.Of(beta2);
         _oneMinusBeta2 = _constants.Of(1 - beta2);
-        _epsilon = _constants.Of(epsilon);
         _one = _constants.Of(1.0);
         Count = parameters.Sum(p => p.numel());
 
@@ -70,6 +66,7 @@ public sealed class FlatAdamW : IDisposable
         // A fresh buffer per step would cost more than the step: a large allocation is new pages to fault in every time
         // (0.5 s of a 0.55 s step for `small` measured on a loaded 2-core host, against 25 ms in place).
         _denominator = empty(Count, ScalarType.Float32, device).DetachFromDisposeScope();
+        _lerpWeight = tensor((float)(1 - beta1), ScalarType.Float32, device: device).DetachFromDisposeScope();
         using var noGrad = no_grad();
         long offset = 0;
         foreach (var p in parameters)
@@ -144,11 +141,16 @@ public sealed class FlatAdamW : IDisposable
         using var s = new ScalarScope();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        double sqrtBiasCorrection2 = Math.Sqrt(biasCorrection2);
         if (WeightDecay > 0) _params.mul_(s.Of(1 - learningRate * WeightDecay));
-        _expAvg.mul_(_beta1).add_(_grads, _oneMinusBeta1);
+        // Few passes over the buffer: lerp_ is PyTorch 2's one-pass form of m = β1·m + (1 − β1)·g, and
+        // m̂ / (√v̂ + ε) = (√bc2 / bc1)·m / (√v + ε·√bc2) saves dividing the denominator by √bc2. Same results as
+        // torch.optim.AdamW up to rounding (FlatAdamWTests). (Running the step in cache-sized chunks was tried in session 10
+        // and was no faster: 31.6–34.8 ms against 31.7 ms whole for `small`, and 56.7 ms with 64K-float chunks.)
+        _expAvg.lerp_(_grads, _lerpWeight);
         _expAvgSq.mul_(_beta2).addcmul_(_grads, _grads, _oneMinusBeta2);
-        _denominator.copy_(_expAvgSq).sqrt_().div_(s.Of(Math.Sqrt(biasCorrection2))).add_(_epsilon, _one);
-        _params.addcdiv_(_expAvg, _denominator, s.Of(-learningRate / biasCorrection1));
+        _denominator.copy_(_expAvgSq).sqrt_().add_(s.Of(Epsilon * sqrtBiasCorrection2), _one);
+        _params.addcdiv_(_expAvg, _denominator, s.Of(-learningRate * sqrtBiasCorrection2 / biasCorrection1));
     }
 
     /// <summary>Copies of the flat parameters and both moments, in parameter order (tests compare them with PyTorch's).</summary>
@@ -176,6 +178,7 @@ public sealed class FlatAdamW : IDisposable
         _expAvg.Dispose();
         _expAvgSq.Dispose();
         _denominator.Dispose();
+        _lerpWeight.Dispose();
         _constants.Dispose();
     }
 
