@@ -87,6 +87,11 @@ def load(paths):
     return runs
 
 
+def md(agg):
+    """An aggregator spec inside a markdown table cell ("|" would end the cell)."""
+    return agg.replace("|", "\\|")
+
+
 def base_rule(agg):
     return agg.split("|")[-1].strip()
 
@@ -100,6 +105,8 @@ def main(paths):
     cells = OrderedDict()
     for key, row in runs.items():
         cells.setdefault(key[:4], []).append(row)
+    for rows in cells.values():
+        rows.sort(key=lambda r: int(r["seed"]))
     alphas = list(OrderedDict.fromkeys(k[0] for k in cells))
     aggs = list(OrderedDict.fromkeys(k[1] for k in cells))
     attacks = list(OrderedDict.fromkeys(k[2] for k in cells if k[2] != "none"))
@@ -155,7 +162,7 @@ def main(paths):
                     rej = ", ".join(r["units_rejected"] for r in rows)
                     ban = ", ".join(r["banned_byzantine"] for r in rows)
                     stall = ", ".join(r["stalled_at_round"] or "—" for r in rows)
-                    w(f"| {agg} | {attack} | {byz} | {len(rows)} | {text(loss)} | {text(gap)} | {ratio} | {v} | {rej} | {ban} | {stall} |")
+                    w(f"| {md(agg)} | {attack} | {byz} | {len(rows)} | {text(loss)} | {text(gap)} | {ratio} | {v} | {rej} | {ban} | {stall} |")
 
         w(f"\n### Verdict grid ({a_txt}): gap × under each attack, paired by seed\n")
         w("Each entry: verdict and the mean paired gap ratio (interval in the full table). H = held, B = broke, ? = inconclusive; "
@@ -173,7 +180,7 @@ def main(paths):
                 v = verdict(rs)
                 mark = {"held": "H", "broke": "**B**", "inconclusive": "?"}[v]
                 entries.append(f"{mark} ×{fmt(interval(rs)[0], 2)}")
-            w(f"| {agg} | " + " | ".join(entries) + " |")
+            w(f"| {md(agg)} | " + " | ".join(entries) + " |")
         counts = {v: 0 for v in ("held", "broke", "inconclusive")}
         for agg in aggs:
             for attack in attacks:
@@ -196,7 +203,7 @@ def main(paths):
             vs_mean = [num(r["final_gap"]) / num(mean_ref[s]["final_gap"]) for s, r in ref.items() if s in mean_ref]
             plain = ref_by_seed(alpha, base_rule(agg))
             vs_plain = [num(r["final_gap"]) / num(plain[s]["final_gap"]) for s, r in ref.items() if s in plain] if variant(agg) != "plain" else []
-            w(f"| {agg} | {text(gap)} | {text(interval(vs_mean)) if vs_mean and agg != 'mean' else '—'} | "
+            w(f"| {md(agg)} | {text(gap)} | {text(interval(vs_mean)) if vs_mean and agg != 'mean' else '—'} | "
               f"{side(vs_mean) if vs_mean and agg != 'mean' else '—'} | {text(interval(vs_plain)) if vs_plain else '—'} | "
               f"{side(vs_plain) if vs_plain else '—'} |")
 
