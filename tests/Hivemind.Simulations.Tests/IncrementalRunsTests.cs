@@ -85,6 +85,12 @@ public sealed class IncrementalRunsTests : IDisposable
             simulate: config => { order.Add($"{config.Engine.TrunkRule}/{config.Attack ?? "none"}"); return Canned(config, ++calls); });
         Assert.Equal(["median/none", "median/sign-flip", "median/label-flip", "mean/none", "mean/sign-flip", "mean/label-flip"], order);
         Assert.Equal(6, outcome.Runs.Count);
+
+        // skipReferences: the median's reference is held by an earlier run, so only the mean's runs here.
+        order.Clear();
+        FaithfulRunner.Run(scenario with { Faithful = scenario.Faithful with { SkipReferences = ["median"] } }, smoke: true, progress: null,
+            simulate: config => { order.Add($"{config.Engine.TrunkRule}/{config.Attack ?? "none"}"); return Canned(config, ++calls); });
+        Assert.Equal(["mean/none", "median/sign-flip", "mean/sign-flip", "median/label-flip", "mean/label-flip"], order);
     }
 
     private static List<string> DataRows(string path) => File.Exists(path) ? [.. File.ReadLines(path).Skip(1)] : [];
