@@ -253,19 +253,23 @@ public static class FaithfulRunner
             case FaithfulExperiment.AttackMatrix:
                 var fractions = f.ByzantineFractions.Where(x => x > 0).Distinct().Order().ToList();
                 int defended = fractions.Count == 0 ? 0 : Byzantine(fractions[^1], b.Volunteers);
-                foreach (string rule in f.Aggregators)
+                string Spec(string rule) => rule.Replace("{f}", Text(Math.Max(1, defended)), StringComparison.Ordinal);
+                var skipped = f.SkipReferences.Select(Spec).ToHashSet(StringComparer.Ordinal);
+                var rules = f.Aggregators.Select(Spec)
+                    .Select(spec => (Spec: spec, Config: b.WithEngine(e => e with { TrunkRule = spec, ExpertRule = spec }) with { Attack = null, ByzantineFraction = 0 }))
+                    .ToList();
+                IEnumerable<(IReadOnlyList<(string, string)>, FaithfulConfig)> Attacked(string spec, FaithfulConfig ruled, string attack) =>
+                    fractions.Select(x => ruled with { Attack = attack, ByzantineFraction = x })
+                        .Select(attacked => ((IReadOnlyList<(string, string)>)[("aggregator", spec), ("attack", attack), ("byzantine", Text(attacked.ByzantineSlots))], attacked));
+                IEnumerable<(IReadOnlyList<(string, string)>, FaithfulConfig)> Reference(string spec, FaithfulConfig ruled) =>
+                    skipped.Contains(spec) ? [] : [([("aggregator", spec), ("attack", "none"), ("byzantine", "0")], ruled)];
+                var matrixJobs = f.AttackMajor
+                    ? rules.SelectMany(r => Reference(r.Spec, r.Config))
+                        .Concat(f.Attacks.SelectMany(attack => rules.SelectMany(r => Attacked(r.Spec, r.Config, attack))))
+                    : rules.SelectMany(r => Reference(r.Spec, r.Config).Concat(f.Attacks.SelectMany(attack => Attacked(r.Spec, r.Config, attack))));
+                foreach (var job in matrixJobs)
                 {
-                    string spec = rule.Replace("{f}", Text(Math.Max(1, defended)), StringComparison.Ordinal);
-                    var ruled = b.WithEngine(e => e with { TrunkRule = spec, ExpertRule = spec }) with { Attack = null, ByzantineFraction = 0 };
-                    yield return ([("aggregator", spec), ("attack", "none"), ("byzantine", "0")], ruled);
-                    foreach (string attack in f.Attacks)
-                    {
-                        foreach (double x in fractions)
-                        {
-                            var attacked = ruled with { Attack = attack, ByzantineFraction = x };
-                            yield return ([("aggregator", spec), ("attack", attack), ("byzantine", Text(attacked.ByzantineSlots))], attacked);
-                        }
-                    }
+                    yield return job;
                 }
 
                 break;

@@ -452,7 +452,7 @@ public sealed class FaithfulSimulation : IDisposable
 
             if (!labelFlip)
             {
-                _attacker?.SawHonest(unit.Id, flight.Update);
+                _attacker?.SawHonest(unit.Id, v.Identity.VolunteerId, flight.Update);
             }
         }
 

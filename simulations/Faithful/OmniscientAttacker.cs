@@ -1,4 +1,5 @@
 using Hivemind.Aggregation;
+using Hivemind.Aggregation.Attacks;
 using Hivemind.Protocol.Tensors;
 using Hivemind.Volunteer.Work;
 
@@ -15,7 +16,11 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
 
     // One entry per work unit, in the order first seen: a unit trained again (its update was rejected and its lease handed back)
     // replaces its entry, so what is held is bounded by the round's units, not by how often they are retried.
-    private readonly List<(ParameterSet Update, double Loss)> _honest = [];
+    private readonly List<(ParameterSet Update, double Loss, string Worker)> _honest = [];
+
+    // Karimireddy et al.'s mimic picks one worker per round from whole updates (not tensor by tensor): the round it chose for and whom.
+    private long _mimicRound = -1;
+    private string? _mimicWorker;
     private readonly Dictionary<string, int> _slotOfUnit = new(StringComparer.Ordinal);
 
     /// <summary>Honest updates held for the current round (at most one per work unit).</summary>
@@ -29,9 +34,9 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
     }
 
     /// <summary>Records the honest update of work unit <paramref name="unitId"/> of the current round, as the coordinator will decode it.</summary>
-    public void SawHonest(string unitId, TrainedUpdate update)
+    public void SawHonest(string unitId, string worker, TrainedUpdate update)
     {
-        var entry = (TensorCodec.Decode(update.Payload, long.MaxValue).Tensors, update.MeanLoss);
+        var entry = (TensorCodec.Decode(update.Payload, long.MaxValue).Tensors, update.MeanLoss, worker);
         if (_slotOfUnit.TryGetValue(unitId, out int slot))
         {
             _honest[slot] = entry;
@@ -52,6 +57,13 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
         }
 
         var rng = new Random(unchecked(seed ^ AttackSeedSalt ^ (int)round));
+        var mimic = attack is MimicAttack { IsAdaptive: true } m ? m : null;
+        if (mimic is not null && _mimicRound != round && _honest.Count > 0)
+        {
+            _mimicRound = round;
+            _mimicWorker = _honest[mimic.SelectTarget(Flattened(), [.. _honest.Select(h => h.Worker)])].Worker;
+        }
+
         var crafted = pending.Select(_ => new ParameterSet()).ToList();
         foreach (string name in pending.SelectMany(u => u.Shard.Names).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
@@ -60,7 +72,9 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
             var template = pending[holders[0]].Shard[name];
             float[][] vectors = honest.Count == 0
                 ? holders.Select(_ => new float[template.Values.Length]).ToArray()
-                : attack.Craft(honest, holders.Count, rng);
+                : mimic is not null
+                    ? MimicAttack.CopyOf(honest, Math.Max(0, _honest.Where(h => h.Update.Contains(name)).ToList().FindIndex(h => h.Worker == _mimicWorker)), holders.Count)
+                    : attack.Craft(honest, holders.Count, rng);
             for (int j = 0; j < holders.Count; j++)
             {
                 crafted[holders[j]].Add(new NamedTensor(name, template.Shape, vectors[j]));
@@ -75,5 +89,13 @@ public sealed class OmniscientAttacker(IAttack attack, int seed)
             long tokens = (long)u.Spec.Training.InnerSteps * u.Spec.Training.BatchSize * u.Spec.Training.SeqLen;
             u.Update = WorkUnitRunner.Seal(u.Spec, crafted[i], u.Volunteer.Identity, loss, tokens);
         }
+    }
+
+    /// <summary>Each held honest update as one vector over the tensors every one of them has (name order), for whole-update attacks.</summary>
+    private List<ReadOnlyMemory<float>> Flattened()
+    {
+        var names = _honest.Select(h => h.Update.Names).Aggregate((a, b) => a.Intersect(b, StringComparer.Ordinal).ToList())
+            .Order(StringComparer.Ordinal).ToList();
+        return [.. _honest.Select(h => (ReadOnlyMemory<float>)names.SelectMany(n => h.Update[n].Values).ToArray())];
     }
 }

@@ -121,6 +121,11 @@ public static class FaithfulProblems
             yield return "faithful: experiment \"attack-matrix\" needs non-empty \"attacks\" and \"aggregators\"";
         }
 
+        foreach (string skip in f.SkipReferences.Where(x => !f.Aggregators.Contains(x, StringComparer.Ordinal)))
+        {
+            yield return $"faithful.skipReferences has \"{skip}\", which is not one of faithful.aggregators (write it exactly as there)";
+        }
+
         if (f.Experiment == FaithfulExperiment.Verification && (f.SpotCheckSweep.Count == 0 || !(f.ByzantineFraction > 0)))
         {
             yield return $"faithful: experiment \"verification\" needs a non-empty \"spotCheckSweep\" (such as [0, 0.05, 0.25]) and a \"byzantineFraction\" above 0 (the cheaters), not {f.ByzantineFraction}";

@@ -61,6 +61,20 @@ public sealed record FaithfulSection
     public List<double> ByzantineFractions { get; init; } = [];
 
     /// <summary>
+    /// attack-matrix: job order. <c>false</c> (default): rule by rule (a rule's reference, then every attack on it).
+    /// <c>true</c>: every rule's reference first, then attack by attack across all rules, so a run cut short by --max-minutes
+    /// still holds every rule under the attacks listed first. Reports group cells in job order either way.
+    /// </summary>
+    public bool AttackMajor { get; init; }
+
+    /// <summary>
+    /// attack-matrix: aggregators (as written in <see cref="Aggregators"/>) whose unattacked reference runs are not run here, because
+    /// an earlier run of the same settings holds them (its runs.csv is merged with this one's by scripts/attack-matrix-report.py);
+    /// this run's own report then says "no reference" for their cells.
+    /// </summary>
+    public List<string> SkipReferences { get; init; } = [];
+
+    /// <summary>
     /// verification: spot-check probabilities; each is a run per attack (<see cref="Attacks"/>, else <see cref="Attack"/>) with
     /// <see cref="ByzantineFraction"/> cheaters and both rates (established keys and keys on probation) set to it.
     /// </summary>

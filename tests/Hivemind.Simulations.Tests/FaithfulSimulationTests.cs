@@ -104,6 +104,18 @@ public sealed class FaithfulSimulationTests : IDisposable
     }
 
     [Fact]
+    public void Karimireddy_mimic_runs_through_the_engine_and_its_copies_pass_as_honest()
+    {
+        // mimic(warmup=1): round 1 picks the volunteer furthest along the heterogeneity direction, later rounds copy that same key's
+        // update (AttackTests checks the choice itself). Every copy is an honest update, so the engine accepts all of them.
+        var run = FaithfulSimulation.Run((FaithfulFixture.Tiny(volunteers: 5, rounds: 3) with { Attack = "mimic(warmup=1)", ByzantineFraction = 0.2, DomainAlpha = 0.1 })
+            .WithEngine(e => e with { TrunkRule = "median", ExpertRule = "median" }));
+        Assert.Equal(3, run.Rounds.Count);
+        Assert.Equal(0, run.UnitsRejected);
+        Assert.True(run.ByzantineAccepted >= 3, $"{run.ByzantineAccepted} mimic updates accepted");
+    }
+
+    [Fact]
     public void With_stragglers_and_spare_leases_staleness_one_aggregates_late_updates_that_staleness_zero_rejects()
     {
         // One volunteer in four is 8x slower and one unit per round is leased beyond the quorum of 4: each round closes on

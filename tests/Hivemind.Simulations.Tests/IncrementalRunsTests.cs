@@ -62,6 +62,37 @@ public sealed class IncrementalRunsTests : IDisposable
         Assert.Single(DataRows(Path.Combine(_root, "runs.csv")));
     }
 
+    [Fact]
+    public void Attack_major_order_runs_every_reference_first_then_each_attack_across_all_rules()
+    {
+        // The shipped matrix sets attackMajor, so a run cut short holds every rule under the attacks listed first.
+        string text = ShippedScenarios.Text(ShippedScenarios.Find("attack-matrix")!);
+        var scenario = ScenarioLoader.Parse(text, "attack-matrix");
+        Assert.True(scenario.Faithful!.AttackMajor);
+        scenario = scenario with { Smoke = scenario.Smoke! with { Aggregators = ["median", "mean"], Seeds = 1 } };
+        var order = new List<string>();
+        int calls = 0;
+        var outcome = FaithfulRunner.Run(scenario, smoke: true, progress: null, simulate: config =>
+        {
+            lock (order) order.Add($"{config.Engine.TrunkRule}/{config.Attack ?? "none"}");
+            return Canned(config, ++calls);
+        });
+        Assert.Equal(["median/none", "mean/none", "median/sign-flip", "mean/sign-flip", "median/label-flip", "mean/label-flip"], order);
+
+        // Aggregator-major (the default) keeps each rule's cells together.
+        order.Clear();
+        FaithfulRunner.Run(scenario with { Faithful = scenario.Faithful with { AttackMajor = false } }, smoke: true, progress: null,
+            simulate: config => { order.Add($"{config.Engine.TrunkRule}/{config.Attack ?? "none"}"); return Canned(config, ++calls); });
+        Assert.Equal(["median/none", "median/sign-flip", "median/label-flip", "mean/none", "mean/sign-flip", "mean/label-flip"], order);
+        Assert.Equal(6, outcome.Runs.Count);
+
+        // skipReferences: the median's reference is held by an earlier run, so only the mean's runs here.
+        order.Clear();
+        FaithfulRunner.Run(scenario with { Faithful = scenario.Faithful with { SkipReferences = ["median"] } }, smoke: true, progress: null,
+            simulate: config => { order.Add($"{config.Engine.TrunkRule}/{config.Attack ?? "none"}"); return Canned(config, ++calls); });
+        Assert.Equal(["mean/none", "median/sign-flip", "mean/sign-flip", "median/label-flip", "mean/label-flip"], order);
+    }
+
     private static List<string> DataRows(string path) => File.Exists(path) ? [.. File.ReadLines(path).Skip(1)] : [];
 
     // A result with two rounds whose losses name the call, so every row differs.
