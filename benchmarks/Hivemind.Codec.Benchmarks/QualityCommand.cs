@@ -16,8 +16,16 @@ internal static class QualityCommand
         string plot = options.Get("--out", "docs/benchmarks/codecs-frontier.png");
         string? csv = options.Get("--csv", "") is { Length: > 0 } c ? c : null;
         var data = options.Get("--data", "") is { Length: > 0 } d ? QualityData.Resolve(d) : default((string Folder, string Name, string Tokenizer, long TrainTokens)?);
+        // --baseline false skips fp32 DiLoCo when another invocation (same seed, H, rounds, corpus) already ran it: frontier pairs across CSVs.
+        bool baseline = options.Get("--baseline", "true") switch
+        {
+            "true" => true,
+            "false" => false,
+            var v => throw new ArgumentException($"--baseline '{v}' must be true or false (false: the fp32 DiLoCo rows come from another --csv)."),
+        };
         var settings = which == "all" ? QualitySetting.All
             : [QualitySetting.Baseline, .. which.Split(';').Select(QualitySetting.Parse).Where(s => s != QualitySetting.Baseline)];
+        if (!baseline) settings = [.. settings.Where(s => s != QualitySetting.Baseline)];
         TorchRuntime.EnsureLoaded();
         TorchSharp.torch.set_num_threads(1);
         string scratch = Path.Combine(Path.GetTempPath(), "hivemind-codec-bench-" + Environment.ProcessId);
@@ -50,8 +58,7 @@ internal static class QualityCommand
         Console.WriteLine();
         var points = FrontierReport.Summarize(rows);
         FrontierReport.Print(rows, points);
-        FrontierReport.Plot(plot, points);
-        Console.WriteLine($"\nfrontier plot: {plot}");
+        Console.WriteLine($"\nfrontier plot: {string.Join(", ", FrontierReport.Plot(plot, points))}");
         return 0;
     }
 }
