@@ -31,14 +31,14 @@ public sealed class GrpcBlindCheckTests
 
     /// <summary>What one run of "checked volunteer, then checker" left behind.</summary>
     private sealed record Run(LoopbackCoordinator C, string CheckedId, string CheckerId, string CheckedUnit, string CheckUnit,
-        IReadOnlyList<SpotCheckOutcome> Outcomes, WorkReplyRecorder CheckedReplies, WorkReplyRecorder CheckerReplies);
+        IReadOnlyList<SpotCheckOutcome> Outcomes, DownloadRecorder CheckedReplies, DownloadRecorder CheckerReplies);
 
     /// <summary>The checked volunteer trains one unit; once its check waits, the checker trains one (the check unit); then the outcomes.</summary>
     private static async Task<Run> CheckAsync(LoopbackCoordinator c, Behavior checkedBehavior, Behavior checkerBehavior, int outcomes)
     {
         var waiter = new SpotCheckWaiter(c.Engine);
-        var checkedReplies = new WorkReplyRecorder();
-        var checkerReplies = new WorkReplyRecorder();
+        var checkedReplies = new DownloadRecorder();
+        var checkerReplies = new DownloadRecorder();
         var (first, _) = c.Volunteer(checkedBehavior, maxUnits: 1, name: "checked", interceptor: checkedReplies);
         await first.RunAsync(CancellationToken.None).WaitAsync(Patience);
         Assert.Equal(1, c.Engine.BlindChecksOutstanding); // drawn (p = 1), waiting for a checker: nobody else has asked yet
