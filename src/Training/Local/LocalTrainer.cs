@@ -47,7 +47,6 @@ public static class LocalTrainer
         return new LocalTrainingResult(delta, lossSum / options.InnerSteps, tokens);
     }
 
-    /// <summary>One inner step: forward, cross-entropy + balance loss, backward, clipping, AdamW; returns the cross-entropy.</summary>
     /// <summary>The unit's AdamW over <paramref name="model"/>'s parameters (the benchmark builds its steps from this and <see cref="Step"/>).</summary>
     internal static FlatAdamW CreateOptimizer(MoeTransformer model, LocalTrainingOptions options) =>
         new([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay);
