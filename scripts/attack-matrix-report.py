@@ -230,6 +230,36 @@ def main(paths):
                 b, n = vs(bucket), vs(nnm)
                 w(f"| {base} | {attack} | {text(interval(b)) if b else '—'} | {side(b) if b else '—'} | "
                   f"{text(interval(n)) if n else '—'} | {side(n) if n else '—'} |")
+    if len(alphas) > 1:
+        # Karimireddy, He & Jaggi's first claim is about heterogeneity itself: the same rule and attack across alpha.
+        w("\n### Across heterogeneity: the same rule at each α (smaller α = more heterogeneous)\n")
+        w("Unattacked: the rule's gap ÷ the mean's gap at the same α and seed (above 1: the rule loses accuracy to heterogeneity "
+          "alone). Attacked: gap × (paired, as above) with its verdict. Only rules and attacks that ran at more than one α.\n")
+        multi = [a for a in aggs if sum(1 for al in alphas if ref_by_seed(al, a)) > 1]
+        w("| aggregator | measure | " + " | ".join(f"α = {al}" for al in alphas) + " |")
+        w("|---|---|" + "---:|" * len(alphas))
+        for agg in multi:
+            entries = []
+            for al in alphas:
+                ref, mean_ref = ref_by_seed(al, agg), ref_by_seed(al, "mean")
+                vs_mean = [num(r["final_gap"]) / num(mean_ref[s]["final_gap"]) for s, r in ref.items() if s in mean_ref]
+                if agg == "mean" or not vs_mean:
+                    entries.append("—")
+                else:
+                    entries.append(f"{text(interval(vs_mean))} {side(vs_mean)}")
+            w(f"| {md(agg)} | unattacked ÷ mean | " + " | ".join(entries) + " |")
+            for attack in attacks:
+                entries, ran = [], 0
+                for al in alphas:
+                    byzs = byz_of(al, agg, attack)
+                    rs = ratios(al, agg, attack, byzs[-1]) if byzs else []
+                    if rs:
+                        ran += 1
+                        entries.append(f"{text(interval(rs))} {verdict(rs)}")
+                    else:
+                        entries.append("")
+                if ran > 1:
+                    w(f"| {md(agg)} | {attack} gap × | " + " | ".join(entries) + " |")
     print("\n".join(out))
 
 

@@ -27,17 +27,21 @@ public sealed class MimicAttack : IAttack
     private string? _fixedWorker;
 
     /// <summary>Copies honest update <paramref name="target"/> of every call.</summary>
-    public MimicAttack(int target = 0) => _target = target;
-
-    private MimicAttack(int warmup, bool adaptive)
+    public MimicAttack(int target = 0)
+        : this((int?)target, DefaultWarmup)
     {
-        _ = adaptive;
+    }
+
+    // target null: the adaptive (paper's) choice of worker after warmup rounds.
+    private MimicAttack(int? target, int warmup)
+    {
+        _target = target;
         _warmup = warmup;
     }
 
     /// <summary>Karimireddy et al.'s mimic: learns the heterogeneity direction for <paramref name="warmup"/> rounds, then fixes one worker.</summary>
     public static MimicAttack Adaptive(int warmup = DefaultWarmup) =>
-        warmup >= 1 ? new MimicAttack(warmup, adaptive: true) : throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "mimic: warmup must be >= 1 round");
+        warmup >= 1 ? new MimicAttack(target: null, warmup) : throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "mimic: warmup must be >= 1 round");
 
     /// <summary>Whether the worker is chosen by the paper's rule (state across rounds) rather than by a fixed index.</summary>
     public bool IsAdaptive => _target is null;
