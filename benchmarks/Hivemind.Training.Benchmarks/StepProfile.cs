@@ -144,30 +144,36 @@ internal static class StepProfile
         pieces.Add(("embedding f+b", 0, () => Grad(emb.forward(tokens), [.. emb.parameters()])));
 
         long total = config.TotalParameters;
+        // The optimizer both ways in one process (session 11): the one-pass kernel and the libtorch ops it replaced.
+        foreach (bool fused in new[] { true, false })
         {
             var param = new TorchSharp.Modules.Parameter(zeros(total));
-            var optimizer = new FlatAdamW([param], 0.9, 0.95, 1e-8, 0.1);
-            pieces.Add(($"AdamW zero+clip+step {total / 1e6:F2}M", 0, () =>
+            var optimizer = new FlatAdamW([param], 0.9, 0.95, 1e-8, 0.1, fusedKernel: fused);
+            // A gradient to clip, so the clipping branch runs; its copy into the buffer is timed alone on the next line.
+            var gradient = randn(total, generator: generator).DetachFromDisposeScope();
+            pieces.Add(($"AdamW zero+clip+step {total / 1e6:F2}M, {(fused ? "fused" : "libtorch ops")}", 0, () =>
             {
                 optimizer.ZeroGrad();
+                param.grad!.copy_(gradient);
                 optimizer.ClipGradNorm(1.0);
                 optimizer.Step(1e-3);
             }));
+            pieces.Add(($"  of which the gradient's copy_ (not AdamW), {(fused ? "fused" : "ops")}", 0, () => param.grad!.copy_(gradient)));
         }
 
         // Whole LocalTrainer steps (forward, loss, backward, clipping, AdamW) of the model and its dense twin, for the sums above.
         var disposables = new List<IDisposable>();
-        foreach (var cfg in new[] { config, config.AsDense() })
+        foreach (var (cfg, fused) in new[] { (config, true), (config.AsDense(), true), (config, false) })
         {
             var model = MoeTransformer.Create(cfg, ShardSpec.Full(cfg), ModelInit.Initialize(cfg, 1));
             model.train();
-            var adamw = new FlatAdamW([.. model.parameters()], 0.9, 0.95, 1e-8, 0.1);
+            var adamw = new FlatAdamW([.. model.parameters()], 0.9, 0.95, 1e-8, 0.1, fusedKernel: fused);
             var data = Hivemind.Data.BatchSources.Open(Hivemind.Data.DataSpec.Synthetic(new Hivemind.Data.SyntheticCorpusConfig(Seed: 1), [0.25, 0.25, 0.25, 0.25], 1));
             var options = new LocalTrainingOptions(1000, batch, seq, 1e-3, 0.1, 0, 1.0, 1);
             disposables.Add(model);
             disposables.Add(adamw);
             int stepNumber = 0;
-            pieces.Add(($"whole step, {cfg.Name}", cfg.TrainingFlopsPerTokenAt(seq) * n, () => LocalTrainer.Step(model, adamw, data, options, stepNumber++)));
+            pieces.Add(($"whole step, {cfg.Name}{(fused ? "" : ", AdamW as libtorch ops")}", cfg.TrainingFlopsPerTokenAt(seq) * n, () => LocalTrainer.Step(model, adamw, data, options, stepNumber++)));
         }
 
         Console.WriteLine(string.Format(inv, "step profile: {0}, batch {1} × seq {2}, {3} threads, {4} warm-up + {5} rounds; load average {6:F2}",
