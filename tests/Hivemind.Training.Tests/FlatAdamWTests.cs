@@ -210,6 +210,26 @@ public sealed class FlatAdamWTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.Equal(results[0].V, results[1].V);
     }
 
+    /// <summary>The trainer stops on a non-finite norm before the step; the kernel's norm must carry an Inf or NaN through, and clipping must then leave the gradient alone.</summary>
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)]
+    public void FusedKernelReportsANonFiniteGradientNorm(float bad)
+    {
+        TestTorch.Use();
+        using var scope = NewDisposeScope();
+        var parameter = new Parameter(zeros(2 * FusedAdamWKernel.ChunkFloats + 3), requires_grad: true);
+        using var optimizer = new FlatAdamW([parameter], Beta1, Beta2, Epsilon, WeightDecay) { KernelThreads = 2 };
+        Assert.True(optimizer.Fused);
+        var gradient = new float[optimizer.Count];
+        Array.Fill(gradient, 0.5f);
+        gradient[FusedAdamWKernel.ChunkFloats + 1] = bad;
+        SetGradient([parameter], gradient);
+        double norm = optimizer.ClipGradNorm(Clip);
+        Assert.Equal(float.IsNaN(bad) ? double.NaN : double.PositiveInfinity, norm);
+        Assert.Equal(gradient, optimizer.CopyGradient());
+    }
+
     // Writes the flat gradient through autograd (loss = Σ p·G), as a real backward pass does.
     private static void SetGradient(IReadOnlyList<Parameter> parameters, float[] gradient)
     {
