@@ -158,7 +158,11 @@ internal static class StepProfile
                 optimizer.ClipGradNorm(1.0);
                 optimizer.Step(1e-3);
             }));
-            if (fused && kernelThreads is null) pieces.Add(("  of which the gradient's copy_ (not AdamW)", 0, () => param.grad!.copy_(gradient)));
+            if (fused && kernelThreads is null)
+            {
+                pieces.Add(("  of which the gradient's copy_ (not AdamW)", 0, () => param.grad!.copy_(gradient)));
+                pieces.Add(("  zero_ alone", 0, () => param.grad!.zero_()));
+            }
             // The norm, clipping and step alone (the gradient left as the last piece did; its norm stays at the clip, so
             // clipping still scales it every time on both paths).
             pieces.Add(($"AdamW clip+step only, {label}", 0, () =>
