@@ -16,7 +16,9 @@ if (MallocRelaunch.RelaunchOrExitCode() is int mallocExitCode)
 // pile --checkpoint FILE: scores a saved model (a demo's checkpoints/vNNNNNN.safetensors) instead of training one.
 // step-profile [--preset small] [--batch 8] [--seq 256] [--threads 2] [--rounds 15]: each op family alone, forward + backward.
 // head-loss [--rows 512] [--width 64] [--vocab 50257] [--rounds 7] [--warmup 2]: the output layer's loss alone, plain vs chunked.
-if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss" or "step-profile")
+// adamw-ab [--preset small] [--threads 2] [--rounds 40] [--warmup 3]: whole MoE steps with the fused AdamW kernel and with
+// the libtorch ops it replaced, alternating step by step in one process; paired ratio with its interval.
+if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss" or "step-profile" or "adamw-ab")
 {
     string Arg(string name, string fallback)
     {
@@ -29,7 +31,9 @@ if (args.Length > 0 && args[0] is "tokenizer-vs-step" or "pile" or "head-loss" o
     torch.set_num_threads(IntArg("threads", 2));
     var textConfig = ModelConfig.Preset(Arg("preset", "small"));
     int batch = IntArg("batch", 8), seq = IntArg("seq", Math.Min(256, textConfig.ContextLength));
-    if (args[0] == "step-profile")
+    if (args[0] == "adamw-ab")
+        OptimizerAb.Run(textConfig, batch, seq, IntArg("rounds", 40), IntArg("warmup", 3));
+    else if (args[0] == "step-profile")
         StepProfile.Run(textConfig.Name, batch, seq, IntArg("rounds", 15), IntArg("warmup", 3));
     else if (args[0] == "head-loss")
         HeadLoss.Run(IntArg("rows", 512), IntArg("width", 64), IntArg("vocab", 50257), IntArg("rounds", 7), IntArg("warmup", 2));

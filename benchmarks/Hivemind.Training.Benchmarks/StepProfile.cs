@@ -144,12 +144,29 @@ internal static class StepProfile
         pieces.Add(("embedding f+b", 0, () => Grad(emb.forward(tokens), [.. emb.parameters()])));
 
         long total = config.TotalParameters;
+        // The optimizer both ways in one process (session 11): the one-pass kernel and the libtorch ops it replaced.
+        foreach (var (fused, kernelThreads, label) in new[] { (true, (int?)null, "fused"), (true, 1, "fused, 1 thread"), (false, null, "libtorch ops") })
         {
             var param = new TorchSharp.Modules.Parameter(zeros(total));
-            var optimizer = new FlatAdamW([param], 0.9, 0.95, 1e-8, 0.1);
-            pieces.Add(($"AdamW zero+clip+step {total / 1e6:F2}M", 0, () =>
+            var optimizer = new FlatAdamW([param], 0.9, 0.95, 1e-8, 0.1, fusedKernel: fused) { KernelThreads = kernelThreads };
+            // A gradient to clip, so the clipping branch runs; its copy into the buffer is timed alone on the next line.
+            var gradient = randn(total, generator: generator).DetachFromDisposeScope();
+            pieces.Add(($"AdamW zero+clip+step {total / 1e6:F2}M, {label}", 0, () =>
             {
                 optimizer.ZeroGrad();
+                param.grad!.copy_(gradient);
+                optimizer.ClipGradNorm(1.0);
+                optimizer.Step(1e-3);
+            }));
+            if (fused && kernelThreads is null)
+            {
+                pieces.Add(("  of which the gradient's copy_ (not AdamW)", 0, () => param.grad!.copy_(gradient)));
+                pieces.Add(("  zero_ alone", 0, () => param.grad!.zero_()));
+            }
+            // The norm, clipping and step alone (the gradient left as the last piece did; its norm stays at the clip, so
+            // clipping still scales it every time on both paths).
+            pieces.Add(($"AdamW clip+step only, {label}", 0, () =>
+            {
                 optimizer.ClipGradNorm(1.0);
                 optimizer.Step(1e-3);
             }));
@@ -157,17 +174,25 @@ internal static class StepProfile
 
         // Whole LocalTrainer steps (forward, loss, backward, clipping, AdamW) of the model and its dense twin, for the sums above.
         var disposables = new List<IDisposable>();
-        foreach (var cfg in new[] { config, config.AsDense() })
+        // The MoE step three ways (session 11's A/B): the fused AdamW kernel on the intra-op thread count, on one thread, and
+        // the libtorch ops it replaced; paired per-round ratios against the first are printed at the end.
+        var wholeSteps = new List<int>();
+        foreach (var (cfg, fused, kernelThreads, label) in new[]
+                 {
+                     (config, true, (int?)null, ""), (config.AsDense(), true, null, ""),
+                     (config, true, 1, ", AdamW kernel on 1 thread"), (config, false, null, ", AdamW as libtorch ops"),
+                 })
         {
             var model = MoeTransformer.Create(cfg, ShardSpec.Full(cfg), ModelInit.Initialize(cfg, 1));
             model.train();
-            var adamw = new FlatAdamW([.. model.parameters()], 0.9, 0.95, 1e-8, 0.1);
+            var adamw = new FlatAdamW([.. model.parameters()], 0.9, 0.95, 1e-8, 0.1, fusedKernel: fused) { KernelThreads = kernelThreads };
             var data = Hivemind.Data.BatchSources.Open(Hivemind.Data.DataSpec.Synthetic(new Hivemind.Data.SyntheticCorpusConfig(Seed: 1), [0.25, 0.25, 0.25, 0.25], 1));
             var options = new LocalTrainingOptions(1000, batch, seq, 1e-3, 0.1, 0, 1.0, 1);
             disposables.Add(model);
             disposables.Add(adamw);
             int stepNumber = 0;
-            pieces.Add(($"whole step, {cfg.Name}", cfg.TrainingFlopsPerTokenAt(seq) * n, () => LocalTrainer.Step(model, adamw, data, options, stepNumber++)));
+            if (!cfg.Dense) wholeSteps.Add(pieces.Count);
+            pieces.Add(($"whole step, {cfg.Name}{label}", cfg.TrainingFlopsPerTokenAt(seq) * n, () => LocalTrainer.Step(model, adamw, data, options, stepNumber++)));
         }
 
         Console.WriteLine(string.Format(inv, "step profile: {0}, batch {1} × seq {2}, {3} threads, {4} warm-up + {5} rounds; load average {6:F2}",
@@ -191,6 +216,12 @@ internal static class StepProfile
             double m = StepTimer.Median(times[i]);
             string rate = piece.Flops > 0 ? string.Format(inv, "{0,7:F1} GFLOP/s = {1,5:F1}% of sgemm", piece.Flops / m / 1e9, 100 * piece.Flops / m / peer) : "";
             Console.WriteLine(string.Format(inv, "{0,-46} {1,8:F2} ms  {2}", piece.Name, m * 1e3, rate));
+        }
+        foreach (int i in wholeSteps.Skip(1))
+        {
+            var ratio = MedianInterval.Of([.. times[i].Zip(times[wholeSteps[0]], (x, y) => x / y)]);
+            Console.WriteLine(string.Format(inv, "paired ratio {0} ÷ {1}: {2:F3} [{3:F3}–{4:F3}]",
+                pieces[i].Name, pieces[wholeSteps[0]].Name, ratio.Median, ratio.Low, ratio.High));
         }
         Console.WriteLine(string.Format(inv, "load average after {0:F2}", LoadAverage.OneMinute()));
     }

@@ -26,7 +26,8 @@ internal sealed class TrainerSide : IBenchmarkSide
     private readonly int _steps;
     private int _taken;
 
-    public TrainerSide(string name, ModelConfig config, int batch, int seq, int steps)
+    /// <param name="fusedAdamW">false steps AdamW as libtorch ops instead of the one-pass kernel (the optimizer A/B).</param>
+    public TrainerSide(string name, ModelConfig config, int batch, int seq, int steps, bool fusedAdamW = true)
     {
         Name = name;
         _steps = steps;
@@ -38,7 +39,7 @@ internal sealed class TrainerSide : IBenchmarkSide
         TorchSharp.torch.manual_seed(_options.Seed);
         _model = MoeTransformer.Create(config, shard, theta);
         _model.train();
-        _optimizer = LocalTrainer.CreateOptimizer(_model, _options);
+        _optimizer = LocalTrainer.CreateOptimizer(_model, _options, fusedAdamW);
     }
 
     public string Name { get; }

@@ -123,6 +123,142 @@ public sealed class FlatAdamWTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.NotEqual(7f, b.detach().data<float>()[0]);
     }
 
+    /// <summary>
+    /// The one-pass CPU kernel against the libtorch-op path (the one checked against PyTorch above) on the same random
+    /// parameters and gradients: 40 steps with weight decay, a warm-up learning rate (bias corrections matter most early),
+    /// and gradient norms alternating above and below the clip. Dropping the weight decay moves a parameter by ~lr·λ·|p| ≈ 1e-3
+    /// a step; dropping a bias correction changes the first steps by a factor ~2; either is far outside the tolerance.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FusedKernelMatchesTheLibtorchOpsOverManySteps(int threads)
+    {
+        TestTorch.Use();
+        const int steps = 40;
+        // Several chunks of the kernel and a tail shorter than one vector: lengths that are not multiples of anything.
+        long[][] shapes = [[3 * FusedAdamWKernel.ChunkFloats + 5], [129, 7], [3]];
+        using var scope = NewDisposeScope();
+        var generator = new Generator(23);
+        var initial = shapes.Select(s => randn(s, generator: generator)).ToList();
+        var opsParameters = initial.Select(t => new Parameter(t.clone(), requires_grad: true)).ToList();
+        var fusedParameters = initial.Select(t => new Parameter(t.clone(), requires_grad: true)).ToList();
+        using var ops = new FlatAdamW(opsParameters, Beta1, Beta2, Epsilon, WeightDecay, fusedKernel: false) { KernelThreads = threads };
+        using var fusedOptimizer = new FlatAdamW(fusedParameters, Beta1, Beta2, Epsilon, WeightDecay) { KernelThreads = threads };
+        Assert.False(ops.Fused);
+        Assert.True(fusedOptimizer.Fused);
+        long total = ops.Count;
+        var norms = new List<(double Ops, double Fused)>();
+        for (int step = 0; step < steps; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            double std = (step % 2 == 0 ? ClippedNorm : UnclippedNorm) / Math.Sqrt(total);
+            var gradient = randn(total, generator: generator).mul_(std).data<float>().ToArray();
+            double lr = PeakLearningRate * Math.Min(1.0, (step + 1) / 5.0);
+            foreach (var (optimizer, parameters) in new[] { (ops, opsParameters), (fusedOptimizer, fusedParameters) })
+            {
+                optimizer.ZeroGrad();
+                SetGradient(parameters, gradient);
+            }
+            norms.Add((ops.ClipGradNorm(Clip), fusedOptimizer.ClipGradNorm(Clip)));
+            // The fused path defers the clipping to the step; what it reports as the gradient is still the clipped one.
+            AssertClose("clipped gradient", ops.CopyGradient(), fusedOptimizer.CopyGradient(), 1e-7f, 1e-5f, log: false);
+            ops.Step(lr);
+            fusedOptimizer.Step(lr);
+        }
+        Assert.Contains(norms, n => n.Ops > Clip);
+        Assert.Contains(norms, n => n.Ops < Clip);
+        Assert.All(norms, n => Assert.True(Math.Abs(n.Ops - n.Fused) <= 1e-5 * n.Ops, $"norms {n.Ops} and {n.Fused}"));
+        var (p1, m1, v1) = ops.CopyState();
+        var (p2, m2, v2) = fusedOptimizer.CopyState();
+        AssertClose("parameters", p1, p2, 2e-6f, 1e-5f);
+        AssertClose("exp_avg", m1, m2, 1e-8f, 1e-4f);
+        AssertClose("exp_avg_sq", v1, v2, 1e-11f, 1e-4f);
+        // Not vacuous: the steps moved the parameters far beyond the tolerance.
+        var start = initial.SelectMany(t => t.data<float>().ToArray()).ToArray();
+        Assert.True(p1.Zip(start, (a, b) => Math.Abs(a - b)).Max() > 0.1f);
+    }
+
+    /// <summary>The kernel's norm and step do not depend on how many threads share the chunks: bit-identical results.</summary>
+    [Fact]
+    public void FusedKernelGivesTheSameBitsOnOneAndTwoThreads()
+    {
+        TestTorch.Use();
+        using var scope = NewDisposeScope();
+        var generator = new Generator(5);
+        var initial = randn(5 * FusedAdamWKernel.ChunkFloats + 11, generator: generator);
+        var results = new List<(float[] P, float[] M, float[] V, double Norm)>();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var gradients = new Generator(6);
+            var parameter = new Parameter(initial.clone(), requires_grad: true);
+            using var optimizer = new FlatAdamW([parameter], Beta1, Beta2, Epsilon, WeightDecay) { KernelThreads = threads };
+            double norm = 0;
+            for (int step = 0; step < 5; step++)
+            {
+                optimizer.ZeroGrad();
+                SetGradient([parameter], randn(optimizer.Count, generator: gradients).data<float>().ToArray());
+                norm = optimizer.ClipGradNorm(Clip);
+                optimizer.Step(1e-3);
+            }
+            var (p, m, v) = optimizer.CopyState();
+            results.Add((p, m, v, norm));
+        }
+        Assert.Equal(results[0].Norm, results[1].Norm);
+        Assert.Equal(results[0].P, results[1].P);
+        Assert.Equal(results[0].M, results[1].M);
+        Assert.Equal(results[0].V, results[1].V);
+    }
+
+    /// <summary>The trainer stops on a non-finite norm before the step; the kernel's norm must carry an Inf or NaN through, and clipping must then leave the gradient alone.</summary>
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)]
+    public void FusedKernelReportsANonFiniteGradientNorm(float bad)
+    {
+        TestTorch.Use();
+        using var scope = NewDisposeScope();
+        var parameter = new Parameter(zeros(2 * FusedAdamWKernel.ChunkFloats + 3), requires_grad: true);
+        using var optimizer = new FlatAdamW([parameter], Beta1, Beta2, Epsilon, WeightDecay) { KernelThreads = 2 };
+        Assert.True(optimizer.Fused);
+        var gradient = new float[optimizer.Count];
+        Array.Fill(gradient, 0.5f);
+        gradient[FusedAdamWKernel.ChunkFloats + 1] = bad;
+        SetGradient([parameter], gradient);
+        double norm = optimizer.ClipGradNorm(Clip);
+        Assert.Equal(float.IsNaN(bad) ? double.NaN : double.PositiveInfinity, norm);
+        Assert.Equal(gradient, optimizer.CopyGradient());
+    }
+
+    // Writes the flat gradient through autograd (loss = Σ p·G), as a real backward pass does.
+    private static void SetGradient(IReadOnlyList<Parameter> parameters, float[] gradient)
+    {
+        using var scope = NewDisposeScope();
+        var flat = tensor(gradient);
+        long offset = 0;
+        Tensor loss = zeros(1);
+        foreach (var p in parameters)
+        {
+            loss = loss.add(p.mul(flat.narrow(0, offset, p.numel()).view(p.shape)).sum(), ScalarScope.One);
+            offset += p.numel();
+        }
+        loss.backward();
+    }
+
+    private void AssertClose(string name, float[] expected, float[] actual, float absolute, float relative, bool log = true)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float worst = 0, maxAbs = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float diff = Math.Abs(expected[i] - actual[i]);
+            maxAbs = Math.Max(maxAbs, Math.Abs(expected[i]));
+            Assert.True(diff <= absolute + relative * Math.Abs(expected[i]), $"{name}[{i}]: ops {expected[i]}, fused {actual[i]}");
+            worst = Math.Max(worst, diff);
+        }
+        if (log) output.WriteLine($"{name}: max |ops - fused| = {worst:E2}, max |ops| = {maxAbs:E2}");
+    }
+
     [Fact]
     public void BadSettingsAreNamed()
     {

@@ -48,8 +48,9 @@ public static class LocalTrainer
     }
 
     /// <summary>The unit's AdamW over <paramref name="model"/>'s parameters (the benchmark builds its steps from this and <see cref="Step"/>).</summary>
-    internal static FlatAdamW CreateOptimizer(MoeTransformer model, LocalTrainingOptions options) =>
-        new([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay);
+    /// <param name="fusedKernel">false: AdamW as libtorch ops rather than the one-pass CPU kernel (the benchmark's A/B).</param>
+    internal static FlatAdamW CreateOptimizer(MoeTransformer model, LocalTrainingOptions options, bool fusedKernel = true) =>
+        new([.. model.parameters()], Beta1, Beta2, Epsilon, options.WeightDecay, fusedKernel);
 
     /// <summary>One inner step: forward, cross-entropy + balance loss, backward, clipping, AdamW; returns the cross-entropy.</summary>
     internal static double Step(MoeTransformer model, FlatAdamW optimizer, IBatchSource data, LocalTrainingOptions options, int step)

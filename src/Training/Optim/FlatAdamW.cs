@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,8 +14,14 @@ namespace Hivemind.Training;
 /// the flat buffer (libtorch adds into an existing <c>.grad</c>), and <see cref="ZeroGrad"/> zeroes it rather than dropping
 /// it, so every parameter steps every time, with a zero gradient when it was not used: <c>torch.optim.AdamW</c> with
 /// <c>zero_grad(set_to_none=False)</c>.
+/// <para>On CPU the step, the norm and the clipping run in <see cref="FusedAdamWKernel"/> (one pass over the buffers for the
+/// step, one for the norm) instead of libtorch ops; other devices, and <c>fusedKernel: false</c>, use the ops. With the kernel,
+/// clipping does not rewrite the gradient: it records the coefficient, and the step, <see cref="GradNorm"/> and
+/// <see cref="CopyGradient"/> apply it, until <see cref="ZeroGrad"/>. That is <c>clip_grad_norm_</c> as long as no further
+/// backward pass adds into the gradient between clipping and <see cref="ZeroGrad"/> (it would be scaled too; the trainer never
+/// does that).</para>
 /// </remarks>
-public sealed class FlatAdamW : IDisposable
+public sealed unsafe class FlatAdamW : IDisposable
 {
     // torch.nn.utils.clip_grad_norm_ adds this to the norm before dividing, so a zero gradient never divides by zero.
     private const double ClipEpsilon = 1e-6;
@@ -29,10 +37,15 @@ public sealed class FlatAdamW : IDisposable
     private readonly Scalar _beta2;
     private readonly Scalar _oneMinusBeta2;
     private readonly Scalar _one;
+    // The one-pass CPU step, or null for the libtorch-op path.
+    private readonly FusedAdamWKernel? _kernel;
+    // With the kernel, the gradient is logically _grads × _gradScale: clipping multiplies this instead of the buffer.
+    private double _gradScale = 1;
     private bool _disposed;
 
     /// <summary>Moves <paramref name="parameters"/> into one flat buffer (their values are kept) and attaches a flat gradient buffer.</summary>
-    public FlatAdamW(IReadOnlyList<Parameter> parameters, double beta1, double beta2, double epsilon, double weightDecay)
+    /// <param name="fusedKernel">step with <see cref="FusedAdamWKernel"/> when the buffer is on the CPU; false always uses libtorch ops (tests compare the two).</param>
+    public FlatAdamW(IReadOnlyList<Parameter> parameters, double beta1, double beta2, double epsilon, double weightDecay, bool fusedKernel = true)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Count == 0) throw new ArgumentException("FlatAdamW needs at least one parameter; the model has none.", nameof(parameters));
@@ -57,6 +70,7 @@ public sealed class FlatAdamW : IDisposable
         _oneMinusBeta2 = _constants.Of(1 - beta2);
         _one = _constants.Of(1.0);
         Count = parameters.Sum(p => p.numel());
+        if (fusedKernel && device.type == DeviceType.CPU) _kernel = new FusedAdamWKernel(Count);
 
         using var scope = NewDisposeScope();
         _params = empty(Count, ScalarType.Float32, device).DetachFromDisposeScope();
@@ -95,18 +109,27 @@ public sealed class FlatAdamW : IDisposable
     /// <summary>Steps taken (the bias corrections use it).</summary>
     public long Steps { get; private set; }
 
+    /// <summary>Whether steps run in <see cref="FusedAdamWKernel"/> (CPU) rather than as libtorch ops.</summary>
+    public bool Fused => _kernel is not null;
+
+    /// <summary>Threads for the fused kernel; null follows libtorch's intra-op thread count (tests pin it).</summary>
+    internal int? KernelThreads { get; set; }
+
     /// <summary>Zeroes the flat gradient in place (one op), keeping it attached to every parameter.</summary>
     public void ZeroGrad()
     {
         ThrowIfDisposed();
         using var noGrad = no_grad();
         _grads.zero_();
+        _gradScale = 1;
     }
 
     /// <summary>The global L2 norm of the gradient.</summary>
     public double GradNorm()
     {
         ThrowIfDisposed();
+        if (_kernel is not null)
+            return Math.Sqrt(_kernel.SumOfSquares(Address(_grads), Threads)) * _gradScale;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return _grads.norm().item<float>();
@@ -121,6 +144,12 @@ public sealed class FlatAdamW : IDisposable
         double coefficient = maxNorm / (norm + ClipEpsilon);
         if (double.IsFinite(norm) && coefficient < 1)
         {
+            if (_kernel is not null)
+            {
+                _gradScale *= coefficient;
+                return norm;
+            }
+
             using var s = new ScalarScope();
             using var noGrad = no_grad();
             _grads.mul_(s.Of(coefficient));
@@ -138,6 +167,22 @@ public sealed class FlatAdamW : IDisposable
         Steps++;
         double biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
         double biasCorrection2 = 1 - Math.Pow(Beta2, Steps);
+        if (_kernel is not null)
+        {
+            // The folding described below, with the clipping coefficient applied to the gradient as it is read.
+            double sqrtBc2 = Math.Sqrt(biasCorrection2);
+            var constants = new FusedAdamWKernel.StepConstants(
+                GradScale: (float)_gradScale,
+                Decay: (float)(1 - learningRate * WeightDecay),
+                Beta1Complement: (float)(1 - Beta1),
+                Beta2: (float)Beta2,
+                Beta2Complement: (float)(1 - Beta2),
+                Epsilon: (float)(Epsilon * sqrtBc2),
+                NegativeStepSize: (float)(-learningRate * sqrtBc2 / biasCorrection1));
+            _kernel.Step(Address(_params), Address(_grads), Address(_expAvg), Address(_expAvgSq), constants, Threads);
+            return;
+        }
+
         using var s = new ScalarScope();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -161,12 +206,15 @@ public sealed class FlatAdamW : IDisposable
         return (Copy(_params), Copy(_expAvg), Copy(_expAvgSq));
     }
 
-    /// <summary>A copy of the flat gradient, in parameter order.</summary>
+    /// <summary>A copy of the flat gradient (clipped, if it was), in parameter order.</summary>
     public float[] CopyGradient()
     {
         ThrowIfDisposed();
         using var scope = NewDisposeScope();
-        return Copy(_grads);
+        if (_gradScale == 1) return Copy(_grads);
+        using var s = new ScalarScope();
+        using var noGrad = no_grad();
+        return Copy(_grads.mul(s.Of(_gradScale)));
     }
 
     public void Dispose()
@@ -183,6 +231,16 @@ public sealed class FlatAdamW : IDisposable
     }
 
     private static float[] Copy(Tensor t) => t.detach().cpu().data<float>().ToArray();
+
+    private int Threads => KernelThreads ?? get_num_threads();
+
+    // The first float of a contiguous CPU buffer, taken through a one-element view so buffers of any length work
+    // (TorchSharp's bytes span is int-sized). Taken per call, never cached: a pointer cannot go stale.
+    private static float* Address(Tensor flat)
+    {
+        using var first = flat.narrow(0, 0, 1);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
+    }
 
     private static void Require(double value, string name, double low, double high)
     {
