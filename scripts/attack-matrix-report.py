@@ -167,11 +167,14 @@ def main(paths):
         w(f"\n### Verdict grid ({a_txt}): gap × under each attack, paired by seed\n")
         w("Each entry: verdict and the mean paired gap ratio (interval in the full table). H = held, B = broke, ? = inconclusive; "
           "blank = did not run.\n")
-        w("| aggregator | " + " | ".join(attacks) + " |")
-        w("|---|" + "---|" * len(attacks))
-        for agg in aggs:
+        # Only the rules and attacks that ran at this alpha.
+        a_attacks = [a for a in attacks if any(k[0] == alpha and k[2] == a for k in cells)]
+        a_aggs = [a for a in aggs if any(k[0] == alpha and k[1] == a for k in cells)]
+        w("| aggregator | " + " | ".join(a_attacks) + " |")
+        w("|---|" + "---|" * len(a_attacks))
+        for agg in a_aggs:
             entries = []
-            for attack in attacks:
+            for attack in a_attacks:
                 byzs = byz_of(alpha, agg, attack)
                 rs = ratios(alpha, agg, attack, byzs[-1]) if byzs else []
                 if not rs:
