@@ -90,6 +90,9 @@ public sealed class PooledStepAndSealTests
         var early = broadcast.StepsBetween(2, 5)!;
         pendings.AddRange(Commit(broadcast, ref current, 5, 2));
         foreach (var lease in early.Concat(early)) lease.Dispose();
+        var now = broadcast.StepsBetween(4, 7)!;
+        AssertNoneIsFree(pool, now.Select(ArrayOf).ToList());
+        foreach (var lease in now) lease.Dispose();
         current = Parameters(7);
         pendings.AddRange(Commit(broadcast, ref current, 9, 4)); // 9 does not follow 6: a gap
         var late = broadcast.StepsBetween(10, 13)!;
@@ -101,6 +104,15 @@ public sealed class PooledStepAndSealTests
         Assert.DoesNotContain(free, b => kept.Contains(b)); // and none a kept step still serves
         Assert.Equal(distinct.Count - kept.Count, free.Count); // every other buffer is free
         foreach (var lease in late) lease.Dispose();
+    }
+
+    /// <summary>Takes every free buffer out of the pool and puts it back: none may be one of <paramref name="inUse"/>, none may be there twice.</summary>
+    private static void AssertNoneIsFree(PayloadBufferPool pool, IReadOnlyList<byte[]> inUse)
+    {
+        var free = Enumerable.Range(0, pool.FreeCount).Select(_ => pool.Rent(0)).ToList();
+        Assert.Equal(free.Count, free.Distinct().Count());
+        Assert.DoesNotContain(free, b => inUse.Any(u => ReferenceEquals(u, b)));
+        foreach (var b in free) pool.Return(b);
     }
 
     [Fact]
