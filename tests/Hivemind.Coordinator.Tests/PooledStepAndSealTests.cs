@@ -171,6 +171,24 @@ public sealed class PooledStepAndSealTests
         }
     }
 
+    /// <summary>
+    /// The client's own holders over gRPC: each unit's payload is sealed into the client's pool, uploaded under its own lease, kept as
+    /// the base of the next (eager) unit, and released when the next unit is uploaded. A lease disposed too early makes the eager start
+    /// throw ObjectDisposedException (the run faults at once), and a buffer returned twice makes the pool throw.
+    /// </summary>
+    [Fact]
+    public async Task EagerVolunteersStartFromTheirPooledLastPayloadOverGrpc()
+    {
+        await using var c = await LoopbackCoordinator.StartAsync(dir => EngineHarness.TinyOptions(dir) with
+        {
+            Codec = "int8", MaxRounds = 4, Quorum = 2, SpareLeases = 0, MaxStaleness = 1, EagerSlots = 2, ProbationReputation = 0,
+        });
+        var volunteers = Enumerable.Range(0, 2).Select(i => c.Volunteer(name: $"e{i}", eager: true)).ToList();
+        await c.TrainToTheEndAsync(volunteers.Select(v => v.Client), TimeSpan.FromMinutes(8));
+        Assert.All(volunteers, v => Assert.Empty(v.View.Errors));
+        Assert.True(volunteers.Sum(v => v.View.EagerUnits) > 0, "no eager unit was trained, so the kept payload was never read");
+    }
+
     [Fact]
     public void AnUploadStillStreamingASealedPayloadReadsIntactBytesWhileLaterUnitsSealIntoThePool()
     {
