@@ -37,6 +37,17 @@ internal static class ThroughputCommand
                 TensorCodec.Encode([tensor], codec, stream);
             });
             Console.WriteLine($"| {codec}, into a reused array (diagnosis) | {payload.Length / (count * 4.0):0.0000} | {gb / encodeReused.Seconds:0.00} | – | {gb / encodeReused.Peer:0.00} | {encodeReused.Ratio:0.000} | – |");
+            if (codec.UsesFeedback) continue; // top-k: the volunteer's payload comes from its error feedback, unpooled (small)
+            // The shipped paths (Session 11): exactly the volunteer's encoding step of WorkUnitRunner.SealPooled and the coordinator's of
+            // StepBroadcast.Encode, each into a buffer rented from a pool of its own; each rep disposes the lease, as the next unit or the
+            // step's eviction does, so the next rep writes into the same buffer. Decoding is the same TensorCodec.Decode as the row above.
+            var update = new ParameterSet { tensor };
+            var sealPool = new PayloadBufferPool(maxBuffers: 3);
+            var seal = Paired(reps, memcpy, () => Hivemind.Volunteer.Work.WorkUnitRunner.EncodeUpdate(update, codec, sealPool).Dispose());
+            Console.WriteLine($"| {codec}, volunteer's Seal into its pooled buffer (shipped path) | {payload.Length / (count * 4.0):0.0000} | {gb / seal.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / seal.Peer:0.00} | {seal.Ratio:0.000} | {decode.Ratio:0.000} |");
+            var stepPool = new PayloadBufferPool(maxBuffers: 18);
+            var step = Paired(reps, memcpy, () => Hivemind.Coordinator.Broadcast.StepBroadcast.EncodeStep(update, codec, stepPool).Dispose());
+            Console.WriteLine($"| {codec}, coordinator's broadcast step into its pooled buffer (shipped path) | {payload.Length / (count * 4.0):0.0000} | {gb / step.Seconds:0.00} | {gb / decode.Seconds:0.00} | {gb / step.Peer:0.00} | {step.Ratio:0.000} | {decode.Ratio:0.000} |");
         }
         Lossless("synthetic", [tensor], reps);
         foreach (string path in options.Get("--parameters", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -58,7 +69,7 @@ internal static class ThroughputCommand
         // The coordinator's path (ParameterCache): each entry's compressed form is encoded once into a buffer rented from the cache's
         // pool and returned when the entry is evicted and no download reads it; here each rep rents, encodes and returns, as one entry
         // per version does in steady state. Decoding is the volunteer's: a new fp32 array per download.
-        var pool = new Hivemind.Coordinator.Services.PayloadBufferPool();
+        var pool = new PayloadBufferPool();
         byte[] shipped = Fp32ShuffleZstd.Encode(fp32);
         var cached = Paired(reps, memcpy, () =>
         {

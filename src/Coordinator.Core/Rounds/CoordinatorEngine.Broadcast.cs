@@ -39,7 +39,15 @@ public sealed partial class CoordinatorEngine
         var steps = Broadcast?.StepsBetween(heldVersion, version);
         if (steps is null) return null;
         bool Held(string name) => shard.Holds(name) && heldExperts.Holds(name);
-        var subsets = steps.Select(s => TensorCodec.Subset(s, Held, long.MaxValue)).ToList();
+        List<byte[]> subsets;
+        try
+        {
+            subsets = steps.Select(s => TensorCodec.Subset(s.Bytes, Held, long.MaxValue)).ToList();
+        }
+        finally
+        {
+            foreach (var step in steps) step.Dispose();
+        }
         ParameterSet rest;
         lock (_gate) rest = Shards.Extract(_global, shard).Where(n => !heldExperts.Holds(n));
         return (subsets, rest.Count == 0 ? null : TensorCodec.Encode(rest, PayloadCodec.Fp32));

@@ -56,17 +56,85 @@ public static class TensorCodec
         return length;
     }
 
+    /// <summary>The payload in a new array of exactly its length. A new multi-MiB array costs a page fault per 4 KiB at its first touch,
+    /// more than the encoding itself; a path that encodes repeatedly should use <see cref="Encode(IEnumerable{NamedTensor}, CodecSettings, PayloadBufferPool, ProtocolLimits?)"/>.</summary>
     public static byte[] Encode(IEnumerable<NamedTensor> tensors, CodecSettings codec, ProtocolLimits? limits = null)
     {
         var list = tensors.ToList();
-        long length = EncodedLength(list, codec);
+        int length = ArrayLength(list, codec);
+        // Uninitialised: every byte is written below, and zeroing a fresh multi-MiB array costs more than encoding it.
+        var buffer = GC.AllocateUninitializedArray<byte>(length);
+        Encode(list, codec, buffer.AsSpan(), limits);
+        return buffer;
+    }
+
+    /// <summary>
+    /// The payload in a buffer rented from <paramref name="buffers"/> (bytes identical to the array-returning <c>Encode</c>); the buffer
+    /// goes back to the pool when the returned lease and every share of it are disposed.
+    /// </summary>
+    public static PayloadLease Encode(IEnumerable<NamedTensor> tensors, CodecSettings codec, PayloadBufferPool buffers, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        var list = tensors.ToList();
+        int length = ArrayLength(list, codec);
+        return PayloadLease.Encode(buffers, length, buffer => Encode(list, codec, buffer.AsSpan(0, length), limits));
+    }
+
+    /// <summary>
+    /// Writes the payload into <paramref name="destination"/>, which must hold at least <see cref="EncodedLength(IEnumerable{NamedTensor}, CodecSettings)"/>
+    /// bytes (the exact length, known before encoding), and returns that length. The bytes are those the stream overload writes.
+    /// </summary>
+    public static int Encode(IReadOnlyList<NamedTensor> tensors, CodecSettings codec, Span<byte> destination, ProtocolLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (!Enum.IsDefined(codec.Codec)) throw new ArgumentOutOfRangeException(nameof(codec), codec, "not a known codec.");
+        EnsureLittleEndian();
+        int length = ArrayLength(tensors, codec);
+        if (destination.Length < length)
+            throw new ArgumentException($"the payload is {length} bytes; the destination holds {destination.Length}.", nameof(destination));
+        int headerBytes = PayloadHeaderFormat.Length(tensors);
+        byte[] header = ArrayPool<byte>.Shared.Rent(headerBytes);
+        try
+        {
+            using var stream = new MemoryStream(header, 0, headerBytes, writable: true);
+            PayloadHeaderFormat.Write(stream, tensors, codec, limits ?? ProtocolLimits.Default);
+            header.AsSpan(0, headerBytes).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
+        }
+        int at = headerBytes;
+        foreach (var tensor in tensors)
+        {
+            var values = tensor.Values.AsSpan();
+            if (codec.Codec == PayloadCodec.Fp32)
+            {
+                MemoryMarshal.AsBytes(values).CopyTo(destination[at..]);
+                at += values.Length * sizeof(float);
+                continue;
+            }
+            // The same slices as the stream overload, so a sparse codec sees the same blocks; each writes straight into the destination.
+            for (int start = 0; start < values.Length; start += SliceValues)
+            {
+                var slice = values.Slice(start, Math.Min(SliceValues, values.Length - start));
+                int bytes = (int)DataBytes(slice.Length, codec);
+                var output = destination.Slice(at, bytes);
+                if (codec.Codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, output);
+                else if (codec.Sparse) SparseBlockCodec.Encode(slice, codec.KeptPerBlock, codec.Bits, output);
+                else ValueCodec.EncodeInt8(slice, output);
+                at += bytes;
+            }
+        }
+        return at == length ? length : throw new InvalidOperationException($"wrote {at} bytes of a {length}-byte payload.");
+    }
+
+    private static int ArrayLength(IReadOnlyList<NamedTensor> tensors, CodecSettings codec)
+    {
+        long length = EncodedLength(tensors, codec);
         if (length > Array.MaxLength)
             throw new ArgumentException($"the payload would be {length} bytes, more than one array holds; use Encode(tensors, codec, stream).", nameof(tensors));
-        // Uninitialised: every byte is written below, and zeroing a fresh multi-MiB array costs more than encoding it.
-        var buffer = GC.AllocateUninitializedArray<byte>((int)length);
-        using var stream = new MemoryStream(buffer, writable: true);
-        Encode(list, codec, stream, limits);
-        return buffer;
+        return (int)length;
     }
 
     /// <summary>Writes the payload to <paramref name="destination"/> slice by slice; memory use is one slice, not the payload.</summary>
@@ -111,11 +179,21 @@ public static class TensorCodec
     public static TensorPayload Decode(byte[] payload, long maxPayloadBytes, ProtocolLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        if (payload.LongLength > maxPayloadBytes)
-            throw new PayloadFormatException(PayloadError.Oversized, $"the payload has {payload.LongLength} bytes, above the limit of {maxPayloadBytes}.");
-        using var stream = new MemoryStream(payload, writable: false);
+        return Decode(payload.AsMemory(), maxPayloadBytes, limits);
+    }
+
+    /// <summary>Decodes a whole in-memory payload (e.g. a pooled one, <see cref="PayloadLease.Bytes"/>); see <see cref="Decode(Stream, long, ProtocolLimits?)"/>.</summary>
+    public static TensorPayload Decode(ReadOnlyMemory<byte> payload, long maxPayloadBytes, ProtocolLimits? limits = null)
+    {
+        if (payload.Length > maxPayloadBytes)
+            throw new PayloadFormatException(PayloadError.Oversized, $"the payload has {payload.Length} bytes, above the limit of {maxPayloadBytes}.");
+        using var stream = ReadOnlyStream(payload);
         return Decode(stream, maxPayloadBytes, limits);
     }
+
+    private static MemoryStream ReadOnlyStream(ReadOnlyMemory<byte> bytes) =>
+        MemoryMarshal.TryGetArray(bytes, out var segment) ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(bytes.ToArray(), writable: false);
 
     /// <summary>Reads only the header (names, shapes, codec), e.g. to check names and shapes before the data arrives.</summary>
     public static PayloadHeader ReadHeader(Stream source, long maxPayloadBytes, ProtocolLimits? limits = null) =>
@@ -206,15 +284,14 @@ public static class TensorCodec
     /// The payload restricted to the tensors <paramref name="keep"/> accepts, in the original order, data copied byte for byte (so a
     /// shard's part of a step decodes to exactly the values the whole step does).
     /// </summary>
-    public static byte[] Subset(byte[] payload, Func<string, bool> keep, long maxPayloadBytes)
+    public static byte[] Subset(ReadOnlyMemory<byte> payload, Func<string, bool> keep, long maxPayloadBytes)
     {
-        ArgumentNullException.ThrowIfNull(payload);
         ArgumentNullException.ThrowIfNull(keep);
-        using var source = new MemoryStream(payload, writable: false);
+        using var source = ReadOnlyStream(payload);
         var header = ReadHeader(source, maxPayloadBytes);
-        if (header.TotalBytes != payload.LongLength)
-            throw new PayloadFormatException(header.TotalBytes > payload.LongLength ? PayloadError.Truncated : PayloadError.TrailingBytes,
-                $"the payload has {payload.LongLength} bytes; its header declares {header.TotalBytes}.");
+        if (header.TotalBytes != payload.Length)
+            throw new PayloadFormatException(header.TotalBytes > payload.Length ? PayloadError.Truncated : PayloadError.TrailingBytes,
+                $"the payload has {payload.Length} bytes; its header declares {header.TotalBytes}.");
         var kept = new List<TensorDescriptor>();
         var ranges = new List<(long Start, long Length)>();
         long at = header.HeaderBytes;
@@ -230,7 +307,7 @@ public static class TensorCodec
         }
         using var output = new MemoryStream();
         PayloadHeaderFormat.Write(output, kept, header.Settings, ProtocolLimits.Default);
-        foreach (var (start, length) in ranges) output.Write(payload, (int)start, (int)length);
+        foreach (var (start, length) in ranges) output.Write(payload.Span.Slice((int)start, (int)length));
         return output.ToArray();
     }
 

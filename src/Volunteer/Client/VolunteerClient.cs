@@ -38,8 +38,11 @@ public sealed class VolunteerClient
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
     private string _session = "";
     private TimeSpan _heartbeat = TimeSpan.FromSeconds(5);
-    private TrainedUpdate? _previous;
-    private (string UnitId, byte[] Payload)? _lastAccepted; // the base of an eager unit (issue 16)
+    // Sealed payloads live in pooled buffers (a fresh multi-MiB array per unit costs more in page faults than encoding it). Each holder
+    // below and each upload owns a lease of its own, so a buffer goes back to the pool only when the last of them is done with it.
+    private readonly PayloadBufferPool _payloads = new(maxBuffers: 3);
+    private PooledUpdate? _previous; // what a replaying volunteer (red team) resends
+    private (string UnitId, PayloadLease Payload)? _lastAccepted; // the base of an eager unit (issue 16)
     private readonly RelayNode? _relay;
     private readonly RelayFetcher? _relayFetcher;
     private readonly RelayRegistry.RelayRegistryClient? _relayRegistry;
@@ -202,7 +205,7 @@ public sealed class VolunteerClient
     }
 
     /// <summary>Checks the acknowledgement's ledger receipt; a failure is logged loudly, never silently accepted.</summary>
-    private void CheckReceipt(SubmitReply reply, TrainedUpdate update)
+    private void CheckReceipt(SubmitReply reply, PooledUpdate update)
     {
         if (_coordinatorKey is null && reply.LedgerTreeHead is { } first)
         {
@@ -257,7 +260,7 @@ public sealed class VolunteerClient
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = new LastProgress();
         var heartbeats = HeartbeatLoopAsync(wire.WorkUnitId, progress, heartbeatStop.Token);
-        TrainedUpdate trained;
+        PooledUpdate trained;
         try
         {
             var reporter = new Progress<TrainingProgress>(p =>
@@ -268,7 +271,7 @@ public sealed class VolunteerClient
             // One dedicated thread for the whole unit: TorchSharp dispose scopes are thread-static.
             var feedback = unit.CodecSettings.UsesFeedback ? Feedback() : null;
             trained = await Task.Factory.StartNew(
-                () => WorkUnitRunner.Run(unit, parameters, _identity, _options.Behavior, reporter, ct: ct, fileForHash: fileForHash, feedback: feedback),
+                () => WorkUnitRunner.RunPooled(unit, parameters, _identity, _payloads, _options.Behavior, reporter, ct, fileForHash, feedback),
                 ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (feedback is not null) SaveFeedback(feedback);
         }
@@ -277,8 +280,11 @@ public sealed class VolunteerClient
             await heartbeatStop.CancelAsync();
             await heartbeats;
         }
-        var toSend = _options.Behavior == Behavior.Replay && _previous is not null ? _previous : trained;
+        // The upload's own lease covers every resend; trained's passes to _previous, which drops the one it held.
+        using var toSend = (_options.Behavior == Behavior.Replay && _previous is not null ? _previous : trained).Share();
+        _previous?.Dispose();
         _previous = trained;
+        _lastAccepted?.Payload.Dispose();
         _lastAccepted = null;
         try
         {
@@ -289,7 +295,7 @@ public sealed class VolunteerClient
             RememberRefused(unit.Id);
             throw;
         }
-        _lastAccepted = (unit.Id, toSend.Payload);
+        _lastAccepted = (unit.Id, toSend.Payload.Share());
         UnitsSubmitted++;
     }
 
@@ -313,7 +319,7 @@ public sealed class VolunteerClient
         if (unit.BaseUnitId is null) return version;
         if (_lastAccepted is not { } last || last.UnitId != unit.BaseUnitId)
             throw new InvalidDataException($"eager unit {unit.Id} starts from this volunteer's update to {unit.BaseUnitId}, which it does not hold (its last accepted unit is {_lastAccepted?.UnitId ?? "none"}); the unit is dropped.");
-        return EagerBase.Apply(version, TensorCodec.Decode(last.Payload, last.Payload.LongLength).Tensors);
+        return EagerBase.Apply(version, TensorCodec.Decode(last.Payload.Bytes, last.Payload.Length).Tensors);
     }
 
     /// <summary>From the disk cache, else from a listed relay (verified against the unit's hash), else from the coordinator; a relay (--relay) then serves it too.</summary>
@@ -586,7 +592,7 @@ public sealed class VolunteerClient
     /// treats as idempotent, instead of retraining the unit.
     /// </summary>
     /// <param name="eagerUntil">For an eager unit, its lease deadline: until then a "round not open yet" answer is waited out, not counted as a failed attempt.</param>
-    private async Task SubmitAsync(TrainedUpdate update, CancellationToken ct, DateTimeOffset? eagerUntil = null)
+    private async Task SubmitAsync(PooledUpdate update, CancellationToken ct, DateTimeOffset? eagerUntil = null)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -643,12 +649,12 @@ public sealed class VolunteerClient
         }
     }
 
-    private async Task SubmitOnceAsync(TrainedUpdate update, CancellationToken ct)
+    private async Task SubmitOnceAsync(PooledUpdate update, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         using var call = _client.SubmitUpdate(deadline: DateTime.UtcNow + SubmitTimeout, cancellationToken: ct);
         // The coordinator may answer before reading the whole stream (a rejection, or the reply to an update it already has).
-        var reply = await UpdateStream.SendAsync(call, UpdateStream.Messages(_session, update.Envelope, update.Payload));
+        var reply = await UpdateStream.SendAsync(call, UpdateStream.Messages(_session, update.Envelope, update.Payload.Bytes));
         _view.Transfer("upload", update.Payload.Length, watch.Elapsed);
         _view.Submitted(reply.UpdateId, update.MeanLoss);
         CheckReceipt(reply, update);

@@ -66,8 +66,8 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
     /// <summary>A volunteer client with a fresh key, reporting to a view that records what happened.</summary>
     public (VolunteerClient Client, RecordingView View) Volunteer(Behavior behavior = Behavior.Honest, int maxUnits = 0, string name = "v",
-        Grpc.Core.Interceptors.Interceptor? interceptor = null) =>
-        TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits, interceptor: interceptor);
+        Grpc.Core.Interceptors.Interceptor? interceptor = null, bool eager = false) =>
+        TestVolunteer.Create(Address, Path.Combine(_dir.Path, $"cache-{name}-{_owned.Count}"), _owned, behavior, maxUnits, interceptor: interceptor, eager: eager);
 
     /// <summary>
     /// Runs the clients until the engine reaches MaxRounds. Fails with what was awaited at the timeout, and at once (with the exception)
@@ -143,8 +143,15 @@ public sealed class LoopbackCoordinator : IAsyncDisposable
 
         public void UnitStarted(UnitSpec unit)
         {
-            lock (Units) Units.Add(unit.Id);
+            lock (Units)
+            {
+                Units.Add(unit.Id);
+                if (unit.BaseUnitId is not null) EagerUnits++;
+            }
         }
+
+        /// <summary>Units started from this volunteer's own last accepted update (eager, issue 16).</summary>
+        public int EagerUnits { get; private set; }
 
         public void Step(TrainingProgress progress) { }
 

@@ -12,7 +12,7 @@ public static class TestVolunteer
     public static (VolunteerClient Client, LoopbackCoordinator.RecordingView View) Create(
         string address, string cacheDirectory, ICollection<IDisposable> owned, Behavior behavior = Behavior.Honest, int maxUnits = 0,
         Hivemind.Volunteer.Relay.RelayFetcher? relayFetcher = null, Hivemind.Volunteer.Relay.RelayNode? relay = null, VolunteerIdentity? identity = null,
-        bool chunkedRelays = false, Grpc.Core.Interceptors.Interceptor? interceptor = null)
+        bool chunkedRelays = false, Grpc.Core.Interceptors.Interceptor? interceptor = null, bool eager = false)
     {
         identity ??= VolunteerIdentity.Create();
         var channel = GrpcChannel.ForAddress(address);
@@ -28,6 +28,7 @@ public static class TestVolunteer
             Behavior = behavior,
             MaxUnits = maxUnits,
             CacheDirectory = cacheDirectory,
+            Eager = eager,
         };
         return (new VolunteerClient(new Protocol.V1.Coordinator.CoordinatorClient(invoker), identity, options, view, ledger: new Protocol.V1.Ledger.LedgerClient(channel), relay: relay, relayFetcher: relayFetcher,
             data: new Protocol.V1.DataDistribution.DataDistributionClient(channel),

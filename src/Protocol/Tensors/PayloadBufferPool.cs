@@ -1,8 +1,9 @@
-namespace Hivemind.Coordinator.Services;
+namespace Hivemind.Protocol.Tensors;
 
 /// <summary>
-/// Large byte buffers kept alive between uses, for payloads the coordinator encodes once per version and drops at the next
-/// (<see cref="ParameterCache"/>'s compressed shards). A fresh large array costs a page fault per 4 KiB at its first touch, and on
+/// Large byte buffers kept alive between uses, for payloads encoded once and dropped soon after: the coordinator's compressed shards
+/// (ParameterCache) and broadcast steps (StepBroadcast), and the volunteer's sealed updates (WorkUnitRunner.SealPooled); see
+/// <see cref="PayloadLease"/> for the reference counting that decides when a buffer comes back. A fresh large array costs a page fault per 4 KiB at its first touch, and on
 /// this virtual machine those faults cost several times the encoding itself (about 3,400 faults, 50–75 ms, for a 14 MB array against
 /// ~9 ms of compression); no GC setting tried removed them (docs/benchmarks/codecs.md, Session 10). A buffer that stays alive in the
 /// pool keeps its pages, so the next version's encoding writes into memory that is already mapped.
@@ -20,13 +21,16 @@ public sealed class PayloadBufferPool
 
     /// <param name="maxBuffers">Most buffers kept; a return beyond it is dropped for the GC.</param>
     /// <param name="maxBytes">Most bytes kept in all; a return beyond it is dropped for the GC.</param>
-    public PayloadBufferPool(int maxBuffers = ParameterCache.MaxEntries, long maxBytes = 4L << 30)
+    public PayloadBufferPool(int maxBuffers = DefaultMaxBuffers, long maxBytes = 4L << 30)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxBuffers);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         MaxBuffers = maxBuffers;
         MaxBytes = maxBytes;
     }
+
+    /// <summary>Default <see cref="MaxBuffers"/>: one version's worth of the coordinator's cache entries (ParameterCache.MaxEntries).</summary>
+    public const int DefaultMaxBuffers = 64;
 
     public int MaxBuffers { get; }
 
