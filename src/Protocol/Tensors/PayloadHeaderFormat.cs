@@ -66,6 +66,9 @@ internal static class PayloadHeaderFormat
     /// When set, the codec byte must be exactly this value and the header is read as an fp32 payload's (sizes are the fp32 ones):
     /// the compressed full download (<see cref="Fp32ShuffleZstd"/>) carries the fp32 header under its own codec byte.
     /// </param>
+    // One more than the most elements a tensor may have (one array).
+    private static readonly long ElementCap = Array.MaxLength + 1L;
+
     public static PayloadHeader Read(Stream source, long maxPayloadBytes, ProtocolLimits limits, byte? fp32Alias = null)
     {
         Span<byte> fixedPart = stackalloc byte[FixedBytes];
@@ -130,8 +133,9 @@ internal static class PayloadHeaderFormat
                 shape[d] = BinaryPrimitives.ReadInt64LittleEndian(scratch);
                 if (shape[d] < 0)
                     throw new PayloadFormatException(PayloadError.BadShape, $"tensor '{name}' has negative dimension {shape[d]} at index {d}.");
-                // Any count above the byte limit is already oversized; capping keeps the product from overflowing.
-                elements = shape[d] == 0 ? 0 : elements > maxPayloadBytes / shape[d] ? maxPayloadBytes + 1 : elements * shape[d];
+                // Any count above one array's length is refused just below; capping there keeps the product from overflowing. (Not at the
+                // byte limit: a sparse codec spends far less than a byte per value, so that cap under-counted its data.)
+                elements = shape[d] == 0 ? 0 : elements > ElementCap / shape[d] ? ElementCap : elements * shape[d];
             }
             if (elements > Array.MaxLength)
                 throw new PayloadFormatException(PayloadError.Oversized, $"tensor '{name}' [{string.Join(", ", shape)}] has more elements than one array can hold ({Array.MaxLength}).");

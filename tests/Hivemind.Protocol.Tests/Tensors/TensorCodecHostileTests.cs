@@ -79,6 +79,22 @@ public sealed class TensorCodecHostileTests
     }
 
     [Fact]
+    public void ASparsePayloadsDeclarationIsSizedByItsCodecNotByOneBytePerValue()
+    {
+        // Top-k keeps about 1% of a tensor's bytes: a count capped at the byte limit (as if every value took a byte) under-reported
+        // the true size of a payload read at its own length, and let a 2^40-value top-k tensor through a 1 MiB limit.
+        var settings = new CodecSettings(PayloadCodec.TopK4, 5);
+        byte[] p = TensorCodec.Encode([new NamedTensor("w", [1 << 20], new float[1 << 20])], settings);
+        Assert.True(p.Length < (1 << 20) / 10, $"a {p.Length}-byte payload is not the sparse case this test needs");
+        Assert.Equal(p.Length, TensorCodec.ReadHeader(new MemoryStream(p), p.Length).TotalBytes);
+        Assert.Equal(1 << 20, TensorCodec.Decode(p, p.Length).Tensors["w"].Values.Length);
+
+        byte[] huge = [.. p];
+        BinaryPrimitives.WriteInt64LittleEndian(huge.AsSpan(12 + 2 + 1 + 1), 1L << 40);
+        Assert.Equal(PayloadError.Oversized, Assert.Throws<PayloadFormatException>(() => TensorCodec.ReadHeader(new MemoryStream(huge), Limit)).Error);
+    }
+
+    [Fact]
     public void OversizedPayloadAndOversizedDeclaration()
     {
         byte[] p = Valid();
