@@ -7,8 +7,8 @@ namespace Hivemind.Protocol.Tensors;
 /// that rents the buffer cannot overwrite bytes still being read. The same counting as ParameterCache's entries and leases.
 /// </summary>
 /// <remarks>
-/// Disposing a lease twice releases once. A lease made by <see cref="Unpooled"/> (or <see cref="Encode"/> without a pool) holds an array
-/// that no pool owns: disposing it only ends this lease. Thread-safe.
+/// Disposing a lease twice releases once. A lease made by <see cref="Unpooled"/> holds an array that no pool owns: disposing it only ends
+/// this lease. Thread-safe.
 /// </remarks>
 public sealed class PayloadLease : IDisposable
 {
@@ -30,13 +30,14 @@ public sealed class PayloadLease : IDisposable
     public delegate int Encoder(byte[] buffer);
 
     /// <summary>
-    /// Rents at least <paramref name="maxLength"/> bytes from <paramref name="pool"/> (a new array of exactly that length when the pool is
-    /// null), lets <paramref name="encode"/> write the payload and returns the first lease on it. The buffer goes back if the encoder throws.
+    /// Rents at least <paramref name="maxLength"/> bytes from <paramref name="pool"/>, lets <paramref name="encode"/> write the payload and
+    /// returns the first lease on it. The buffer goes back if the encoder throws.
     /// </summary>
-    public static PayloadLease Encode(PayloadBufferPool? pool, int maxLength, Encoder encode)
+    public static PayloadLease Encode(PayloadBufferPool pool, int maxLength, Encoder encode)
     {
+        ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(encode);
-        byte[] buffer = pool is null ? GC.AllocateUninitializedArray<byte>(maxLength) : pool.Rent(maxLength);
+        byte[] buffer = pool.Rent(maxLength);
         int length;
         try
         {
@@ -46,7 +47,7 @@ public sealed class PayloadLease : IDisposable
         }
         catch
         {
-            pool?.Return(buffer);
+            pool.Return(buffer);
             throw;
         }
         return new PayloadLease(new Shared(buffer, length, pool));

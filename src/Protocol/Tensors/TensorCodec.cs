@@ -119,14 +119,19 @@ public static class TensorCodec
             {
                 var slice = values.Slice(start, Math.Min(SliceValues, values.Length - start));
                 int bytes = (int)DataBytes(slice.Length, codec);
-                var output = destination.Slice(at, bytes);
-                if (codec.Codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, output);
-                else if (codec.Sparse) SparseBlockCodec.Encode(slice, codec.KeptPerBlock, codec.Bits, output);
-                else ValueCodec.EncodeInt8(slice, output);
+                EncodeSlice(slice, codec, destination.Slice(at, bytes));
                 at += bytes;
             }
         }
         return at == length ? length : throw new InvalidOperationException($"wrote {at} bytes of a {length}-byte payload.");
+    }
+
+    // One slice of a lossy codec's data (fp32 is copied whole), the same for the span and the stream encoder.
+    private static void EncodeSlice(ReadOnlySpan<float> slice, CodecSettings codec, Span<byte> output)
+    {
+        if (codec.Codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, output);
+        else if (codec.Sparse) SparseBlockCodec.Encode(slice, codec.KeptPerBlock, codec.Bits, output);
+        else ValueCodec.EncodeInt8(slice, output);
     }
 
     private static int ArrayLength(IReadOnlyList<NamedTensor> tensors, CodecSettings codec)
@@ -162,9 +167,7 @@ public static class TensorCodec
                 {
                     var slice = values.Slice(start, Math.Min(SliceValues, values.Length - start));
                     int bytes = (int)DataBytes(slice.Length, codec);
-                    if (codec.Codec == PayloadCodec.Fp16) ValueCodec.EncodeFp16(slice, buffer);
-                    else if (codec.Sparse) SparseBlockCodec.Encode(slice, codec.KeptPerBlock, codec.Bits, buffer);
-                    else ValueCodec.EncodeInt8(slice, buffer);
+                    EncodeSlice(slice, codec, buffer);
                     destination.Write(buffer, 0, bytes);
                 }
             }
